@@ -1,0 +1,247 @@
+"""The ``graphrec`` command line. Only this module reads argv; heavy imports happen inside commands."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from graphrec.errors import GraphRecError
+from graphrec.home import HOME_ENV, PASSWORD_ENV, resolve_home, runs_dir
+
+if TYPE_CHECKING:  # pragma: no cover
+    from graphrec.stats import GraphStats
+    from graphrec.store.bolt import GraphStore
+
+logger = logging.getLogger("graphrec.cli")
+
+
+@dataclass(frozen=True)
+class Context:
+    """Global options shared by all commands."""
+
+    home: Path
+    uri: str | None
+    user: str | None
+    database: str | None
+    progress: bool
+
+    def open_store(self, *, ensure_schema: bool = True) -> GraphStore:
+        from graphrec.store.connect import StoreConfig, open_store
+
+        cfg = StoreConfig(home=self.home, uri=self.uri, user=self.user, database=self.database)
+        return open_store(cfg, password=os.environ.get(PASSWORD_ENV), ensure_schema=ensure_schema)
+
+
+class GraphRecGroup(click.Group):
+    """Turns :class:`GraphRecError` into a one-line message and exit code 1 (no traceback)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except GraphRecError as e:
+            click.secho(f"error: {e}", fg="red", err=True)
+            ctx.exit(1)
+
+
+@click.group(cls=GraphRecGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--home",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help=f"graphrec home (embedded database, caches, runs). Default: ${HOME_ENV} or ~/.graphrec.",
+)
+@click.option("--uri", default=None, help="Bolt URI of an external Neo4j (default: the embedded ArcadeDB store).")
+@click.option("--user", default=None, help=f"User for --uri; the password comes from ${PASSWORD_ENV}.")
+@click.option("--database", default=None, help="Database name on the --uri server (default: server default).")
+@click.option("--no-progress", is_flag=True, help="Hide progress bars.")
+@click.option("-v", "--verbose", count=True, help="More logging (-v info, -vv debug).")
+@click.version_option(package_name="graphrec")
+@click.pass_context
+def cli(
+    ctx: click.Context,
+    home: Path | None,
+    uri: str | None,
+    user: str | None,
+    database: str | None,
+    no_progress: bool,
+    verbose: int,
+) -> None:
+    """graphrec: cross-scenario recommendations through a graph database and a GNN."""
+    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("neo4j").setLevel(max(level, logging.WARNING))
+    ctx.obj = Context(home=resolve_home(home), uri=uri, user=user, database=database, progress=not no_progress)
+
+
+def _print_stats(stats: GraphStats) -> None:
+    from graphrec.output import print_table
+
+    print_table(["label", "count"], [{"label": k, "count": v} for k, v in stats.nodes.items()], title="Nodes")
+    print_table(["type", "count"], [{"type": k, "count": v} for k, v in stats.relationships.items()], title="Relationships")
+    if stats.scenarios:
+        keys = ["scenario", "items", "items_with_interactions", "users", "interactions"]
+        print_table(keys, stats.scenarios, title="Scenarios")
+
+
+def _run_ingest(c: Context, spec_path: Path, *, batch_size: int, out: Path | None) -> None:
+    from graphrec.stats import graph_stats
+    from ingest.pipeline import ingest_spec
+    from ingest.spec import load_spec
+
+    spec = load_spec(spec_path)
+    run_dir = out or runs_dir(c.home) / f"ingest-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+    with c.open_store() as store:
+        summary = ingest_spec(
+            store, spec, run_dir=run_dir, state_dir=c.home / "state", batch_size=batch_size, progress=c.progress
+        )
+        stats = graph_stats(store)
+    for name, counts in summary.scenarios.items():
+        click.echo(
+            f"{name}: loaded {counts.interactions_loaded} interactions, {counts.items_loaded} items "
+            f"({counts.items_without_interactions} without interactions, {counts.items_created} created from "
+            f"interactions), {counts.users} users; rejected {counts.interactions_rejected} interaction rows and "
+            f"{counts.items_rejected} item rows"
+        )
+    click.echo(f"users: {summary.users} distinct")
+    if summary.rejected:
+        kinds = ", ".join(f"{k}: {v}" for k, v in summary.rejects_by_kind.items())
+        click.secho(f"rejected {summary.rejected} rows ({kinds}); see {summary.rejects_path}", fg="yellow")
+    else:
+        click.echo("rejected 0 rows")
+    if summary.resumed_rows:
+        click.echo(f"resumed: {summary.resumed_rows} rows were already committed by an interrupted run")
+    click.echo(
+        f"wrote interactions at {summary.relationships_per_second:,.0f} relationships/s; total {summary.seconds:.1f} s; "
+        f"summary: {run_dir / 'summary.json'}"
+    )
+    _print_stats(stats)
+
+
+@cli.command()
+@click.argument("spec", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--batch-size", default=10_000, show_default=True, help="Rows per write transaction.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None, help="Run folder for rejects and summary.")
+@click.pass_obj
+def ingest(c: Context, spec: Path, batch_size: int, out: Path | None) -> None:
+    """Load every scenario of a dataset SPEC (TOML) into the graph. Idempotent; resumes after a crash."""
+    _run_ingest(c, spec, batch_size=batch_size, out=out)
+
+
+@cli.command()
+@click.argument("cypher")
+@click.option("--param", "params", multiple=True, metavar="KEY[:TYPE]=VALUE", help="Query parameter (repeatable); TYPE: str (default), int, float, bool, json.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
+@click.option("--write", is_flag=True, help="Allow the query to write (read-only by default).")
+@click.pass_obj
+def query(c: Context, cypher: str, params: tuple[str, ...], fmt: str, write: bool) -> None:
+    """Run a CYPHER query (read-only unless --write) with parameters."""
+    from graphrec.output import print_table, to_csv, to_json
+    from graphrec.params import parse_params
+
+    values = parse_params(params)
+    with c.open_store(ensure_schema=write) as store:
+        result = store.run_query(cypher, values, write=write)
+    if fmt == "json":
+        click.echo(to_json(result.keys, result.rows))
+    elif fmt == "csv":
+        click.echo(to_csv(result.keys, result.rows), nl=False)
+    else:
+        print_table(result.keys, result.rows)
+        if result.counters:
+            click.echo(f"updates: {result.counters}")
+
+
+@cli.command()
+@click.pass_obj
+def stats(c: Context) -> None:
+    """Print node, relationship and per-scenario counts."""
+    from graphrec.stats import graph_stats
+
+    with c.open_store(ensure_schema=False) as store:
+        _print_stats(graph_stats(store))
+
+
+@cli.command()
+@click.option("--yes", is_flag=True, help="Confirm deleting every node and relationship.")
+@click.pass_obj
+def clear(c: Context, yes: bool) -> None:
+    """Delete the whole graph (asks for --yes)."""
+    if not yes:
+        raise click.UsageError("this deletes every node and relationship; rerun with --yes")
+    with c.open_store(ensure_schema=False) as store:
+        n = store.clear()
+    click.echo(f"deleted {n} nodes")
+
+
+@cli.command()
+@click.option("--seed", default=0, show_default=True, help="Seed of the synthetic dataset.")
+@click.option("--users", default=200, show_default=True, help="Synthetic users.")
+@click.option("--items", "items_per_scenario", default=150, show_default=True, help="Synthetic items per scenario.")
+@click.pass_obj
+def quickstart(c: Context, seed: int, users: int, items_per_scenario: int) -> None:
+    """Offline first run: generate a SYNTHETIC two-scenario dataset, ingest it, print graph statistics."""
+    from ingest.sources.synthetic import generate
+
+    files = generate(c.home / "quickstart" / f"seed{seed}", seed=seed, users=users, items_per_scenario=items_per_scenario)
+    click.secho(
+        f"quickstart: generated a SYNTHETIC two-scenario dataset (movies, books; seed {seed}) in {files.directory}",
+        bold=True,
+    )
+    store_name = c.uri or f"embedded ArcadeDB in {c.home / 'arcadedb'}"
+    click.echo(f"ingesting into {store_name} ...")
+    _run_ingest(c, files.spec, batch_size=10_000, out=None)
+
+
+@cli.group()
+def server() -> None:
+    """Manage the embedded ArcadeDB server (reused by later commands while it runs)."""
+
+
+def _embedded(c: Context) -> Any:
+    from graphrec.home import arcadedb_dir
+    from graphrec.store.arcade import EmbeddedArcadeDB
+
+    return EmbeddedArcadeDB(arcadedb_dir(c.home))
+
+
+@server.command("start")
+@click.pass_obj
+def server_start(c: Context) -> None:
+    """Start a detached embedded server that later commands reuse until `graphrec server stop`."""
+    info, started = _embedded(c).ensure_running(detached=True)
+    click.echo(f"{'started' if started else 'already running'}: pid {info.pid}, {info.uri}")
+
+
+@server.command("stop")
+@click.pass_obj
+def server_stop(c: Context) -> None:
+    """Stop the embedded server of this home."""
+    click.echo("stopped" if _embedded(c).stop() else "not running")
+
+
+@server.command("status")
+@click.pass_obj
+def server_status(c: Context) -> None:
+    """Show whether the embedded server of this home is running."""
+    info = _embedded(c).status()
+    if info is None:
+        click.echo("not running")
+    else:
+        kind = "detached" if info.detached else f"owned by pid {info.owner_pid}"
+        click.echo(f"running: pid {info.pid}, {info.uri} ({kind})")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="graphrec")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,104 @@
+"""Graph schema: the single source of truth for labels, relationship types and property names.
+
+Nodes::
+
+    (:User {id})
+    (:Item {id, scenario, title, text})          -- unique on (scenario, id)
+    (:Scenario {name})
+    (:Topic {id, label, source})                 -- filled by the knowledge layer
+
+Relationships::
+
+    (:User)-[:INTERACTED {scenario, rating, ts}]->(:Item)
+    (:Item)-[:IN_SCENARIO]->(:Scenario)
+    (:Item)-[:HAS_TOPIC {weight, source}]->(:Topic)
+    (:User)-[:RECOMMENDED {score, rank, run}]->(:Item)
+    (:User)-[:INTERESTED_IN {score}]->(:Topic)
+
+Ids are strings exactly as in the source files. The same raw item id in two scenarios
+is two distinct items.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+
+class Label:
+    """Node labels."""
+
+    USER: Final = "User"
+    ITEM: Final = "Item"
+    SCENARIO: Final = "Scenario"
+    TOPIC: Final = "Topic"
+
+
+class Rel:
+    """Relationship types."""
+
+    INTERACTED: Final = "INTERACTED"
+    IN_SCENARIO: Final = "IN_SCENARIO"
+    HAS_TOPIC: Final = "HAS_TOPIC"
+    RECOMMENDED: Final = "RECOMMENDED"
+    INTERESTED_IN: Final = "INTERESTED_IN"
+
+
+class Prop:
+    """Property names used on nodes and relationships."""
+
+    ID: Final = "id"
+    NAME: Final = "name"
+    SCENARIO: Final = "scenario"
+    TITLE: Final = "title"
+    TEXT: Final = "text"
+    LABEL: Final = "label"
+    SOURCE: Final = "source"
+    RATING: Final = "rating"
+    TS: Final = "ts"
+    WEIGHT: Final = "weight"
+    SCORE: Final = "score"
+    RANK: Final = "rank"
+    RUN: Final = "run"
+
+
+@dataclass(frozen=True)
+class UniqueConstraint:
+    """A node uniqueness constraint, created idempotently by :meth:`GraphStore.ensure_schema`.
+
+    Attributes:
+        name: Constraint name in the database.
+        label: Node label it applies to.
+        properties: Property names that are unique together.
+    """
+
+    name: str
+    label: str
+    properties: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PropertyIndex:
+    """A plain (range) property index.
+
+    Attributes:
+        name: Index name in the database.
+        label: Node label it applies to.
+        properties: Indexed property names.
+    """
+
+    name: str
+    label: str
+    properties: tuple[str, ...]
+
+
+CONSTRAINTS: Final[tuple[UniqueConstraint, ...]] = (
+    UniqueConstraint("graphrec_user_id", Label.USER, (Prop.ID,)),
+    UniqueConstraint("graphrec_item_key", Label.ITEM, (Prop.SCENARIO, Prop.ID)),
+    UniqueConstraint("graphrec_scenario_name", Label.SCENARIO, (Prop.NAME,)),
+    UniqueConstraint("graphrec_topic_id", Label.TOPIC, (Prop.ID,)),
+)
+
+INDEXES: Final[tuple[PropertyIndex, ...]] = (
+    PropertyIndex("graphrec_item_scenario", Label.ITEM, (Prop.SCENARIO,)),
+)

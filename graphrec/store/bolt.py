@@ -1,0 +1,378 @@
+"""The graph store: one code path over the official ``neo4j`` driver (Bolt) for ArcadeDB and Neo4j."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from itertools import islice
+from typing import TYPE_CHECKING, Any
+
+from graphrec.errors import CapabilityError, QueryRefusedError, StoreError, StoreUnavailableError
+from graphrec.store import cypher
+
+if TYPE_CHECKING:  # pragma: no cover
+    import neo4j
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_BATCH_SIZE = 10_000
+
+
+@dataclass(frozen=True)
+class StoreCapabilities:
+    """What the connected server can do; detected once from its Bolt agent string.
+
+    Attributes:
+        backend: ``"neo4j"`` or ``"arcadedb"``.
+        agent: The server's Bolt agent string, e.g. ``"Neo4j/5.26.30"``.
+        vector_index: Whether ``CREATE VECTOR INDEX`` is supported.
+        read_access_enforced: Whether the server itself rejects writes in read-access sessions.
+    """
+
+    backend: str
+    agent: str
+    vector_index: bool
+    read_access_enforced: bool
+
+    @classmethod
+    def from_agent(cls, agent: str) -> StoreCapabilities:
+        """Derive capabilities from a Bolt server agent string."""
+        if "arcadedb" in agent.lower():
+            return cls(backend="arcadedb", agent=agent, vector_index=False, read_access_enforced=False)
+        return cls(backend="neo4j", agent=agent, vector_index=True, read_access_enforced=True)
+
+    def require_vector_index(self) -> None:
+        """Raise :class:`CapabilityError` if the store has no Cypher vector indexes."""
+        if not self.vector_index:
+            raise CapabilityError(
+                f"the connected store ({self.agent}) does not support Cypher vector indexes "
+                "(CREATE VECTOR INDEX); embeddings are still stored as node properties. "
+                "Use Neo4j 5.26+ (--uri bolt://...) for vector search."
+            )
+
+
+@dataclass
+class WriteStats:
+    """Counters accumulated over batched writes.
+
+    Attributes:
+        rows: Rows sent.
+        batches: Transactions committed.
+        nodes_created: Nodes created (server counters).
+        relationships_created: Relationships created (server counters).
+        properties_set: Properties set (server counters).
+        seconds: Wall-clock time spent in the writes.
+    """
+
+    rows: int = 0
+    batches: int = 0
+    nodes_created: int = 0
+    relationships_created: int = 0
+    properties_set: int = 0
+    seconds: float = 0.0
+
+    def add(self, other: WriteStats) -> None:
+        """Accumulate another stats object into this one."""
+        for name in ("rows", "batches", "nodes_created", "relationships_created", "properties_set", "seconds"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    """A fully read query result.
+
+    Attributes:
+        keys: Column names (the RETURN aliases), in order.
+        rows: One dict per record, keyed by ``keys``.
+        counters: Server update counters as a plain dict (only non-zero entries).
+    """
+
+    keys: list[str]
+    rows: list[dict[str, Any]]
+    counters: dict[str, int] = field(default_factory=dict)
+
+
+def _batched(rows: Iterable[Mapping[str, Any]], size: int) -> Iterator[list[Mapping[str, Any]]]:
+    it = iter(rows)
+    while batch := list(islice(it, size)):
+        yield batch
+
+
+def _counters_dict(counters: Any) -> dict[str, int]:
+    names = (
+        "nodes_created",
+        "nodes_deleted",
+        "relationships_created",
+        "relationships_deleted",
+        "properties_set",
+        "labels_added",
+        "labels_removed",
+        "indexes_added",
+        "indexes_removed",
+        "constraints_added",
+        "constraints_removed",
+        "system_updates",
+    )
+    return {n: int(getattr(counters, n)) for n in names if getattr(counters, n, 0)}
+
+
+class GraphStore:
+    """Batched, parameterised access to a graph database over Bolt.
+
+    Args:
+        driver: A connected ``neo4j.Driver``. The store takes ownership and closes it.
+        database: Database name; ``None`` uses the server default.
+        on_close: Optional callback run after the driver is closed (e.g. stopping an
+            embedded server this store started).
+
+    Writes run as managed transactions (``execute_write``), which the driver retries on
+    transient errors only; reads stream records.
+    """
+
+    def __init__(
+        self,
+        driver: neo4j.Driver,
+        *,
+        database: str | None = None,
+        on_close: Callable[[], None] | None = None,
+    ) -> None:
+        self._driver = driver
+        self._database = database
+        self._on_close = on_close
+        self._capabilities: StoreCapabilities | None = None
+        self._closed = False
+
+    # --- lifecycle ----------------------------------------------------------------------------
+    @classmethod
+    def connect(
+        cls,
+        uri: str,
+        *,
+        user: str | None = None,
+        password: str | None = None,
+        database: str | None = None,
+        on_close: Callable[[], None] | None = None,
+    ) -> GraphStore:
+        """Connect to a Bolt server and verify connectivity.
+
+        Args:
+            uri: ``bolt://host:port`` or ``neo4j://host:port``.
+            user: User name; ``None`` connects without authentication.
+            password: Password (from env or config, never logged).
+            database: Database name; ``None`` uses the server default.
+            on_close: Callback run after closing.
+
+        Raises:
+            StoreUnavailableError: The server cannot be reached or rejects the credentials.
+        """
+        import neo4j
+        from neo4j.exceptions import AuthError, ServiceUnavailable
+
+        auth = (user, password or "") if user else None
+        driver = neo4j.GraphDatabase.driver(uri, auth=auth)
+        try:
+            driver.verify_connectivity()
+        except AuthError as e:
+            driver.close()
+            raise StoreUnavailableError(
+                f"authentication failed for user {user!r} at {uri}; set GRAPHREC_NEO4J_PASSWORD "
+                "(and --user) to the server's credentials"
+            ) from e
+        except (ServiceUnavailable, OSError) as e:
+            driver.close()
+            raise StoreUnavailableError(
+                f"cannot reach a Bolt server at {uri}: {e}. Is the server running? "
+                "Start Neo4j (see docker/ or scripts/neo4j_server.sh) or omit --uri to use the embedded store."
+            ) from e
+        return cls(driver, database=database, on_close=on_close)
+
+    def close(self) -> None:
+        """Close the driver (idempotent) and run the ``on_close`` callback."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self._driver.close()
+        finally:
+            if self._on_close is not None:
+                self._on_close()
+
+    def __enter__(self) -> GraphStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def database(self) -> str | None:
+        """The database name (``None``: server default)."""
+        return self._database
+
+    @property
+    def capabilities(self) -> StoreCapabilities:
+        """Capabilities of the connected server, detected from its Bolt agent."""
+        if self._capabilities is None:
+            self._capabilities = StoreCapabilities.from_agent(self._driver.get_server_info().agent)
+        return self._capabilities
+
+    # --- schema -------------------------------------------------------------------------------
+    def ensure_schema(self) -> None:
+        """Create graphrec's constraints and indexes if they do not exist (idempotent)."""
+        for ddl in cypher.SCHEMA_DDL:
+            self._run_autocommit(ddl, {})
+
+    def _run_autocommit(self, query: str, params: Mapping[str, Any]) -> None:
+        from neo4j.exceptions import Neo4jError
+
+        try:
+            with self._driver.session(database=self._database) as session:
+                session.run(query, dict(params)).consume()
+        except Neo4jError as e:
+            raise StoreError(f"schema statement failed on {self.capabilities.agent}: {query!r}: {e}") from e
+
+    # --- writes -------------------------------------------------------------------------------
+    def write_batches(
+        self,
+        query: str,
+        rows: Iterable[Mapping[str, Any]],
+        *,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        on_batch: Callable[[int], None] | None = None,
+    ) -> WriteStats:
+        """Run an ``UNWIND $rows`` write query over ``rows`` in batches, one transaction per batch.
+
+        Args:
+            query: Cypher that starts with ``UNWIND $rows AS row``.
+            rows: Row dicts; consumed lazily.
+            batch_size: Rows per transaction (default 10,000).
+            on_batch: Called with the batch size after each committed batch.
+
+        Returns:
+            Accumulated :class:`WriteStats`.
+        """
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        stats = WriteStats()
+        for batch in _batched(rows, batch_size):
+            stats.add(self.write_batch(query, batch))
+            if on_batch is not None:
+                on_batch(len(batch))
+        return stats
+
+    def write_batch(self, query: str, rows: Sequence[Mapping[str, Any]]) -> WriteStats:
+        """Run one ``UNWIND $rows`` write in a single managed transaction."""
+        return self.execute_write(query, {"rows": list(rows)}, rows=len(rows))
+
+    def execute_write(self, query: str, params: Mapping[str, Any], *, rows: int = 1) -> WriteStats:
+        """Run one parameterised write query in a managed transaction (retried on transient errors).
+
+        Raises:
+            StoreError: The query failed for a non-transient reason.
+        """
+        from neo4j.exceptions import Neo4jError
+
+        def work(tx: neo4j.ManagedTransaction) -> Any:
+            return tx.run(query, params).consume()
+
+        t0 = time.perf_counter()
+        try:
+            with self._driver.session(database=self._database) as session:
+                summary = session.execute_write(work)
+        except Neo4jError as e:
+            raise StoreError(f"write failed on {self.capabilities.agent}: {e}") from e
+        c = summary.counters
+        return WriteStats(
+            rows=rows,
+            batches=1,
+            nodes_created=c.nodes_created,
+            relationships_created=c.relationships_created,
+            properties_set=c.properties_set,
+            seconds=time.perf_counter() - t0,
+        )
+
+    # --- reads --------------------------------------------------------------------------------
+    def stream(
+        self, query: str, params: Mapping[str, Any] | None = None, *, fetch_size: int = 10_000
+    ) -> Iterator[dict[str, Any]]:
+        """Stream the records of a read query as dicts (records are fetched lazily).
+
+        Args:
+            query: Read-only Cypher.
+            params: Query parameters.
+            fetch_size: Records fetched per network round trip.
+        """
+        import neo4j
+
+        with self._driver.session(
+            database=self._database, default_access_mode=neo4j.READ_ACCESS, fetch_size=fetch_size
+        ) as session:
+            result = session.run(query, dict(params or {}))
+            for record in result:
+                yield record.data()
+
+    def read(self, query: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Run a read query and return all records as dicts."""
+        return list(self.stream(query, params))
+
+    def run_query(self, query: str, params: Mapping[str, Any] | None = None, *, write: bool = False) -> QueryResult:
+        """Run a user's Cypher query, read-only unless ``write`` is set.
+
+        Read-only mode runs the query in a read-access transaction, reads all records, and
+        rolls back if the server reports any update, so nothing a read-only query does is
+        ever committed, on either backend (Neo4j also rejects writes itself).
+
+        Raises:
+            QueryRefusedError: A write query in read-only mode.
+            StoreError: The query failed (syntax error, unknown procedure, ...).
+        """
+        import neo4j
+        from neo4j.exceptions import ClientError, Neo4jError
+
+        mode = neo4j.WRITE_ACCESS if write else neo4j.READ_ACCESS
+        refusal = (
+            "graphrec query is read-only by default and this query writes to the graph; "
+            "rerun with --write to allow it"
+        )
+        try:
+            with self._driver.session(database=self._database, default_access_mode=mode) as session:
+                tx = session.begin_transaction()
+                try:
+                    result = tx.run(query, dict(params or {}))
+                    keys = list(result.keys())
+                    rows = [record.data() for record in result]
+                    summary = result.consume()
+                    counters = summary.counters
+                    if not write and (counters.contains_updates or counters.contains_system_updates):
+                        tx.rollback()
+                        raise QueryRefusedError(f"{refusal} (it would have made: {_counters_dict(counters)})")
+                    tx.commit()
+                finally:
+                    if not tx.closed():
+                        tx.close()
+        except ClientError as e:
+            if not write and "AccessMode" in (e.code or ""):
+                raise QueryRefusedError(refusal) from e
+            raise StoreError(f"query failed: {e.message or e}") from e
+        except Neo4jError as e:
+            raise StoreError(f"query failed: {e.message or e}") from e
+        return QueryResult(keys=keys, rows=rows, counters=_counters_dict(counters))
+
+    # --- maintenance --------------------------------------------------------------------------
+    def clear(self, *, batch_size: int = 10_000) -> int:
+        """Delete every node and relationship, in batches. Returns the number of nodes deleted."""
+        from neo4j.exceptions import Neo4jError
+
+        total = 0
+        while True:
+            try:
+                with self._driver.session(database=self._database) as session:
+                    deleted = session.execute_write(
+                        lambda tx: tx.run(cypher.DELETE_ALL_BATCH, {"limit": batch_size}).single()["deleted"]
+                    )
+            except Neo4jError as e:
+                raise StoreError(f"clearing the graph failed: {e}") from e
+            total += int(deleted)
+            if deleted == 0:
+                return total

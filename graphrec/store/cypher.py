@@ -1,0 +1,107 @@
+"""All Cypher that graphrec runs, in one place.
+
+Labels, relationship types and property names come from :mod:`graphrec.schema`
+(constants, never user values); every value travels as a query parameter, and
+writes are ``UNWIND $rows`` batches.
+"""
+
+from __future__ import annotations
+
+from graphrec.schema import CONSTRAINTS, INDEXES, Label, Prop, PropertyIndex, Rel, UniqueConstraint
+
+
+def create_constraint(c: UniqueConstraint) -> str:
+    """DDL for a uniqueness constraint, idempotent (``IF NOT EXISTS``)."""
+    props = ", ".join(f"n.{p}" for p in c.properties)
+    target = props if len(c.properties) == 1 else f"({props})"
+    return f"CREATE CONSTRAINT {c.name} IF NOT EXISTS FOR (n:{c.label}) REQUIRE {target} IS UNIQUE"
+
+
+def create_index(ix: PropertyIndex) -> str:
+    """DDL for a range index, idempotent (``IF NOT EXISTS``)."""
+    props = ", ".join(f"n.{p}" for p in ix.properties)
+    return f"CREATE INDEX {ix.name} IF NOT EXISTS FOR (n:{ix.label}) ON ({props})"
+
+
+SCHEMA_DDL: tuple[str, ...] = tuple(create_constraint(c) for c in CONSTRAINTS) + tuple(
+    create_index(ix) for ix in INDEXES
+)
+
+# --- ingest writes (rows are dicts; see ingest.pipeline) -------------------------------------
+
+MERGE_SCENARIOS = f"""
+UNWIND $rows AS row
+MERGE (s:{Label.SCENARIO} {{{Prop.NAME}: row.name}})
+"""
+
+MERGE_USERS = f"""
+UNWIND $rows AS row
+MERGE (u:{Label.USER} {{{Prop.ID}: row.id}})
+"""
+
+#: Items: rows ``{scenario, id, title, text}``; title/text are only overwritten by non-null values
+#: so that items first created from an interaction file keep metadata loaded later, and vice versa.
+MERGE_ITEMS = f"""
+UNWIND $rows AS row
+MERGE (i:{Label.ITEM} {{{Prop.SCENARIO}: row.scenario, {Prop.ID}: row.id}})
+SET i.{Prop.TITLE} = coalesce(row.title, i.{Prop.TITLE}),
+    i.{Prop.TEXT} = coalesce(row.text, i.{Prop.TEXT})
+"""
+
+#: Links each item of a batch (rows ``{scenario, id}``) to its Scenario node.
+MERGE_ITEM_SCENARIO = f"""
+UNWIND $rows AS row
+MATCH (i:{Label.ITEM} {{{Prop.SCENARIO}: row.scenario, {Prop.ID}: row.id}})
+MATCH (s:{Label.SCENARIO} {{{Prop.NAME}: row.scenario}})
+MERGE (i)-[:{Rel.IN_SCENARIO}]->(s)
+"""
+
+#: Interactions: rows ``{user, scenario, item, rating, ts}``; users and items must exist.
+MERGE_INTERACTIONS = f"""
+UNWIND $rows AS row
+MATCH (u:{Label.USER} {{{Prop.ID}: row.user}})
+MATCH (i:{Label.ITEM} {{{Prop.SCENARIO}: row.scenario, {Prop.ID}: row.item}})
+MERGE (u)-[r:{Rel.INTERACTED}]->(i)
+SET r.{Prop.SCENARIO} = row.scenario, r.{Prop.RATING} = row.rating, r.{Prop.TS} = row.ts
+"""
+
+#: The same write, one row per transaction: only for the batching benchmark.
+MERGE_INTERACTION_SINGLE = f"""
+MATCH (u:{Label.USER} {{{Prop.ID}: $user}})
+MATCH (i:{Label.ITEM} {{{Prop.SCENARIO}: $scenario, {Prop.ID}: $item}})
+MERGE (u)-[r:{Rel.INTERACTED}]->(i)
+SET r.{Prop.SCENARIO} = $scenario, r.{Prop.RATING} = $rating, r.{Prop.TS} = $ts
+"""
+
+# --- statistics ------------------------------------------------------------------------------
+
+COUNT_NODES_BY_LABEL = """
+MATCH (n)
+UNWIND labels(n) AS label
+RETURN label, count(*) AS count
+ORDER BY label
+"""
+
+COUNT_RELS_BY_TYPE = """
+MATCH ()-[r]->()
+RETURN type(r) AS type, count(*) AS count
+ORDER BY type
+"""
+
+SCENARIO_STATS = f"""
+MATCH (s:{Label.SCENARIO})
+OPTIONAL MATCH (i:{Label.ITEM} {{{Prop.SCENARIO}: s.{Prop.NAME}}})
+WITH s, count(i) AS items
+OPTIONAL MATCH (u:{Label.USER})-[r:{Rel.INTERACTED}]->(j:{Label.ITEM} {{{Prop.SCENARIO}: s.{Prop.NAME}}})
+RETURN s.{Prop.NAME} AS scenario, items,
+       count(DISTINCT j) AS items_with_interactions,
+       count(DISTINCT u) AS users, count(r) AS interactions
+ORDER BY scenario
+"""
+
+DELETE_ALL_BATCH = """
+MATCH (n)
+WITH n LIMIT $limit
+DETACH DELETE n
+RETURN count(*) AS deleted
+"""

@@ -1,0 +1,350 @@
+"""Ingest a dataset spec into the graph: validate → write batches → rejects file → summary.
+
+Idempotent (every write is a ``MERGE``) and resumable: after each committed batch the
+number of committed rows per stage is checkpointed, so a rerun after a crash skips what
+was committed and completes the rest, with no loss and no duplicates.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from graphrec.store import cypher
+from graphrec.store.bolt import DEFAULT_BATCH_SIZE, GraphStore
+from ingest import mapping
+from ingest.records import InteractionRecord, ItemRecord, Reject
+from ingest.spec import DatasetSpec, ScenarioSpec
+
+logger = logging.getLogger(__name__)
+
+REJECTS_FILE = "rejects.tsv"
+SUMMARY_FILE = "summary.json"
+
+
+@dataclass
+class ScenarioCounts:
+    """What was read and loaded for one scenario.
+
+    Attributes:
+        items_loaded: Item records loaded from item files.
+        items_created: Items created from interactions (no item file entry; ``unknown_items = "create"``).
+        items_without_interactions: Loaded items that no interaction refers to (kept: they are catalogue).
+        items_rejected: Item rows rejected.
+        interactions_loaded: Interactions loaded.
+        interactions_rejected: Interaction rows rejected.
+        users: Distinct users with interactions in this scenario.
+    """
+
+    items_loaded: int = 0
+    items_created: int = 0
+    items_without_interactions: int = 0
+    items_rejected: int = 0
+    interactions_loaded: int = 0
+    interactions_rejected: int = 0
+    users: int = 0
+
+
+@dataclass
+class IngestSummary:
+    """Result of one ingest run; also written to ``summary.json`` in the run directory.
+
+    Attributes:
+        spec: Where the spec came from.
+        scenarios: Per-scenario counts.
+        users: Distinct users over all scenarios.
+        rejected: Total rejected rows.
+        rejects_by_kind: Rejected rows per cause.
+        rejects_path: The rejects file (TSV: file, line, kind, reason, record).
+        resumed_rows: Rows skipped because an interrupted earlier run had committed them.
+        seconds: Wall time of the whole run.
+        write_seconds: Time spent writing interactions.
+        relationships_per_second: ``INTERACTED`` rows written per second of ``write_seconds``.
+        batch_size: Rows per transaction.
+    """
+
+    spec: str
+    scenarios: dict[str, ScenarioCounts] = field(default_factory=dict)
+    users: int = 0
+    rejected: int = 0
+    rejects_by_kind: dict[str, int] = field(default_factory=dict)
+    rejects_path: str = ""
+    resumed_rows: int = 0
+    seconds: float = 0.0
+    write_seconds: float = 0.0
+    relationships_per_second: float = 0.0
+    batch_size: int = DEFAULT_BATCH_SIZE
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serialisable dict."""
+        return asdict(self)
+
+
+class _RejectWriter:
+    """Writes rejects to a TSV file and counts them by kind."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._fh = open(path, "w", encoding="utf-8", newline="")  # noqa: SIM115 - closed in close()
+        self._csv = csv.writer(self._fh, delimiter="\t", lineterminator="\n")
+        self._csv.writerow(["file", "line", "kind", "reason", "record"])
+        self.by_kind: Counter[str] = Counter()
+
+    def write(self, r: Reject) -> None:
+        self._csv.writerow([r.path, r.line, r.kind, r.reason, r.record])
+        self.by_kind[r.kind] += 1
+
+    def close(self) -> None:
+        self._fh.close()
+
+
+@dataclass
+class _Prepared:
+    """Validated rows of one scenario, ready to write."""
+
+    items: dict[str, ItemRecord] = field(default_factory=dict)
+    interactions: list[InteractionRecord] = field(default_factory=list)
+
+
+def _prepare_scenario(sc: ScenarioSpec, rejects: _RejectWriter, counts: ScenarioCounts) -> _Prepared:
+    prepared = _Prepared()
+    first_seen: dict[str, tuple[str, int]] = {}
+    for src in sc.items:
+        seen_here: set[str] = set()
+        for out in mapping.items(src, sc.name, mapping.read_file(src.file, "items")):
+            if isinstance(out, Reject):
+                rejects.write(out)
+                counts.items_rejected += 1
+                continue
+            rec, row = out
+            if rec.id in seen_here:
+                path, line = first_seen[rec.id]
+                rejects.write(
+                    Reject(
+                        row.path,
+                        row.line,
+                        f"duplicate item id {rec.id!r} (first at {path}:{line}); keep one row per item",
+                        mapping.record_text(row),
+                        kind="duplicate",
+                    )
+                )
+                counts.items_rejected += 1
+                continue
+            seen_here.add(rec.id)
+            previous = prepared.items.get(rec.id)
+            if previous is None:
+                first_seen[rec.id] = (row.path, row.line)
+                prepared.items[rec.id] = rec
+            else:  # a second item file adds what the first lacked
+                prepared.items[rec.id] = ItemRecord(
+                    sc.name, rec.id, previous.title or rec.title, previous.text or rec.text
+                )
+    counts.items_loaded = len(prepared.items)
+    has_item_files = bool(sc.items)
+    seen_pairs: dict[tuple[str, str], tuple[str, int]] = {}
+    created: dict[str, ItemRecord] = {}
+    users: set[str] = set()
+    used_items: set[str] = set()
+    for isrc in sc.interactions:
+        for iout in mapping.interactions(isrc, sc.name, mapping.read_file(isrc.file, "interactions")):
+            if isinstance(iout, Reject):
+                rejects.write(iout)
+                counts.interactions_rejected += 1
+                continue
+            irec, row = iout
+            key = (irec.user, irec.item)
+            if key in seen_pairs:
+                path, line = seen_pairs[key]
+                rejects.write(
+                    Reject(
+                        row.path,
+                        row.line,
+                        f"duplicate interaction of user {irec.user!r} with item {irec.item!r} "
+                        f"(first at {path}:{line}); the graph keeps one INTERACTED per user and item",
+                        mapping.record_text(row),
+                        kind="duplicate",
+                    )
+                )
+                counts.interactions_rejected += 1
+                continue
+            if irec.item not in prepared.items and irec.item not in created:
+                if has_item_files and sc.unknown_items == "reject":
+                    rejects.write(
+                        Reject(
+                            row.path,
+                            row.line,
+                            f"item {irec.item!r} is in none of scenario {sc.name!r}'s item files; add it there, "
+                            'or set unknown_items = "create" for this scenario in the spec',
+                            mapping.record_text(row),
+                            kind="unknown-item",
+                        )
+                    )
+                    counts.interactions_rejected += 1
+                    continue
+                created[irec.item] = ItemRecord(sc.name, irec.item, None, None)
+            seen_pairs[key] = (row.path, row.line)
+            prepared.interactions.append(irec)
+            users.add(irec.user)
+            used_items.add(irec.item)
+    counts.items_created = len(created)
+    counts.items_without_interactions = sum(1 for i in prepared.items if i not in used_items)
+    prepared.items.update(created)
+    counts.interactions_loaded = len(prepared.interactions)
+    counts.users = len(users)
+    return prepared
+
+
+def spec_fingerprint(spec: DatasetSpec) -> str:
+    """A key for the checkpoint: the spec plus every input file's path, size and mtime."""
+    h = hashlib.sha256(repr(spec).encode())
+    for sc in spec.scenarios:
+        for src in (*sc.items, *sc.interactions):
+            st = src.file.path.stat()
+            h.update(f"{src.file.path}|{st.st_size}|{st.st_mtime_ns}".encode())
+    return h.hexdigest()[:16]
+
+
+class _Checkpoint:
+    """Committed rows per write stage, saved atomically after every batch."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.committed: dict[str, int] = {}
+        self.resumed = False
+        if path.exists():
+            data = json.loads(path.read_text())
+            if not data.get("complete"):
+                self.committed = {k: int(v) for k, v in data.get("committed", {}).items()}
+                self.resumed = bool(self.committed)
+
+    def save(self, *, complete: bool = False) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"committed": self.committed, "complete": complete}))
+        tmp.replace(self.path)
+
+
+def _progress(total: int, desc: str, enabled: bool) -> Any:
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit="row", disable=not enabled, leave=False)
+
+
+def ingest_spec(
+    store: GraphStore,
+    spec: DatasetSpec,
+    *,
+    run_dir: Path,
+    state_dir: Path,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    progress: bool = True,
+    on_batch: Callable[[str, int], None] | None = None,
+) -> IngestSummary:
+    """Validate every file of ``spec`` and write the graph in batches.
+
+    Args:
+        store: An open store (schema ensured).
+        spec: The dataset spec.
+        run_dir: Where ``rejects.tsv`` and ``summary.json`` are written.
+        state_dir: Where the resume checkpoint lives (kept across runs).
+        batch_size: Rows per write transaction (default 10,000).
+        progress: Show progress bars.
+        on_batch: Called ``(stage, rows)`` after each committed batch (tests use it to
+            interrupt a run at a known point).
+
+    Returns:
+        The :class:`IngestSummary` (also saved as ``run_dir/summary.json``).
+
+    Raises:
+        InputDataError: A file cannot be read as declared.
+        StoreError: A write failed for a non-transient reason.
+    """
+    t0 = time.perf_counter()
+    summary = IngestSummary(spec=spec.source, batch_size=batch_size)
+    rejects = _RejectWriter(run_dir / REJECTS_FILE)
+    summary.rejects_path = str(rejects.path)
+    prepared: dict[str, _Prepared] = {}
+    try:
+        for sc in spec.scenarios:
+            counts = ScenarioCounts()
+            prepared[sc.name] = _prepare_scenario(sc, rejects, counts)
+            summary.scenarios[sc.name] = counts
+            logger.info(
+                "scenario %s: %d items, %d interactions valid; %d + %d rows rejected",
+                sc.name,
+                len(prepared[sc.name].items),
+                counts.interactions_loaded,
+                counts.items_rejected,
+                counts.interactions_rejected,
+            )
+    finally:
+        rejects.close()
+    summary.rejected = sum(rejects.by_kind.values())
+    summary.rejects_by_kind = dict(sorted(rejects.by_kind.items()))
+
+    checkpoint = _Checkpoint(state_dir / f"ingest-{spec_fingerprint(spec)}.json")
+    if checkpoint.resumed:
+        logger.warning(
+            "resuming an interrupted ingest of %s: %d rows were already committed and are skipped",
+            spec.source,
+            sum(checkpoint.committed.values()),
+        )
+
+    def run_stage(stage: str, query: str, rows: list[Mapping[str, Any]]) -> tuple[float, int]:
+        """Write one stage's rows past its checkpoint; returns (seconds, rows written)."""
+        done = checkpoint.committed.get(stage, 0)
+        if done > len(rows):  # inputs changed under the same fingerprint: start the stage over
+            done = 0
+        summary.resumed_rows += done
+        todo = rows[done:]
+        bar = _progress(len(rows), stage, progress)
+        bar.update(done)
+        t = time.perf_counter()
+
+        def committed(n: int) -> None:
+            checkpoint.committed[stage] = checkpoint.committed.get(stage, 0) + n
+            checkpoint.save()
+            bar.update(n)
+            if on_batch is not None:
+                on_batch(stage, n)
+
+        checkpoint.committed[stage] = done
+        store.write_batches(query, todo, batch_size=batch_size, on_batch=committed)
+        bar.close()
+        return time.perf_counter() - t, len(todo)
+
+    run_stage("scenarios", cypher.MERGE_SCENARIOS, [{"name": sc.name} for sc in spec.scenarios])
+    for name, prep in prepared.items():
+        item_rows = [asdict(i) for i in prep.items.values()]
+        run_stage(f"items:{name}", cypher.MERGE_ITEMS, item_rows)
+        run_stage(f"in_scenario:{name}", cypher.MERGE_ITEM_SCENARIO, [{"scenario": name, "id": r["id"]} for r in item_rows])
+    all_users = list(dict.fromkeys(i.user for prep in prepared.values() for i in prep.interactions))
+    summary.users = len(all_users)
+    run_stage("users", cypher.MERGE_USERS, [{"id": u} for u in all_users])
+    n_rels = 0
+    for name, prep in prepared.items():
+        rows = [asdict(i) for i in prep.interactions]
+        seconds, written = run_stage(f"interactions:{name}", cypher.MERGE_INTERACTIONS, rows)
+        summary.write_seconds += seconds
+        n_rels += written
+    checkpoint.save(complete=True)
+    summary.seconds = time.perf_counter() - t0
+    summary.relationships_per_second = n_rels / summary.write_seconds if summary.write_seconds > 0 else 0.0
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / SUMMARY_FILE).write_text(json.dumps(summary.to_dict(), indent=2))
+    return summary
+
+
+def iter_rejects(path: Path) -> Iterator[dict[str, str]]:
+    """Read a rejects file back as dicts (``file``, ``line``, ``kind``, ``reason``, ``record``)."""
+    with open(path, encoding="utf-8", newline="") as fh:
+        yield from csv.DictReader(fh, delimiter="\t")

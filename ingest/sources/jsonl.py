@@ -1,0 +1,32 @@
+"""JSON Lines (one JSON object per line), e.g. Amazon reviews 2018/2023 and their metadata; ``.gz`` ok."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+from ingest.records import RawRow, Reject
+from ingest.sources.lines import MAX_RECORD_CHARS, decoded_lines
+
+
+def read_jsonl(path: Path, *, encoding: str = "utf-8") -> Iterator[RawRow | Reject]:
+    """Yield each JSON object as a :class:`RawRow`; malformed lines become :class:`Reject` s."""
+    spath = str(path)
+    for item in decoded_lines(path, encoding):
+        if isinstance(item, Reject):
+            yield item
+            continue
+        number, text = item
+        if not text.strip():
+            yield Reject(spath, number, "blank line; remove it", "", kind="blank")
+            continue
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as e:
+            yield Reject(spath, number, f"not valid JSON ({e.msg} at column {e.colno})", text[:MAX_RECORD_CHARS], kind="json")
+            continue
+        if not isinstance(value, dict):
+            yield Reject(spath, number, f"expected a JSON object, got {type(value).__name__}", text[:MAX_RECORD_CHARS], kind="json")
+            continue
+        yield RawRow(spath, number, value)

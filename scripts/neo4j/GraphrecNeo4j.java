@@ -1,0 +1,31 @@
+import java.nio.file.Path;
+import org.neo4j.configuration.GraphDatabaseSettings;
+import org.neo4j.configuration.connectors.BoltConnector;
+import org.neo4j.configuration.helpers.SocketAddress;
+import org.neo4j.dbms.api.DatabaseManagementService;
+import org.neo4j.dbms.api.DatabaseManagementServiceBuilder;
+
+/**
+ * Starts Neo4j Community (embedded API) with Bolt on 127.0.0.1:PORT and auth off, for tests and CI.
+ * Usage: java -cp "lib/*:classes" GraphrecNeo4j HOME_DIR PORT
+ * Runs until killed (SIGTERM runs the shutdown hook, which closes the database cleanly).
+ */
+public final class GraphrecNeo4j {
+    public static void main(String[] args) throws Exception {
+        if (args.length != 2) {
+            System.err.println("usage: GraphrecNeo4j HOME_DIR PORT");
+            System.exit(2);
+        }
+        Path home = Path.of(args[0]);
+        int port = Integer.parseInt(args[1]);
+        DatabaseManagementService dbms = new DatabaseManagementServiceBuilder(home)
+                .setConfig(BoltConnector.enabled, true)
+                .setConfig(BoltConnector.listen_address, new SocketAddress("127.0.0.1", port))
+                .setConfig(GraphDatabaseSettings.auth_enabled, false)
+                .build();
+        Runtime.getRuntime().addShutdownHook(new Thread(dbms::shutdown));
+        System.out.println("graphrec-neo4j: bolt listening on 127.0.0.1:" + port);
+        System.out.flush();
+        Thread.currentThread().join();
+    }
+}
