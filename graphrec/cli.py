@@ -76,7 +76,10 @@ def cli(
     """graphrec: cross-scenario recommendations through a graph database and a GNN."""
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("neo4j").setLevel(max(level, logging.WARNING))
+    # the driver logs each retry and connection failure with a traceback; graphrec reports the
+    # final error itself, so the driver's own log shows only with -v (warnings) or -vv (debug)
+    driver_level = logging.CRITICAL if verbose == 0 else logging.WARNING if verbose == 1 else logging.DEBUG
+    logging.getLogger("neo4j").setLevel(driver_level)
     ctx.obj = Context(home=resolve_home(home), uri=uri, user=user, database=database, progress=not no_progress)
 
 

@@ -67,6 +67,7 @@ class IngestSummary:
         resumed_rows: Rows skipped because an interrupted earlier run had committed them.
         seconds: Wall time of the whole run.
         write_seconds: Time spent writing interactions.
+        stage_seconds: Wall time of each write stage (validation is ``validate``).
         relationships_per_second: ``INTERACTED`` rows written per second of ``write_seconds``.
         batch_size: Rows per transaction.
     """
@@ -82,6 +83,7 @@ class IngestSummary:
     write_seconds: float = 0.0
     relationships_per_second: float = 0.0
     batch_size: int = DEFAULT_BATCH_SIZE
+    stage_seconds: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable dict."""
@@ -203,6 +205,40 @@ def _prepare_scenario(sc: ScenarioSpec, rejects: _RejectWriter, counts: Scenario
     return prepared
 
 
+def prepare_dataset(spec: DatasetSpec, rejects_path: Path, summary: IngestSummary) -> dict[str, _Prepared]:
+    """Read and validate every file of ``spec`` (no database needed).
+
+    Rejected rows go to ``rejects_path``; counts go into ``summary`` (per scenario, per reject kind).
+
+    Returns:
+        Validated items and interactions per scenario name.
+
+    Raises:
+        InputDataError: A file cannot be read as declared.
+    """
+    rejects = _RejectWriter(rejects_path)
+    summary.rejects_path = str(rejects.path)
+    prepared: dict[str, _Prepared] = {}
+    try:
+        for sc in spec.scenarios:
+            counts = ScenarioCounts()
+            prepared[sc.name] = _prepare_scenario(sc, rejects, counts)
+            summary.scenarios[sc.name] = counts
+            logger.info(
+                "scenario %s: %d items, %d interactions valid; %d + %d rows rejected",
+                sc.name,
+                len(prepared[sc.name].items),
+                counts.interactions_loaded,
+                counts.items_rejected,
+                counts.interactions_rejected,
+            )
+    finally:
+        rejects.close()
+    summary.rejected = sum(rejects.by_kind.values())
+    summary.rejects_by_kind = dict(sorted(rejects.by_kind.items()))
+    return prepared
+
+
 def spec_fingerprint(spec: DatasetSpec) -> str:
     """A key for the checkpoint: the spec plus every input file's path, size and mtime."""
     h = hashlib.sha256(repr(spec).encode())
@@ -270,26 +306,8 @@ def ingest_spec(
     """
     t0 = time.perf_counter()
     summary = IngestSummary(spec=spec.source, batch_size=batch_size)
-    rejects = _RejectWriter(run_dir / REJECTS_FILE)
-    summary.rejects_path = str(rejects.path)
-    prepared: dict[str, _Prepared] = {}
-    try:
-        for sc in spec.scenarios:
-            counts = ScenarioCounts()
-            prepared[sc.name] = _prepare_scenario(sc, rejects, counts)
-            summary.scenarios[sc.name] = counts
-            logger.info(
-                "scenario %s: %d items, %d interactions valid; %d + %d rows rejected",
-                sc.name,
-                len(prepared[sc.name].items),
-                counts.interactions_loaded,
-                counts.items_rejected,
-                counts.interactions_rejected,
-            )
-    finally:
-        rejects.close()
-    summary.rejected = sum(rejects.by_kind.values())
-    summary.rejects_by_kind = dict(sorted(rejects.by_kind.items()))
+    prepared = prepare_dataset(spec, run_dir / REJECTS_FILE, summary)
+    summary.stage_seconds["validate"] = round(time.perf_counter() - t0, 3)
 
     checkpoint = _Checkpoint(state_dir / f"ingest-{spec_fingerprint(spec)}.json")
     if checkpoint.resumed:
@@ -320,7 +338,9 @@ def ingest_spec(
         checkpoint.committed[stage] = done
         store.write_batches(query, todo, batch_size=batch_size, on_batch=committed)
         bar.close()
-        return time.perf_counter() - t, len(todo)
+        seconds = time.perf_counter() - t
+        summary.stage_seconds[stage] = round(seconds, 3)
+        return seconds, len(todo)
 
     run_stage("scenarios", cypher.MERGE_SCENARIOS, [{"name": sc.name} for sc in spec.scenarios])
     for name, prep in prepared.items():

@@ -190,14 +190,29 @@ class EmbeddedArcadeDB:
 
     # --- status -------------------------------------------------------------------------------
     def status(self) -> ArcadeServerInfo | None:
-        """The running server of this home, or ``None``. Recovers a stale state file."""
+        """The running server of this home, or ``None``.
+
+        Recovers from crashes: a server whose owning process died (it is then shutting down on
+        its parent-death signal) is stopped, and a state file whose server is gone is removed,
+        each with a warning.
+        """
         info = self._read_state()
         if info is None:
             return None
-        if pid_alive(info.pid) and _port_open(info.bolt_port):
-            return info
+        if pid_alive(info.pid) and not info.detached and not pid_alive(info.owner_pid):
+            logger.warning(
+                "embedded ArcadeDB (pid %d) outlived the process that started it (pid %d, which probably crashed); "
+                "stopping it before starting a new one",
+                info.pid,
+                info.owner_pid,
+            )
+            _terminate(info.pid, timeout=60)
         if pid_alive(info.pid):
-            return info  # starting up or busy; the caller waits for Bolt
+            return info
+        self._recover_stale(info)
+        return None
+
+    def _recover_stale(self, info: ArcadeServerInfo) -> None:
         logger.warning(
             "recovered a stale embedded-server state file: ArcadeDB (pid %d) is no longer running, "
             "probably after a crash; a new server will be started on the same data (%s)",
@@ -205,7 +220,6 @@ class EmbeddedArcadeDB:
             self.root,
         )
         self.state_path.unlink(missing_ok=True)
-        return None
 
     # --- start / stop -------------------------------------------------------------------------
     def ensure_running(self, *, detached: bool = False) -> tuple[ArcadeServerInfo, bool]:
@@ -223,9 +237,15 @@ class EmbeddedArcadeDB:
         with self._lock():
             info = self.status()
             if info is not None:
-                self._wait_for_bolt(info, proc=None)
-                logger.debug("reusing embedded ArcadeDB pid=%d on %s", info.pid, info.uri)
-                return info, False
+                try:
+                    self._wait_for_bolt(info, proc=None)
+                except StoreUnavailableError:
+                    if pid_alive(info.pid):
+                        raise
+                    self._recover_stale(info)  # it died while we waited
+                else:
+                    logger.debug("reusing embedded ArcadeDB pid=%d on %s", info.pid, info.uri)
+                    return info, False
             return self._start(detached=detached), True
 
     def _start(self, *, detached: bool) -> ArcadeServerInfo:

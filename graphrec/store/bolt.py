@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -217,6 +218,26 @@ class GraphStore:
             self._capabilities = StoreCapabilities.from_agent(self._driver.get_server_info().agent)
         return self._capabilities
 
+    def _where(self) -> str:
+        return self._capabilities.agent if self._capabilities is not None else "the store"
+
+    @contextlib.contextmanager
+    def _errors(self, action: str) -> Iterator[None]:
+        """Translate driver errors into graphrec errors that say what failed and what to do."""
+        from neo4j.exceptions import DriverError, Neo4jError, ServiceUnavailable, SessionExpired
+
+        try:
+            yield
+        except (ServiceUnavailable, SessionExpired) as e:
+            raise StoreUnavailableError(
+                f"{action} failed: lost the connection to {self._where()} after retries ({e}). "
+                "Work committed so far is kept; restart the server if needed and rerun the command to resume."
+            ) from e
+        except Neo4jError as e:
+            raise StoreError(f"{action} failed on {self._where()}: {e.message or e}") from e
+        except DriverError as e:
+            raise StoreError(f"{action} failed: {e}") from e
+
     # --- schema -------------------------------------------------------------------------------
     def ensure_schema(self) -> None:
         """Create graphrec's constraints and indexes if they do not exist (idempotent)."""
@@ -224,13 +245,8 @@ class GraphStore:
             self._run_autocommit(ddl, {})
 
     def _run_autocommit(self, query: str, params: Mapping[str, Any]) -> None:
-        from neo4j.exceptions import Neo4jError
-
-        try:
-            with self._driver.session(database=self._database) as session:
-                session.run(query, dict(params)).consume()
-        except Neo4jError as e:
-            raise StoreError(f"schema statement failed on {self.capabilities.agent}: {query!r}: {e}") from e
+        with self._errors(f"schema statement {query!r}"), self._driver.session(database=self._database) as session:
+            session.run(query, dict(params)).consume()
 
     # --- writes -------------------------------------------------------------------------------
     def write_batches(
@@ -271,17 +287,13 @@ class GraphStore:
         Raises:
             StoreError: The query failed for a non-transient reason.
         """
-        from neo4j.exceptions import Neo4jError
 
         def work(tx: neo4j.ManagedTransaction) -> Any:
             return tx.run(query, params).consume()
 
         t0 = time.perf_counter()
-        try:
-            with self._driver.session(database=self._database) as session:
-                summary = session.execute_write(work)
-        except Neo4jError as e:
-            raise StoreError(f"write failed on {self.capabilities.agent}: {e}") from e
+        with self._errors("write"), self._driver.session(database=self._database) as session:
+            summary = session.execute_write(work)
         c = summary.counters
         return WriteStats(
             rows=rows,
@@ -305,7 +317,7 @@ class GraphStore:
         """
         import neo4j
 
-        with self._driver.session(
+        with self._errors("read"), self._driver.session(
             database=self._database, default_access_mode=neo4j.READ_ACCESS, fetch_size=fetch_size
         ) as session:
             result = session.run(query, dict(params or {}))
@@ -328,7 +340,7 @@ class GraphStore:
             StoreError: The query failed (syntax error, unknown procedure, ...).
         """
         import neo4j
-        from neo4j.exceptions import ClientError, Neo4jError
+        from neo4j.exceptions import ClientError
 
         mode = neo4j.WRITE_ACCESS if write else neo4j.READ_ACCESS
         refusal = (
@@ -336,7 +348,7 @@ class GraphStore:
             "rerun with --write to allow it"
         )
         try:
-            with self._driver.session(database=self._database, default_access_mode=mode) as session:
+            with self._errors("query"), self._driver.session(database=self._database, default_access_mode=mode) as session:
                 tx = session.begin_transaction()
                 try:
                     result = tx.run(query, dict(params or {}))
@@ -351,28 +363,22 @@ class GraphStore:
                 finally:
                     if not tx.closed():
                         tx.close()
-        except ClientError as e:
-            if not write and "AccessMode" in (e.code or ""):
-                raise QueryRefusedError(refusal) from e
-            raise StoreError(f"query failed: {e.message or e}") from e
-        except Neo4jError as e:
-            raise StoreError(f"query failed: {e.message or e}") from e
+        except StoreError as e:
+            cause = e.__cause__
+            if not write and isinstance(cause, ClientError) and "AccessMode" in (cause.code or ""):
+                raise QueryRefusedError(refusal) from cause
+            raise
         return QueryResult(keys=keys, rows=rows, counters=_counters_dict(counters))
 
     # --- maintenance --------------------------------------------------------------------------
     def clear(self, *, batch_size: int = 10_000) -> int:
         """Delete every node and relationship, in batches. Returns the number of nodes deleted."""
-        from neo4j.exceptions import Neo4jError
-
         total = 0
         while True:
-            try:
-                with self._driver.session(database=self._database) as session:
-                    deleted = session.execute_write(
-                        lambda tx: tx.run(cypher.DELETE_ALL_BATCH, {"limit": batch_size}).single()["deleted"]
-                    )
-            except Neo4jError as e:
-                raise StoreError(f"clearing the graph failed: {e}") from e
+            with self._errors("clearing the graph"), self._driver.session(database=self._database) as session:
+                deleted = session.execute_write(
+                    lambda tx: tx.run(cypher.DELETE_ALL_BATCH, {"limit": batch_size}).single()["deleted"]
+                )
             total += int(deleted)
             if deleted == 0:
                 return total

@@ -53,6 +53,7 @@ def read_delimited(
     names: list[str] | None = None if header is True else list(header)  # type: ignore[arg-type]
     spath = str(path)
     sep_shown = repr(delimiter)
+    records = 0
     for item in decoded_lines(path, encoding):
         if isinstance(item, Reject):
             if names is None:
@@ -82,9 +83,12 @@ def read_delimited(
                 kind="field-count",
             )
             continue
+        records += 1
         yield RawRow(spath, number, dict(zip(names, fields)))
     if names is None:
         raise InputDataError("file has no header line", path=spath)
+    if records == 0 and header is True:
+        raise InputDataError("file has a header but no records; add data or remove the file from the spec", path=spath)
 
 
 def read_split(

@@ -7,18 +7,23 @@ import org.neo4j.dbms.api.DatabaseManagementServiceBuilder;
 
 /**
  * Starts Neo4j Community (embedded API) with Bolt on 127.0.0.1:PORT and auth off, for tests and CI.
- * Usage: java -cp "lib/*:classes" GraphrecNeo4j HOME_DIR PORT
+ * Usage: java -cp "lib/*:classes" GraphrecNeo4j HOME_DIR PORT [NEO4J_CONF]
+ * NEO4J_CONF: optional neo4j.conf-style file with extra settings (e.g. server.memory.pagecache.size).
  * Runs until killed (SIGTERM runs the shutdown hook, which closes the database cleanly).
  */
 public final class GraphrecNeo4j {
     public static void main(String[] args) throws Exception {
-        if (args.length != 2) {
-            System.err.println("usage: GraphrecNeo4j HOME_DIR PORT");
+        if (args.length < 2 || args.length > 3) {
+            System.err.println("usage: GraphrecNeo4j HOME_DIR PORT [NEO4J_CONF]");
             System.exit(2);
         }
         Path home = Path.of(args[0]);
         int port = Integer.parseInt(args[1]);
-        DatabaseManagementService dbms = new DatabaseManagementServiceBuilder(home)
+        DatabaseManagementServiceBuilder builder = new DatabaseManagementServiceBuilder(home);
+        if (args.length == 3) {
+            builder.loadPropertiesFromFile(Path.of(args[2]));
+        }
+        DatabaseManagementService dbms = builder
                 .setConfig(BoltConnector.enabled, true)
                 .setConfig(BoltConnector.listen_address, new SocketAddress("127.0.0.1", port))
                 .setConfig(GraphDatabaseSettings.auth_enabled, false)
