@@ -43,7 +43,7 @@ start() {
   if bolt_up "$port"; then echo "neo4j_server.sh: port $port is already in use; pass another port" >&2; exit 4; fi
   mkdir -p "$run"
   echo "bolt://127.0.0.1:$port" > "$run/uri"
-  nohup java "-Xmx$heap" -cp "$lib/*:$classes" GraphrecNeo4j "$run/home" "$port" "$conf" > "$run/neo4j.log" 2>&1 &
+  nohup java "-Xmx$heap" ${NEO4J_JAVA_OPTS:-} -cp "$lib/*:$classes" GraphrecNeo4j "$run/home" "$port" "$conf" > "$run/neo4j.log" 2>&1 &
   echo $! > "$pidfile"
   for _ in $(seq 1 180); do
     if ! alive; then echo "neo4j_server.sh: Neo4j exited during start-up; log:" >&2; tail -30 "$run/neo4j.log" >&2; exit 5; fi

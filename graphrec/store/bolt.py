@@ -373,12 +373,17 @@ class GraphStore:
     # --- maintenance --------------------------------------------------------------------------
     def clear(self, *, batch_size: int = 10_000) -> int:
         """Delete every node and relationship, in batches. Returns the number of nodes deleted."""
+        return self._delete_in_batches(cypher.DELETE_ALL_BATCH, batch_size, "clearing the graph")
+
+    def delete_interactions(self, *, batch_size: int = 10_000) -> int:
+        """Delete every ``INTERACTED`` relationship, in batches (nodes stay). Returns the number deleted."""
+        return self._delete_in_batches(cypher.DELETE_INTERACTIONS_BATCH, batch_size, "deleting interactions")
+
+    def _delete_in_batches(self, query: str, batch_size: int, action: str) -> int:
         total = 0
         while True:
-            with self._errors("clearing the graph"), self._driver.session(database=self._database) as session:
-                deleted = session.execute_write(
-                    lambda tx: tx.run(cypher.DELETE_ALL_BATCH, {"limit": batch_size}).single()["deleted"]
-                )
+            with self._errors(action), self._driver.session(database=self._database) as session:
+                deleted = session.execute_write(lambda tx: tx.run(query, {"limit": batch_size}).single()["deleted"])
             total += int(deleted)
             if deleted == 0:
                 return total

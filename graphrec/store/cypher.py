@@ -103,6 +103,13 @@ RETURN s.{Prop.NAME} AS scenario, items,
 ORDER BY scenario
 """
 
+DELETE_INTERACTIONS_BATCH = f"""
+MATCH ()-[r:{Rel.INTERACTED}]->()
+WITH r LIMIT $limit
+DELETE r
+RETURN count(*) AS deleted
+"""
+
 DELETE_ALL_BATCH = """
 MATCH (n)
 WITH n LIMIT $limit
