@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from graphrec.results import run_metadata
 from graphrec.store import cypher
 from graphrec.store.bolt import DEFAULT_BATCH_SIZE, GraphStore
 from ingest import mapping
@@ -68,6 +69,7 @@ class IngestSummary:
         seconds: Wall time of the whole run.
         write_seconds: Time spent writing interactions.
         stage_seconds: Wall time of each write stage (validation is ``validate``).
+        metadata: Versions, git hash, store agent and time (:func:`graphrec.results.run_metadata`).
         relationships_per_second: ``INTERACTED`` rows written per second of ``write_seconds``.
         batch_size: Rows per transaction.
     """
@@ -84,6 +86,7 @@ class IngestSummary:
     relationships_per_second: float = 0.0
     batch_size: int = DEFAULT_BATCH_SIZE
     stage_seconds: dict[str, float] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable dict."""
@@ -306,6 +309,7 @@ def ingest_spec(
     """
     t0 = time.perf_counter()
     summary = IngestSummary(spec=spec.source, batch_size=batch_size)
+    summary.metadata = run_metadata(store=store.capabilities.agent)
     prepared = prepare_dataset(spec, run_dir / REJECTS_FILE, summary)
     summary.stage_seconds["validate"] = round(time.perf_counter() - t0, 3)
 

@@ -57,7 +57,9 @@ def test_synthetic_ingest_counts_and_idempotent_rerun(store: GraphStore, tmp_pat
     s2 = ingest_spec(store, spec, run_dir=tmp_path / "r2", state_dir=tmp_path / "state", progress=False)
     assert graph_counts(store) == got1
     assert s2.resumed_rows == 0
-    assert json.loads((tmp_path / "r2" / "summary.json").read_text())["scenarios"]["movies"]["interactions_loaded"] > 0
+    saved = json.loads((tmp_path / "r2" / "summary.json").read_text())
+    assert saved["scenarios"]["movies"]["interactions_loaded"] == s2.scenarios["movies"].interactions_loaded > 0
+    assert saved["metadata"]["store"] == store.capabilities.agent and "neo4j" in saved["metadata"]["versions"]
 
 
 def test_rejected_rows_never_reach_the_graph(store: GraphStore, tmp_path: Path) -> None:
