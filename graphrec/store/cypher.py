@@ -60,7 +60,7 @@ MERGE (i)-[:{Rel.IN_SCENARIO}]->(s)
 #: ``scenario`` sits in the MERGE pattern (it is the item's scenario, so the pattern still
 #: matches at most one relationship per user and item) rather than in the SET: a SET of
 #: ``r.scenario`` makes Neo4j's planner add an Eager (read/set conflict with ``i.scenario``),
-#: which materialises every row and costs about a third of the write speed.
+#: which materialises every row of the batch before writing.
 MERGE_INTERACTIONS = f"""
 UNWIND $rows AS row
 MATCH (u:{Label.USER} {{{Prop.ID}: row.user}})
