@@ -8,7 +8,7 @@ from pathlib import Path
 
 from graphrec.errors import InputDataError
 from ingest.records import RawRow, Reject
-from ingest.sources.lines import MAX_RECORD_CHARS, decoded_lines
+from ingest.sources.lines import MAX_RECORD_CHARS, content_lines
 
 
 def _header_names(path: Path, fields: list[str], *, strip_types: bool) -> list[str]:
@@ -54,10 +54,13 @@ def read_delimited(
     spath = str(path)
     sep_shown = repr(delimiter)
     records = 0
-    for item in decoded_lines(path, encoding):
+    for item in content_lines(path, encoding):
         if isinstance(item, Reject):
             if names is None:
-                raise InputDataError(f"header line is not valid {encoding}: {item.reason}", path=spath, line=item.line)
+                problem = "is blank" if item.kind == "blank" else f"is not valid {encoding}: {item.reason}"
+                raise InputDataError(
+                    f"the header line {problem}; the first line must name the columns", path=spath, line=item.line
+                )
             yield item
             continue
         number, text = item
@@ -66,12 +69,7 @@ def read_delimited(
         else:
             fields = text.split(delimiter)
         if names is None:
-            if not text.strip():
-                raise InputDataError("the header line is blank; the first line must name the columns", path=spath, line=1)
             names = _header_names(path, fields, strip_types=strip_types)
-            continue
-        if not text.strip():
-            yield Reject(spath, number, "blank line; remove it", "", kind="blank")
             continue
         if len(fields) != len(names):
             yield Reject(
@@ -99,14 +97,11 @@ def read_split(
     Used for MovieLens raw files (``::`` in ml-1m, ``|`` in ml-100k ``u.item``).
     """
     spath = str(path)
-    for item in decoded_lines(path, encoding):
+    for item in content_lines(path, encoding):
         if isinstance(item, Reject):
             yield item
             continue
         number, text = item
-        if not text.strip():
-            yield Reject(spath, number, "blank line; remove it", "", kind="blank")
-            continue
         fields = text.split(separator)
         if len(fields) != len(columns):
             yield Reject(

@@ -7,20 +7,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ingest.records import RawRow, Reject
-from ingest.sources.lines import MAX_RECORD_CHARS, decoded_lines
+from ingest.sources.lines import MAX_RECORD_CHARS, content_lines
 
 
 def read_jsonl(path: Path, *, encoding: str = "utf-8") -> Iterator[RawRow | Reject]:
     """Yield each JSON object as a :class:`RawRow`; malformed lines become :class:`Reject` s."""
     spath = str(path)
-    for item in decoded_lines(path, encoding):
+    for item in content_lines(path, encoding):
         if isinstance(item, Reject):
             yield item
             continue
         number, text = item
-        if not text.strip():
-            yield Reject(spath, number, "blank line; remove it", "", kind="blank")
-            continue
         try:
             value = json.loads(text)
         except json.JSONDecodeError as e:

@@ -57,3 +57,12 @@ def decoded_lines(path: Path, encoding: str = "utf-8") -> Iterator[tuple[int, st
                     raw.decode(encoding, "replace")[:MAX_RECORD_CHARS],
                     kind="encoding",
                 )
+
+
+def content_lines(path: Path, encoding: str = "utf-8") -> Iterator[tuple[int, str] | Reject]:
+    """Like :func:`decoded_lines`, but blank lines also become (counted) rejects."""
+    for item in decoded_lines(path, encoding):
+        if not isinstance(item, Reject) and not item[1].strip():
+            yield Reject(str(path), item[0], "blank line; remove it", "", kind="blank")
+        else:
+            yield item

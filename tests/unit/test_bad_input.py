@@ -156,3 +156,9 @@ def test_spec_relative_paths_resolve_against_the_spec_file(tmp_path: Path) -> No
     src = spec.scenarios[0].interactions[0]
     assert src.file.path == (tmp_path / "d" / "x.inter").resolve()
     assert (src.user, src.item, src.rating) == ("user_id", "item_id", "rating?")
+
+
+def test_blank_header_line_is_an_error(tmp_path: Path) -> None:
+    spec = write_spec(tmp_path, "\n" + HEADER + "u1\t1\t5\t1\n")
+    with pytest.raises(InputDataError, match=r"inter\.tsv:1: the header line is blank"):
+        prepare(tmp_path, spec)
