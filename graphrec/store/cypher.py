@@ -77,6 +77,16 @@ MERGE (u)-[r:{Rel.INTERACTED} {{{Prop.SCENARIO}: $scenario}}]->(i)
 SET r.{Prop.RATING} = $rating, r.{Prop.TS} = $ts
 """
 
+# --- knowledge -------------------------------------------------------------------------------
+
+#: Every item with its text fields, in a stable order (``$scenarios``: list of names, or null for all).
+ITEM_TEXTS = f"""
+MATCH (i:{Label.ITEM})
+WHERE $scenarios IS NULL OR i.{Prop.SCENARIO} IN $scenarios
+RETURN i.{Prop.SCENARIO} AS scenario, i.{Prop.ID} AS id, i.{Prop.TITLE} AS title, i.{Prop.TEXT} AS text
+ORDER BY scenario, id
+"""
+
 # --- statistics ------------------------------------------------------------------------------
 
 COUNT_NODES_BY_LABEL = """
