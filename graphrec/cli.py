@@ -232,6 +232,81 @@ def embed(c: Context, model_path: Path | None, scenarios: tuple[str, ...], batch
 
 
 @cli.group()
+def topics() -> None:
+    """Extract topics shared across scenarios and list them."""
+
+
+@topics.command("extract")
+@click.option("--method", type=click.Choice(["discovered", "zero-shot"]), default="discovered", show_default=True)
+@click.option("--n-topics", type=int, default=None, help="discovered: number of clusters (default sqrt(items/2)).")
+@click.option("--seed", default=0, show_default=True, help="discovered: k-means seed.")
+@click.option("--taxonomy", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="zero-shot: file with one label per line ('label' or 'label: description').")
+@click.option("--threshold", default=0.3, show_default=True, help="zero-shot: minimum cosine similarity.")
+@click.option("--model", "model_path", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="zero-shot: encoder for the labels (must be the one used by `graphrec embed`).")
+@click.option("--features", "features_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Item feature file (default: <home>/features/item_features.npz, from `graphrec embed`).")
+@click.pass_obj
+def topics_extract(
+    c: Context,
+    method: str,
+    n_topics: int | None,
+    seed: int,
+    taxonomy: Path | None,
+    threshold: float,
+    model_path: Path | None,
+    features_path: Path | None,
+) -> None:
+    """Extract topics from item embeddings and write Topic nodes and HAS_TOPIC edges (replacing that method's)."""
+    from graphrec.features import ITEM_FEATURES_FILE, ItemFeatures
+    from ingest.topics.extract import extract_discovered, extract_zero_shot
+
+    features = ItemFeatures.load(features_path or c.home / "features" / ITEM_FEATURES_FILE)
+    with c.open_store() as store:
+        if method == "discovered":
+            result, written = extract_discovered(store, features, n_topics=n_topics, seed=seed)
+        else:
+            if taxonomy is None:
+                raise click.UsageError("--method zero-shot needs --taxonomy FILE")
+            from graphrec.text.cache import EmbeddingCache
+            from graphrec.text.encoder import TextEncoder
+
+            encoder = TextEncoder(model_path, progress=c.progress)
+            with EmbeddingCache(c.home / "cache" / "embeddings.sqlite") as cache:
+                result, written = extract_zero_shot(store, features, taxonomy, encoder, cache, threshold=threshold)
+    click.echo(
+        f"{method}: {written['topics']} topics, {written['memberships']} HAS_TOPIC edges "
+        f"(replaced {written['deleted']} earlier {method} topics); "
+        f"{result.meta.get('items_without_text', 0)} items without text skipped"
+        + (f"; {result.meta['unassigned']} items matched no label" if "unassigned" in result.meta else "")
+    )
+
+
+@topics.command("list")
+@click.option("--source", default=None, help="Only topics of this method (discovered, zero-shot).")
+@click.option("--limit", default=30, show_default=True)
+@click.option("--sort", type=click.Choice(["size", "balance"]), default="size", show_default=True,
+              help="Largest topics first, or those most evenly spread over scenarios.")
+@click.pass_obj
+def topics_list(c: Context, source: str | None, limit: int, sort: str) -> None:
+    """List topics with their size, scenario spread and balance (0 = one scenario, 1 = even)."""
+    from graphrec.output import print_table
+    from ingest.topics.base import topic_spreads
+
+    with c.open_store(ensure_schema=False) as store:
+        scenarios = [r["name"] for r in store.read("MATCH (s:Scenario) RETURN s.name AS name ORDER BY name")]
+        spreads = topic_spreads(store, source=source, scenarios=scenarios)
+    if sort == "balance":
+        spreads.sort(key=lambda t: (-t.balance * min(sum(t.items.values()), 50), t.id))
+    rows = [
+        {"id": t.id, "label": t.label, "items": sum(t.items.values()), **{s: t.items.get(s, 0) for s in scenarios}, "balance": t.balance}
+        for t in spreads[:limit]
+    ]
+    print_table(["id", "label", "items", *scenarios, "balance"], rows, title=f"Topics ({len(spreads)} in all)")
+
+
+@cli.group()
 def server() -> None:
     """Manage the embedded ArcadeDB server (reused by later commands while it runs)."""
 

@@ -379,11 +379,20 @@ class GraphStore:
         """Delete every ``INTERACTED`` relationship, in batches (nodes stay). Returns the number deleted."""
         return self._delete_in_batches(cypher.DELETE_INTERACTIONS_BATCH, batch_size, "deleting interactions")
 
-    def _delete_in_batches(self, query: str, batch_size: int, action: str) -> int:
+    def delete_topics(self, source: str, *, batch_size: int = 10_000) -> int:
+        """Delete the ``Topic`` nodes of one source with their relationships. Returns the number deleted."""
+        return self._delete_in_batches(
+            cypher.DELETE_TOPICS_OF_SOURCE_BATCH, batch_size, f"deleting {source} topics", {"source": source}
+        )
+
+    def _delete_in_batches(
+        self, query: str, batch_size: int, action: str, params: Mapping[str, Any] | None = None
+    ) -> int:
         total = 0
+        args = {**(params or {}), "limit": batch_size}
         while True:
             with self._errors(action), self._driver.session(database=self._database) as session:
-                deleted = session.execute_write(lambda tx: tx.run(query, {"limit": batch_size}).single()["deleted"])
+                deleted = session.execute_write(lambda tx: tx.run(query, args).single()["deleted"])
             total += int(deleted)
             if deleted == 0:
                 return total

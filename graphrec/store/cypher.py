@@ -87,6 +87,40 @@ RETURN i.{Prop.SCENARIO} AS scenario, i.{Prop.ID} AS id, i.{Prop.TITLE} AS title
 ORDER BY scenario, id
 """
 
+#: Topics: rows ``{id, label, source, keywords, size}``.
+MERGE_TOPICS = f"""
+UNWIND $rows AS row
+MERGE (t:{Label.TOPIC} {{{Prop.ID}: row.id}})
+SET t.{Prop.LABEL} = row.label, t.{Prop.SOURCE} = row.source, t.keywords = row.keywords, t.size = row.size
+"""
+
+#: Item→topic memberships: rows ``{scenario, item, topic, weight, source}``.
+MERGE_HAS_TOPIC = f"""
+UNWIND $rows AS row
+MATCH (i:{Label.ITEM} {{{Prop.SCENARIO}: row.scenario, {Prop.ID}: row.item}})
+MATCH (t:{Label.TOPIC} {{{Prop.ID}: row.topic}})
+MERGE (i)-[r:{Rel.HAS_TOPIC}]->(t)
+SET r.{Prop.WEIGHT} = row.weight, r.{Prop.SOURCE} = row.source
+"""
+
+#: Removes the topics (and their relationships) of one source before it is extracted again.
+DELETE_TOPICS_OF_SOURCE_BATCH = f"""
+MATCH (t:{Label.TOPIC} {{{Prop.SOURCE}: $source}})
+WITH t LIMIT $limit
+DETACH DELETE t
+RETURN count(*) AS deleted
+"""
+
+#: Items per topic and scenario (``$source``: a topic source or null for all).
+TOPIC_SPREAD = f"""
+MATCH (t:{Label.TOPIC})
+WHERE $source IS NULL OR t.{Prop.SOURCE} = $source
+OPTIONAL MATCH (i:{Label.ITEM})-[:{Rel.HAS_TOPIC}]->(t)
+RETURN t.{Prop.ID} AS id, t.{Prop.LABEL} AS label, t.{Prop.SOURCE} AS source, i.{Prop.SCENARIO} AS scenario,
+       count(i) AS items
+ORDER BY id, scenario
+"""
+
 # --- statistics ------------------------------------------------------------------------------
 
 COUNT_NODES_BY_LABEL = """

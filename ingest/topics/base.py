@@ -1,0 +1,121 @@
+"""Topic records and writing them to the store."""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from graphrec.store import cypher
+from graphrec.store.bolt import GraphStore
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Topic:
+    """A topic node.
+
+    Attributes:
+        id: Unique id, prefixed by its source (``discovered:12``, ``zero-shot:space opera``).
+        label: Human-readable label.
+        source: Extraction method (``discovered``, ``zero-shot``, ...).
+        keywords: Top keywords, most specific first.
+        size: Items assigned to it.
+    """
+
+    id: str
+    label: str
+    source: str
+    keywords: tuple[str, ...] = ()
+    size: int = 0
+
+
+@dataclass(frozen=True)
+class Membership:
+    """An item's membership in a topic.
+
+    Attributes:
+        scenario: Item scenario.
+        item: Raw item id.
+        topic: Topic id.
+        weight: Membership weight in (0, 1]; an item's weights within one source sum to at most 1.
+        source: Extraction method.
+    """
+
+    scenario: str
+    item: str
+    topic: str
+    weight: float
+    source: str
+
+
+@dataclass
+class TopicSet:
+    """Topics of one source and the memberships of items in them."""
+
+    source: str
+    topics: list[Topic] = field(default_factory=list)
+    memberships: list[Membership] = field(default_factory=list)
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+def write_topics(store: GraphStore, topics: TopicSet, *, batch_size: int = 10_000) -> dict[str, int]:
+    """Replace the store's topics of ``topics.source`` with these (idempotent).
+
+    Returns:
+        Counts: ``deleted`` old topic nodes, ``topics`` and ``memberships`` written.
+    """
+    deleted = store.delete_topics(topics.source)
+    rows = [{**asdict(t), "keywords": list(t.keywords)} for t in topics.topics]
+    store.write_batches(cypher.MERGE_TOPICS, rows, batch_size=batch_size)
+    store.write_batches(cypher.MERGE_HAS_TOPIC, [asdict(m) for m in topics.memberships], batch_size=batch_size)
+    logger.info("wrote %d %s topics, %d memberships (replaced %d)", len(rows), topics.source, len(topics.memberships), deleted)
+    return {"deleted": deleted, "topics": len(rows), "memberships": len(topics.memberships)}
+
+
+@dataclass(frozen=True)
+class TopicSpread:
+    """How a topic's items spread over scenarios.
+
+    Attributes:
+        id: Topic id.
+        label: Topic label.
+        source: Extraction method.
+        items: Items per scenario.
+        balance: Normalised entropy of that spread over ``n_scenarios`` scenarios: 0 when all items
+            are in one scenario, 1 when they are spread evenly.
+    """
+
+    id: str
+    label: str
+    source: str
+    items: dict[str, int]
+    balance: float
+
+
+def topic_spreads(store: GraphStore, *, source: str | None = None, scenarios: Sequence[str] | None = None) -> list[TopicSpread]:
+    """Read every topic's scenario spread from the store (largest topics first)."""
+    per: dict[str, dict[str, Any]] = {}
+    counts: dict[str, dict[str, int]] = defaultdict(dict)
+    for r in store.stream(cypher.TOPIC_SPREAD, {"source": source}):
+        per[r["id"]] = {"label": r["label"], "source": r["source"]}
+        if r["scenario"] is not None:
+            counts[r["id"]][r["scenario"]] = int(r["items"])
+    all_scenarios = list(scenarios) if scenarios else sorted({s for c in counts.values() for s in c})
+    out = []
+    for tid, info in per.items():
+        c = counts.get(tid, {})
+        out.append(TopicSpread(tid, info["label"], info["source"], c, _balance(c, len(all_scenarios))))
+    return sorted(out, key=lambda t: (-sum(t.items.values()), t.id))
+
+
+def _balance(counts: dict[str, int], n_scenarios: int) -> float:
+    total = sum(counts.values())
+    if total == 0 or n_scenarios < 2:
+        return 0.0
+    entropy = -sum((c / total) * math.log(c / total) for c in counts.values() if c)
+    return max(0.0, round(entropy / math.log(n_scenarios), 4))

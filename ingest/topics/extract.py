@@ -1,0 +1,82 @@
+"""Run a topic method against the store: join item features with item texts, extract, write back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from graphrec.errors import GraphRecError
+from graphrec.features import ItemFeatures, item_text
+from graphrec.store import cypher
+from graphrec.store.bolt import GraphStore
+from ingest.topics.base import TopicSet, write_topics
+
+
+@dataclass(frozen=True)
+class ItemCorpus:
+    """Items with text: their scenario, id, vector and text, aligned row by row."""
+
+    scenarios: list[str]
+    ids: list[str]
+    x: Any
+    texts: list[str]
+    without_text: int
+
+
+def load_corpus(store: GraphStore, features: ItemFeatures) -> ItemCorpus:
+    """Align the feature file with the store's items; items without text are left out (and counted).
+
+    Raises:
+        GraphRecError: Items in the store have no features (the feature file is stale).
+    """
+    row_of = {(s, i): k for k, (s, i) in enumerate(zip(features.scenario, features.ids))}
+    scenarios, ids, rows, texts = [], [], [], []
+    missing = 0
+    without_text = 0
+    for r in store.stream(cypher.ITEM_TEXTS, {"scenarios": None}):
+        k = row_of.get((r["scenario"], r["id"]))
+        if k is None:
+            missing += 1
+            continue
+        text = item_text(r["title"], r["text"])
+        if not text or not features.has_text[k]:
+            without_text += 1
+            continue
+        scenarios.append(r["scenario"])
+        ids.append(r["id"])
+        rows.append(k)
+        texts.append(text)
+    if missing:
+        raise GraphRecError(f"{missing} items in the store have no features; rerun `graphrec embed` first")
+    return ItemCorpus(scenarios, ids, features.x[rows], texts, without_text)
+
+
+def extract_discovered(store: GraphStore, features: ItemFeatures, **options: Any) -> tuple[TopicSet, dict[str, int]]:
+    """Discover topics over all items with text and write them (replacing earlier discovered topics)."""
+    from ingest.topics.discovered import discover_topics
+
+    corpus = load_corpus(store, features)
+    topics = discover_topics(corpus.scenarios, corpus.ids, corpus.x, corpus.texts, **options)
+    topics.meta["items_without_text"] = corpus.without_text
+    return topics, write_topics(store, topics)
+
+
+def extract_zero_shot(
+    store: GraphStore, features: ItemFeatures, taxonomy: Path, encoder: Any, cache: Any, **options: Any
+) -> tuple[TopicSet, dict[str, int]]:
+    """Assign items to the taxonomy's labels by similarity and write them (replacing earlier zero-shot topics)."""
+    from graphrec.text.cache import encode_cached
+    from ingest.topics.zeroshot import read_taxonomy, zero_shot_topics
+
+    if encoder.identity != features.meta.get("model_identity"):
+        raise GraphRecError(
+            "the item features were made with another encoder than the one given for the labels; "
+            "rerun `graphrec embed` with the same --model"
+        )
+    entries = read_taxonomy(taxonomy)
+    label_vectors = encode_cached(encoder, [text for _, text in entries], cache).vectors
+    corpus = load_corpus(store, features)
+    topics = zero_shot_topics(corpus.scenarios, corpus.ids, corpus.x, [lab for lab, _ in entries], label_vectors, **options)
+    topics.meta["items_without_text"] = corpus.without_text
+    return topics, write_topics(store, topics)

@@ -1,0 +1,87 @@
+"""Topics on both stores, on the synthetic quickstart data whose hidden themes are the answer."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+from click.testing import CliRunner
+from sklearn.metrics import normalized_mutual_info_score
+
+from graphrec.cli import cli
+from graphrec.features import ITEM_FEATURES_FILE, ItemFeatures
+from graphrec.store.connect import StoreConfig, open_store
+from ingest.sources.synthetic import THEMES
+from ingest.topics.base import topic_spreads
+from tests.conftest import cli_args
+
+
+def invoke(cfg: StoreConfig, *args: str) -> str:
+    result = CliRunner().invoke(cli, [*cli_args(cfg), *args], catch_exceptions=False)
+    assert result.exit_code == 0, result.stderr
+    return result.stdout
+
+
+def themes_of(cfg: StoreConfig) -> dict[tuple[str, str], str]:
+    """The hidden theme of every synthetic item, from the generated files (not from the graph)."""
+    base = cfg.home / "quickstart" / "seed0"
+    out = {}
+    for scenario in ("movies", "books"):
+        with open(base / f"synthetic_{scenario}_items.tsv", encoding="utf-8") as fh:
+            out.update({(scenario, r["item_id"]): r["theme"] for r in csv.DictReader(fh, delimiter="\t")})
+    return out
+
+
+def test_discovered_and_zero_shot_topics_link_scenarios(store_config: StoreConfig, tmp_path: Path) -> None:
+    invoke(store_config, "quickstart", "--users", "60", "--items", "120")
+    invoke(store_config, "embed")
+    out = invoke(store_config, "topics", "extract", "--method", "discovered", "--n-topics", "8")
+    assert "8 topics" in out and "0 items without text" in out
+    truth = themes_of(store_config)
+    with open_store(store_config) as store:
+        rows = store.read(
+            "MATCH (i:Item)-[r:HAS_TOPIC {source: 'discovered'}]->(t:Topic) "
+            "RETURN i.scenario AS s, i.id AS id, t.id AS topic, r.weight AS w ORDER BY s, id, w DESC"
+        )
+        primary: dict[tuple[str, str], str] = {}
+        for r in rows:
+            primary.setdefault((r["s"], r["id"]), r["topic"])
+        assert set(primary) == set(truth)  # every item has a topic
+        keys = sorted(truth)
+        nmi = normalized_mutual_info_score([truth[k] for k in keys], [primary[k] for k in keys])
+        rng = np.random.default_rng(0)
+        random_nmi = normalized_mutual_info_score([truth[k] for k in keys], rng.integers(0, 8, len(keys)))
+        assert nmi > 0.6 and random_nmi < 0.1, (nmi, random_nmi)
+        assert all(0 < r["w"] <= 1 for r in rows)
+        spreads = topic_spreads(store, source="discovered", scenarios=["books", "movies"])
+        assert sum(1 for t in spreads if t.items.get("books") and t.items.get("movies")) >= 6
+    # rerun replaces, never duplicates
+    invoke(store_config, "topics", "extract", "--method", "discovered", "--n-topics", "8")
+    with open_store(store_config) as store:
+        assert store.read("MATCH (t:Topic {source: 'discovered'}) RETURN count(t) AS n") == [{"n": 8}]
+
+    taxonomy = tmp_path / "themes.txt"
+    taxonomy.write_text("# one theme per line\n" + "\n".join(f"{t}: stories about {', '.join(w[:3])}" for t, w in THEMES.items()) + "\n")
+    out = invoke(store_config, "topics", "extract", "--method", "zero-shot", "--taxonomy", str(taxonomy), "--threshold", "0.2")
+    assert f"{len(THEMES)} topics" in out
+    with open_store(store_config) as store:
+        best = store.read(
+            "MATCH (i:Item)-[r:HAS_TOPIC {source: 'zero-shot'}]->(t:Topic) WITH i, t, r ORDER BY r.weight DESC "
+            "WITH i, collect(t.label)[0] AS label RETURN i.scenario AS s, i.id AS id, label"
+        )
+    correct = sum(1 for r in best if truth[(r["s"], r["id"])] == r["label"])
+    assert len(best) >= 0.8 * len(truth) and correct >= 0.8 * len(best), (len(best), correct)
+    listing = invoke(store_config, "topics", "list", "--sort", "balance")
+    assert "balance" in listing and "zero-shot:" in listing
+
+
+def test_features_must_cover_the_store(store_config: StoreConfig) -> None:
+    invoke(store_config, "quickstart", "--users", "30", "--items", "20")
+    invoke(store_config, "embed")
+    with open_store(store_config) as store:
+        store.execute_write("MERGE (:Item {scenario: 'books', id: 'late-arrival', title: 'New'})", {})
+    result = CliRunner().invoke(cli, [*cli_args(store_config), "topics", "extract"])
+    assert result.exit_code == 1 and "rerun `graphrec embed`" in result.stderr
+    feats = ItemFeatures.load(store_config.home / "features" / ITEM_FEATURES_FILE)
+    assert "late-arrival" not in feats.ids
