@@ -200,6 +200,22 @@ def quickstart(c: Context, seed: int, users: int, items_per_scenario: int) -> No
     store_name = c.uri or f"embedded ArcadeDB in {c.home / 'arcadedb'}"
     click.echo(f"ingesting into {store_name} ...")
     _run_ingest(c, files.spec, batch_size=10_000, out=None)
+    click.secho("\nknowledge: encoding item texts and discovering topics shared by both scenarios ...", bold=True)
+    ctx = click.get_current_context()
+    ctx.invoke(embed)
+    ctx.invoke(topics_extract, n_topics=8)
+    from graphrec.output import print_table
+
+    bridging = (
+        "MATCH (t:Topic {source: 'discovered'})<-[:HAS_TOPIC]-(i:Item) "
+        "WITH t, sum(CASE i.scenario WHEN $a THEN 1 ELSE 0 END) AS a, sum(CASE i.scenario WHEN $b THEN 1 ELSE 0 END) AS b "
+        "WHERE a > 0 AND b > 0 "
+        "RETURN t.label AS topic, a AS movies, b AS books ORDER BY CASE WHEN a < b THEN a ELSE b END DESC LIMIT 5"
+    )
+    click.echo(f"\ntop bridging topics (Cypher):\n  {bridging}")
+    with c.open_store(ensure_schema=False) as store:
+        result = store.run_query(bridging, {"a": "movies", "b": "books"})
+    print_table(result.keys, result.rows, title="Topics linking movies and books")
 
 
 @cli.command()
