@@ -111,6 +111,7 @@ def _run_ingest(c: Context, spec_path: Path, *, batch_size: int, out: Path | Non
             f"({counts.items_without_interactions} without interactions, {counts.items_created} created from "
             f"interactions), {counts.users} users; rejected {counts.interactions_rejected} interaction rows and "
             f"{counts.items_rejected} item rows"
+            + (f"; skipped {counts.enrich_skipped} enrichment rows of items not in the catalogue" if counts.enrich_skipped else "")
         )
     click.echo(f"users: {summary.users} distinct")
     if summary.rejected:
@@ -253,7 +254,8 @@ def topics() -> None:
 
 
 @topics.command("extract")
-@click.option("--method", type=click.Choice(["discovered", "zero-shot"]), default="discovered", show_default=True)
+@click.option("--method", type=click.Choice(["discovered", "zero-shot", "metadata"]), default="discovered", show_default=True)
+@click.option("--min-items", default=2, show_default=True, help="metadata: keep categories of at least this many items.")
 @click.option("--n-topics", type=int, default=None, help="discovered: number of clusters (default sqrt(items/2)).")
 @click.option("--seed", default=0, show_default=True, help="discovered: k-means seed.")
 @click.option("--taxonomy", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
@@ -267,6 +269,7 @@ def topics() -> None:
 def topics_extract(
     c: Context,
     method: str,
+    min_items: int,
     n_topics: int | None,
     seed: int,
     taxonomy: Path | None,
@@ -276,8 +279,17 @@ def topics_extract(
 ) -> None:
     """Extract topics from item embeddings and write Topic nodes and HAS_TOPIC edges (replacing that method's)."""
     from graphrec.features import ITEM_FEATURES_FILE, ItemFeatures
-    from ingest.topics.extract import extract_discovered, extract_zero_shot
+    from ingest.topics.extract import extract_discovered, extract_metadata, extract_zero_shot
 
+    if method == "metadata":
+        with c.open_store() as store:
+            result, written = extract_metadata(store, min_items=min_items)
+        click.echo(
+            f"metadata: {written['topics']} topics, {written['memberships']} HAS_TOPIC edges (replaced {written['deleted']}); "
+            f"{result.meta['dropped_categories']} categories with fewer than {min_items} items dropped, "
+            f"{result.meta['items_without_kept_category']} items with categories but none kept"
+        )
+        return
     features = ItemFeatures.load(features_path or c.home / "features" / ITEM_FEATURES_FILE)
     with c.open_store() as store:
         if method == "discovered":
@@ -300,7 +312,7 @@ def topics_extract(
 
 
 @topics.command("list")
-@click.option("--source", default=None, help="Only topics of this method (discovered, zero-shot).")
+@click.option("--source", default=None, help="Only topics of this method (discovered, zero-shot, metadata).")
 @click.option("--limit", default=30, show_default=True)
 @click.option("--sort", type=click.Choice(["size", "balance"]), default="size", show_default=True,
               help="Largest topics first, or those most evenly spread over scenarios.")

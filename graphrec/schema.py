@@ -3,7 +3,7 @@
 Nodes::
 
     (:User {id})
-    (:Item {id, scenario, title, text})          -- unique on (scenario, id)
+    (:Item {id, scenario, title, text, categories})   -- unique on (scenario, id)
     (:Scenario {name})
     (:Topic {id, label, source})                 -- filled by the knowledge layer
 
@@ -53,6 +53,7 @@ class Prop:
     TITLE: Final = "title"
     TEXT: Final = "text"
     LABEL: Final = "label"
+    CATEGORIES: Final = "categories"
     SOURCE: Final = "source"
     RATING: Final = "rating"
     TS: Final = "ts"

@@ -10,6 +10,7 @@ from typing import Any
 
 from ingest.records import RawRow, Reject
 from ingest.sources import movielens
+from graphrec.errors import ConfigError
 from ingest.sources.delimited import read_delimited
 from ingest.sources.jsonl import read_jsonl
 from ingest.sources.parquet import read_parquet
@@ -29,6 +30,7 @@ class Format:
         item_columns: Defaults for ``id``, ``title``, ``text``.
         default_encoding: Encoding when the spec names none.
         delimited: Whether the reader takes ``delimiter``/``header`` options.
+        items_only: The format describes item metadata and cannot hold interactions.
     """
 
     name: str
@@ -39,6 +41,7 @@ class Format:
     default_encoding: str = "utf-8"
     items_encoding: str | None = None
     delimited: bool = False
+    items_only: bool = False
 
 
 def _delimited(delimiter: str, *, quoting: bool, strip_types: bool = False) -> Reader:
@@ -57,6 +60,19 @@ def _no_encoding(fn: Callable[[Path], Iterator[RawRow | Reject]]) -> Reader:
         return fn(path)
 
     return reader
+
+
+def _items_only(name: str) -> Reader:
+    def reader(path: Path, **_: Any) -> Iterator[RawRow | Reject]:
+        raise ConfigError(f"{path}: format {name!r} describes item metadata; use it under 'items', not 'interactions'")
+
+    return reader
+
+
+def _amazon_kg_metadata(path: Path, *, encoding: str = "utf-8") -> Iterator[RawRow | Reject]:
+    from ingest.sources.amazon_kg import read_amazon_kg_metadata
+
+    return read_amazon_kg_metadata(path, encoding=encoding)
 
 
 _RECBOLE = _delimited("\t", quoting=False, strip_types=True)
@@ -93,11 +109,18 @@ FORMATS: dict[str, Format] = {
             item_columns={"id": "parent_asin", "title": "title", "text": ["categories", "features", "description"]},
         ),
         Format(
+            "amazon-kg-metadata",
+            _items_only("amazon-kg-metadata"),
+            _amazon_kg_metadata,
+            item_columns={"id": "iid", "categories": "categories"},
+            items_only=True,
+        ),
+        Format(
             "ml-100k",
             movielens.read_ml100k_ratings,
             movielens.read_ml100k_items,
             interaction_columns={"user": "user_id", "item": "item_id", "rating": "rating", "timestamp": "timestamp"},
-            item_columns={"id": "item_id", "title": "title", "text": ["genres"]},
+            item_columns={"id": "item_id", "title": "title", "text": ["genres"], "categories": "genres"},
             items_encoding="latin-1",
         ),
         Format(
@@ -105,7 +128,7 @@ FORMATS: dict[str, Format] = {
             movielens.read_ml1m_ratings,
             movielens.read_ml1m_items,
             interaction_columns={"user": "user_id", "item": "item_id", "rating": "rating", "timestamp": "timestamp"},
-            item_columns={"id": "item_id", "title": "title", "text": ["genres"]},
+            item_columns={"id": "item_id", "title": "title", "text": ["genres"], "categories": "genres"},
             items_encoding="latin-1",
         ),
     )

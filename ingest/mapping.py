@@ -164,7 +164,8 @@ def items(source: ItemSource, scenario: str, rows: Iterable[RawRow | Reject]) ->
             yield row
             continue
         if cols is None:
-            mapping = {"id": source.id, "title": source.title} | {f"text:{c}": c for c in source.text}
+            mapping = {"id": source.id, "title": source.title, "categories": source.categories}
+            mapping |= {f"text:{c}": c for c in source.text}
             cols = _resolve(mapping, row, {"id"})
         v = row.values
         item_id = _text(v.get(cols["id"]))  # type: ignore[arg-type]
@@ -182,4 +183,13 @@ def items(source: ItemSource, scenario: str, rows: Iterable[RawRow | Reject]) ->
             title = parse_dbpedia_title(title)
         parts = [_text(v.get(c)) for role, c in cols.items() if role.startswith("text:") and c]
         text = "; ".join(p for p in parts if p)
-        yield ItemRecord(scenario=scenario, id=item_id, title=title or None, text=text or None), row
+        categories = _categories(v.get(cols["categories"]), source.categories_separator) if cols["categories"] else ()
+        yield ItemRecord(scenario=scenario, id=item_id, title=title or None, text=text or None, categories=categories), row
+
+
+def _categories(value: Any, separator: str | None) -> tuple[str, ...]:
+    """Categories from a list value, or from a string split on ``separator`` (default whitespace); deduplicated."""
+    if value is None:
+        return ()
+    parts = value if isinstance(value, (list, tuple)) else str(value).split(separator)
+    return tuple(dict.fromkeys(p for p in (_text(x) for x in parts) if p))

@@ -40,6 +40,7 @@ class ScenarioCounts:
         items_created: Items created from interactions (no item file entry; ``unknown_items = "create"``).
         items_without_interactions: Loaded items that no interaction refers to (kept: they are catalogue).
         items_rejected: Item rows rejected.
+        enrich_skipped: Rows of ``enrich`` item files whose item is in no earlier item file (not loaded).
         interactions_loaded: Interactions loaded.
         interactions_rejected: Interaction rows rejected.
         users: Distinct users with interactions in this scenario.
@@ -49,6 +50,7 @@ class ScenarioCounts:
     items_created: int = 0
     items_without_interactions: int = 0
     items_rejected: int = 0
+    enrich_skipped: int = 0
     interactions_loaded: int = 0
     interactions_rejected: int = 0
     users: int = 0
@@ -146,12 +148,19 @@ def _prepare_scenario(sc: ScenarioSpec, rejects: _RejectWriter, counts: Scenario
                 continue
             seen_here.add(rec.id)
             previous = prepared.items.get(rec.id)
+            if previous is None and src.enrich:
+                counts.enrich_skipped += 1
+                continue
             if previous is None:
                 first_seen[rec.id] = (row.path, row.line)
                 prepared.items[rec.id] = rec
             else:  # a second item file adds what the first lacked
                 prepared.items[rec.id] = ItemRecord(
-                    sc.name, rec.id, previous.title or rec.title, previous.text or rec.text
+                    sc.name,
+                    rec.id,
+                    previous.title or rec.title,
+                    previous.text or rec.text,
+                    tuple(dict.fromkeys((*previous.categories, *rec.categories))),
                 )
     counts.items_loaded = len(prepared.items)
     has_item_files = bool(sc.items)
@@ -348,7 +357,7 @@ def ingest_spec(
 
     run_stage("scenarios", cypher.MERGE_SCENARIOS, [{"name": sc.name} for sc in spec.scenarios])
     for name, prep in prepared.items():
-        item_rows = [asdict(i) for i in prep.items.values()]
+        item_rows = [{**asdict(i), "categories": list(i.categories) or None} for i in prep.items.values()]
         run_stage(f"items:{name}", cypher.MERGE_ITEMS, item_rows)
         run_stage(f"in_scenario:{name}", cypher.MERGE_ITEM_SCENARIO, [{"scenario": name, "id": r["id"]} for r in item_rows])
     all_users = list(dict.fromkeys(i.user for prep in prepared.values() for i in prep.interactions))

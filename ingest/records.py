@@ -50,12 +50,14 @@ class ItemRecord:
         id: Raw item id, exactly as in the source.
         title: Display title, or ``None``.
         text: Text assembled from the spec's text fields, or ``None`` when empty.
+        categories: Categories/genres from the spec's ``categories`` column (metadata topics).
     """
 
     scenario: str
     id: str
     title: str | None
     text: str | None
+    categories: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,9 @@ Example::
 Keys of ``interactions``: ``path``, ``format`` (see :data:`ingest.formats.FORMATS`), ``user``, ``item``,
 ``rating``, ``timestamp``, ``encoding``, ``delimiter``, ``columns`` (names for a header-less file).
 Keys of ``items``: ``path``, ``format``, ``id``, ``title``, ``title_parser`` (``"dbpedia"``), ``text``
-(list of columns), ``encoding``, ``delimiter``, ``columns``. Either may be a list of tables (several files).
+(list of columns), ``categories`` (a column of categories/genres: a list, or a string split on
+``categories_separator``, default whitespace), ``enrich`` (true: the file only adds fields to items of
+earlier item files; rows of other items are skipped and counted), ``encoding``, ``delimiter``, ``columns``. Either may be a list of tables (several files).
 Scenario keys: ``name``, ``interactions``, ``items``, ``unknown_items`` (``"reject"``, default, or
 ``"create"``). Relative paths resolve against the spec file's folder.
 """
@@ -69,6 +71,9 @@ class ItemSource:
     title: str | None = None
     title_parser: str | None = None
     text: tuple[str, ...] = ()
+    categories: str | None = None
+    categories_separator: str | None = None
+    enrich: bool = False
 
 
 @dataclass(frozen=True)
@@ -99,7 +104,7 @@ class DatasetSpec:
 
 _FILE_KEYS = {"path", "format", "encoding", "delimiter", "columns"}
 _INTER_KEYS = _FILE_KEYS | {"user", "item", "rating", "timestamp"}
-_ITEM_KEYS = _FILE_KEYS | {"id", "title", "title_parser", "text"}
+_ITEM_KEYS = _FILE_KEYS | {"id", "title", "title_parser", "text", "categories", "categories_separator", "enrich"}
 _SCENARIO_KEYS = {"name", "interactions", "items", "unknown_items"}
 
 
@@ -223,6 +228,8 @@ def _column(t: Mapping[str, Any], key: str, default: Any, where: str, *, require
 
 def _interactions(t: Mapping[str, Any], base_dir: Path, where: str) -> InteractionSource:
     f = _file(t, base_dir, where, _INTER_KEYS)
+    if FORMATS[f.format].items_only:
+        raise ConfigError(f"{where}: format {f.format!r} describes item metadata; use it under 'items', not 'interactions'")
     d = FORMATS[f.format].interaction_columns
     return InteractionSource(
         file=f,
@@ -244,10 +251,19 @@ def _items(t: Mapping[str, Any], base_dir: Path, where: str) -> ItemSource:
     parser = t.get("title_parser")
     if parser is not None and parser not in TITLE_PARSERS:
         raise ConfigError(f"{where}: title_parser = {parser!r}; use one of {list(TITLE_PARSERS)}")
+    sep = t.get("categories_separator")
+    if sep is not None and (not isinstance(sep, str) or not sep):
+        raise ConfigError(f"{where}: categories_separator must be a non-empty string, got {sep!r}")
+    enrich = t.get("enrich", False)
+    if not isinstance(enrich, bool):
+        raise ConfigError(f"{where}: enrich must be true or false, got {enrich!r}")
     return ItemSource(
         file=f,
         id=_column(t, "id", d.get("id"), where, required=True),  # type: ignore[arg-type]
         title=_column(t, "title", d.get("title"), where, required=False),
         title_parser=parser,
         text=tuple(text),
+        categories=_column(t, "categories", d.get("categories"), where, required=False),
+        categories_separator=sep,
+        enrich=enrich,
     )

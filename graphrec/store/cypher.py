@@ -39,13 +39,14 @@ UNWIND $rows AS row
 MERGE (u:{Label.USER} {{{Prop.ID}: row.id}})
 """
 
-#: Items: rows ``{scenario, id, title, text}``; title/text are only overwritten by non-null values
+#: Items: rows ``{scenario, id, title, text, categories}``; fields are only overwritten by non-null values
 #: so that items first created from an interaction file keep metadata loaded later, and vice versa.
 MERGE_ITEMS = f"""
 UNWIND $rows AS row
 MERGE (i:{Label.ITEM} {{{Prop.SCENARIO}: row.scenario, {Prop.ID}: row.id}})
 SET i.{Prop.TITLE} = coalesce(row.title, i.{Prop.TITLE}),
-    i.{Prop.TEXT} = coalesce(row.text, i.{Prop.TEXT})
+    i.{Prop.TEXT} = coalesce(row.text, i.{Prop.TEXT}),
+    i.{Prop.CATEGORIES} = coalesce(row.categories, i.{Prop.CATEGORIES})
 """
 
 #: Links each item of a batch (rows ``{scenario, id}``) to its Scenario node.
@@ -119,6 +120,14 @@ OPTIONAL MATCH (i:{Label.ITEM})-[:{Rel.HAS_TOPIC}]->(t)
 RETURN t.{Prop.ID} AS id, t.{Prop.LABEL} AS label, t.{Prop.SOURCE} AS source, i.{Prop.SCENARIO} AS scenario,
        count(i) AS items
 ORDER BY id, scenario
+"""
+
+#: Items with metadata categories.
+ITEM_CATEGORIES = f"""
+MATCH (i:{Label.ITEM})
+WHERE i.{Prop.CATEGORIES} IS NOT NULL
+RETURN i.{Prop.SCENARIO} AS scenario, i.{Prop.ID} AS id, i.{Prop.CATEGORIES} AS categories
+ORDER BY scenario, id
 """
 
 # --- statistics ------------------------------------------------------------------------------

@@ -96,7 +96,7 @@ def generate(
             f'interactions = {{ path = "synthetic_{scenario}_interactions.tsv", format = "tsv", user = "user_id", '
             f'item = "item_id", rating = "rating", timestamp = "timestamp" }}\n'
             f'items = {{ path = "synthetic_{scenario}_items.tsv", format = "tsv", id = "item_id", title = "title", '
-            f'text = ["description"] }}\n\n'
+            f'text = ["description"], categories = "theme" }}\n\n'
         )
     spec.write_text("".join(lines), encoding="utf-8")
     return SyntheticFiles(spec=spec, directory=directory)

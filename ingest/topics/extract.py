@@ -62,6 +62,14 @@ def extract_discovered(store: GraphStore, features: ItemFeatures, **options: Any
     return topics, write_topics(store, topics)
 
 
+def extract_metadata(store: GraphStore, *, min_items: int = 2) -> tuple[TopicSet, dict[str, int]]:
+    """Turn ``Item.categories`` into topics and write them (replacing earlier metadata topics)."""
+    from ingest.topics.metadata import metadata_topics
+
+    topics = metadata_topics(store.stream(cypher.ITEM_CATEGORIES), min_items=min_items)
+    return topics, write_topics(store, topics)
+
+
 def extract_zero_shot(
     store: GraphStore, features: ItemFeatures, taxonomy: Path, encoder: Any, cache: Any, **options: Any
 ) -> tuple[TopicSet, dict[str, int]]:

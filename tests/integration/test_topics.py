@@ -72,6 +72,16 @@ def test_discovered_and_zero_shot_topics_link_scenarios(store_config: StoreConfi
         )
     correct = sum(1 for r in best if truth[(r["s"], r["id"])] == r["label"])
     assert len(best) >= 0.8 * len(truth) and correct >= 0.8 * len(best), (len(best), correct)
+    out = invoke(store_config, "topics", "extract", "--method", "metadata")
+    assert f"metadata: {len(THEMES)} topics" in out and "0 categories with fewer than 2 items dropped" in out
+    with open_store(store_config) as store:
+        spreads = topic_spreads(store, source="metadata", scenarios=["books", "movies"])
+        assert {t.label for t in spreads} == set(THEMES)
+        assert all(t.items["books"] > 0 and t.items["movies"] > 0 for t in spreads)
+        per_item = store.read(
+            "MATCH (i:Item)-[r:HAS_TOPIC {source: 'metadata'}]->(t:Topic) RETURN i.scenario AS s, i.id AS id, t.label AS label, r.weight AS w"
+        )
+    assert len(per_item) == len(truth) and all(truth[(r["s"], r["id"])] == r["label"] and r["w"] == 1.0 for r in per_item)
     listing = invoke(store_config, "topics", "list", "--sort", "balance")
     assert "balance" in listing and "zero-shot:" in listing
 

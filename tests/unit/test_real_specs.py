@@ -26,6 +26,7 @@ def test_ml_100k_spec(shared_data: Path, tmp_path: Path) -> None:
     assert (c.interactions_loaded, c.items_loaded, c.users, summary.rejected) == (100_000, 1_682, 943, 0)
     toy = prepared["movies"].items["1"]
     assert toy.title == "Toy Story" and toy.text == "1995; Animation Children's Comedy"
+    assert toy.categories == ("Animation", "Children's", "Comedy")
     first = prepared["movies"].interactions[0]
     assert (first.user, first.item, first.rating, first.ts) == ("196", "242", 3.0, 881250949)
 
@@ -47,4 +48,9 @@ def test_amazon_kg_spec(shared_data: Path, tmp_path: Path) -> None:
     assert (m.interactions_loaded, m.items_loaded, m.items_without_interactions, m.users) == (67_066, 4_896, 117, 5_648)
     assert (b.interactions_loaded, b.items_loaded, b.items_without_interactions, b.users) == (115_572, 8_696, 378, 10_485)
     assert summary.rejected == 0
-    assert prepared["books"].items["000100039X"].title == "The Prophet (book)"
+    assert (b.enrich_skipped, m.enrich_skipped) == (2_584, 0)  # metadata rows of books outside the .link catalogue
+    prophet = prepared["books"].items["000100039X"]
+    assert prophet.title == "The Prophet (book)"
+    assert prophet.categories[:2] == ("Philosophical fiction", "Alfred A. Knopf books")
+    # 6,337 catalogue books have a metadata row; 2 of those rows hold only res: entries, no categories
+    assert sum(1 for i in prepared["books"].items.values() if i.categories) == 6_335

@@ -105,3 +105,35 @@ def test_real_movielens_100k_recbole_files(shared_data: Path) -> None:
     first = items[0]
     assert isinstance(first, RawRow) and first.values["movie_title"] == "Toy Story"
     assert first.values["class"] == "Animation Children's Comedy"
+
+
+def test_amazon_kg_metadata_reader_and_enrichment(tmp_path: Path) -> None:
+    from graphrec.errors import ConfigError
+    from ingest.pipeline import IngestSummary, prepare_dataset
+    from ingest.spec import load_spec
+
+    meta = tmp_path / "item_metadata_Books.csv"
+    meta.write_text(
+        "iid\tmetadata\n"
+        "B1\tcat:Novels_set_in_Ontario\tcat:Fables\tres:Kahlil_Gibran\t\n"
+        "B9\tcat:Fables\t\n"
+    )
+    rows = rows_of(FileOptions(meta, "amazon-kg-metadata"), "items")
+    assert rows[0].values == {"iid": "B1", "categories": ["Novels set in Ontario", "Fables"], "resources": ["Kahlil Gibran"]}
+    (tmp_path / "b.inter").write_text("user_id:token\titem_id:token\nu1\tB1\nu2\tB2\n")
+    (tmp_path / "b.link").write_text("item_id:token\tentity_id:token\nB1\tres:Deafening_(novel)\nB2\tres:Dune\n")
+    spec = tmp_path / "spec.toml"
+    spec.write_text(
+        '[[scenario]]\nname = "books"\ninteractions = { path = "b.inter", format = "recbole" }\n'
+        'items = [{ path = "b.link", format = "recbole", id = "item_id", title = "entity_id", title_parser = "dbpedia" },\n'
+        '         { path = "item_metadata_Books.csv", format = "amazon-kg-metadata", enrich = true }]\n'
+    )
+    summary = IngestSummary(spec="t")
+    prepared = prepare_dataset(load_spec(spec), tmp_path / "rejects.tsv", summary)
+    items = prepared["books"].items
+    assert set(items) == {"B1", "B2"} and summary.scenarios["books"].enrich_skipped == 1  # B9 is not in the catalogue
+    assert items["B1"].title == "Deafening (novel)" and items["B1"].categories == ("Novels set in Ontario", "Fables")
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[scenario]]\nname = "b"\ninteractions = { path = "item_metadata_Books.csv", format = "amazon-kg-metadata" }\n')
+    with pytest.raises(ConfigError, match="use it under 'items'"):
+        load_spec(bad)
