@@ -254,8 +254,14 @@ def topics() -> None:
 
 
 @topics.command("extract")
-@click.option("--method", type=click.Choice(["discovered", "zero-shot", "metadata"]), default="discovered", show_default=True)
-@click.option("--min-items", default=2, show_default=True, help="metadata: keep categories of at least this many items.")
+@click.option("--method", type=click.Choice(["discovered", "zero-shot", "metadata", "llm"]), default="discovered", show_default=True)
+@click.option("--min-items", default=2, show_default=True, help="metadata/llm: keep topics of at least this many items.")
+@click.option("--llm-base-url", default=None, help="llm: OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1 (key: $GRAPHREC_LLM_API_KEY).")
+@click.option("--llm-model", default=None, help="llm: model name.")
+@click.option("--llm-concurrency", default=4, show_default=True, help="llm: requests in flight.")
+@click.option("--llm-batch-size", default=10, show_default=True, help="llm: items per request.")
+@click.option("--on-error", type=click.Choice(["skip", "raise"]), default="skip", show_default=True,
+              help="llm: skip (count) or stop on a batch that fails after retries.")
 @click.option("--n-topics", type=int, default=None, help="discovered: number of clusters (default sqrt(items/2)).")
 @click.option("--seed", default=0, show_default=True, help="discovered: k-means seed.")
 @click.option("--taxonomy", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
@@ -270,6 +276,11 @@ def topics_extract(
     c: Context,
     method: str,
     min_items: int,
+    llm_base_url: str | None,
+    llm_model: str | None,
+    llm_concurrency: int,
+    llm_batch_size: int,
+    on_error: str,
     n_topics: int | None,
     seed: int,
     taxonomy: Path | None,
@@ -281,6 +292,29 @@ def topics_extract(
     from graphrec.features import ITEM_FEATURES_FILE, ItemFeatures
     from ingest.topics.extract import extract_discovered, extract_metadata, extract_zero_shot
 
+    if method == "llm":
+        from ingest.topics.extract import extract_llm
+        from ingest.topics.llm import API_KEY_ENV, ChatClient, LLMConfig, ResponseCache
+
+        if not llm_base_url or not llm_model:
+            raise click.UsageError("--method llm needs --llm-base-url and --llm-model")
+        config = LLMConfig(
+            base_url=llm_base_url, model=llm_model, api_key=os.environ.get(API_KEY_ENV),
+            max_concurrency=llm_concurrency, batch_size=llm_batch_size, on_error=on_error,
+        )  # fmt: skip
+        cache = ResponseCache(c.home / "cache" / "llm_responses.sqlite")
+        try:
+            with c.open_store() as store:
+                result, written = extract_llm(store, ChatClient(config, cache), min_items=min_items, progress=c.progress)
+        finally:
+            cache.close()
+        m = result.meta
+        click.echo(
+            f"llm: {written['topics']} topics, {written['memberships']} HAS_TOPIC edges (replaced {written['deleted']}); "
+            f"{m['requests']} requests ({m['retries']} retries), {m['cache_hits']} cached answers, "
+            f"{m['failed_items']} items failed, {m['dropped_topics']} topics named for fewer than {min_items} items dropped"
+        )
+        return
     if method == "metadata":
         with c.open_store() as store:
             result, written = extract_metadata(store, min_items=min_items)

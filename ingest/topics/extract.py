@@ -70,6 +70,23 @@ def extract_metadata(store: GraphStore, *, min_items: int = 2) -> tuple[TopicSet
     return topics, write_topics(store, topics)
 
 
+def extract_llm(
+    store: GraphStore, client: Any, *, min_items: int = 2, progress: bool = False
+) -> tuple[TopicSet, dict[str, int]]:
+    """Ask a chat model for each item's topics and write them (replacing earlier LLM topics)."""
+    from ingest.topics.llm import llm_topics
+
+    rows = [r for r in store.stream(cypher.ITEM_TEXTS, {"scenarios": None})]
+    texts = [item_text(r["title"], r["text"]) for r in rows]
+    keep = [k for k, t in enumerate(texts) if t]
+    topics = llm_topics(
+        [rows[k]["scenario"] for k in keep], [rows[k]["id"] for k in keep], [texts[k] for k in keep], client,
+        min_items=min_items, progress=progress,
+    )  # fmt: skip
+    topics.meta["items_without_text"] = len(rows) - len(keep)
+    return topics, write_topics(store, topics)
+
+
 def extract_zero_shot(
     store: GraphStore, features: ItemFeatures, taxonomy: Path, encoder: Any, cache: Any, **options: Any
 ) -> tuple[TopicSet, dict[str, int]]:

@@ -95,3 +95,26 @@ def test_features_must_cover_the_store(store_config: StoreConfig) -> None:
     assert result.exit_code == 1 and "rerun `graphrec embed`" in result.stderr
     feats = ItemFeatures.load(store_config.home / "features" / ITEM_FEATURES_FILE)
     assert "late-arrival" not in feats.ids
+
+
+def test_llm_topics_through_a_local_openai_compatible_server(store_config: StoreConfig) -> None:
+    from tests.llm_server import chat_server
+
+    invoke(store_config, "quickstart", "--users", "30", "--items", "40")
+    truth = themes_of(store_config)
+    with chat_server() as (url, state):
+        args = ["topics", "extract", "--method", "llm", "--llm-base-url", url, "--llm-model", "m", "--llm-batch-size", "16"]
+        out = invoke(store_config, *args)
+        assert "items failed" in out and " 0 items failed" in out
+        first_requests = state.requests
+        assert first_requests == -(-len(truth) // 16)
+        with open_store(store_config) as store:
+            rows = store.read(
+                "MATCH (i:Item)-[r:HAS_TOPIC {source: 'llm'}]->(t:Topic) RETURN i.scenario AS s, i.id AS id, t.label AS label"
+            )
+            spreads = topic_spreads(store, source="llm", scenarios=["books", "movies"])
+        assert {(r["s"], r["id"]) for r in rows} == set(truth)
+        assert all(truth[(r["s"], r["id"])] in {r2["label"] for r2 in rows if (r2["s"], r2["id"]) == (r["s"], r["id"])} for r in rows)
+        assert sum(1 for t in spreads if t.items.get("books") and t.items.get("movies")) >= 6
+        invoke(store_config, *args)  # rerun: every answer from the cache
+        assert state.requests == first_requests
