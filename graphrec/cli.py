@@ -345,6 +345,44 @@ def topics_extract(
     )
 
 
+@topics.command("graph")
+@click.option("--min-shared", default=2, show_default=True, help="Co-occurrence edges need this many shared items.")
+@click.option("--min-similarity", default=0.5, show_default=True, help="Similarity edges need this cosine similarity.")
+@click.option("--top-k", default=5, show_default=True, help="Similarity edges per topic, at most.")
+@click.option("--features", "features_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Item features for topic centroids (default: <home>/features/item_features.npz; skipped if absent).")
+@click.pass_obj
+def topics_graph(c: Context, min_shared: int, min_similarity: float, top_k: int, features_path: Path | None) -> None:
+    """Build the topic graph (RELATED_TO edges, scenario spread, bridge score) over topics of all methods."""
+    from graphrec.features import ITEM_FEATURES_FILE, ItemFeatures
+    from graphrec.output import print_table
+    from graphrec.store import cypher
+    from ingest.topics.graph import build_topic_graph, write_topic_graph
+
+    path = features_path or c.home / "features" / ITEM_FEATURES_FILE
+    vectors = None
+    if path.exists():
+        f = ItemFeatures.load(path)
+        vectors = {(s, i): f.x[k] for k, (s, i) in enumerate(zip(f.scenario, f.ids)) if f.has_text[k]}
+    with c.open_store() as store:
+        scenarios = [r["name"] for r in store.read("MATCH (s:Scenario) RETURN s.name AS name ORDER BY name")]
+        g = build_topic_graph(
+            store.stream(cypher.TOPIC_MEMBERSHIPS), scenarios, item_vectors=vectors,
+            min_shared=min_shared, min_similarity=min_similarity, top_k=top_k,
+        )  # fmt: skip
+        summary = write_topic_graph(store, g, scenarios)
+        top = store.read(
+            "MATCH (t:Topic) WHERE t.bridge_score > 0 RETURN t.id AS id, t.label AS label, t.bridge_score AS bridge_score, "
+            "t.spread_items AS items ORDER BY t.bridge_score DESC, t.id LIMIT 10"
+        )
+    click.echo(
+        f"topic graph: {summary.topics} topics, {summary.edges} RELATED_TO edges "
+        f"({summary.cooccurrence_edges} by shared items, {summary.similarity_edges} by similarity"
+        + ("" if vectors else "; no item features, so no similarity edges") + ")"
+    )
+    print_table(["id", "label", "bridge_score", "items"], top, title=f"Top bridging topics (items per {', '.join(scenarios)})")
+
+
 @topics.command("list")
 @click.option("--source", default=None, help="Only topics of this method (discovered, zero-shot, metadata).")
 @click.option("--limit", default=30, show_default=True)

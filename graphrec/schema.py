@@ -14,6 +14,10 @@ Relationships::
     (:Item)-[:HAS_TOPIC {weight, source}]->(:Topic)
     (:User)-[:RECOMMENDED {score, rank, run}]->(:Item)
     (:User)-[:INTERESTED_IN {score}]->(:Topic)
+    (:Topic)-[:RELATED_TO {weight, cooccurrence, similarity}]->(:Topic)
+
+Topic nodes also carry the topic graph's figures: ``balance``, ``bridge_score``,
+``spread_scenarios`` and ``spread_items`` (parallel lists: items per scenario).
 
 Ids are strings exactly as in the source files. The same raw item id in two scenarios
 is two distinct items.
@@ -42,6 +46,7 @@ class Rel:
     HAS_TOPIC: Final = "HAS_TOPIC"
     RECOMMENDED: Final = "RECOMMENDED"
     INTERESTED_IN: Final = "INTERESTED_IN"
+    RELATED_TO: Final = "RELATED_TO"
 
 
 class Prop:
@@ -61,6 +66,8 @@ class Prop:
     SCORE: Final = "score"
     RANK: Final = "rank"
     RUN: Final = "run"
+    BALANCE: Final = "balance"
+    BRIDGE_SCORE: Final = "bridge_score"
 
 
 @dataclass(frozen=True)

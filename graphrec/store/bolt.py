@@ -385,6 +385,10 @@ class GraphStore:
             cypher.DELETE_TOPICS_OF_SOURCE_BATCH, batch_size, f"deleting {source} topics", {"source": source}
         )
 
+    def delete_related_topics(self, *, batch_size: int = 10_000) -> int:
+        """Delete every ``RELATED_TO`` edge between topics. Returns the number deleted."""
+        return self._delete_in_batches(cypher.DELETE_RELATED_TOPICS_BATCH, batch_size, "deleting the topic graph")
+
     def _delete_in_batches(
         self, query: str, batch_size: int, action: str, params: Mapping[str, Any] | None = None
     ) -> int:

@@ -130,6 +130,36 @@ RETURN i.{Prop.SCENARIO} AS scenario, i.{Prop.ID} AS id, i.{Prop.CATEGORIES} AS 
 ORDER BY scenario, id
 """
 
+#: Every item→topic membership (all sources).
+TOPIC_MEMBERSHIPS = f"""
+MATCH (i:{Label.ITEM})-[r:{Rel.HAS_TOPIC}]->(t:{Label.TOPIC})
+RETURN i.{Prop.SCENARIO} AS scenario, i.{Prop.ID} AS item, t.{Prop.ID} AS topic, r.{Prop.WEIGHT} AS weight
+"""
+
+DELETE_RELATED_TOPICS_BATCH = f"""
+MATCH (:{Label.TOPIC})-[r:{Rel.RELATED_TO}]->(:{Label.TOPIC})
+WITH r LIMIT $limit
+DELETE r
+RETURN count(*) AS deleted
+"""
+
+#: Topic graph edges: rows ``{a, b, weight, cooccurrence, similarity}``.
+MERGE_RELATED_TOPICS = f"""
+UNWIND $rows AS row
+MATCH (a:{Label.TOPIC} {{{Prop.ID}: row.a}})
+MATCH (b:{Label.TOPIC} {{{Prop.ID}: row.b}})
+MERGE (a)-[r:{Rel.RELATED_TO}]->(b)
+SET r.{Prop.WEIGHT} = row.weight, r.cooccurrence = row.cooccurrence, r.similarity = row.similarity
+"""
+
+#: Topic figures: rows ``{id, balance, bridge_score, scenarios, items}``.
+SET_TOPIC_STATS = f"""
+UNWIND $rows AS row
+MATCH (t:{Label.TOPIC} {{{Prop.ID}: row.id}})
+SET t.{Prop.BALANCE} = row.balance, t.{Prop.BRIDGE_SCORE} = row.bridge_score,
+    t.spread_scenarios = row.scenarios, t.spread_items = row.items
+"""
+
 # --- statistics ------------------------------------------------------------------------------
 
 COUNT_NODES_BY_LABEL = """

@@ -82,6 +82,17 @@ def test_discovered_and_zero_shot_topics_link_scenarios(store_config: StoreConfi
             "MATCH (i:Item)-[r:HAS_TOPIC {source: 'metadata'}]->(t:Topic) RETURN i.scenario AS s, i.id AS id, t.label AS label, r.weight AS w"
         )
     assert len(per_item) == len(truth) and all(truth[(r["s"], r["id"])] == r["label"] and r["w"] == 1.0 for r in per_item)
+    out = invoke(store_config, "topics", "graph")
+    assert "RELATED_TO edges" in out
+    with open_store(store_config) as store:
+        related = store.read("MATCH (:Topic)-[r:RELATED_TO]->(:Topic) RETURN count(r) AS n, min(r.weight) AS lo, max(r.weight) AS hi")
+        themes = store.read(
+            "MATCH (t:Topic {source: 'metadata'}) RETURN t.label AS label, t.bridge_score AS bridge, t.spread_scenarios AS s, "
+            "t.spread_items AS n ORDER BY label"
+        )
+    assert related[0]["n"] > 0 and 0 < related[0]["lo"] <= related[0]["hi"] <= 1
+    assert [t["label"] for t in themes] == sorted(THEMES)
+    assert all(t["bridge"] > 0.9 and t["s"] == ["books", "movies"] and min(t["n"]) > 0 for t in themes)
     listing = invoke(store_config, "topics", "list", "--sort", "balance")
     assert "balance" in listing and "zero-shot:" in listing
 
