@@ -4,11 +4,15 @@ Item features live in ``<home>/features/item_features.npz`` (arrays ``scenario``
 float32 ``[n, dim]``, ``has_text`` bool, and ``meta`` JSON with the model path and identity). The
 training stage joins them to ``HeteroData`` by ``(scenario, id)``; a file whose model identity
 differs from the encoder in use is stale and must be recomputed with ``graphrec embed``.
+
+User features are not stored: :func:`user_features` derives them from the training split's
+interactions at training time, so they can never contain held-out interactions.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -85,6 +89,42 @@ class ItemFeatures:
                 has_text=data["has_text"],
                 meta=json.loads(str(data["meta"])),
             )
+
+
+def user_features(
+    users: Sequence[str],
+    train_interactions: Iterable[tuple[str, str, str]],
+    items: ItemFeatures,
+) -> tuple[np.ndarray, np.ndarray]:
+    """User features as the mean vector of the items each user interacted with **in training**.
+
+    Only ``train_interactions`` are read, so held-out interactions cannot leak into user features
+    (tests/unit/test_user_features.py changes the held-out set and checks nothing moves).
+
+    Args:
+        users: User ids, one row each in the result.
+        train_interactions: ``(user, scenario, item)`` triples of the training split only.
+        items: Item features.
+
+    Returns:
+        ``(x, has_history)``: float32 ``[len(users), dim]`` L2-normalised means (zero rows for users
+        without training interactions with text), and a bool mask of users that have one.
+    """
+    import numpy as np
+
+    row_of_user = {u: k for k, u in enumerate(users)}
+    row_of_item = {(s, i): k for k, (s, i) in enumerate(zip(items.scenario, items.ids)) if items.has_text[k]}
+    sums = np.zeros((len(users), items.x.shape[1]), dtype=np.float64)
+    counts = np.zeros(len(users), dtype=np.int64)
+    for user, scenario, item in train_interactions:
+        u, k = row_of_user.get(user), row_of_item.get((scenario, item))
+        if u is None or k is None:
+            continue
+        sums[u] += items.x[k]
+        counts[u] += 1
+    norms = np.linalg.norm(sums, axis=1, keepdims=True)
+    x = np.divide(sums, norms, out=np.zeros_like(sums), where=norms > 0).astype(np.float32)
+    return x, counts > 0
 
 
 def embed_items(
