@@ -205,6 +205,8 @@ def quickstart(c: Context, seed: int, users: int, items_per_scenario: int) -> No
     ctx = click.get_current_context()
     ctx.invoke(embed)
     ctx.invoke(topics_extract, n_topics=8)
+    ctx.invoke(topics_extract, method="metadata")
+    ctx.invoke(topics_graph)
     from graphrec.output import print_table
 
     bridging = (
