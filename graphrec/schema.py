@@ -70,6 +70,23 @@ class Prop:
     BRIDGE_SCORE: Final = "bridge_score"
 
 
+class NodeType:
+    """PyG node types of the exported ``HeteroData``."""
+
+    USER: Final = "user"
+    ITEM: Final = "item"
+    TOPIC: Final = "topic"
+
+
+class EdgeType:
+    """PyG edge types ``(src, rel, dst)``; each has a ``rev_`` reverse in the exported graph."""
+
+    INTERACTS: Final = ("user", "interacts", "item")
+    REV_INTERACTS: Final = ("item", "rev_interacts", "user")
+    HAS_TOPIC: Final = ("item", "has_topic", "topic")
+    REV_HAS_TOPIC: Final = ("topic", "rev_has_topic", "item")
+
+
 @dataclass(frozen=True)
 class UniqueConstraint:
     """A node uniqueness constraint, created idempotently by :meth:`GraphStore.ensure_schema`.

@@ -1,0 +1,1 @@
+"""Store → PyTorch Geometric: export, splits and leakage checks."""
