@@ -1,0 +1,1 @@
+"""Evaluation: chunked full ranking over a scenario's items and top-K metrics."""

@@ -1,0 +1,93 @@
+"""Full ranking over all candidate items (e.g. every item of the target scenario), training items
+excluded, in user chunks so memory stays bounded (``chunk_size × n_items`` scores at a time)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
+    import torch
+
+ScoreFn = Callable[["torch.Tensor"], "torch.Tensor"]
+
+
+def group_by_user(pairs: np.ndarray) -> dict[int, set[int]]:
+    """``{user row: {item rows}}`` from int64 ``[2, n]`` pairs."""
+    out: dict[int, set[int]] = defaultdict(set)
+    for u, i in pairs.T.tolist():
+        out[u].add(i)
+    return dict(out)
+
+
+def rank_top_k(
+    score_fn: ScoreFn,
+    users: Sequence[int],
+    candidates: np.ndarray,
+    exclude: dict[int, set[int]],
+    *,
+    k: int,
+    chunk_size: int = 1024,
+) -> np.ndarray:
+    """Top-``k`` candidate item rows per user, best first.
+
+    Args:
+        score_fn: Maps a 1-D tensor of user rows to scores ``[len(users), n_items]`` over all items.
+        users: User rows to rank for.
+        candidates: Bool mask ``[n_items]`` of rankable items (e.g. the target scenario's).
+        exclude: Items never to recommend per user (their training interactions).
+        k: List length.
+        chunk_size: Users scored at once.
+
+    Returns:
+        int64 ``[len(users), k]`` item rows.
+    """
+    import numpy as np
+    import torch
+
+    cand = torch.from_numpy(np.asarray(candidates, dtype=bool))
+    out = np.empty((len(users), k), dtype=np.int64)
+    for start in range(0, len(users), chunk_size):
+        chunk = list(users[start : start + chunk_size])
+        with torch.inference_mode():
+            scores = score_fn(torch.tensor(chunk, dtype=torch.long)).float().clone()
+            scores[:, ~cand] = -torch.inf
+            rows, cols = [], []
+            for r, u in enumerate(chunk):
+                seen = exclude.get(u)
+                if seen:
+                    rows += [r] * len(seen)
+                    cols += list(seen)
+            if rows:
+                scores[torch.tensor(rows), torch.tensor(cols)] = -torch.inf
+            out[start : start + len(chunk)] = torch.topk(scores, k, dim=1).indices.numpy()
+    return out
+
+
+def metrics_at_k(top: np.ndarray, users: Sequence[int], relevant: dict[int, set[int]], ks: Iterable[int] = (10, 20)) -> dict[str, float]:
+    """Mean Recall, NDCG, HR and MRR @k over ``users`` (each must have at least one relevant item).
+
+    Recall@k = hits / |relevant| (RecBole's definition).
+    NDCG@k uses binary relevance with the ideal DCG over min(|relevant|, k) items.
+    """
+    import numpy as np
+
+    ks = list(ks)
+    sums = {f"{m}@{k}": 0.0 for k in ks for m in ("recall", "ndcg", "hr", "mrr")}
+    discount = 1.0 / np.log2(np.arange(2, max(ks) + 2))
+    for row, u in enumerate(users):
+        rel = relevant[u]
+        hits = np.array([i in rel for i in top[row]], dtype=bool)
+        for k in ks:
+            h = hits[:k]
+            n_hit = int(h.sum())
+            sums[f"recall@{k}"] += n_hit / len(rel)
+            sums[f"hr@{k}"] += float(n_hit > 0)
+            ideal = discount[: min(len(rel), k)].sum()
+            sums[f"ndcg@{k}"] += float((discount[:k] * h).sum() / ideal)
+            first = np.flatnonzero(h)
+            sums[f"mrr@{k}"] += 1.0 / (first[0] + 1) if first.size else 0.0
+    n = max(len(users), 1)
+    return {name: value / n for name, value in sums.items()}
