@@ -262,6 +262,9 @@ def topics() -> None:
 @click.option("--llm-model", default=None, help="llm: model name.")
 @click.option("--llm-concurrency", default=4, show_default=True, help="llm: requests in flight.")
 @click.option("--llm-batch-size", default=10, show_default=True, help="llm: items per request.")
+@click.option("--llm-response-format", type=click.Choice(["json_object", "json_schema", "json_object_schema"]),
+              default="json_object", show_default=True,
+              help="llm: json_schema for OpenAI/vLLM structured outputs, json_object_schema for llama.cpp servers.")
 @click.option("--on-error", type=click.Choice(["skip", "raise"]), default="skip", show_default=True,
               help="llm: skip (count) or stop on a batch that fails after retries.")
 @click.option("--n-topics", type=int, default=None, help="discovered: number of clusters (default sqrt(items/2)).")
@@ -284,6 +287,7 @@ def topics_extract(
     llm_model: str | None,
     llm_concurrency: int,
     llm_batch_size: int,
+    llm_response_format: str,
     on_error: str,
     n_topics: int | None,
     seed: int,
@@ -306,6 +310,7 @@ def topics_extract(
         config = LLMConfig(
             base_url=llm_base_url, model=llm_model, api_key=os.environ.get(API_KEY_ENV),
             max_concurrency=llm_concurrency, batch_size=llm_batch_size, on_error=on_error,
+            response_format=llm_response_format,
         )  # fmt: skip
         cache = ResponseCache(c.home / "cache" / "llm_responses.sqlite")
         try:

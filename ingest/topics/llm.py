@@ -35,6 +35,7 @@ logger = logging.getLogger(__name__)
 SOURCE = "llm"
 API_KEY_ENV = "GRAPHREC_LLM_API_KEY"
 _RETRY_STATUS = {408, 409, 429, 500, 502, 503, 504}
+RESPONSE_FORMATS = ("json_object", "json_schema", "json_object_schema")
 _TOPIC_RE = re.compile(r"^[\w][\w '&/-]{0,38}[\w]$", re.UNICODE)
 
 SYSTEM_PROMPT = (
@@ -60,6 +61,10 @@ class LLMConfig:
         batch_size: Items per request (default 10).
         temperature: Sampling temperature (default 0).
         on_error: ``"raise"`` or ``"skip"`` (default).
+        response_format: How to ask for JSON: ``"json_object"`` (default; any OpenAI-compatible server),
+            ``"json_schema"`` (OpenAI / vLLM structured outputs with the answer's JSON schema), or
+            ``"json_object_schema"`` (llama.cpp / llama-cpp-python: ``json_object`` plus a ``schema``,
+            which constrains generation to the exact shape).
     """
 
     base_url: str
@@ -72,8 +77,11 @@ class LLMConfig:
     batch_size: int = 10
     temperature: float = 0.0
     on_error: str = "skip"
+    response_format: str = "json_object"
 
     def __post_init__(self) -> None:
+        if self.response_format not in RESPONSE_FORMATS:
+            raise ConfigError(f"response_format must be one of {list(RESPONSE_FORMATS)}, got {self.response_format!r}")
         if self.on_error not in ("raise", "skip"):
             raise ConfigError(f"on_error must be 'raise' or 'skip', got {self.on_error!r}")
         if self.max_concurrency < 1 or self.batch_size < 1 or self.max_retries < 0:
@@ -125,17 +133,27 @@ class ChatClient:
         with self._count_lock:
             setattr(self, name, getattr(self, name) + 1)
 
-    def complete(self, messages: list[dict[str, str]]) -> str:
+    def complete(self, messages: list[dict[str, str]], schema: dict[str, Any] | None = None) -> str:
         """Send one chat request (or answer from the cache) and return the message content.
+
+        Args:
+            messages: Chat messages.
+            schema: JSON schema of the answer, used by the ``json_schema`` / ``json_object_schema`` formats.
 
         Raises:
             LLMError: Non-retryable HTTP error, or retries exhausted.
         """
+        fmt = self.config.response_format
+        response_format: dict[str, Any] = {"type": "json_object"}
+        if schema is not None and fmt == "json_schema":
+            response_format = {"type": "json_schema", "json_schema": {"name": "answer", "schema": schema}}
+        elif schema is not None and fmt == "json_object_schema":
+            response_format = {"type": "json_object", "schema": schema}
         body = {
             "model": self.config.model,
             "messages": messages,
             "temperature": self.config.temperature,
-            "response_format": {"type": "json_object"},
+            "response_format": response_format,
         }
         key = hashlib.sha256(json.dumps([self.config.base_url, body], sort_keys=True).encode()).hexdigest()
         if self.cache is not None and (hit := self.cache.get(key)) is not None:
@@ -195,11 +213,30 @@ def normalise_topic(value: Any) -> str | None:
     return label if _TOPIC_RE.match(label) and len(label.split()) <= 4 else None
 
 
-def parse_answer(content: str, n_items: int) -> dict[int, list[str]]:
-    """Validate a batch answer: JSON ``{"items": [{"index": k, "topics": [...]}, ...]}`` → index → topics.
+def answer_schema(n_items: int) -> dict[str, Any]:
+    """JSON schema of a batch answer with exactly ``n_items`` entries."""
+    topic = {"type": "string", "maxLength": 40}
+    entry = {
+        "type": "object",
+        "properties": {"index": {"type": "integer", "minimum": 1, "maximum": n_items},
+                       "topics": {"type": "array", "items": topic, "minItems": 1, "maxItems": 3}},
+        "required": ["index", "topics"],
+    }  # fmt: skip
+    return {
+        "type": "object",
+        "properties": {"items": {"type": "array", "items": entry, "minItems": n_items, "maxItems": n_items}},
+        "required": ["items"],
+    }
+
+
+def parse_answer(content: str, n_items: int) -> tuple[dict[int, list[str]], list[int]]:
+    """Validate a batch answer: JSON ``{"items": [{"index": k, "topics": [...]}, ...]}``.
+
+    Returns:
+        ``(topics by 1-based index, indices with no valid topic)``.
 
     Raises:
-        LLMError: Not JSON, wrong shape, or an item without any valid topic.
+        LLMError: Not JSON, or not of that shape.
     """
     try:
         data = json.loads(content)
@@ -215,10 +252,7 @@ def parse_answer(content: str, n_items: int) -> dict[int, list[str]]:
         topics = [t for t in (normalise_topic(v) for v in entry["topics"]) if t]
         if 1 <= entry["index"] <= n_items and topics:
             out[entry["index"]] = list(dict.fromkeys(topics))[:3]
-    missing = [k for k in range(1, n_items + 1) if k not in out]
-    if missing:
-        raise LLMError(f"answer gives no valid topics for items {missing}: {content[:200]!r}")
-    return out
+    return out, [k for k in range(1, n_items + 1) if k not in out]
 
 
 def llm_topics(
@@ -244,14 +278,19 @@ def llm_topics(
 
     def run(batch: list[int]) -> tuple[list[int], dict[int, list[str]] | LLMError]:
         try:
-            parsed = parse_answer(client.complete(_prompt([texts[k] for k in batch])), len(batch))
+            content = client.complete(_prompt([texts[k] for k in batch]), answer_schema(len(batch)))
+            parsed, invalid = parse_answer(content, len(batch))
         except LLMError as e:
             return batch, e
-        return batch, {batch[k - 1]: topics for k, topics in parsed.items()}
+        if invalid and cfg.on_error == "raise":
+            return batch, LLMError(f"answer gives no valid topics for items {invalid}: {content[:200]!r}")
+        if invalid:
+            logger.warning("no valid topics for %d of %d items in a batch", len(invalid), len(batch))
+        return [batch[k - 1] for k in invalid], {batch[k - 1]: topics for k, topics in parsed.items()}
 
     with ThreadPoolExecutor(cfg.max_concurrency) as pool, tqdm(total=len(texts), desc="llm topics", disable=not progress) as bar:
-        for batch, result in pool.map(run, batches):
-            bar.update(len(batch))
+        for size, (batch, result) in zip(map(len, batches), pool.map(run, batches)):
+            bar.update(size)
             if isinstance(result, LLMError):
                 if cfg.on_error == "raise":
                     raise LLMError(f"LLM topics for items {[ids[k] for k in batch[:3]]}...: {result}") from result
@@ -259,6 +298,7 @@ def llm_topics(
                 failed += [ids[k] for k in batch]
             else:
                 answers.update(result)
+                failed += [ids[k] for k in batch]  # items of the batch without a valid topic
     sizes = Counter(t for topics in answers.values() for t in topics)
     kept = {t for t, n in sizes.items() if n >= min_items}
     memberships = []

@@ -65,13 +65,17 @@ def test_unusable_answers_follow_on_error() -> None:
         state.fail = ["garbage"]
         with pytest.raises(LLMError, match="not JSON"):
             llm_topics(["m"], ["1"], TEXTS[:1], client(url, on_error="raise"), min_items=1)
+        state.fail = ["partial"]
+        with pytest.raises(LLMError, match="no valid topics for items \\[2\\]"):
+            llm_topics(["m", "b"], ["1", "2"], TEXTS[:2], client(url, on_error="raise", batch_size=2), min_items=1)
 
 
 def test_answer_validation() -> None:
-    assert parse_answer('{"items": [{"index": 1, "topics": ["Space Opera!", "x", 3, "a very long topic with many words"]}]}', 1) == {
-        1: ["space opera"]
-    }
-    with pytest.raises(LLMError, match="no valid topics for items \\[2\\]"):
-        parse_answer('{"items": [{"index": 1, "topics": ["war"]}]}', 2)
+    assert parse_answer('{"items": [{"index": 1, "topics": ["Space Opera!", "x", 3, "a very long topic with many words"]}]}', 1) == (
+        {1: ["space opera"]}, []
+    )  # fmt: skip
+    assert parse_answer('{"items": [{"index": 1, "topics": ["war"]}, {"index": 2, "topics": [""]}]}', 3) == ({1: ["war"]}, [2, 3])
+    with pytest.raises(LLMError, match="malformed item entry"):
+        parse_answer('{"items": [1, "x"]}', 1)
     with pytest.raises(ConfigError):
         LLMConfig(base_url="x", model="m", on_error="ignore")
