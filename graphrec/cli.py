@@ -401,11 +401,11 @@ def topics_graph(c: Context, min_shared: int, min_similarity: float, top_k: int,
 @topics.command("list")
 @click.option("--source", default=None, help="Only topics of this method (discovered, zero-shot, metadata).")
 @click.option("--limit", default=30, show_default=True)
-@click.option("--sort", type=click.Choice(["size", "balance"]), default="size", show_default=True,
-              help="Largest topics first, or those most evenly spread over scenarios.")
+@click.option("--sort", type=click.Choice(["size", "balance", "bridge"]), default="size", show_default=True,
+              help="Largest topics first, most evenly spread over scenarios, or highest bridge score (after `topics graph`).")
 @click.pass_obj
 def topics_list(c: Context, source: str | None, limit: int, sort: str) -> None:
-    """List topics with their size, scenario spread and balance (0 = one scenario, 1 = even)."""
+    """List topics: size, items per scenario, balance (0 = one scenario, 1 = even) and bridge score."""
     from graphrec.output import print_table
     from ingest.topics.base import topic_spreads
 
@@ -414,11 +414,14 @@ def topics_list(c: Context, source: str | None, limit: int, sort: str) -> None:
         spreads = topic_spreads(store, source=source, scenarios=scenarios)
     if sort == "balance":
         spreads.sort(key=lambda t: (-t.balance * min(sum(t.items.values()), 50), t.id))
+    elif sort == "bridge":
+        spreads.sort(key=lambda t: (-(t.bridge_score or 0.0), t.id))
     rows = [
-        {"id": t.id, "label": t.label, "items": sum(t.items.values()), **{s: t.items.get(s, 0) for s in scenarios}, "balance": t.balance}
+        {"id": t.id, "label": t.label, "items": sum(t.items.values()), **{s: t.items.get(s, 0) for s in scenarios},
+         "balance": t.balance, "bridge_score": "-" if t.bridge_score is None else t.bridge_score}
         for t in spreads[:limit]
-    ]
-    print_table(["id", "label", "items", *scenarios, "balance"], rows, title=f"Topics ({len(spreads)} in all)")
+    ]  # fmt: skip
+    print_table(["id", "label", "items", *scenarios, "balance", "bridge_score"], rows, title=f"Topics ({len(spreads)} in all)")
 
 
 @cli.group()

@@ -117,8 +117,8 @@ TOPIC_SPREAD = f"""
 MATCH (t:{Label.TOPIC})
 WHERE $source IS NULL OR t.{Prop.SOURCE} = $source
 OPTIONAL MATCH (i:{Label.ITEM})-[:{Rel.HAS_TOPIC}]->(t)
-RETURN t.{Prop.ID} AS id, t.{Prop.LABEL} AS label, t.{Prop.SOURCE} AS source, i.{Prop.SCENARIO} AS scenario,
-       count(i) AS items
+RETURN t.{Prop.ID} AS id, t.{Prop.LABEL} AS label, t.{Prop.SOURCE} AS source, t.{Prop.BRIDGE_SCORE} AS bridge_score,
+       i.{Prop.SCENARIO} AS scenario, count(i) AS items
 ORDER BY id, scenario
 """
 

@@ -88,6 +88,7 @@ class TopicSpread:
         items: Items per scenario.
         balance: Normalised entropy of that spread over ``n_scenarios`` scenarios: 0 when all items
             are in one scenario, 1 when they are spread evenly.
+        bridge_score: Set by ``graphrec topics graph`` (:mod:`ingest.topics.graph`); ``None`` before.
     """
 
     id: str
@@ -95,6 +96,7 @@ class TopicSpread:
     source: str
     items: dict[str, int]
     balance: float
+    bridge_score: float | None = None
 
 
 def topic_spreads(store: GraphStore, *, source: str | None = None, scenarios: Sequence[str] | None = None) -> list[TopicSpread]:
@@ -102,14 +104,14 @@ def topic_spreads(store: GraphStore, *, source: str | None = None, scenarios: Se
     per: dict[str, dict[str, Any]] = {}
     counts: dict[str, dict[str, int]] = defaultdict(dict)
     for r in store.stream(cypher.TOPIC_SPREAD, {"source": source}):
-        per[r["id"]] = {"label": r["label"], "source": r["source"]}
+        per[r["id"]] = {"label": r["label"], "source": r["source"], "bridge_score": r["bridge_score"]}
         if r["scenario"] is not None:
             counts[r["id"]][r["scenario"]] = int(r["items"])
     all_scenarios = list(scenarios) if scenarios else sorted({s for c in counts.values() for s in c})
     out = []
     for tid, info in per.items():
         c = counts.get(tid, {})
-        out.append(TopicSpread(tid, info["label"], info["source"], c, _balance(c, len(all_scenarios))))
+        out.append(TopicSpread(tid, info["label"], info["source"], c, _balance(c, len(all_scenarios)), info["bridge_score"]))
     return sorted(out, key=lambda t: (-sum(t.items.values()), t.id))
 
 

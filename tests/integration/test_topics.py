@@ -95,6 +95,11 @@ def test_discovered_and_zero_shot_topics_link_scenarios(store_config: StoreConfi
     assert all(t["bridge"] > 0.9 and t["s"] == ["books", "movies"] and min(t["n"]) > 0 for t in themes)
     listing = invoke(store_config, "topics", "list", "--sort", "balance")
     assert "balance" in listing and "zero-shot:" in listing
+    bridges = invoke(store_config, "topics", "list", "--source", "metadata", "--sort", "bridge")
+    assert "bridge_score" in bridges and "metadata:crime" in bridges
+    with open_store(store_config) as store:
+        spreads = topic_spreads(store, source="metadata", scenarios=["books", "movies"])
+    assert all(t.bridge_score is not None and t.bridge_score > 0.9 for t in spreads)
 
 
 def test_features_must_cover_the_store(store_config: StoreConfig) -> None:
