@@ -399,7 +399,7 @@ def topics_graph(c: Context, min_shared: int, min_similarity: float, top_k: int,
 
 
 @topics.command("list")
-@click.option("--source", default=None, help="Only topics of this method (discovered, zero-shot, metadata).")
+@click.option("--source", default=None, help="Only topics of this method (discovered, zero-shot, metadata, llm).")
 @click.option("--limit", default=30, show_default=True)
 @click.option("--sort", type=click.Choice(["size", "balance", "bridge"]), default="size", show_default=True,
               help="Largest topics first, most evenly spread over scenarios, or highest bridge score (after `topics graph`).")
