@@ -29,7 +29,7 @@ from ingest.mapping import read_file  # noqa: E402
 from ingest.pipeline import IngestSummary, prepare_dataset  # noqa: E402
 from ingest.records import RawRow  # noqa: E402
 from ingest.spec import FileOptions, load_spec  # noqa: E402
-from ingest.topics.base import _balance  # noqa: E402
+from ingest.topics.base import scenario_balance  # noqa: E402
 from ingest.topics.discovered import default_n_topics, discover_topics  # noqa: E402
 
 SEEDS = (0, 1, 2)
@@ -81,12 +81,12 @@ def amazon(encoder: TextEncoder, cache: EmbeddingCache, tmp: Path) -> dict[str, 
         labels = {t.id: t.label for t in ts.topics}
         both = [tid for tid, c in counts.items() if c["movies"] and c["books"]]
         balanced = [tid for tid, c in counts.items() if min(c.values()) >= 0.2 * sum(c.values())]
-        bridges = sorted(counts, key=lambda tid: -_balance(counts[tid], 2) * min(sum(counts[tid].values()), 100))[:10]
+        bridges = sorted(counts, key=lambda tid: -scenario_balance(counts[tid], 2) * min(sum(counts[tid].values()), 100))[:10]
         out["runs"].append({
             "seed": seed, "topics": len(ts.topics),
             "share_with_both_scenarios": round(len(both) / len(ts.topics), 3),
             "share_with_minority_at_least_20pct": round(len(balanced) / len(ts.topics), 3),
-            "bridging_examples": [{"label": labels[t], **counts[t], "balance": _balance(counts[t], 2)} for t in bridges],
+            "bridging_examples": [{"label": labels[t], **counts[t], "balance": scenario_balance(counts[t], 2)} for t in bridges],
         })  # fmt: skip
     return out
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import math
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -111,11 +111,12 @@ def topic_spreads(store: GraphStore, *, source: str | None = None, scenarios: Se
     out = []
     for tid, info in per.items():
         c = counts.get(tid, {})
-        out.append(TopicSpread(tid, info["label"], info["source"], c, _balance(c, len(all_scenarios)), info["bridge_score"]))
+        out.append(TopicSpread(tid, info["label"], info["source"], c, scenario_balance(c, len(all_scenarios)), info["bridge_score"]))
     return sorted(out, key=lambda t: (-sum(t.items.values()), t.id))
 
 
-def _balance(counts: dict[str, int], n_scenarios: int) -> float:
+def scenario_balance(counts: Mapping[str, int], n_scenarios: int) -> float:
+    """Normalised entropy of items over ``n_scenarios`` scenarios: 0 = all in one, 1 = evenly spread."""
     total = sum(counts.values())
     if total == 0 or n_scenarios < 2:
         return 0.0

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from graphrec.store import cypher
 from graphrec.store.bolt import GraphStore
-from ingest.topics.base import _balance
+from ingest.topics.base import scenario_balance
 
 if TYPE_CHECKING:  # pragma: no cover
     import networkx as nx
@@ -34,7 +34,7 @@ def bridge_score(items_per_scenario: Mapping[str, int], n_scenarios: int) -> flo
     if total == 0:
         return 0.0
     minority = total - max(items_per_scenario.values())
-    return round(_balance(dict(items_per_scenario), n_scenarios) * (1 - math.exp(-minority / 5)), 4)
+    return round(scenario_balance(items_per_scenario, n_scenarios) * (1 - math.exp(-minority / 5)), 4)
 
 
 @dataclass(frozen=True)
@@ -70,7 +70,7 @@ def build_topic_graph(
     g = nx.Graph()
     for topic, items in members.items():
         spread = dict(Counter(s for s, _ in items))
-        g.add_node(topic, items=spread, balance=_balance(spread, len(scenarios)), bridge_score=bridge_score(spread, len(scenarios)))
+        g.add_node(topic, items=spread, balance=scenario_balance(spread, len(scenarios)), bridge_score=bridge_score(spread, len(scenarios)))
     topics_of: dict[tuple[str, str], list[str]] = defaultdict(list)
     for topic, items in members.items():
         for key in items:

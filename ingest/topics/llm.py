@@ -276,29 +276,29 @@ def llm_topics(
     answers: dict[int, list[str]] = {}
     failed: list[str] = []
 
-    def run(batch: list[int]) -> tuple[list[int], dict[int, list[str]] | LLMError]:
+    def run(batch: list[int]) -> tuple[dict[int, list[str]], list[int], LLMError | None]:
+        """``(topics by row, rows without a valid topic, error of the whole batch)``."""
         try:
             content = client.complete(_prompt([texts[k] for k in batch]), answer_schema(len(batch)))
             parsed, invalid = parse_answer(content, len(batch))
         except LLMError as e:
-            return batch, e
+            return {}, batch, e
+        bad_rows = [batch[k - 1] for k in invalid]
         if invalid and cfg.on_error == "raise":
-            return batch, LLMError(f"answer gives no valid topics for items {invalid}: {content[:200]!r}")
+            return {}, bad_rows, LLMError(f"answer gives no valid topics for items {invalid}: {content[:200]!r}")
         if invalid:
             logger.warning("no valid topics for %d of %d items in a batch", len(invalid), len(batch))
-        return [batch[k - 1] for k in invalid], {batch[k - 1]: topics for k, topics in parsed.items()}
+        return {batch[k - 1]: topics for k, topics in parsed.items()}, bad_rows, None
 
     with ThreadPoolExecutor(cfg.max_concurrency) as pool, tqdm(total=len(texts), desc="llm topics", disable=not progress) as bar:
-        for size, (batch, result) in zip(map(len, batches), pool.map(run, batches)):
-            bar.update(size)
-            if isinstance(result, LLMError):
-                if cfg.on_error == "raise":
-                    raise LLMError(f"LLM topics for items {[ids[k] for k in batch[:3]]}...: {result}") from result
-                logger.warning("skipping %d items: %s", len(batch), result)
-                failed += [ids[k] for k in batch]
-            else:
-                answers.update(result)
-                failed += [ids[k] for k in batch]  # items of the batch without a valid topic
+        for batch, (topics_by_row, bad_rows, error) in zip(batches, pool.map(run, batches)):
+            bar.update(len(batch))
+            if error is not None and cfg.on_error == "raise":
+                raise LLMError(f"LLM topics for items {[ids[k] for k in bad_rows[:3]]}...: {error}") from error
+            if error is not None:
+                logger.warning("skipping %d items: %s", len(bad_rows), error)
+            answers.update(topics_by_row)
+            failed += [ids[k] for k in bad_rows]
     sizes = Counter(t for topics in answers.values() for t in topics)
     kept = {t for t, n in sizes.items() if n >= min_items}
     memberships = []
