@@ -1,0 +1,1 @@
+"""Training: negative sampling, losses, loops."""
