@@ -31,9 +31,17 @@ def test_graphrec_never_imports_ingest_except_cli_lazily() -> None:
 
 
 def test_heavy_dependencies_are_not_imported_at_module_level_in_graphrec() -> None:
+    """Heavy packages are imported inside functions, so importing graphrec modules stays cheap.
+
+    Exception: graphrec/models/ defines ``torch.nn.Module`` subclasses and must import torch at
+    module level; those modules are only ever imported lazily (tests/integration/test_cli.py checks
+    that importing the CLI loads no torch).
+    """
     heavy = ("neo4j", "torch", "transformers", "pyarrow", "torch_geometric")
     offenders = []
     for path in (REPO / "graphrec").rglob("*.py"):
+        if path.parent.name == "models":
+            continue
         for module, line, top in _imports(ast.parse(path.read_text())):
             if top and module.split(".")[0] in heavy:
                 offenders.append(f"{path.relative_to(REPO)}:{line} imports {module} at import time")
