@@ -35,6 +35,7 @@ DATABASE_NAME = "graphrec"
 ROOT_USER = "root"
 _STATE_FILE = "server.json"
 _CREDENTIALS_FILE = "credentials.json"
+_ROOT_PASSWORD_FILE = "root.password"  # read by the server (arcadedb.server.rootPasswordPath): never on its command line
 _LOCK_FILE = "server.lock"
 _LOG_FILE = "server.log"
 
@@ -162,16 +163,22 @@ class EmbeddedArcadeDB:
                 fcntl.flock(fh, fcntl.LOCK_UN)
 
     def password(self) -> str:
-        """The root password of this home's server, generated once and kept in a 0600 file."""
+        """The root password of this home's server, generated once and kept in 0600 files
+        (``credentials.json`` for graphrec, ``root.password`` for the server)."""
         path = self.root / _CREDENTIALS_FILE
         if path.exists():
-            return str(json.loads(path.read_text())["password"])
-        self.root.mkdir(parents=True, exist_ok=True)
-        pw = secrets.token_urlsafe(24)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            json.dump({"user": ROOT_USER, "password": pw}, fh)
+            pw = str(json.loads(path.read_text())["password"])
+        else:
+            self.root.mkdir(parents=True, exist_ok=True)
+            pw = secrets.token_urlsafe(24)
+            _write_private(path, json.dumps({"user": ROOT_USER, "password": pw}))
+        if not (self.root / _ROOT_PASSWORD_FILE).exists():
+            _write_private(self.root / _ROOT_PASSWORD_FILE, pw)
         return pw
+
+    def _root_password_file(self) -> Path:
+        self.password()
+        return self.root / _ROOT_PASSWORD_FILE
 
     def _read_state(self) -> ArcadeServerInfo | None:
         try:
@@ -256,7 +263,7 @@ class EmbeddedArcadeDB:
         props = {
             "arcadedb.server.rootPath": str(self.root),
             "arcadedb.server.databaseDirectory": str(db_dir),
-            "arcadedb.server.rootPassword": self.password(),
+            "arcadedb.server.rootPasswordPath": str(self._root_password_file()),
             "arcadedb.server.httpIncomingHost": "127.0.0.1",
             "arcadedb.server.httpIncomingPort": str(http_port),
             "arcadedb.server.httpsIncomingPort": str(https_port),
@@ -348,6 +355,13 @@ class EmbeddedArcadeDB:
             self.state_path.unlink(missing_ok=True)
             logger.info("stopped embedded ArcadeDB pid=%d", info.pid)
             return True
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Create ``path`` readable by its owner only (0600) and write ``text``."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
 
 
 def _terminate(pid: int, *, timeout: float) -> None:

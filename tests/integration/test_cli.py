@@ -77,6 +77,9 @@ def test_server_start_status_stop_and_stale_state_recovery(tmp_path: Path) -> No
     status = subprocess.run([*base, "server", "status"], capture_output=True, text=True).stdout
     assert "running" in status and "detached" in status
     pid = json.loads((home / "arcadedb" / "server.json").read_text())["pid"]
+    password = json.loads((home / "arcadedb" / "credentials.json").read_text())["password"]
+    assert password not in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")  # not visible in ps
+    assert (home / "arcadedb" / "credentials.json").stat().st_mode & 0o077 == 0
     # a command reuses the detached server and leaves it running
     q = subprocess.run([*base, "query", "RETURN 1 AS one", "--format", "json"], capture_output=True, text=True, timeout=120)
     assert json.loads(q.stdout) == [{"one": 1}]
