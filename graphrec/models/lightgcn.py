@@ -108,12 +108,16 @@ class CrossScenarioLightGCN(nn.Module):
             out = out + proj(x)
         return out
 
-    def forward(self, adj: Tensor) -> tuple[Tensor, Tensor]:
-        """Propagate; returns ``(user embeddings, item embeddings)`` (mean over layers 0..L)."""
-        h = self.initial()
-        total = h
+    def propagate(self, adj: Tensor) -> tuple[Tensor, Tensor]:
+        """``(mean of layers 0..L, layer 0)`` for all nodes ``[users | items | topics]``."""
+        h0 = self.initial()
+        h, total = h0, h0
         for _ in range(self.num_layers):
             h = torch.sparse.mm(adj, h)
             total = total + h
-        out = total / (self.num_layers + 1)
+        return total / (self.num_layers + 1), h0
+
+    def forward(self, adj: Tensor) -> tuple[Tensor, Tensor]:
+        """Propagate; returns ``(user embeddings, item embeddings)`` (mean over layers 0..L)."""
+        out, _ = self.propagate(adj)
         return out[: self.num_users], out[self.num_users : self.num_users + self.num_items]

@@ -125,10 +125,10 @@ def train_bpr(
             u = torch.from_numpy(train[0, idx])
             i = torch.from_numpy(train[1, idx])
             j = torch.from_numpy(neg_all[idx])
-            users, items = model(adj)
-            loss = bpr_loss((users[u] * items[i]).sum(1), (users[u] * items[j]).sum(1))
-            h0 = model.initial()
+            out, h0 = model.propagate(adj)  # layer 0 is reused for the L2 term, not recomputed
             n_u = model.num_users
+            users, items = out[:n_u], out[n_u:]
+            loss = bpr_loss((users[u] * items[i]).sum(1), (users[u] * items[j]).sum(1))
             reg = (h0[u].pow(2).sum() + h0[n_u + i].pow(2).sum() + h0[n_u + j].pow(2).sum()) / (2 * len(idx))
             opt.zero_grad()
             (loss + config.weight_decay * reg).backward()
