@@ -208,16 +208,11 @@ def quickstart(c: Context, seed: int, users: int, items_per_scenario: int) -> No
     ctx.invoke(topics_extract, method="metadata")
     ctx.invoke(topics_graph)
     from graphrec.output import print_table
+    from graphrec.store.cypher import QUICKSTART_BRIDGING
 
-    bridging = (
-        "MATCH (t:Topic {source: 'discovered'})<-[:HAS_TOPIC]-(i:Item) "
-        "WITH t, sum(CASE i.scenario WHEN $a THEN 1 ELSE 0 END) AS a, sum(CASE i.scenario WHEN $b THEN 1 ELSE 0 END) AS b "
-        "WHERE a > 0 AND b > 0 "
-        "RETURN t.label AS topic, a AS movies, b AS books ORDER BY CASE WHEN a < b THEN a ELSE b END DESC LIMIT 5"
-    )
-    click.echo(f"\ntop bridging topics (Cypher):\n  {bridging}")
+    click.echo(f"\ntop bridging topics (Cypher):\n  {QUICKSTART_BRIDGING}")
     with c.open_store(ensure_schema=False) as store:
-        result = store.run_query(bridging, {"a": "movies", "b": "books"})
+        result = store.run_query(QUICKSTART_BRIDGING, {"a": "movies", "b": "books"})
     print_table(result.keys, result.rows, title="Topics linking movies and books")
 
 
@@ -330,8 +325,8 @@ def topics_extract(
             result, written = extract_metadata(store, min_items=min_items)
         click.echo(
             f"metadata: {written['topics']} topics, {written['memberships']} HAS_TOPIC edges (replaced {written['deleted']}); "
-            f"{result.meta['dropped_categories']} categories with fewer than {min_items} items dropped, "
-            f"{result.meta['items_without_kept_category']} items with categories but none kept"
+            f"{result.meta['dropped_topics']} categories with fewer than {min_items} items dropped, "
+            f"{result.meta['items_without_kept_topic']} items with categories but none kept"
         )
         return
     features = ItemFeatures.load(features_path or c.home / "features" / ITEM_FEATURES_FILE)
@@ -371,6 +366,7 @@ def topics_graph(c: Context, min_shared: int, min_similarity: float, top_k: int,
     """Build the topic graph (RELATED_TO edges, scenario spread, bridge score) over topics of all methods."""
     from graphrec.features import ITEM_FEATURES_FILE, ItemFeatures
     from graphrec.output import print_table
+    from graphrec.stats import scenario_names
     from graphrec.store import cypher
     from ingest.topics.graph import build_topic_graph, write_topic_graph
 
@@ -378,18 +374,15 @@ def topics_graph(c: Context, min_shared: int, min_similarity: float, top_k: int,
     vectors = None
     if path.exists():
         f = ItemFeatures.load(path)
-        vectors = {(s, i): f.x[k] for k, (s, i) in enumerate(zip(f.scenario, f.ids)) if f.has_text[k]}
+        vectors = {key: f.x[k] for key, k in f.row_of(with_text_only=True).items()}
     with c.open_store() as store:
-        scenarios = [r["name"] for r in store.read("MATCH (s:Scenario) RETURN s.name AS name ORDER BY name")]
+        scenarios = scenario_names(store)
         g = build_topic_graph(
             store.stream(cypher.TOPIC_MEMBERSHIPS), scenarios, item_vectors=vectors,
             min_shared=min_shared, min_similarity=min_similarity, top_k=top_k,
         )  # fmt: skip
         summary = write_topic_graph(store, g, scenarios)
-        top = store.read(
-            "MATCH (t:Topic) WHERE t.bridge_score > 0 RETURN t.id AS id, t.label AS label, t.bridge_score AS bridge_score, "
-            "t.spread_items AS items ORDER BY t.bridge_score DESC, t.id LIMIT 10"
-        )
+        top = store.read(cypher.TOP_BRIDGING_TOPICS, {"limit": 10})
     click.echo(
         f"topic graph: {summary.topics} topics, {summary.edges} RELATED_TO edges "
         f"({summary.cooccurrence_edges} by shared items, {summary.similarity_edges} by similarity"
@@ -407,10 +400,11 @@ def topics_graph(c: Context, min_shared: int, min_similarity: float, top_k: int,
 def topics_list(c: Context, source: str | None, limit: int, sort: str) -> None:
     """List topics: size, items per scenario, balance (0 = one scenario, 1 = even) and bridge score."""
     from graphrec.output import print_table
+    from graphrec.stats import scenario_names
     from ingest.topics.base import topic_spreads
 
     with c.open_store(ensure_schema=False) as store:
-        scenarios = [r["name"] for r in store.read("MATCH (s:Scenario) RETURN s.name AS name ORDER BY name")]
+        scenarios = scenario_names(store)
         spreads = topic_spreads(store, source=source, scenarios=scenarios)
     if sort == "balance":
         spreads.sort(key=lambda t: (-t.balance * min(sum(t.items.values()), 50), t.id))

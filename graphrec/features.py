@@ -54,6 +54,14 @@ class ItemFeatures:
     has_text: np.ndarray
     meta: dict[str, Any] = field(default_factory=dict)
 
+    def row_of(self, *, with_text_only: bool = False) -> dict[tuple[str, str], int]:
+        """``{(scenario, id): row}``; with ``with_text_only`` only items that had text."""
+        return {
+            key: k
+            for k, key in enumerate(zip(self.scenario, self.ids))
+            if not with_text_only or self.has_text[k]
+        }
+
     def save(self, path: Path) -> None:
         """Write the ``.npz`` feature file (atomically)."""
         import numpy as np
@@ -113,7 +121,7 @@ def user_features(
     import numpy as np
 
     row_of_user = {u: k for k, u in enumerate(users)}
-    row_of_item = {(s, i): k for k, (s, i) in enumerate(zip(items.scenario, items.ids)) if items.has_text[k]}
+    row_of_item = items.row_of(with_text_only=True)
     sums = np.zeros((len(users), items.x.shape[1]), dtype=np.float64)
     counts = np.zeros(len(users), dtype=np.int64)
     for user, scenario, item in train_interactions:

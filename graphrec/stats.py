@@ -25,6 +25,11 @@ class GraphStats:
     scenarios: list[dict[str, Any]]
 
 
+def scenario_names(store: GraphStore) -> list[str]:
+    """Names of the scenarios in the store, sorted."""
+    return [r["name"] for r in store.read(cypher.SCENARIO_NAMES)]
+
+
 def graph_stats(store: GraphStore) -> GraphStats:
     """Read :class:`GraphStats` from the store."""
     return GraphStats(

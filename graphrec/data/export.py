@@ -109,7 +109,7 @@ def item_feature_matrix(export: GraphExport, features: ItemFeatures) -> tuple[np
     """
     import numpy as np
 
-    row = {(s, i): k for k, (s, i) in enumerate(zip(features.scenario, features.ids))}
+    row = features.row_of()
     missing = [key for key in export.item_keys if key not in row]
     if missing:
         raise GraphRecError(f"{len(missing)} items (e.g. {missing[0]}) have no features; rerun `graphrec embed`")

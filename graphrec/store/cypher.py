@@ -175,6 +175,21 @@ WHERE $sources IS NULL OR t.{Prop.SOURCE} IN $sources
 RETURN i.{Prop.SCENARIO} AS scenario, i.{Prop.ID} AS item, t.{Prop.ID} AS topic, r.{Prop.WEIGHT} AS weight
 """
 
+#: Topics with the highest bridge score (set by the topic graph).
+TOP_BRIDGING_TOPICS = f"""
+MATCH (t:{Label.TOPIC}) WHERE t.{Prop.BRIDGE_SCORE} > 0
+RETURN t.{Prop.ID} AS id, t.{Prop.LABEL} AS label, t.{Prop.BRIDGE_SCORE} AS bridge_score, t.spread_items AS items
+ORDER BY t.{Prop.BRIDGE_SCORE} DESC, t.{Prop.ID} LIMIT $limit
+"""
+
+#: The example query the quickstart prints: discovered topics holding items of both scenarios $a and $b.
+QUICKSTART_BRIDGING = (
+    "MATCH (t:Topic {source: 'discovered'})<-[:HAS_TOPIC]-(i:Item) "
+    "WITH t, sum(CASE i.scenario WHEN $a THEN 1 ELSE 0 END) AS a, sum(CASE i.scenario WHEN $b THEN 1 ELSE 0 END) AS b "
+    "WHERE a > 0 AND b > 0 "
+    "RETURN t.label AS topic, a AS movies, b AS books ORDER BY CASE WHEN a < b THEN a ELSE b END DESC LIMIT 5"
+)
+
 # --- statistics ------------------------------------------------------------------------------
 
 COUNT_NODES_BY_LABEL = """
@@ -189,6 +204,8 @@ MATCH ()-[r]->()
 RETURN type(r) AS type, count(*) AS count
 ORDER BY type
 """
+
+SCENARIO_NAMES = f"MATCH (s:{Label.SCENARIO}) RETURN s.{Prop.NAME} AS name ORDER BY name"
 
 SCENARIO_STATS = f"""
 MATCH (s:{Label.SCENARIO})

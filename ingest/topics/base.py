@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 import math
-from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -61,6 +61,38 @@ class TopicSet:
     topics: list[Topic] = field(default_factory=list)
     memberships: list[Membership] = field(default_factory=list)
     meta: dict[str, Any] = field(default_factory=dict)
+
+
+def labelled_topics(
+    source: str, labelled: Iterable[tuple[str, str, Sequence[str]]], *, min_items: int = 2
+) -> TopicSet:
+    """Topics from labels attached to items (categories, LLM answers): one topic per label that at
+    least ``min_items`` items carry (a label of one item links nothing).
+
+    Args:
+        source: Topic source; ids are ``"<source>:<label>"``.
+        labelled: ``(scenario, item, labels)`` per item.
+        min_items: Minimum items per kept label (default 2).
+
+    An item's membership weight is ``1 / (number of its kept labels)``. ``meta`` counts the dropped
+    labels (``dropped_topics``) and the items left without any kept label (``items_without_kept_topic``).
+    """
+    items = [(scenario, item, list(dict.fromkeys(labels))) for scenario, item, labels in labelled]
+    sizes = Counter(label for _, _, labels in items for label in labels)
+    kept = {label for label, n in sizes.items() if n >= min_items}
+    memberships = []
+    without = 0
+    for scenario, item, labels in items:
+        mine = [label for label in labels if label in kept]
+        without += not mine
+        memberships += [Membership(scenario, item, f"{source}:{t}", round(1 / len(mine), 4), source) for t in mine]
+    topics = [Topic(f"{source}:{t}", t, source, (t,), sizes[t]) for t in sorted(kept)]
+    return TopicSet(
+        source,
+        topics,
+        memberships,
+        meta={"min_items": min_items, "dropped_topics": len(sizes) - len(kept), "items_without_kept_topic": without},
+    )
 
 
 def write_topics(store: GraphStore, topics: TopicSet, *, batch_size: int = 10_000) -> dict[str, int]:

@@ -30,7 +30,7 @@ def load_corpus(store: GraphStore, features: ItemFeatures) -> ItemCorpus:
     Raises:
         GraphRecError: Items in the store have no features (the feature file is stale).
     """
-    row_of = {(s, i): k for k, (s, i) in enumerate(zip(features.scenario, features.ids))}
+    row_of = features.row_of()
     scenarios, ids, rows, texts = [], [], [], []
     missing = 0
     without_text = 0
@@ -89,7 +89,7 @@ def extract_llm(
     """Ask a chat model for each item's topics and write them (replacing earlier LLM topics)."""
     from ingest.topics.llm import llm_topics
 
-    rows = [r for r in store.stream(cypher.ITEM_TEXTS, {"scenarios": None})]
+    rows = list(store.stream(cypher.ITEM_TEXTS, {"scenarios": None}))
     texts = [item_text(r["title"], r["text"]) for r in rows]
     keep = [k for k, t in enumerate(texts) if t]
     topics = llm_topics(

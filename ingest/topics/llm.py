@@ -20,7 +20,6 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -28,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from graphrec.errors import ConfigError, GraphRecError
-from ingest.topics.base import Membership, Topic, TopicSet
+from ingest.topics.base import TopicSet, labelled_topics
 
 logger = logging.getLogger(__name__)
 
@@ -299,22 +298,14 @@ def llm_topics(
                 logger.warning("skipping %d items: %s", len(bad_rows), error)
             answers.update(topics_by_row)
             failed += [ids[k] for k in bad_rows]
-    sizes = Counter(t for topics in answers.values() for t in topics)
-    kept = {t for t, n in sizes.items() if n >= min_items}
-    memberships = []
-    for row, topics in sorted(answers.items()):
-        mine = [t for t in topics if t in kept]
-        memberships += [Membership(scenarios[row], ids[row], f"{SOURCE}:{t}", round(1 / len(mine), 4), SOURCE) for t in mine]
-    return TopicSet(
-        SOURCE,
-        [Topic(f"{SOURCE}:{t}", t, SOURCE, (t,), sizes[t]) for t in sorted(kept)],
-        memberships,
-        meta={
-            "model": cfg.model,
-            "failed_items": len(failed),
-            "dropped_topics": len(sizes) - len(kept),
-            "requests": client.requests,
-            "retries": client.retries,
-            "cache_hits": client.cache_hits,
-        },
+    topics = labelled_topics(
+        SOURCE, ((scenarios[row], ids[row], labels) for row, labels in sorted(answers.items())), min_items=min_items
     )
+    topics.meta |= {
+        "model": cfg.model,
+        "failed_items": len(failed),
+        "requests": client.requests,
+        "retries": client.retries,
+        "cache_hits": client.cache_hits,
+    }
+    return topics

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ingest.topics.base import Membership, Topic, TopicSet
+from ingest.topics.base import TopicSet, labelled_topics
 
 SOURCE = "metadata"
 
@@ -18,22 +17,6 @@ def metadata_topics(rows: Iterable[Mapping[str, Any]], *, min_items: int = 2) ->
         rows: ``{scenario, id, categories}`` per item.
         min_items: Minimum items per kept category (default 2).
 
-    An item's membership weight is ``1 / (number of its kept categories)``. Dropped categories and
-    items left without any are counted in ``meta``.
+    See :func:`ingest.topics.base.labelled_topics` for weights and the counts in ``meta``.
     """
-    items = [(r["scenario"], r["id"], list(dict.fromkeys(r["categories"] or []))) for r in rows]
-    sizes = Counter(c for _, _, cats in items for c in cats)
-    kept = {c for c, n in sizes.items() if n >= min_items}
-    memberships = []
-    without = 0
-    for scenario, item, cats in items:
-        mine = [c for c in cats if c in kept]
-        without += not mine
-        memberships += [Membership(scenario, item, f"{SOURCE}:{c}", round(1 / len(mine), 4), SOURCE) for c in mine]
-    topics = [Topic(f"{SOURCE}:{c}", c, SOURCE, (c,), sizes[c]) for c in sorted(kept)]
-    return TopicSet(
-        SOURCE,
-        topics,
-        memberships,
-        meta={"min_items": min_items, "dropped_categories": len(sizes) - len(kept), "items_without_kept_category": without},
-    )
+    return labelled_topics(SOURCE, ((r["scenario"], r["id"], r["categories"] or []) for r in rows), min_items=min_items)
