@@ -418,6 +418,233 @@ def topics_list(c: Context, source: str | None, limit: int, sort: str) -> None:
     print_table(["id", "label", "items", *scenarios, "balance", "bridge_score"], rows, title=f"Topics ({len(spreads)} in all)")
 
 
+# --- learning and serving --------------------------------------------------------------------
+
+
+def _model_names() -> list[str]:
+    # the preset names, without importing torch (graphrec.train.experiment imports it lazily)
+    from graphrec.train.experiment import MODELS
+
+    return sorted(MODELS)
+
+
+def _run_path(c: Context, run: Path | None) -> Path:
+    from graphrec.train.rundir import latest_run
+
+    return run if run is not None else latest_run(runs_dir(c.home))
+
+
+def _print_metrics(metrics: dict[str, dict[str, float]], *, title: str) -> None:
+    from graphrec.output import print_table
+
+    keys = ["slice", "users", "recall@10", "ndcg@10", "recall@20", "ndcg@20", "hr@20", "mrr@20"]
+    rows = [
+        {"slice": name, **{k: (f"{v:.4f}" if k != "users" else int(v)) for k, v in m.items() if k in keys}}
+        for name, m in metrics.items()
+    ]
+    print_table(keys, rows, title=title)
+
+
+def _print_write_back(report: Any) -> None:
+    click.echo(
+        f"write-back ({report.run}): embeddings {report.embeddings}; RECOMMENDED {report.recommended} "
+        f"(replaced {report.replaced_recommended}); INTERESTED_IN {report.interested_in} "
+        f"(replaced {report.replaced_interested_in}); vector indexes: {', '.join(report.vector_indexes) or 'none'}"
+    )
+    for note in report.notes:
+        click.secho(f"note: {note}", fg="yellow")
+
+
+@cli.command()
+@click.option("--target", required=True, help="Scenario to recommend in (e.g. books).")
+@click.option("--source", default=None, help="Source scenario of the coldstart protocol (e.g. movies).")
+@click.option("--model", "model_name", type=click.Choice(_model_names()), default="graphrec", show_default=True,
+              help="graphrec, an ablation, or a baseline.")
+@click.option("--split", "protocol", type=click.Choice(["coldstart", "random", "none"]), default=None,
+              help="Held-out data: coldstart (needs --source; default then), random per-user 80/10/10 (default "
+                   "otherwise), or none (train on everything, no evaluation).")
+@click.option("--seed", default=0, show_default=True, help="Seed of the split and of training.")
+@click.option("--epochs", default=40, show_default=True)
+@click.option("--lr", default=0.005, show_default=True, help="Adam learning rate.")
+@click.option("--batch-size", default=2048, show_default=True, help="BPR pairs per step.")
+@click.option("--dim", default=64, show_default=True, help="Embedding size.")
+@click.option("--layers", default=None, type=int, help="Propagation layers (default: the model's, 3; bpr-mf 0).")
+@click.option("--weight-decay", default=1e-4, show_default=True, help="L2 on the batch's layer-0 embeddings.")
+@click.option("--patience", default=5, show_default=True, help="Early stopping: epochs without validation gain.")
+@click.option("--features", "features_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Item feature file (default: <home>/features/item_features.npz, from `graphrec embed`).")
+@click.option("--write-back/--no-write-back", default=True, show_default=True,
+              help="Write embeddings, RECOMMENDED and INTERESTED_IN into the graph.")
+@click.option("-k", "k", default=20, show_default=True, help="Recommendations per user written back.")
+@click.option("--topics-per-user", default=5, show_default=True, help="INTERESTED_IN edges per user written back.")
+@click.option("--vector-index/--no-vector-index", default=None,
+              help="Require (or skip) vector indexes; default: create them where the store supports them.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Run folder (default: <home>/runs/train-<time>-<model>-s<seed>).")
+@click.pass_obj
+def train(
+    c: Context, target: str, source: str | None, model_name: str, protocol: str | None, seed: int, epochs: int, lr: float,
+    batch_size: int, dim: int, layers: int | None, weight_decay: float, patience: int, features_path: Path | None,
+    write_back: bool, k: int, topics_per_user: int, vector_index: bool | None, out: Path | None,
+) -> None:  # fmt: skip
+    """Train a recommender on the graph, evaluate it by full ranking, save the run, and write results back."""
+    from graphrec.data.export import export_graph
+    from graphrec.features import ITEM_FEATURES_FILE
+    from graphrec.train.experiment import model_spec
+    from graphrec.train.loop import TrainConfig
+    from graphrec.train.run import SplitConfig, load_item_features, train_from_export
+    from graphrec.train.rundir import load_run, new_run_dir
+
+    overrides: dict[str, Any] = {"dim": dim}
+    if layers is not None:
+        overrides["num_layers"] = layers
+    spec = model_spec(model_name, **overrides)
+    split_config = SplitConfig(protocol=protocol or ("coldstart" if source else "random"), source=source, seed=seed)  # type: ignore[arg-type]
+    train_config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay, patience=patience, seed=seed)
+    with c.open_store() as store:
+        if write_back and vector_index:
+            store.capabilities.require_vector_index()  # fail before training, not after
+        export = export_graph(store)
+        agent = store.capabilities.agent
+        item_x = load_item_features(export, features_path or c.home / "features" / ITEM_FEATURES_FILE) if spec.text else None
+        run_dir = out or new_run_dir(runs_dir(c.home), model_name, seed)
+        if out is not None:
+            run_dir.mkdir(parents=True, exist_ok=True)
+        click.echo(
+            f"training {model_name} on {export.num_nodes} nodes, {export.interactions.shape[1]} interactions; "
+            f"target {target}, split {split_config.protocol}, seed {seed}"
+        )
+        fitted, split = train_from_export(
+            export, target=target, spec=spec, split_config=split_config, train_config=train_config, item_x=item_x,
+            run_dir=run_dir, progress=c.progress, extra={"store": agent},
+        )  # fmt: skip
+        if fitted.result:
+            click.echo(
+                f"best epoch {fitted.result.best_epoch} of {len(fitted.result.history)} "
+                f"({fitted.result.seconds_per_epoch:.2f} s/epoch); run: {run_dir}"
+            )
+        if fitted.metrics:
+            _print_metrics(fitted.metrics, title=f"test metrics ({split_config.protocol} split, {target})")
+        if write_back:
+            from graphrec.serve.writeback import write_back as do_write_back
+
+            report = do_write_back(
+                store, load_run(run_dir), scenario=target, k=k, topics_per_user=topics_per_user, vector_index=vector_index
+            )
+            _print_write_back(report)
+
+
+@cli.command()
+@click.option("--run", "run", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="Training run folder (default: the latest under <home>/runs).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.pass_obj
+def evaluate(c: Context, run: Path | None, fmt: str) -> None:
+    """Recompute a run's full-ranking test metrics per slice from its saved embeddings and split."""
+    import json
+
+    from graphrec.data.splits import Split
+    from graphrec.serve.score import embedding_scores
+    from graphrec.train.experiment import evaluate_slices
+    from graphrec.train.rundir import load_run
+
+    saved = load_run(_run_path(c, run))
+    if not saved.test.shape[1]:
+        raise GraphRecError(f"run {saved.name} was trained without held-out data (--split none); nothing to evaluate")
+    split = Split(saved.train, saved.val, saved.test, slices=saved.slices)
+    metrics = evaluate_slices(embedding_scores(saved), split, saved.scenario_mask(saved.config["target"]))
+    if fmt == "json":
+        click.echo(json.dumps({"run": saved.name, "metrics": metrics}, indent=2))
+    else:
+        _print_metrics(metrics, title=f"{saved.name}: test metrics, target {saved.config['target']}")
+
+
+@cli.command()
+@click.option("--scenario", default=None, help="Scenario to recommend from (default: the run's target).")
+@click.option("--user", "user_ids", multiple=True, help="Raw user id (repeatable).")
+@click.option("--users", "users_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="File with one user id per line (optional header 'user_id').")
+@click.option("-k", "k", default=10, show_default=True, help="Items per user.")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write CSV user_id,item_id,rank,score here instead of printing a table.")
+@click.option("--skip-unknown", is_flag=True, help="Report users the run does not know instead of failing.")
+@click.option("--run", "run", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="Training run folder (default: the latest under <home>/runs).")
+@click.pass_obj
+def recommend(
+    c: Context, scenario: str | None, user_ids: tuple[str, ...], users_file: Path | None, k: int, output: Path | None,
+    skip_unknown: bool, run: Path | None,
+) -> None:  # fmt: skip
+    """Top-K items for users from a trained run; users with no history in the scenario get them too."""
+    import csv
+
+    from graphrec.serve.recommend import read_user_ids
+    from graphrec.serve.recommend import recommend as top_k
+    from graphrec.train.rundir import load_run
+
+    ids = list(user_ids) + (read_user_ids(users_file) if users_file else [])
+    if not ids:
+        raise click.UsageError("give --user ID (repeatable) or --users FILE")
+    saved = load_run(_run_path(c, run))
+    recs = top_k(saved, ids, scenario=scenario or saved.config["target"], k=k, skip_unknown=skip_unknown)
+    if output is not None:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        with output.open("w", newline="", encoding="utf-8") as f:
+            w = csv.writer(f, lineterminator="\n")
+            w.writerow(["user_id", "item_id", "rank", "score"])
+            for r in recs.rows:
+                w.writerow([r.user_id, r.item_id, r.rank, f"{r.score:.6g}"])
+        click.echo(f"wrote {len(recs.rows)} recommendations for {len(ids) - len(recs.unknown_users)} users to {output}")
+    else:
+        from graphrec.output import print_table
+
+        rows = [{"user_id": r.user_id, "item_id": r.item_id, "rank": r.rank, "score": f"{r.score:.4f}"} for r in recs.rows]
+        print_table(["user_id", "item_id", "rank", "score"], rows, title=f"recommendations ({saved.name})")
+    if recs.unknown_users:
+        click.secho(
+            f"skipped {len(recs.unknown_users)} user(s) not in the run (e.g. {recs.unknown_users[:3]}): no recommendations",
+            fg="yellow", err=True,
+        )  # fmt: skip
+
+
+@cli.command()
+@click.option("--user", "user_id", required=True, help="Raw user id.")
+@click.option("--item", "item_id", required=True, help="Raw item id.")
+@click.option("--scenario", default=None, help="The item's scenario (default: the latest run's target).")
+@click.option("--limit", default=10, show_default=True, help="Paths of each kind shown.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.pass_obj
+def explain(c: Context, user_id: str, item_id: str, scenario: str | None, limit: int, fmt: str) -> None:
+    """Why ITEM is recommended to USER: topic paths and shared-user paths in the graph, with scores."""
+    import dataclasses
+    import json
+
+    from graphrec.serve.explain import explain as collect
+
+    if scenario is None:
+        from graphrec.train.rundir import load_run
+
+        scenario = load_run(_run_path(c, None)).config["target"]
+    with c.open_store(ensure_schema=False) as store:
+        ex = collect(store, user=user_id, scenario=scenario, item=item_id, limit=limit)
+    if fmt == "json":
+        click.echo(json.dumps(dataclasses.asdict(ex), indent=2, default=str))
+        return
+    from graphrec.output import print_table
+
+    rec = ex.recommendation
+    head = f"user {ex.user} → {ex.scenario} item {ex.item} ({ex.title or 'untitled'})"
+    click.secho(head, bold=True)
+    if rec:
+        click.echo(f"recommended at rank {rec['rank']} with score {rec['score']:.4f} (run {rec['run']})")
+    else:
+        click.echo("not among the user's written-back recommendations (RECOMMENDED); the paths below still apply")
+    print_table(["topic", "label", "source", "via_items", "examples", "support", "affinity"], ex.topic_paths,
+                title="topic paths: user → item → topic ← recommended item")  # fmt: skip
+    print_table(["scenario", "item", "title", "shared_users"], ex.shared_users,
+                title="shared-user paths: user → item ← other users → recommended item")  # fmt: skip
+
+
 @cli.group()
 def server() -> None:
     """Manage the embedded ArcadeDB server (reused by later commands while it runs)."""

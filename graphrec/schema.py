@@ -68,6 +68,8 @@ class Prop:
     RUN: Final = "run"
     BALANCE: Final = "balance"
     BRIDGE_SCORE: Final = "bridge_score"
+    EMBEDDING: Final = "embedding"
+    EMBEDDING_RUN: Final = "embedding_run"
 
 
 class NodeType:
@@ -126,4 +128,27 @@ CONSTRAINTS: Final[tuple[UniqueConstraint, ...]] = (
 
 INDEXES: Final[tuple[PropertyIndex, ...]] = (
     PropertyIndex("graphrec_item_scenario", Label.ITEM, (Prop.SCENARIO,)),
+)
+
+
+@dataclass(frozen=True)
+class VectorIndex:
+    """A vector index over an embedding property (Neo4j 5.26+ only; ArcadeDB's Cypher has none).
+
+    Attributes:
+        name: Index name in the database.
+        label: Node label it applies to.
+        property: The list-of-floats property indexed.
+        similarity: ``cosine`` or ``euclidean``.
+    """
+
+    name: str
+    label: str
+    property: str
+    similarity: str = "cosine"
+
+
+VECTOR_INDEXES: Final[tuple[VectorIndex, ...]] = (
+    VectorIndex("graphrec_item_embedding", Label.ITEM, Prop.EMBEDDING),
+    VectorIndex("graphrec_topic_embedding", Label.TOPIC, Prop.EMBEDDING),
 )

@@ -214,3 +214,11 @@ def check_graph_has_no_held_out_edges(data: object, split: Split) -> None:
         leaked = held & (edges | rev)
         if leaked:
             raise GraphRecError(f"leakage: {len(leaked)} {name} interactions are edges of the training graph")
+
+
+def no_holdout(export: GraphExport) -> Split:
+    """All interactions train, nothing held out (for a production model; it cannot be evaluated)."""
+    import numpy as np
+
+    empty = np.zeros((2, 0), dtype=np.int64)
+    return Split(export.interactions.copy(), empty, empty.copy(), meta={"protocol": "none"})

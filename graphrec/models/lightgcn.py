@@ -9,7 +9,8 @@ full-batch sparse propagation with ``torch.sparse`` (no compiled extensions).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import warnings
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import Tensor, nn
@@ -26,7 +27,7 @@ def normalized_adjacency(
     item_topic: np.ndarray | None = None,
     item_topic_weight: np.ndarray | None = None,
 ) -> Tensor:
-    """Sparse ``D^-1/2 A D^-1/2`` over ``[users | items | topics]`` (symmetric, no self loops).
+    """Sparse CSR ``D^-1/2 A D^-1/2`` over ``[users | items | topics]`` (symmetric, no self loops).
 
     Args:
         user_item: int64 ``[2, n]`` (user row, item row): the training interactions.
@@ -50,7 +51,29 @@ def normalized_adjacency(
     inv_sqrt = deg.pow(-0.5)
     inv_sqrt[torch.isinf(inv_sqrt)] = 0.0
     v = inv_sqrt[r] * v * inv_sqrt[c]
-    return torch.sparse_coo_tensor(torch.stack([r, c]), v, (n, n), check_invariants=True).coalesce()
+    coo = torch.sparse_coo_tensor(torch.stack([r, c]), v, (n, n), check_invariants=True).coalesce()
+    with warnings.catch_warnings():  # "Sparse CSR tensor support is in beta state": CSR mm is all we use
+        warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta", category=UserWarning)
+        return coo.to_sparse_csr()
+
+
+class _SymmetricSpMM(torch.autograd.Function):
+    """``adj @ h`` for a symmetric sparse ``adj``: the gradient is ``adj @ grad`` again, which avoids
+    transposing the sparse matrix in backward (≈3× faster per layer than autograd through ``torch.sparse.mm``)."""
+
+    @staticmethod
+    def forward(ctx: Any, adj: Tensor, h: Tensor) -> Tensor:  # noqa: D102
+        ctx.adj = adj
+        return torch.sparse.mm(adj, h)
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> tuple[None, Tensor]:  # noqa: D102
+        return None, torch.sparse.mm(ctx.adj, grad)
+
+
+def symmetric_spmm(adj: Tensor, h: Tensor) -> Tensor:
+    """``adj @ h`` with a cheap backward; ``adj`` must be symmetric (as :func:`normalized_adjacency`'s is)."""
+    return _SymmetricSpMM.apply(adj, h)
 
 
 class CrossScenarioLightGCN(nn.Module):
@@ -65,6 +88,12 @@ class CrossScenarioLightGCN(nn.Module):
         item_x: Item text features ``[num_items, d_text]`` or ``None`` (ID-only ablation).
         topic_x: Topic text features ``[num_topics, d_text]`` or ``None``.
         id_embeddings: Add a trainable ID embedding to items/topics that have text features (default true).
+        user_items: Row-normalised sparse ``[num_users, num_items]`` of training interactions. When
+            given, a user's layer-0 embedding is the mean of its items' layer-0 embeddings (plus its ID
+            embedding if ``user_ids``): users are represented by what they interacted with, so a user
+            with no history in a scenario is placed by its other scenarios' items, and a user the
+            model has never seen can be folded in from its items.
+        user_ids: Trainable user ID embeddings (default true; false needs ``user_items``).
     """
 
     def __init__(
@@ -78,30 +107,41 @@ class CrossScenarioLightGCN(nn.Module):
         item_x: Tensor | None = None,
         topic_x: Tensor | None = None,
         id_embeddings: bool = True,
+        user_items: Tensor | None = None,
+        user_ids: bool = True,
     ) -> None:
         super().__init__()
+        if not user_ids and user_items is None:
+            raise ValueError("user_ids=False needs user_items (users are then the mean of their items)")
         self.num_users, self.num_items, self.num_topics = num_users, num_items, num_topics
         self.num_layers = num_layers
-        self.user_emb = nn.Embedding(num_users, dim)
+        self.dim = dim
+        self.user_items = user_items  # sparse, rebuilt from the training split; not part of the state_dict
+        self.user_emb = nn.Embedding(num_users, dim) if user_ids else None
         self.item_emb = nn.Embedding(num_items, dim) if (item_x is None or id_embeddings) else None
         self.topic_emb = nn.Embedding(num_topics, dim) if num_topics and (topic_x is None or id_embeddings) else None
         self.register_buffer("item_x", item_x if item_x is not None else None)
         self.register_buffer("topic_x", topic_x if topic_x is not None else None)
         self.item_proj = nn.Linear(item_x.shape[1], dim, bias=False) if item_x is not None else None
         self.topic_proj = nn.Linear(topic_x.shape[1], dim, bias=False) if topic_x is not None else None
-        for emb in (self.user_emb, self.item_emb, self.topic_emb):
+        for emb in (self.user_emb, self.item_emb, self.topic_emb):  # (user_emb is None without user IDs)
             if emb is not None:
                 nn.init.normal_(emb.weight, std=0.1)
 
     def initial(self) -> Tensor:
         """Layer-0 embeddings of ``[users | items | topics]``."""
-        parts = [self.user_emb.weight, self._side(self.item_emb, self.item_proj, self.item_x, self.num_items)]
+        items = self._side(self.item_emb, self.item_proj, self.item_x, self.num_items)
+        users = self.user_emb.weight if self.user_emb is not None else None
+        if self.user_items is not None:
+            from_items = torch.sparse.mm(self.user_items, items)
+            users = from_items if users is None else users + from_items
+        parts = [users, items]
         if self.num_topics:
             parts.append(self._side(self.topic_emb, self.topic_proj, self.topic_x, self.num_topics))
         return torch.cat(parts)
 
     def _side(self, emb: nn.Embedding | None, proj: nn.Linear | None, x: Tensor | None, n: int) -> Tensor:
-        out = torch.zeros(n, self.user_emb.embedding_dim, device=self.user_emb.weight.device)
+        out = torch.zeros(n, self.dim, device=self.item_x.device if self.item_x is not None else None)
         if emb is not None:
             out = out + emb.weight
         if proj is not None and x is not None:
@@ -113,7 +153,7 @@ class CrossScenarioLightGCN(nn.Module):
         h0 = self.initial()
         h, total = h0, h0
         for _ in range(self.num_layers):
-            h = torch.sparse.mm(adj, h)
+            h = symmetric_spmm(adj, h)
             total = total + h
         return total / (self.num_layers + 1), h0
 
@@ -121,3 +161,16 @@ class CrossScenarioLightGCN(nn.Module):
         """Propagate; returns ``(user embeddings, item embeddings)`` (mean over layers 0..L)."""
         out, _ = self.propagate(adj)
         return out[: self.num_users], out[self.num_users : self.num_users + self.num_items]
+
+
+def user_item_mean(num_users: int, num_items: int, user_item: np.ndarray) -> Tensor:
+    """Row-normalised sparse CSR ``[num_users, num_items]``: row ``u`` averages user ``u``'s training items."""
+    import numpy as np
+
+    r, c = (torch.from_numpy(np.ascontiguousarray(x)) for x in (user_item[0], user_item[1]))
+    deg = torch.zeros(num_users).index_add_(0, r, torch.ones(len(r)))
+    v = 1.0 / deg[r]
+    coo = torch.sparse_coo_tensor(torch.stack([r, c]), v, (num_users, num_items)).coalesce()
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta", category=UserWarning)
+        return coo.to_sparse_csr()

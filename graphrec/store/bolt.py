@@ -373,25 +373,34 @@ class GraphStore:
     # --- maintenance --------------------------------------------------------------------------
     def clear(self, *, batch_size: int = 10_000) -> int:
         """Delete every node and relationship, in batches. Returns the number of nodes deleted."""
-        return self._delete_in_batches(cypher.DELETE_ALL_BATCH, batch_size, "clearing the graph")
+        return self.delete_in_batches(cypher.DELETE_ALL_BATCH, batch_size, "clearing the graph")
 
     def delete_interactions(self, *, batch_size: int = 10_000) -> int:
         """Delete every ``INTERACTED`` relationship, in batches (nodes stay). Returns the number deleted."""
-        return self._delete_in_batches(cypher.DELETE_INTERACTIONS_BATCH, batch_size, "deleting interactions")
+        return self.delete_in_batches(cypher.DELETE_INTERACTIONS_BATCH, batch_size, "deleting interactions")
 
     def delete_topics(self, source: str, *, batch_size: int = 10_000) -> int:
         """Delete the ``Topic`` nodes of one source with their relationships. Returns the number deleted."""
-        return self._delete_in_batches(
+        return self.delete_in_batches(
             cypher.DELETE_TOPICS_OF_SOURCE_BATCH, batch_size, f"deleting {source} topics", {"source": source}
         )
 
     def delete_related_topics(self, *, batch_size: int = 10_000) -> int:
         """Delete every ``RELATED_TO`` edge between topics. Returns the number deleted."""
-        return self._delete_in_batches(cypher.DELETE_RELATED_TOPICS_BATCH, batch_size, "deleting the topic graph")
+        return self.delete_in_batches(cypher.DELETE_RELATED_TOPICS_BATCH, batch_size, "deleting the topic graph")
 
-    def _delete_in_batches(
+    def delete_in_batches(
         self, query: str, batch_size: int, action: str, params: Mapping[str, Any] | None = None
     ) -> int:
+        """Run a ``... WITH x LIMIT $limit DELETE x RETURN count(*) AS deleted`` query until it deletes
+        nothing, one transaction per batch. Returns the total deleted.
+
+        Args:
+            query: The batched delete (from :mod:`graphrec.store.cypher`).
+            batch_size: ``$limit`` per transaction.
+            action: What is being deleted, for error messages.
+            params: Further parameters of the query.
+        """
         total = 0
         args = {**(params or {}), "limit": batch_size}
         while True:

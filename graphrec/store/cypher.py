@@ -7,7 +7,7 @@ writes are ``UNWIND $rows`` batches.
 
 from __future__ import annotations
 
-from graphrec.schema import CONSTRAINTS, INDEXES, Label, Prop, PropertyIndex, Rel, UniqueConstraint
+from graphrec.schema import CONSTRAINTS, INDEXES, Label, Prop, PropertyIndex, Rel, UniqueConstraint, VectorIndex
 
 
 def create_constraint(c: UniqueConstraint) -> str:
@@ -230,4 +230,118 @@ MATCH (n)
 WITH n LIMIT $limit
 DETACH DELETE n
 RETURN count(*) AS deleted
+"""
+
+# --- write-back of a training run ------------------------------------------------------------
+
+SET_USER_EMBEDDINGS = f"""
+UNWIND $rows AS row
+MATCH (u:{Label.USER} {{{Prop.ID}: row.id}})
+SET u.{Prop.EMBEDDING} = row.embedding, u.{Prop.EMBEDDING_RUN} = row.run
+"""
+
+SET_ITEM_EMBEDDINGS = f"""
+UNWIND $rows AS row
+MATCH (i:{Label.ITEM} {{{Prop.SCENARIO}: row.scenario, {Prop.ID}: row.id}})
+SET i.{Prop.EMBEDDING} = row.embedding, i.{Prop.EMBEDDING_RUN} = row.run
+"""
+
+SET_TOPIC_EMBEDDINGS = f"""
+UNWIND $rows AS row
+MATCH (t:{Label.TOPIC} {{{Prop.ID}: row.id}})
+SET t.{Prop.EMBEDDING} = row.embedding, t.{Prop.EMBEDDING_RUN} = row.run
+"""
+
+#: Remove the recommendations into one scenario (any run), a batch at a time.
+DELETE_RECOMMENDED_BATCH = f"""
+MATCH (:{Label.USER})-[r:{Rel.RECOMMENDED}]->(i:{Label.ITEM})
+WHERE i.{Prop.SCENARIO} = $scenario
+WITH r LIMIT $limit
+DELETE r
+RETURN count(*) AS deleted
+"""
+
+CREATE_RECOMMENDED = f"""
+UNWIND $rows AS row
+MATCH (u:{Label.USER} {{{Prop.ID}: row.user}})
+MATCH (i:{Label.ITEM} {{{Prop.SCENARIO}: row.scenario, {Prop.ID}: row.item}})
+CREATE (u)-[:{Rel.RECOMMENDED} {{{Prop.SCORE}: row.score, {Prop.RANK}: row.rank, {Prop.RUN}: row.run}}]->(i)
+"""
+
+DELETE_INTERESTED_IN_BATCH = f"""
+MATCH (:{Label.USER})-[r:{Rel.INTERESTED_IN}]->(:{Label.TOPIC})
+WITH r LIMIT $limit
+DELETE r
+RETURN count(*) AS deleted
+"""
+
+CREATE_INTERESTED_IN = f"""
+UNWIND $rows AS row
+MATCH (u:{Label.USER} {{{Prop.ID}: row.user}})
+MATCH (t:{Label.TOPIC} {{{Prop.ID}: row.topic}})
+CREATE (u)-[:{Rel.INTERESTED_IN} {{{Prop.SCORE}: row.score, {Prop.RANK}: row.rank, {Prop.RUN}: row.run}}]->(t)
+"""
+
+
+def create_vector_index(ix: VectorIndex) -> str:
+    """DDL for a vector index (Neo4j 5.26); the dimension is the ``$dimensions`` parameter."""
+    return (
+        f"CREATE VECTOR INDEX {ix.name} IF NOT EXISTS FOR (n:{ix.label}) ON (n.{ix.property}) "
+        f"OPTIONS {{indexConfig: {{`vector.dimensions`: $dimensions, `vector.similarity_function`: '{ix.similarity}'}}}}"
+    )
+
+
+def drop_index(name: str) -> str:
+    """DDL to drop an index by name (names come from :mod:`graphrec.schema`)."""
+    return f"DROP INDEX {name} IF EXISTS"
+
+
+VECTOR_INDEX_DIMENSIONS = """
+SHOW INDEXES YIELD name, type, options
+WHERE name = $name AND type = 'VECTOR'
+RETURN options.indexConfig['vector.dimensions'] AS dimensions
+"""
+
+#: Items nearest to an item by embedding, through the vector index (Neo4j only).
+SIMILAR_ITEMS = f"""
+MATCH (i:{Label.ITEM} {{{Prop.SCENARIO}: $scenario, {Prop.ID}: $id}})
+CALL db.index.vector.queryNodes($index, $k, i.{Prop.EMBEDDING}) YIELD node, score
+WHERE node <> i
+RETURN node.{Prop.SCENARIO} AS scenario, node.{Prop.ID} AS id, node.{Prop.TITLE} AS title, score
+"""
+
+# --- explanations ----------------------------------------------------------------------------
+
+USER_EXISTS = f"MATCH (u:{Label.USER} {{{Prop.ID}: $user}}) RETURN count(u) AS n"
+ITEM_TITLE = f"MATCH (i:{Label.ITEM} {{{Prop.SCENARIO}: $scenario, {Prop.ID}: $item}}) RETURN i.{Prop.TITLE} AS title"
+
+#: The user's recommendation edge to the item, if a training run wrote one.
+EXPLAIN_RECOMMENDATION = f"""
+MATCH (u:{Label.USER} {{{Prop.ID}: $user}})-[r:{Rel.RECOMMENDED}]->(i:{Label.ITEM} {{{Prop.SCENARIO}: $scenario, {Prop.ID}: $item}})
+RETURN r.{Prop.SCORE} AS score, r.{Prop.RANK} AS rank, r.{Prop.RUN} AS run, i.{Prop.TITLE} AS title
+"""
+
+#: Topic paths user → item they interacted with → topic ← recommended item, per topic, with the
+#: user's learned affinity to the topic (INTERESTED_IN) where the run wrote one.
+EXPLAIN_TOPIC_PATHS = f"""
+MATCH (u:{Label.USER} {{{Prop.ID}: $user}})-[:{Rel.INTERACTED}]->(j:{Label.ITEM})-[hj:{Rel.HAS_TOPIC}]->(t:{Label.TOPIC})
+      <-[hi:{Rel.HAS_TOPIC}]-(i:{Label.ITEM} {{{Prop.SCENARIO}: $scenario, {Prop.ID}: $item}})
+WHERE j <> i
+WITH u, t, hi, count(DISTINCT j) AS via_items, collect(DISTINCT j.{Prop.TITLE})[0..3] AS examples,
+     sum(coalesce(hj.{Prop.WEIGHT}, 1.0)) AS path_weight
+OPTIONAL MATCH (u)-[a:{Rel.INTERESTED_IN}]->(t)
+RETURN t.{Prop.ID} AS topic, t.{Prop.LABEL} AS label, t.{Prop.SOURCE} AS source, via_items, examples,
+       path_weight * coalesce(hi.{Prop.WEIGHT}, 1.0) AS support, a.{Prop.SCORE} AS affinity
+ORDER BY support DESC, topic
+LIMIT $limit
+"""
+
+#: Shared-user paths user → item j ← other user → recommended item, per item j of the user.
+EXPLAIN_SHARED_USERS = f"""
+MATCH (u:{Label.USER} {{{Prop.ID}: $user}})-[:{Rel.INTERACTED}]->(j:{Label.ITEM})<-[:{Rel.INTERACTED}]-(v:{Label.USER})
+      -[:{Rel.INTERACTED}]->(i:{Label.ITEM} {{{Prop.SCENARIO}: $scenario, {Prop.ID}: $item}})
+WHERE v <> u AND j <> i
+RETURN j.{Prop.SCENARIO} AS scenario, j.{Prop.ID} AS item, j.{Prop.TITLE} AS title, count(DISTINCT v) AS shared_users
+ORDER BY shared_users DESC, scenario, item
+LIMIT $limit
 """

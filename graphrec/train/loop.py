@@ -102,7 +102,10 @@ def train_bpr(
     *,
     progress: bool = False,
 ) -> TrainResult:
-    """Train with BPR (negatives from each positive's scenario); keep the weights of the best validation epoch."""
+    """Train with BPR (negatives from each positive's scenario); keep the weights of the best validation epoch.
+
+    With an empty ``val`` (no held-out data) all ``config.epochs`` run and the last weights are kept.
+    """
     import numpy as np
     import torch
     from tqdm.auto import tqdm
@@ -136,6 +139,11 @@ def train_bpr(
             total += loss.item() * len(idx)
         t_total += time.perf_counter() - t0
         model.eval()
+        if not val.shape[1]:  # no validation split (train on everything): keep the last epoch
+            result.history.append({"epoch": epoch, "loss": total / max(len(order), 1)})
+            logger.info("epoch %d loss %.4f (no validation split)", epoch, total / max(len(order), 1))
+            result.best_epoch = epoch
+            continue
         metrics = evaluate(model, adj, train, val, candidates, ks=(config.k,))
         val_recall = metrics.get(f"recall@{config.k}", 0.0)
         result.history.append({"epoch": epoch, "loss": total / max(len(order), 1), f"val_recall@{config.k}": val_recall})

@@ -1,0 +1,212 @@
+"""Recommendation quality of graphrec, its ablations and baselines, in one harness, over seeds.
+
+    # Amazon-KG Movies_and_TV -> Books, coldstart-transfer protocol, seeds 0-2 (all models)
+    .venv/bin/python bench/train_bench.py amazon-kg
+    # MovieLens-100K, per-user random 80/10/10, seeds 0-2
+    .venv/bin/python bench/train_bench.py ml-100k
+
+The graph is prepared once per dataset in its own graphrec home (default ``bench/.work/<dataset>``,
+ignored by git) with the CLI, exactly as a user would: ``graphrec ingest <spec>``, ``graphrec embed``,
+``graphrec topics extract --method discovered`` and ``--method metadata``. Then the graph is exported
+once, and every (model, learning rate, seed) is trained through ``graphrec.train.experiment.fit`` and
+evaluated by full ranking over the target scenario's items (training items excluded), per slice.
+Results go to ``bench/results/train_<dataset>.json`` after every run, and a rerun skips the runs
+already there (``--fresh`` starts over).
+
+Model selection is by validation Recall@20 (mean over seeds) for every model alike; the summary also
+lists, for the baselines, the best learning rate per slice chosen on the *test* set — an oracle that
+can only flatter the baselines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from graphrec.results import run_metadata  # noqa: E402
+
+DATASETS: dict[str, dict[str, Any]] = {
+    "amazon-kg": {
+        "spec": "ingest/specs/amazon-kg.toml",
+        "protocol": "coldstart",
+        "source": "movies",
+        "target": "books",
+        "slices": ("cold", "warm"),
+    },
+    "ml-100k": {
+        "spec": "ingest/specs/ml-100k.toml",
+        "protocol": "random",
+        "source": None,
+        "target": None,  # the spec's single scenario
+        "slices": ("all",),
+    },
+}
+ALL_MODELS = ("popularity", "bpr-mf", "lightgcn-target", "lightgcn-merged", "graphrec-no-topics", "graphrec-no-bert", "graphrec")
+
+
+def graphrec_cli(home: Path, *args: str) -> None:
+    cmd = [str(REPO / ".venv" / "bin" / "graphrec"), "--home", str(home), "--no-progress", *args]
+    print("$", " ".join(cmd[1:]), flush=True)
+    subprocess.run(cmd, check=True, cwd=REPO)
+
+
+def prepare(home: Path, spec: str, *, n_topics: int | None) -> list[str]:
+    """Ingest, embed and extract topics into ``home`` unless already done; returns the commands."""
+    marker = home / "prepared.json"
+    steps = [
+        ["ingest", spec],
+        ["embed"],
+        ["topics", "extract", "--method", "discovered", *(["--n-topics", str(n_topics)] if n_topics else [])],
+        ["topics", "extract", "--method", "metadata"],
+    ]
+    if not marker.exists():
+        home.mkdir(parents=True, exist_ok=True)
+        for step in steps:
+            graphrec_cli(home, *step)
+        marker.write_text(json.dumps({"steps": steps}))
+    return ["graphrec " + " ".join(s) for s in steps]
+
+
+def summarise(runs: list[dict[str, Any]], slices: tuple[str, ...]) -> dict[str, Any]:
+    """Per model: the learning rate chosen by mean validation recall, and mean ± std per slice."""
+    by_model: dict[str, dict[float, list[dict[str, Any]]]] = {}
+    for r in runs:
+        by_model.setdefault(r["model"], {}).setdefault(r["lr"], []).append(r)
+    out: dict[str, Any] = {}
+    for model, by_lr in by_model.items():
+        chosen = max(by_lr, key=lambda lr: statistics.mean(r["best_val"] or 0.0 for r in by_lr[lr]))
+        entry: dict[str, Any] = {"lr": chosen, "seeds": sorted(r["seed"] for r in by_lr[chosen])}
+        for s in slices:
+            for m in ("recall@20", "ndcg@20", "recall@10", "ndcg@10"):
+                vals = [r["metrics"][s][m] for r in by_lr[chosen] if s in r["metrics"]]
+                if vals:
+                    entry[f"{s}/{m}"] = statistics.mean(vals)
+                    entry[f"{s}/{m}_std"] = statistics.stdev(vals) if len(vals) > 1 else 0.0
+        spe = [r["seconds_per_epoch"] for r in by_lr[chosen] if r.get("seconds_per_epoch")]
+        entry["seconds_per_epoch"] = statistics.mean(spe) if spe else None
+        entry["epochs_run"] = [r["epochs_run"] for r in by_lr[chosen]]
+        entry["oracle"] = {
+            s: max(
+                ((lr, statistics.mean(r["metrics"][s]["recall@20"] for r in rs)) for lr, rs in by_lr.items()
+                 if all(s in r["metrics"] for r in rs)),
+                key=lambda t: t[1],
+                default=None,
+            )
+            for s in slices
+        }  # fmt: skip
+        out[model] = entry
+    return out
+
+
+def print_table(summary: dict[str, Any], slices: tuple[str, ...], reference: str | None) -> None:
+    cols = [f"{s} {m}" for s in slices for m in ("R@20", "N@20")]
+    print("| model | lr | " + " | ".join(cols) + " | s/epoch |")
+    print("|---" * (len(cols) + 3) + "|")
+    ref = summary.get(reference or "", {})
+    for model in ALL_MODELS:
+        e = summary.get(model)
+        if not e:
+            continue
+        cells = []
+        for s in slices:
+            for m in ("recall@20", "ndcg@20"):
+                v, sd = e.get(f"{s}/{m}"), e.get(f"{s}/{m}_std")
+                if v is None:
+                    cells.append("–")
+                    continue
+                ratio = f" ({v / ref[f'{s}/{m}']:.2f}×)" if ref.get(f"{s}/{m}") else ""
+                cells.append(f"{v:.4f} ± {sd:.4f}{ratio}")
+        spe = f"{e['seconds_per_epoch']:.2f}" if e.get("seconds_per_epoch") else "–"
+        print(f"| {model} | {e['lr']} | " + " | ".join(cells) + f" | {spe} |")
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("dataset", choices=sorted(DATASETS))
+    p.add_argument("--home", type=Path, default=None, help="graphrec home (default bench/.work/<dataset>)")
+    p.add_argument("--models", nargs="+", default=list(ALL_MODELS), choices=ALL_MODELS)
+    p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    p.add_argument("--lrs", nargs="+", type=float, default=[0.005], help="learning rates tried per trainable model")
+    p.add_argument("--baseline-lrs", nargs="+", type=float, default=None,
+                   help="learning rates for the baselines (default: --lrs)")
+    p.add_argument("--epochs", type=int, default=40)
+    p.add_argument("--batch-size", type=int, default=2048)
+    p.add_argument("--dim", type=int, default=64)
+    p.add_argument("--patience", type=int, default=5)
+    p.add_argument("--n-topics", type=int, default=None, help="discovered topics (default sqrt(items/2))")
+    p.add_argument("--out", type=Path, default=None)
+    p.add_argument("--fresh", action="store_true", help="ignore results already in the output file")
+    p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    args = p.parse_args(argv)
+
+    import torch
+
+    from graphrec.data.export import export_graph
+    from graphrec.features import ITEM_FEATURES_FILE
+    from graphrec.store.connect import StoreConfig, open_store
+    from graphrec.train.experiment import fit, model_spec
+    from graphrec.train.loop import TrainConfig
+    from graphrec.train.run import SplitConfig, load_item_features, make_split
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    ds = DATASETS[args.dataset]
+    home = args.home or REPO / "bench" / ".work" / args.dataset
+    out = args.out or REPO / "bench" / "results" / f"train_{args.dataset}.json"
+    commands = prepare(home.resolve(), ds["spec"], n_topics=args.n_topics)
+    with open_store(StoreConfig(home=home.resolve())) as store:
+        export = export_graph(store)
+        agent = store.capabilities.agent
+    target = ds["target"] or export.scenarios[0]
+    item_x = load_item_features(export, home / "features" / ITEM_FEATURES_FILE)
+    previous = json.loads(out.read_text()) if out.exists() and not args.fresh else {}
+    runs: list[dict[str, Any]] = previous.get("runs", [])
+    done = {(r["model"], r["lr"], r["seed"]) for r in runs}
+    header = {
+        "dataset": args.dataset, "target": target, "source": ds["source"], "protocol": ds["protocol"],
+        "prepare": commands, "store": agent, "threads": torch.get_num_threads(),
+        "train": {"epochs": args.epochs, "batch_size": args.batch_size, "dim": args.dim, "patience": args.patience},
+        "nodes": export.num_nodes, "interactions": int(export.interactions.shape[1]),
+    }  # fmt: skip
+    for seed in args.seeds:
+        split = make_split(export, SplitConfig(protocol=ds["protocol"], source=ds["source"], seed=seed), target=target)
+        for model in args.models:
+            trainable = model != "popularity"
+            is_baseline = not model.startswith("graphrec")
+            lrs = (args.baseline_lrs or args.lrs) if is_baseline else args.lrs
+            for lr in lrs if trainable else [0.0]:
+                if (model, lr, seed) in done:
+                    continue
+                spec = model_spec(model, dim=args.dim)
+                config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=lr or 1e-3, patience=args.patience, seed=seed)
+                t0 = time.perf_counter()
+                fitted = fit(export, split, spec, config, target=target, item_x=item_x if spec.text else None)
+                res = fitted.result
+                run = {
+                    "model": model, "lr": lr, "seed": seed, "metrics": fitted.metrics,
+                    "best_epoch": res.best_epoch if res else None, "best_val": res.best_val if res else None,
+                    "epochs_run": len(res.history) if res else 0, "seconds_per_epoch": res.seconds_per_epoch if res else None,
+                    "seconds": time.perf_counter() - t0, "split": split.meta,
+                }  # fmt: skip
+                runs.append(run)
+                slices = {s: round(fitted.metrics.get(s, {}).get("recall@20", float("nan")), 4) for s in ds["slices"]}
+                print(f"{model} lr={lr} seed={seed}: recall@20 {slices} best epoch {run['best_epoch']} "
+                      f"({run['seconds']:.0f} s)", flush=True)  # fmt: skip
+                summary = summarise(runs, ds["slices"])
+                out.parent.mkdir(parents=True, exist_ok=True)
+                out.write_text(json.dumps({**header, "meta": run_metadata(), "summary": summary, "runs": runs}, indent=1, default=float))
+    summary = summarise(runs, ds["slices"])
+    print_table(summary, ds["slices"], "lightgcn-merged" if "lightgcn-merged" in summary else None)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,117 @@
+"""Top-K recommendations for raw user ids from a saved run (users with no target history included)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from graphrec.errors import InputDataError
+from graphrec.eval.ranking import group_by_user, rank_top_k
+from graphrec.serve.score import embedding_scores
+
+if TYPE_CHECKING:  # pragma: no cover
+    from graphrec.train.rundir import SavedRun
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """One recommended item: raw ids as ingested, rank from 1, model score (dot product)."""
+
+    user_id: str
+    item_id: str
+    rank: int
+    score: float
+
+
+@dataclass
+class Recommendations:
+    """Recommendations plus the users that got none and why (nothing is dropped silently)."""
+
+    rows: list[Recommendation] = field(default_factory=list)
+    unknown_users: list[str] = field(default_factory=list)
+
+
+def read_user_ids(path: Path) -> list[str]:
+    """User ids from a file: one per line; an optional first line ``user_id`` is a header; blank lines
+    and lines starting with ``#`` are ignored; duplicates are kept once (first occurrence).
+
+    Raises:
+        InputDataError: The file cannot be read or holds no user id.
+    """
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as e:
+        raise InputDataError(f"cannot read user file {path}: {e}; give a UTF-8 text file with one user id per line") from e
+    ids: list[str] = []
+    seen: set[str] = set()
+    for n, line in enumerate(lines, start=1):
+        value = line.strip()
+        if not value or value.startswith("#") or (n == 1 and value == "user_id"):
+            continue
+        if "," in value or "\t" in value:
+            raise InputDataError(f"{path}:{n}: {value!r} is not a single user id; put one user id per line")
+        if value not in seen:
+            seen.add(value)
+            ids.append(value)
+    if not ids:
+        raise InputDataError(f"user file {path} holds no user id; put one user id per line")
+    return ids
+
+
+def recommend(
+    run: SavedRun,
+    user_ids: Sequence[str],
+    *,
+    scenario: str,
+    k: int = 20,
+    skip_unknown: bool = False,
+    chunk_size: int = 1024,
+) -> Recommendations:
+    """Top-``k`` items of ``scenario`` per user by the run's embeddings. Items the user interacted with
+    in the graph the run was trained on are excluded, held-out ones included (serving never recommends
+    what a user already has; evaluation, which excludes training items only, is :func:`evaluate_slices`).
+
+    Users with no history in ``scenario`` (cold users) are ranked from the embedding their other
+    scenarios' interactions gave them.
+
+    Args:
+        run: A saved training run.
+        user_ids: Raw user ids.
+        scenario: Scenario whose items are recommended.
+        k: List length (default 20).
+        skip_unknown: Report users the run does not know instead of raising (default false).
+        chunk_size: Users scored at once (bounds memory).
+
+    Raises:
+        InputDataError: A user is not in the run (and ``skip_unknown`` is false), or ``k`` < 1.
+    """
+    import numpy as np
+
+    if k < 1:
+        raise InputDataError(f"k must be at least 1, got {k}")
+    candidates = run.scenario_mask(scenario)
+    k = min(k, int(candidates.sum()))
+    row_of = run.user_row()
+    unknown = [u for u in user_ids if u not in row_of]
+    if unknown and not skip_unknown:
+        raise InputDataError(
+            f"{len(unknown)} user(s) are not in run {run.name} (e.g. {unknown[:3]}); they have no interaction in the "
+            "graph the run was trained on. Ingest their interactions and retrain, or pass --skip-unknown"
+        )
+    known = [u for u in user_ids if u in row_of]
+    rows = [row_of[u] for u in known]
+    seen = group_by_user(np.concatenate([run.train, run.val, run.test], axis=1))  # everything the graph had
+    top = rank_top_k(embedding_scores(run), rows, candidates, seen, k=k, chunk_size=chunk_size)
+    out = Recommendations(unknown_users=unknown)
+    for user_id, row, items_of_user in zip(known, rows, top):
+        user_vec = run.user[row]
+        for rank, item in enumerate(items_of_user.tolist(), start=1):
+            out.rows.append(Recommendation(user_id, run.item_keys[item][1], rank, float(run.item[item] @ user_vec)))
+    if unknown:
+        logger.warning("%d user(s) not in run %s got no recommendations (e.g. %s)", len(unknown), run.name, unknown[:3])
+    return out

@@ -1,0 +1,298 @@
+"""One harness for graphrec and its baselines: build the model a :class:`ModelSpec` names, train it on
+a split's training interactions, and evaluate it by full ranking per user slice.
+
+Models (:data:`MODELS`):
+
+* ``popularity`` — training-interaction counts of the target scenario's items.
+* ``bpr-mf`` — matrix factorisation with BPR on the merged interactions (LightGCN with 0 layers).
+* ``lightgcn-target`` — ID-only LightGCN on the target scenario's training interactions only.
+* ``lightgcn-merged`` — ID-only LightGCN on all scenarios' training interactions.
+* ``graphrec`` — LightGCN-style propagation over users, items and topics of all scenarios; items and
+  topics start from BERT features through a trainable projection plus ID embeddings.
+* ``graphrec-no-topics`` / ``graphrec-no-bert`` — the two ablations.
+
+Topic features are the weighted mean of their member items' text features (item text only: no
+interaction enters them); user features are never stored (see :mod:`graphrec.features`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from graphrec.errors import ConfigError
+from graphrec.eval.ranking import group_by_user, metrics_at_k, rank_top_k
+
+if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
+    import torch
+
+    from graphrec.data.export import GraphExport
+    from graphrec.data.splits import Split
+    from graphrec.models.lightgcn import CrossScenarioLightGCN
+    from graphrec.train.loop import TrainConfig, TrainResult
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What to train.
+
+    Attributes:
+        name: Name in reports.
+        kind: ``"gnn"`` (LightGCN-style, trained with BPR) or ``"popularity"``.
+        num_layers: Propagation layers (0 is matrix factorisation; default 3).
+        dim: Embedding size (default 64).
+        text: Initialise items/topics from BERT features (default true).
+        topics: Add topic nodes and item–topic edges (default true).
+        ids: Trainable ID embeddings for items/topics (always for users; default true).
+        graph: ``"merged"`` (all scenarios' training interactions) or ``"target"`` (the target's only).
+        users: Layer-0 user representation: ``"id"`` (a trainable embedding per user, as in LightGCN),
+            ``"items"`` (the mean of the user's training items' layer-0 embeddings: inductive) or
+            ``"id+items"`` (their sum).
+    """
+
+    name: str
+    kind: Literal["gnn", "popularity"] = "gnn"
+    num_layers: int = 3
+    dim: int = 64
+    text: bool = True
+    topics: bool = True
+    ids: bool = True
+    graph: Literal["merged", "target"] = "merged"
+    users: Literal["id", "items", "id+items"] = "id"
+
+
+MODELS: dict[str, ModelSpec] = {
+    spec.name: spec
+    for spec in (
+        ModelSpec("popularity", kind="popularity", text=False, topics=False),
+        ModelSpec("bpr-mf", num_layers=0, text=False, topics=False),
+        ModelSpec("lightgcn-target", text=False, topics=False, graph="target"),
+        ModelSpec("lightgcn-merged", text=False, topics=False),
+        ModelSpec("graphrec"),
+        ModelSpec("graphrec-no-topics", topics=False),
+        ModelSpec("graphrec-no-bert", text=False),
+    )
+}
+
+
+def model_spec(name: str, **overrides: Any) -> ModelSpec:
+    """The named preset of :data:`MODELS`, with field overrides (e.g. ``dim=128``).
+
+    Raises:
+        ConfigError: Unknown name or field.
+    """
+    if name not in MODELS:
+        raise ConfigError(f"unknown model {name!r}; choose one of {sorted(MODELS)}")
+    try:
+        return dataclasses.replace(MODELS[name], **overrides)
+    except TypeError as e:
+        raise ConfigError(f"bad override for model {name!r}: {e}") from e
+
+
+def topic_features(export: GraphExport, item_x: np.ndarray) -> np.ndarray:
+    """Topic features: the membership-weighted mean of member items' text features, L2-normalised."""
+    import numpy as np
+
+    n_topics = len(export.topic_ids)
+    out = np.zeros((n_topics, item_x.shape[1]), dtype=np.float32)
+    if n_topics and export.has_topic.shape[1]:
+        w = export.has_topic_weight.astype(np.float32)
+        np.add.at(out, export.has_topic[1], item_x[export.has_topic[0]] * w[:, None])
+    norm = np.linalg.norm(out, axis=1, keepdims=True)
+    return out / np.where(norm > 0, norm, 1.0)
+
+
+@dataclass
+class Inputs:
+    """Everything a model of one spec trains on: training pairs, adjacency and features."""
+
+    train: np.ndarray
+    adj: torch.Tensor
+    item_x: torch.Tensor | None
+    topic_x: torch.Tensor | None
+    num_topics: int
+    candidates: np.ndarray
+    target: int
+    user_items: torch.Tensor | None = None
+
+
+def build_inputs(
+    export: GraphExport, split: Split, spec: ModelSpec, *, target: str, item_x: np.ndarray | None
+) -> Inputs:
+    """Training pairs, normalised adjacency and features for ``spec``; only ``split.train`` enters the graph.
+
+    Raises:
+        ConfigError: ``spec.text`` without item features, or an unknown target.
+    """
+    import torch
+
+    from graphrec.models.lightgcn import normalized_adjacency, user_item_mean
+
+    if target not in export.scenarios:
+        raise ConfigError(f"target scenario {target!r} is not in the graph; it has {export.scenarios}")
+    t = export.scenarios.index(target)
+    train = split.train
+    if spec.graph == "target":
+        train = train[:, export.item_scenario[train[1]] == t]
+    if spec.text and item_x is None:
+        raise ConfigError(f"model {spec.name!r} needs item text features; run `graphrec embed` first")
+    use_topics = spec.topics and len(export.topic_ids) > 0
+    n_topics = len(export.topic_ids) if use_topics else 0
+    adj = normalized_adjacency(
+        len(export.user_ids),
+        len(export.item_keys),
+        n_topics,
+        train,
+        export.has_topic if use_topics else None,
+        export.has_topic_weight if use_topics else None,
+    )
+    x = torch.from_numpy(item_x).float() if spec.text and item_x is not None else None
+    tx = torch.from_numpy(topic_features(export, item_x)).float() if (use_topics and x is not None) else None
+    user_items = None
+    if spec.users != "id":
+        user_items = user_item_mean(len(export.user_ids), len(export.item_keys), train)
+    return Inputs(train, adj, x, tx, n_topics, export.item_scenario == t, t, user_items)
+
+
+def build_model(spec: ModelSpec, export: GraphExport, inputs: Inputs) -> CrossScenarioLightGCN:
+    """A fresh :class:`CrossScenarioLightGCN` for ``spec`` (seed torch before calling)."""
+    from graphrec.models.lightgcn import CrossScenarioLightGCN
+
+    return CrossScenarioLightGCN(
+        len(export.user_ids),
+        len(export.item_keys),
+        inputs.num_topics,
+        dim=spec.dim,
+        num_layers=spec.num_layers,
+        item_x=inputs.item_x,
+        topic_x=inputs.topic_x,
+        id_embeddings=spec.ids,
+        user_items=inputs.user_items,
+        user_ids=spec.users != "items",
+    )
+
+
+def popularity_scores(train: np.ndarray, num_items: int) -> torch.Tensor:
+    """Training-interaction count per item, as float scores ``[num_items]``."""
+    import numpy as np
+    import torch
+
+    return torch.from_numpy(np.bincount(train[1], minlength=num_items).astype(np.float32))
+
+
+def evaluate_slices(
+    score: Any,
+    split: Split,
+    candidates: np.ndarray,
+    *,
+    on: Literal["val", "test"] = "test",
+    ks: tuple[int, ...] = (10, 20),
+) -> dict[str, dict[str, float]]:
+    """Full-ranking metrics on ``split.test`` (or ``val``) for all users and each slice of ``split.slices``.
+
+    Args:
+        score: Maps a 1-D tensor of user rows to scores over all items (see :func:`rank_top_k`).
+        candidates: Bool mask of rankable items (the target scenario's).
+    """
+    held_out = split.test if on == "test" else split.val
+    relevant = group_by_user(held_out)
+    exclude = group_by_user(split.train)
+    rows = sorted(relevant)
+    if not rows:
+        return {}
+    top = rank_top_k(score, rows, candidates, exclude, k=max(ks))
+    position = {u: r for r, u in enumerate(rows)}
+    out = {"all": {**metrics_at_k(top, rows, relevant, ks), "users": float(len(rows))}}
+    for name, users in split.slices.items():
+        members = [u for u in users.tolist() if u in position]
+        if members:
+            sub = top[[position[u] for u in members]]
+            out[name] = {**metrics_at_k(sub, members, relevant, ks), "users": float(len(members))}
+    return out
+
+
+@dataclass
+class Fitted:
+    """A trained (or counted) model and what training recorded."""
+
+    spec: ModelSpec
+    inputs: Inputs
+    model: CrossScenarioLightGCN | None
+    popularity: torch.Tensor | None = None
+    result: TrainResult | None = None
+    metrics: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    def score_fn(self) -> Any:
+        """Score function over all items (one propagation, cached in the closure)."""
+        import torch
+
+        if self.popularity is not None:
+            pop = self.popularity
+
+            def by_popularity(user_rows: torch.Tensor) -> torch.Tensor:
+                return pop.expand(len(user_rows), -1)
+
+            return by_popularity
+        from graphrec.train.loop import score_fn
+
+        assert self.model is not None
+        self.model.eval()
+        return score_fn(self.model, self.inputs.adj)
+
+    def embeddings(self) -> dict[str, np.ndarray]:
+        """Final (propagated) ``user``, ``item`` and ``topic`` embeddings as float32 arrays.
+
+        Topic embeddings of a model without topic nodes are the membership-weighted mean of their items'.
+        """
+        import torch
+
+        if self.model is None:
+            return {}
+        self.model.eval()
+        with torch.inference_mode():
+            out, _ = self.model.propagate(self.inputs.adj)
+        m = self.model
+        return {
+            "user": out[: m.num_users].numpy().copy(),
+            "item": out[m.num_users : m.num_users + m.num_items].numpy().copy(),
+            "topic": out[m.num_users + m.num_items :].numpy().copy(),
+        }
+
+
+def fit(
+    export: GraphExport,
+    split: Split,
+    spec: ModelSpec,
+    config: TrainConfig,
+    *,
+    target: str,
+    item_x: np.ndarray | None = None,
+    progress: bool = False,
+) -> Fitted:
+    """Train ``spec`` on ``split.train`` (early stopping on ``split.val``) and evaluate on ``split.test``.
+
+    Deterministic under ``config.seed``.
+    """
+    import numpy as np
+    import torch
+
+    from graphrec.train.loop import train_bpr
+
+    inputs = build_inputs(export, split, spec, target=target, item_x=item_x)
+    if spec.kind == "popularity":
+        fitted = Fitted(spec, inputs, None, popularity=popularity_scores(inputs.train, len(export.item_keys)))
+    else:
+        torch.manual_seed(config.seed)
+        np.random.seed(config.seed)
+        model = build_model(spec, export, inputs)
+        result = train_bpr(
+            model, inputs.adj, inputs.train, split.val, export.item_scenario, inputs.candidates, config, progress=progress
+        )
+        fitted = Fitted(spec, inputs, model, result=result)
+    fitted.metrics = evaluate_slices(fitted.score_fn(), split, inputs.candidates, ks=(10, 20))
+    return fitted

@@ -1,0 +1,105 @@
+"""A training run end to end: export the graph, split, train, evaluate, and save the run directory.
+
+Used by ``graphrec train`` and by ``bench/train_bench.py``; both go through :func:`train_from_export`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from graphrec.errors import ConfigError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
+
+    from graphrec.data.export import GraphExport
+    from graphrec.data.splits import Split
+    from graphrec.train.experiment import Fitted, ModelSpec
+    from graphrec.train.loop import TrainConfig
+
+logger = logging.getLogger(__name__)
+
+Protocol = Literal["coldstart", "random", "none"]
+
+
+@dataclass(frozen=True)
+class SplitConfig:
+    """How interactions are split.
+
+    Attributes:
+        protocol: ``coldstart`` (cold-start transfer from ``source`` to the target; needs a source),
+            ``random`` (per-user 80/10/10) or ``none`` (train on everything; no evaluation).
+        source: Source scenario of the coldstart protocol.
+        seed: Split seed (default 0).
+    """
+
+    protocol: Protocol = "coldstart"
+    source: str | None = None
+    seed: int = 0
+
+
+def make_split(export: GraphExport, config: SplitConfig, *, target: str) -> Split:
+    """The split ``config`` describes.
+
+    Raises:
+        ConfigError: coldstart without a source, or an unknown protocol.
+    """
+    from graphrec.data import splits
+
+    if config.protocol == "coldstart":
+        if not config.source:
+            raise ConfigError("the coldstart protocol needs a source scenario (--source), e.g. --source movies")
+        return splits.coldstart_transfer(export, source=config.source, target=target, seed=config.seed)
+    if config.protocol == "random":
+        return splits.random_per_user(export, seed=config.seed)
+    if config.protocol == "none":
+        return splits.no_holdout(export)
+    raise ConfigError(f"unknown split protocol {config.protocol!r}; use coldstart, random or none")
+
+
+def load_item_features(export: GraphExport, path: Path) -> np.ndarray:
+    """Item features aligned with the export, from the feature file of ``graphrec embed``.
+
+    Raises:
+        ConfigError: The feature file is missing.
+    """
+    from graphrec.data.export import item_feature_matrix
+    from graphrec.features import ItemFeatures
+
+    if not path.exists():
+        raise ConfigError(f"item feature file {path} not found; run `graphrec embed` first (or use --model lightgcn-merged)")
+    x, _ = item_feature_matrix(export, ItemFeatures.load(path))
+    return x
+
+
+def train_from_export(
+    export: GraphExport,
+    *,
+    target: str,
+    spec: ModelSpec,
+    split_config: SplitConfig,
+    train_config: TrainConfig,
+    item_x: np.ndarray | None,
+    run_dir: Path | None = None,
+    progress: bool = False,
+    extra: dict[str, object] | None = None,
+) -> tuple[Fitted, Split]:
+    """Split, train and evaluate; save the run into ``run_dir`` when given.
+
+    Raises:
+        ConfigError: Unknown target, or a model that needs features without them.
+    """
+    from graphrec.train.experiment import fit
+    from graphrec.train.rundir import save_run
+
+    if target not in export.scenarios:
+        raise ConfigError(f"target scenario {target!r} is not in the graph; it has {export.scenarios}")
+    split = make_split(export, split_config, target=target)
+    fitted = fit(export, split, spec, train_config, target=target, item_x=item_x, progress=progress)
+    if run_dir is not None:
+        save_run(run_dir, fitted, export, split, train_config, target=target, source=split_config.source, extra=extra)
+        logger.info("run saved to %s", run_dir)
+    return fitted, split
