@@ -170,7 +170,7 @@ def user_item_mean(num_users: int, num_items: int, user_item: np.ndarray) -> Ten
     r, c = (torch.from_numpy(np.ascontiguousarray(x)) for x in (user_item[0], user_item[1]))
     deg = torch.zeros(num_users).index_add_(0, r, torch.ones(len(r)))
     v = 1.0 / deg[r]
-    coo = torch.sparse_coo_tensor(torch.stack([r, c]), v, (num_users, num_items)).coalesce()
+    coo = torch.sparse_coo_tensor(torch.stack([r, c]), v, (num_users, num_items), check_invariants=True).coalesce()
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta", category=UserWarning)
         return coo.to_sparse_csr()
