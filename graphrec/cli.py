@@ -190,7 +190,8 @@ def clear(c: Context, yes: bool) -> None:
 @click.option("--items", "items_per_scenario", default=150, show_default=True, help="Synthetic items per scenario.")
 @click.pass_obj
 def quickstart(c: Context, seed: int, users: int, items_per_scenario: int) -> None:
-    """Offline first run: generate a SYNTHETIC two-scenario dataset, ingest it, print graph statistics."""
+    """Offline first run on a SYNTHETIC two-scenario dataset: ingest, topics, train, evaluate, recommend,
+    explain, and a Cypher query on the learned topics."""
     from ingest.sources.synthetic import generate
 
     files = generate(c.home / "quickstart" / f"seed{seed}", seed=seed, users=users, items_per_scenario=items_per_scenario)
@@ -214,6 +215,28 @@ def quickstart(c: Context, seed: int, users: int, items_per_scenario: int) -> No
     with c.open_store(ensure_schema=False) as store:
         result = store.run_query(QUICKSTART_BRIDGING, {"a": "movies", "b": "books"})
     print_table(result.keys, result.rows, title="Topics linking movies and books")
+
+    click.secho("\nlearn: graphrec on movies → books, half of the shared users cold in books ...", bold=True)
+    run_dir = runs_dir(c.home) / f"quickstart-train-seed{seed}"
+    ctx.invoke(train, target="books", source="movies", seed=seed, epochs=20, out=run_dir)
+    from graphrec.train.rundir import load_run
+
+    saved = load_run(run_dir)
+    cold_user = saved.user_ids[int(saved.slices["cold"][0])]
+    click.secho(f"\nuse: books for cold user {cold_user} (no book history; from movies only)", bold=True)
+    ctx.invoke(recommend, user_ids=(cold_user,), k=5, run=run_dir)
+    from graphrec.serve.recommend import recommend as top_k
+
+    top_item = top_k(saved, [cold_user], scenario="books", k=1).rows[0].item_id
+    ctx.invoke(explain, user_id=cold_user, item_id=top_item, scenario="books", from_scenario="movies", limit=3)
+    from graphrec.store.cypher import QUICKSTART_LEARNED_TOPICS
+
+    click.echo(f"\nlearned topics of the user and the bridging topics behind its top book (Cypher):\n  {QUICKSTART_LEARNED_TOPICS}")
+    with c.open_store(ensure_schema=False) as store:
+        result = store.run_query(QUICKSTART_LEARNED_TOPICS, {"user": cold_user, "item": top_item, "scenario": "books"})
+    for row in result.rows:
+        row["affinity"] = f"{row['affinity']:.3f}"
+    print_table(result.keys, result.rows, title=f"INTERESTED_IN topics of {cold_user} shared with book {top_item}")
 
 
 @cli.command()
@@ -611,10 +634,13 @@ def recommend(
 @click.option("--user", "user_id", required=True, help="Raw user id.")
 @click.option("--item", "item_id", required=True, help="Raw item id.")
 @click.option("--scenario", default=None, help="The item's scenario (default: the latest run's target).")
+@click.option("--from-scenario", default=None, help="Only paths from the user's items of this scenario (e.g. the source).")
 @click.option("--limit", default=10, show_default=True, help="Paths of each kind shown.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.pass_obj
-def explain(c: Context, user_id: str, item_id: str, scenario: str | None, limit: int, fmt: str) -> None:
+def explain(
+    c: Context, user_id: str, item_id: str, scenario: str | None, from_scenario: str | None, limit: int, fmt: str
+) -> None:
     """Why ITEM is recommended to USER: topic paths and shared-user paths in the graph, with scores."""
     import dataclasses
     import json
@@ -626,7 +652,7 @@ def explain(c: Context, user_id: str, item_id: str, scenario: str | None, limit:
 
         scenario = load_run(_run_path(c, None)).config["target"]
     with c.open_store(ensure_schema=False) as store:
-        ex = collect(store, user=user_id, scenario=scenario, item=item_id, limit=limit)
+        ex = collect(store, user=user_id, scenario=scenario, item=item_id, from_scenario=from_scenario, limit=limit)
     if fmt == "json":
         click.echo(json.dumps(dataclasses.asdict(ex), indent=2, default=str))
         return
@@ -639,7 +665,12 @@ def explain(c: Context, user_id: str, item_id: str, scenario: str | None, limit:
         click.echo(f"recommended at rank {rec['rank']} with score {rec['score']:.4f} (run {rec['run']})")
     else:
         click.echo("not among the user's written-back recommendations (RECOMMENDED); the paths below still apply")
-    print_table(["topic", "label", "source", "via_items", "examples", "support", "affinity"], ex.topic_paths,
+    paths = [
+        {**p, "examples": "; ".join(p["examples"] or []), "support": f"{p['support']:.2f}",
+         "affinity": None if p["affinity"] is None else f"{p['affinity']:.3f}"}
+        for p in ex.topic_paths
+    ]  # fmt: skip
+    print_table(["label", "source", "via_items", "examples", "support", "affinity"], paths,
                 title="topic paths: user → item → topic ← recommended item")  # fmt: skip
     print_table(["scenario", "item", "title", "shared_users"], ex.shared_users,
                 title="shared-user paths: user → item ← other users → recommended item")  # fmt: skip

@@ -94,6 +94,13 @@ class CrossScenarioLightGCN(nn.Module):
             with no history in a scenario is placed by its other scenarios' items, and a user the
             model has never seen can be folded in from its items.
         user_ids: Trainable user ID embeddings (default true; false needs ``user_items``).
+        source_items: Row-normalised sparse ``[num_users, num_items]`` over each user's training items
+            of the *source* scenarios (all but the target). Enables the cold-start transfer head: a
+            user's *source view* is ``W · mean(final embeddings of its source items)``, trained (see
+            :func:`graphrec.train.loop.train_bpr`) to rank the target items of users who have both, and
+            used as the embedding of ``cold_users``.
+        cold_users: Bool ``[num_users]``: users with source interactions and no target training
+            interaction; ``forward`` gives them their source view.
     """
 
     def __init__(
@@ -109,6 +116,8 @@ class CrossScenarioLightGCN(nn.Module):
         id_embeddings: bool = True,
         user_items: Tensor | None = None,
         user_ids: bool = True,
+        source_items: Tensor | None = None,
+        cold_users: Tensor | None = None,
     ) -> None:
         super().__init__()
         if not user_ids and user_items is None:
@@ -124,6 +133,11 @@ class CrossScenarioLightGCN(nn.Module):
         self.register_buffer("topic_x", topic_x if topic_x is not None else None)
         self.item_proj = nn.Linear(item_x.shape[1], dim, bias=False) if item_x is not None else None
         self.topic_proj = nn.Linear(topic_x.shape[1], dim, bias=False) if topic_x is not None else None
+        self.source_items = source_items  # sparse, from the training split; not part of the state_dict
+        self.cold_users = cold_users
+        self.transfer = nn.Linear(dim, dim, bias=False) if source_items is not None else None
+        if self.transfer is not None:
+            nn.init.eye_(self.transfer.weight)
         for emb in (self.user_emb, self.item_emb, self.topic_emb):  # (user_emb is None without user IDs)
             if emb is not None:
                 nn.init.normal_(emb.weight, std=0.1)
@@ -157,10 +171,22 @@ class CrossScenarioLightGCN(nn.Module):
             total = total + h
         return total / (self.num_layers + 1), h0
 
+    def source_view(self, items: Tensor) -> Tensor:
+        """Every user as seen from its source-scenario items only: ``W · (source_items @ items)``."""
+        if self.transfer is None or self.source_items is None:
+            raise ValueError("the model was built without source_items (no cold-start transfer head)")
+        return self.transfer(torch.sparse.mm(self.source_items, items))
+
     def forward(self, adj: Tensor) -> tuple[Tensor, Tensor]:
-        """Propagate; returns ``(user embeddings, item embeddings)`` (mean over layers 0..L)."""
+        """Propagate; returns ``(user embeddings, item embeddings)`` (mean over layers 0..L).
+
+        With the transfer head, cold users' embeddings are their source views.
+        """
         out, _ = self.propagate(adj)
-        return out[: self.num_users], out[self.num_users : self.num_users + self.num_items]
+        users, items = out[: self.num_users], out[self.num_users : self.num_users + self.num_items]
+        if self.transfer is not None and self.cold_users is not None and bool(self.cold_users.any()):
+            users = torch.where(self.cold_users[:, None], self.source_view(items), users)
+        return users, items
 
 
 def user_item_mean(num_users: int, num_items: int, user_item: np.ndarray) -> Tensor:

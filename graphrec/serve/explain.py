@@ -35,13 +35,20 @@ class Explanation:
     shared_users: list[dict[str, Any]] = field(default_factory=list)
 
 
-def explain(store: GraphStore, *, user: str, scenario: str, item: str, limit: int = 10) -> Explanation:
+def explain(
+    store: GraphStore, *, user: str, scenario: str, item: str, from_scenario: str | None = None, limit: int = 10
+) -> Explanation:
     """Collect the paths that support recommending ``item`` (of ``scenario``) to ``user``.
+
+    Args:
+        from_scenario: Only paths that start from the user's items of this scenario (e.g. the source
+            scenario, for a user the model saw as cold in the target); default all.
+        limit: Paths of each kind.
 
     Raises:
         InputDataError: Unknown user or item.
     """
-    params = {"user": user, "scenario": scenario, "item": item, "limit": limit}
+    params = {"user": user, "scenario": scenario, "item": item, "from_scenario": from_scenario, "limit": limit}
     if not store.read(cypher.USER_EXISTS, params)[0]["n"]:
         raise InputDataError(f"user {user!r} is not in the graph; check the id (raw ids as ingested)")
     found = store.read(cypher.ITEM_TITLE, params)

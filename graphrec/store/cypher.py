@@ -190,6 +190,16 @@ QUICKSTART_BRIDGING = (
     "RETURN t.label AS topic, a AS movies, b AS books ORDER BY CASE WHEN a < b THEN a ELSE b END DESC LIMIT 5"
 )
 
+#: The quickstart's query on learned topics: the user's INTERESTED_IN topics (by learned score) that
+#: the recommended item also has, with the user's own items behind them — the bridge of the recommendation.
+QUICKSTART_LEARNED_TOPICS = (
+    "MATCH (u:User {id: $user})-[a:INTERESTED_IN]->(t:Topic) "
+    "OPTIONAL MATCH (t)<-[:HAS_TOPIC]-(i:Item {scenario: $scenario, id: $item}) "
+    "OPTIONAL MATCH (u)-[:INTERACTED]->(j:Item)-[:HAS_TOPIC]->(t) "
+    "RETURN a.rank AS rank, t.label AS topic, a.score AS affinity, i IS NOT NULL AS behind_recommendation, "
+    "count(DISTINCT j) AS user_items ORDER BY rank"
+)
+
 # --- statistics ------------------------------------------------------------------------------
 
 COUNT_NODES_BY_LABEL = """
@@ -326,7 +336,7 @@ RETURN r.{Prop.SCORE} AS score, r.{Prop.RANK} AS rank, r.{Prop.RUN} AS run, i.{P
 EXPLAIN_TOPIC_PATHS = f"""
 MATCH (u:{Label.USER} {{{Prop.ID}: $user}})-[:{Rel.INTERACTED}]->(j:{Label.ITEM})-[hj:{Rel.HAS_TOPIC}]->(t:{Label.TOPIC})
       <-[hi:{Rel.HAS_TOPIC}]-(i:{Label.ITEM} {{{Prop.SCENARIO}: $scenario, {Prop.ID}: $item}})
-WHERE j <> i
+WHERE j <> i AND ($from_scenario IS NULL OR j.{Prop.SCENARIO} = $from_scenario)
 WITH u, t, hi, count(DISTINCT j) AS via_items, collect(DISTINCT j.{Prop.TITLE})[0..3] AS examples,
      sum(coalesce(hj.{Prop.WEIGHT}, 1.0)) AS path_weight
 OPTIONAL MATCH (u)-[a:{Rel.INTERESTED_IN}]->(t)
@@ -340,7 +350,7 @@ LIMIT $limit
 EXPLAIN_SHARED_USERS = f"""
 MATCH (u:{Label.USER} {{{Prop.ID}: $user}})-[:{Rel.INTERACTED}]->(j:{Label.ITEM})<-[:{Rel.INTERACTED}]-(v:{Label.USER})
       -[:{Rel.INTERACTED}]->(i:{Label.ITEM} {{{Prop.SCENARIO}: $scenario, {Prop.ID}: $item}})
-WHERE v <> u AND j <> i
+WHERE v <> u AND j <> i AND ($from_scenario IS NULL OR j.{Prop.SCENARIO} = $from_scenario)
 RETURN j.{Prop.SCENARIO} AS scenario, j.{Prop.ID} AS item, j.{Prop.TITLE} AS title, count(DISTINCT v) AS shared_users
 ORDER BY shared_users DESC, scenario, item
 LIMIT $limit

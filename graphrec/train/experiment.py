@@ -53,6 +53,9 @@ class ModelSpec:
         users: Layer-0 user representation: ``"id"`` (a trainable embedding per user, as in LightGCN),
             ``"items"`` (the mean of the user's training items' layer-0 embeddings: inductive) or
             ``"id+items"`` (their sum).
+        transfer: Cold-start transfer head (see :class:`~graphrec.models.lightgcn.CrossScenarioLightGCN`):
+            users without target history are embedded from their source items by a map trained on
+            users who have both (default false; on for graphrec).
     """
 
     name: str
@@ -64,6 +67,7 @@ class ModelSpec:
     ids: bool = True
     graph: Literal["merged", "target"] = "merged"
     users: Literal["id", "items", "id+items"] = "id"
+    transfer: bool = False
 
 
 MODELS: dict[str, ModelSpec] = {
@@ -73,9 +77,10 @@ MODELS: dict[str, ModelSpec] = {
         ModelSpec("bpr-mf", num_layers=0, text=False, topics=False),
         ModelSpec("lightgcn-target", text=False, topics=False, graph="target"),
         ModelSpec("lightgcn-merged", text=False, topics=False),
-        ModelSpec("graphrec"),
-        ModelSpec("graphrec-no-topics", topics=False),
-        ModelSpec("graphrec-no-bert", text=False),
+        ModelSpec("graphrec", transfer=True),
+        ModelSpec("graphrec-no-topics", topics=False, transfer=True),
+        ModelSpec("graphrec-no-bert", text=False, transfer=True),
+        ModelSpec("graphrec-no-transfer"),
     )
 }
 
@@ -119,6 +124,9 @@ class Inputs:
     candidates: np.ndarray
     target: int
     user_items: torch.Tensor | None = None
+    source_items: torch.Tensor | None = None
+    cold_users: torch.Tensor | None = None
+    transfer_pairs: np.ndarray | None = None
 
 
 def build_inputs(
@@ -156,7 +164,20 @@ def build_inputs(
     user_items = None
     if spec.users != "id":
         user_items = user_item_mean(len(export.user_ids), len(export.item_keys), train)
-    return Inputs(train, adj, x, tx, n_topics, export.item_scenario == t, t, user_items)
+    inputs = Inputs(train, adj, x, tx, n_topics, export.item_scenario == t, t, user_items)
+    if spec.transfer and spec.graph == "merged":
+        import numpy as np
+
+        is_target = export.item_scenario[train[1]] == t
+        n_users = len(export.user_ids)
+        has_source = np.zeros(n_users, dtype=bool)
+        has_source[train[0, ~is_target]] = True
+        has_target = np.zeros(n_users, dtype=bool)
+        has_target[train[0, is_target]] = True
+        inputs.source_items = user_item_mean(n_users, len(export.item_keys), train[:, ~is_target])
+        inputs.cold_users = torch.from_numpy(has_source & ~has_target)
+        inputs.transfer_pairs = train[:, is_target & has_source[train[0]]]
+    return inputs
 
 
 def build_model(spec: ModelSpec, export: GraphExport, inputs: Inputs) -> CrossScenarioLightGCN:
@@ -174,6 +195,8 @@ def build_model(spec: ModelSpec, export: GraphExport, inputs: Inputs) -> CrossSc
         id_embeddings=spec.ids,
         user_items=inputs.user_items,
         user_ids=spec.users != "items",
+        source_items=inputs.source_items,
+        cold_users=inputs.cold_users,
     )
 
 
@@ -245,7 +268,8 @@ class Fitted:
         return score_fn(self.model, self.inputs.adj)
 
     def embeddings(self) -> dict[str, np.ndarray]:
-        """Final (propagated) ``user``, ``item`` and ``topic`` embeddings as float32 arrays.
+        """Final (propagated) ``user``, ``item`` and ``topic`` embeddings as float32 arrays (users as
+        :meth:`CrossScenarioLightGCN.forward` gives them: cold users by the transfer head).
 
         Topic embeddings of a model without topic nodes are the membership-weighted mean of their items'.
         """
@@ -256,10 +280,11 @@ class Fitted:
         self.model.eval()
         with torch.inference_mode():
             out, _ = self.model.propagate(self.inputs.adj)
+            users, items = self.model(self.inputs.adj)  # cold users: their source view, where the model has one
         m = self.model
         return {
-            "user": out[: m.num_users].numpy().copy(),
-            "item": out[m.num_users : m.num_users + m.num_items].numpy().copy(),
+            "user": users.numpy().copy(),
+            "item": items.numpy().copy(),
             "topic": out[m.num_users + m.num_items :].numpy().copy(),
         }
 
@@ -291,8 +316,9 @@ def fit(
         np.random.seed(config.seed)
         model = build_model(spec, export, inputs)
         result = train_bpr(
-            model, inputs.adj, inputs.train, split.val, export.item_scenario, inputs.candidates, config, progress=progress
-        )
+            model, inputs.adj, inputs.train, split.val, export.item_scenario, inputs.candidates, config,
+            transfer_pairs=inputs.transfer_pairs, progress=progress,
+        )  # fmt: skip
         fitted = Fitted(spec, inputs, model, result=result)
     fitted.metrics = evaluate_slices(fitted.score_fn(), split, inputs.candidates, ks=(10, 20))
     return fitted

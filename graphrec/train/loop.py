@@ -100,11 +100,18 @@ def train_bpr(
     candidates: np.ndarray,
     config: TrainConfig,
     *,
+    transfer_pairs: np.ndarray | None = None,
     progress: bool = False,
 ) -> TrainResult:
     """Train with BPR (negatives from each positive's scenario); keep the weights of the best validation epoch.
 
     With an empty ``val`` (no held-out data) all ``config.epochs`` run and the last weights are kept.
+
+    Args:
+        transfer_pairs: Target-scenario training pairs of users who also have source interactions.
+            With a model that has the cold-start transfer head, each step adds a BPR term that ranks
+            these pairs by the user's *source view* (its source items only) — a simulated cold start —
+            so the head learns to map source taste to target items.
     """
     import numpy as np
     import torch
@@ -122,8 +129,15 @@ def train_bpr(
         model.train()
         order = rng.permutation(train.shape[1])
         neg_all = in_scenario_negatives(train, item_scenario, positives, rng=rng)
+        use_transfer = transfer_pairs is not None and transfer_pairs.shape[1] > 0 and model.transfer is not None
+        if use_transfer:
+            assert transfer_pairs is not None
+            t_order = rng.permutation(transfer_pairs.shape[1])
+            t_neg = in_scenario_negatives(transfer_pairs, item_scenario, positives, rng=rng)
+            n_steps = max(1, -(-len(order) // config.batch_size))
+            t_size = -(-len(t_order) // n_steps)
         total = 0.0
-        for start in range(0, len(order), config.batch_size):
+        for step, start in enumerate(range(0, len(order), config.batch_size)):
             idx = order[start : start + config.batch_size]
             u = torch.from_numpy(train[0, idx])
             i = torch.from_numpy(train[1, idx])
@@ -132,6 +146,13 @@ def train_bpr(
             n_u = model.num_users
             users, items = out[:n_u], out[n_u:]
             loss = bpr_loss((users[u] * items[i]).sum(1), (users[u] * items[j]).sum(1))
+            if use_transfer:
+                t_idx = t_order[step * t_size : (step + 1) * t_size]
+                if len(t_idx):
+                    src = model.source_view(items[: model.num_items])
+                    tu, ti = torch.from_numpy(transfer_pairs[0, t_idx]), torch.from_numpy(transfer_pairs[1, t_idx])
+                    tj = torch.from_numpy(t_neg[t_idx])
+                    loss = loss + bpr_loss((src[tu] * items[ti]).sum(1), (src[tu] * items[tj]).sum(1))
             reg = (h0[u].pow(2).sum() + h0[n_u + i].pow(2).sum() + h0[n_u + j].pow(2).sum()) / (2 * len(idx))
             opt.zero_grad()
             (loss + config.weight_decay * reg).backward()
