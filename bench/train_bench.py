@@ -50,7 +50,11 @@ DATASETS: dict[str, dict[str, Any]] = {
         "slices": ("all",),
     },
 }
-ALL_MODELS = ("popularity", "bpr-mf", "lightgcn-target", "lightgcn-merged", "graphrec-no-topics", "graphrec-no-bert", "graphrec")
+ALL_MODELS = (
+    "popularity", "bpr-mf", "lightgcn-target", "lightgcn-merged", "graphrec-no-topics", "graphrec-no-bert", "graphrec",
+    "graphrec-transfer",
+)
+DEFAULT_MODELS = ALL_MODELS[:-1]
 
 
 def graphrec_cli(home: Path, *args: str) -> None:
@@ -133,15 +137,15 @@ def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("dataset", choices=sorted(DATASETS))
     p.add_argument("--home", type=Path, default=None, help="graphrec home (default bench/.work/<dataset>)")
-    p.add_argument("--models", nargs="+", default=list(ALL_MODELS), choices=ALL_MODELS)
+    p.add_argument("--models", nargs="+", default=list(DEFAULT_MODELS), choices=ALL_MODELS)
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     p.add_argument("--lrs", nargs="+", type=float, default=[0.005], help="learning rates tried per trainable model")
-    p.add_argument("--baseline-lrs", nargs="+", type=float, default=None,
-                   help="learning rates for the baselines (default: --lrs)")
+    p.add_argument("--merged-lrs", nargs="+", type=float, default=None,
+                   help="learning rates for lightgcn-merged, the reference baseline (default: --lrs)")
     p.add_argument("--epochs", type=int, default=40)
     p.add_argument("--batch-size", type=int, default=2048)
     p.add_argument("--dim", type=int, default=64)
-    p.add_argument("--patience", type=int, default=5)
+    p.add_argument("--patience", type=int, default=8)
     p.add_argument("--n-topics", type=int, default=None, help="discovered topics (default sqrt(items/2))")
     p.add_argument("--out", type=Path, default=None)
     p.add_argument("--fresh", action="store_true", help="ignore results already in the output file")
@@ -181,8 +185,7 @@ def main(argv: list[str] | None = None) -> None:
         split = make_split(export, SplitConfig(protocol=ds["protocol"], source=ds["source"], seed=seed), target=target)
         for model in args.models:
             trainable = model != "popularity"
-            is_baseline = not model.startswith("graphrec")
-            lrs = (args.baseline_lrs or args.lrs) if is_baseline else args.lrs
+            lrs = (args.merged_lrs or args.lrs) if model == "lightgcn-merged" else args.lrs
             for lr in lrs if trainable else [0.0]:
                 if (model, lr, seed) in done:
                     continue

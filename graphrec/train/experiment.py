@@ -10,6 +10,7 @@ Models (:data:`MODELS`):
 * ``graphrec`` — LightGCN-style propagation over users, items and topics of all scenarios; items and
   topics start from BERT features through a trainable projection plus ID embeddings.
 * ``graphrec-no-topics`` / ``graphrec-no-bert`` — the two ablations.
+* ``graphrec-transfer`` — graphrec plus the experimental cold-start transfer head.
 
 Topic features are the weighted mean of their member items' text features (item text only: no
 interaction enters them); user features are never stored (see :mod:`graphrec.features`).
@@ -55,7 +56,8 @@ class ModelSpec:
             ``"id+items"`` (their sum).
         transfer: Cold-start transfer head (see :class:`~graphrec.models.lightgcn.CrossScenarioLightGCN`):
             users without target history are embedded from their source items by a map trained on
-            users who have both (default false; on for graphrec).
+            users who have both (default false; the experimental ``graphrec-transfer`` preset; it did
+            not help on Amazon-KG, see BENCHMARKS.md).
     """
 
     name: str
@@ -77,10 +79,10 @@ MODELS: dict[str, ModelSpec] = {
         ModelSpec("bpr-mf", num_layers=0, text=False, topics=False),
         ModelSpec("lightgcn-target", text=False, topics=False, graph="target"),
         ModelSpec("lightgcn-merged", text=False, topics=False),
-        ModelSpec("graphrec", transfer=True),
-        ModelSpec("graphrec-no-topics", topics=False, transfer=True),
-        ModelSpec("graphrec-no-bert", text=False, transfer=True),
-        ModelSpec("graphrec-no-transfer"),
+        ModelSpec("graphrec"),
+        ModelSpec("graphrec-no-topics", topics=False),
+        ModelSpec("graphrec-no-bert", text=False),
+        ModelSpec("graphrec-transfer", transfer=True),
     )
 }
 

@@ -29,7 +29,7 @@ def test_help_is_instant_and_imports_nothing_heavy() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
     help_out = subprocess.run([sys.executable, "-m", "graphrec", "--help"], capture_output=True, text=True, check=True).stdout
-    for command in ("ingest", "query", "quickstart", "server", "stats"):
+    for command in ("ingest", "query", "quickstart", "server", "stats", "train", "evaluate", "recommend", "explain"):
         assert command in help_out
 
 
@@ -37,6 +37,10 @@ def test_quickstart_then_query_in_every_format(store_config: StoreConfig) -> Non
     code, out, err = run(store_config, "quickstart", "--seed", "1", "--users", "80", "--items", "40")
     assert code == 0, err
     assert "SYNTHETIC" in out and "rejected 0 rows" in out
+    # end to end: trained, evaluated per slice, written back, a cold user's books explained, learned topics queried
+    for part in ("test metrics (coldstart split, books)", "write-back (quickstart-train-seed1)", "use: books for cold user",
+                 "recommended at rank 1", "topic paths", "INTERESTED_IN topics of"):  # fmt: skip
+        assert part in out, part
     q = "MATCH (u:User)-[:INTERACTED]->(i:Item {scenario: $s}) RETURN count(DISTINCT u) AS users, count(*) AS n"
     code, out, err = run(store_config, "query", q, "--param", "s=books", "--format", "json")
     assert code == 0, err
