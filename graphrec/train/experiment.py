@@ -30,6 +30,8 @@ if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
     import torch
 
+    from torch_geometric.data import HeteroData
+
     from graphrec.data.export import GraphExport
     from graphrec.data.splits import Split
     from graphrec.models.lightgcn import CrossScenarioLightGCN
@@ -129,19 +131,26 @@ class Inputs:
     source_items: torch.Tensor | None = None
     cold_users: torch.Tensor | None = None
     transfer_pairs: np.ndarray | None = None
+    data: HeteroData | None = None
 
 
 def build_inputs(
     export: GraphExport, split: Split, spec: ModelSpec, *, target: str, item_x: np.ndarray | None
 ) -> Inputs:
-    """Training pairs, normalised adjacency and features for ``spec``; only ``split.train`` enters the graph.
+    """Training pairs, the model's graph as ``HeteroData`` with its normalised adjacency, and features.
+
+    Only ``split.train`` enters the graph (checked with
+    :func:`~graphrec.data.splits.check_graph_has_no_held_out_edges` on every call).
 
     Raises:
         ConfigError: ``spec.text`` without item features, or an unknown target.
     """
     import torch
 
+    from graphrec.data.export import to_hetero_data
+    from graphrec.data.splits import check_graph_has_no_held_out_edges
     from graphrec.models.lightgcn import normalized_adjacency, user_item_mean
+    from graphrec.schema import EdgeType, NodeType
 
     if target not in export.scenarios:
         raise ConfigError(f"target scenario {target!r} is not in the graph; it has {export.scenarios}")
@@ -153,20 +162,29 @@ def build_inputs(
         raise ConfigError(f"model {spec.name!r} needs item text features; run `graphrec embed` first")
     use_topics = spec.topics and len(export.topic_ids) > 0
     n_topics = len(export.topic_ids) if use_topics else 0
-    adj = normalized_adjacency(
-        len(export.user_ids),
-        len(export.item_keys),
-        n_topics,
+    # the model's graph, as PyG HeteroData (validated): training interactions only, checked below
+    data = to_hetero_data(
+        export,
         train,
-        export.has_topic if use_topics else None,
-        export.has_topic_weight if use_topics else None,
+        item_x=item_x if spec.text else None,
+        topic_x=topic_features(export, item_x) if (spec.text and use_topics and item_x is not None) else None,
     )
-    x = torch.from_numpy(item_x).float() if spec.text and item_x is not None else None
-    tx = torch.from_numpy(topic_features(export, item_x)).float() if (use_topics and x is not None) else None
+    check_graph_has_no_held_out_edges(data, split)
+    has_topic = data[EdgeType.HAS_TOPIC]
+    adj = normalized_adjacency(
+        data[NodeType.USER].num_nodes,
+        data[NodeType.ITEM].num_nodes,
+        n_topics,
+        data[EdgeType.INTERACTS].edge_index.numpy(),
+        has_topic.edge_index.numpy() if use_topics else None,
+        has_topic.edge_weight.numpy() if use_topics else None,
+    )
+    x = data[NodeType.ITEM].x.float() if spec.text else None
+    tx = data[NodeType.TOPIC].x.float() if (x is not None and use_topics) else None
     user_items = None
     if spec.users != "id":
         user_items = user_item_mean(len(export.user_ids), len(export.item_keys), train)
-    inputs = Inputs(train, adj, x, tx, n_topics, export.item_scenario == t, t, user_items)
+    inputs = Inputs(train, adj, x, tx, n_topics, export.item_scenario == t, t, user_items, data=data)
     if spec.transfer and spec.graph == "merged":
         import numpy as np
 

@@ -149,3 +149,17 @@ def test_read_user_ids_reports_the_line(tmp_path: Path) -> None:
     f.write_text("u1\nu2,u3\n")
     with pytest.raises(Exception, match=r"users.txt:2: 'u2,u3' is not a single user id"):
         read_user_ids(f)
+
+
+def test_every_training_graph_is_checked_for_held_out_edges() -> None:
+    from graphrec.data.splits import Split
+    from graphrec.errors import GraphRecError
+    from graphrec.schema import EdgeType
+
+    export, x = toy_export()
+    split = coldstart_transfer(export, source="movies", target="books", seed=0)
+    inputs = build_inputs(export, split, model_spec("graphrec"), target="books", item_x=x)
+    assert inputs.data is not None and inputs.data[EdgeType.INTERACTS].edge_index.shape[1] == split.train.shape[1]
+    leaky = Split(np.concatenate([split.train, split.test[:, :1]], axis=1), split.val, split.test, split.slices)
+    with pytest.raises(GraphRecError, match="leakage: 1 test interactions"):
+        build_inputs(export, leaky, model_spec("graphrec"), target="books", item_x=x)
