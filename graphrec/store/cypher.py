@@ -27,6 +27,12 @@ SCHEMA_DDL: tuple[str, ...] = tuple(create_constraint(c) for c in CONSTRAINTS) +
     create_index(ix) for ix in INDEXES
 )
 
+def delete_relationships_batch(pattern: str, where: str = "") -> str:
+    """A batched delete of the relationships ``r`` matched by ``pattern`` (schema constants only):
+    ``$limit`` per transaction, returning ``deleted`` (see :meth:`GraphStore.delete_in_batches`)."""
+    return f"MATCH {pattern}\n{where}\nWITH r LIMIT $limit\nDELETE r\nRETURN count(*) AS deleted\n"
+
+
 # --- ingest writes (rows are dicts; see ingest.pipeline) -------------------------------------
 
 MERGE_SCENARIOS = f"""
@@ -136,12 +142,7 @@ MATCH (i:{Label.ITEM})-[r:{Rel.HAS_TOPIC}]->(t:{Label.TOPIC})
 RETURN i.{Prop.SCENARIO} AS scenario, i.{Prop.ID} AS item, t.{Prop.ID} AS topic, r.{Prop.WEIGHT} AS weight
 """
 
-DELETE_RELATED_TOPICS_BATCH = f"""
-MATCH (:{Label.TOPIC})-[r:{Rel.RELATED_TO}]->(:{Label.TOPIC})
-WITH r LIMIT $limit
-DELETE r
-RETURN count(*) AS deleted
-"""
+DELETE_RELATED_TOPICS_BATCH = delete_relationships_batch(f"(:{Label.TOPIC})-[r:{Rel.RELATED_TO}]->(:{Label.TOPIC})")
 
 #: Topic graph edges: rows ``{a, b, weight, cooccurrence, similarity}``.
 MERGE_RELATED_TOPICS = f"""
@@ -228,12 +229,7 @@ RETURN s.{Prop.NAME} AS scenario, items,
 ORDER BY scenario
 """
 
-DELETE_INTERACTIONS_BATCH = f"""
-MATCH ()-[r:{Rel.INTERACTED}]->()
-WITH r LIMIT $limit
-DELETE r
-RETURN count(*) AS deleted
-"""
+DELETE_INTERACTIONS_BATCH = delete_relationships_batch(f"()-[r:{Rel.INTERACTED}]->()")
 
 DELETE_ALL_BATCH = """
 MATCH (n)
@@ -263,13 +259,9 @@ SET t.{Prop.EMBEDDING} = row.embedding, t.{Prop.EMBEDDING_RUN} = row.run
 """
 
 #: Remove the recommendations into one scenario (any run), a batch at a time.
-DELETE_RECOMMENDED_BATCH = f"""
-MATCH (:{Label.USER})-[r:{Rel.RECOMMENDED}]->(i:{Label.ITEM})
-WHERE i.{Prop.SCENARIO} = $scenario
-WITH r LIMIT $limit
-DELETE r
-RETURN count(*) AS deleted
-"""
+DELETE_RECOMMENDED_BATCH = delete_relationships_batch(
+    f"(:{Label.USER})-[r:{Rel.RECOMMENDED}]->(i:{Label.ITEM})", f"WHERE i.{Prop.SCENARIO} = $scenario"
+)
 
 CREATE_RECOMMENDED = f"""
 UNWIND $rows AS row
@@ -278,12 +270,7 @@ MATCH (i:{Label.ITEM} {{{Prop.SCENARIO}: row.scenario, {Prop.ID}: row.item}})
 CREATE (u)-[:{Rel.RECOMMENDED} {{{Prop.SCORE}: row.score, {Prop.RANK}: row.rank, {Prop.RUN}: row.run}}]->(i)
 """
 
-DELETE_INTERESTED_IN_BATCH = f"""
-MATCH (:{Label.USER})-[r:{Rel.INTERESTED_IN}]->(:{Label.TOPIC})
-WITH r LIMIT $limit
-DELETE r
-RETURN count(*) AS deleted
-"""
+DELETE_INTERESTED_IN_BATCH = delete_relationships_batch(f"(:{Label.USER})-[r:{Rel.INTERESTED_IN}]->(:{Label.TOPIC})")
 
 CREATE_INTERESTED_IN = f"""
 UNWIND $rows AS row
