@@ -278,6 +278,9 @@ class EmbeddedArcadeDB:
         log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child
         log_offset = log.tell()
         kwargs: dict[str, object] = {"stdout": log, "stderr": subprocess.STDOUT, "stdin": subprocess.DEVNULL}
+        # ArcadeDB's java.util.logging writes ./log/arcadedb.log.* relative to the working directory:
+        # run it in its root so its logs stay under the graphrec home, not wherever graphrec was called
+        kwargs["cwd"] = str(self.root)
         if detached:
             kwargs["start_new_session"] = True
         elif sys.platform.startswith("linux"):

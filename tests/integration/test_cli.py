@@ -124,3 +124,13 @@ def test_param_syntax_errors(bad: str) -> None:
 
     with pytest.raises(ConfigError, match="--param"):
         parse_param(bad)
+
+
+def test_embedded_server_logs_stay_under_the_home(tmp_path: Path) -> None:
+    # ArcadeDB's JUL logging writes ./log relative to its working directory: it must not litter the caller's
+    cwd, home = tmp_path / "cwd", tmp_path / "h"
+    cwd.mkdir()
+    out = subprocess.run([sys.executable, "-m", "graphrec", "--home", str(home), "stats"], cwd=cwd, capture_output=True, text=True, timeout=180)
+    assert out.returncode == 0, out.stderr
+    assert not (cwd / "log").exists() and list(cwd.iterdir()) == []
+    assert any((home / "arcadedb" / "log").glob("arcadedb.log*"))
