@@ -98,15 +98,8 @@ def summarise(runs: list[dict[str, Any]], slices: tuple[str, ...]) -> dict[str, 
         spe = [r["seconds_per_epoch"] for r in by_lr[chosen] if r.get("seconds_per_epoch")]
         entry["seconds_per_epoch"] = statistics.mean(spe) if spe else None
         entry["epochs_run"] = [r["epochs_run"] for r in by_lr[chosen]]
-        entry["oracle"] = {
-            s: max(
-                ((lr, statistics.mean(r["metrics"][s]["recall@20"] for r in rs)) for lr, rs in by_lr.items()
-                 if all(s in r["metrics"] for r in rs)),
-                key=lambda t: t[1],
-                default=None,
-            )
-            for s in slices
-        }  # fmt: skip
+        oracle = oracle_rows(runs, model, slices)
+        entry["oracle"] = {s: [oracle["lr"][s], oracle[f"{s}/recall@20"]] for s in oracle["lr"]}
         out[model] = entry
     return out
 
@@ -119,7 +112,10 @@ def oracle_rows(runs: list[dict[str, Any]], model: str, slices: tuple[str, ...])
             by_lr.setdefault(r["lr"], []).append(r)
     entry: dict[str, Any] = {"lr": {}}
     for s in slices:
-        best = max(by_lr, key=lambda lr: statistics.mean(r["metrics"][s]["recall@20"] for r in by_lr[lr]))
+        complete = [lr for lr, rs in by_lr.items() if all(s in r["metrics"] for r in rs)]
+        if not complete:
+            continue
+        best = max(complete, key=lambda lr: statistics.mean(r["metrics"][s]["recall@20"] for r in by_lr[lr]))
         entry["lr"][s] = best
         for m in ("recall@20", "ndcg@20"):
             vals = [r["metrics"][s][m] for r in by_lr[best]]

@@ -567,7 +567,6 @@ def evaluate(c: Context, run: Path | None, fmt: str) -> None:
     import json
 
     from graphrec.data.splits import Split
-    from graphrec.serve.score import embedding_scores
     from graphrec.train.experiment import evaluate_slices
     from graphrec.train.rundir import load_run
 
@@ -575,7 +574,7 @@ def evaluate(c: Context, run: Path | None, fmt: str) -> None:
     if not saved.test.shape[1]:
         raise GraphRecError(f"run {saved.name} was trained without held-out data (--split none); nothing to evaluate")
     split = Split(saved.train, saved.val, saved.test, slices=saved.slices)
-    metrics = evaluate_slices(embedding_scores(saved), split, saved.scenario_mask(saved.config["target"]))
+    metrics = evaluate_slices(saved.score_fn(), split, saved.scenario_mask(saved.config["target"]))
     if fmt == "json":
         click.echo(json.dumps({"run": saved.name, "metrics": metrics}, indent=2))
     else:

@@ -4,7 +4,7 @@ excluded, in user chunks so memory stays bounded (``chunk_size × n_items`` scor
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -91,3 +91,52 @@ def metrics_at_k(top: np.ndarray, users: Sequence[int], relevant: dict[int, set[
             sums[f"mrr@{k}"] += 1.0 / (first[0] + 1) if first.size else 0.0
     n = max(len(users), 1)
     return {name: value / n for name, value in sums.items()}
+
+
+def dot_product_scores(users: torch.Tensor, items: torch.Tensor) -> ScoreFn:
+    """The score function ``users[rows] @ items.T`` over final user and item embeddings."""
+
+    def scores(user_rows: torch.Tensor) -> torch.Tensor:
+        return users[user_rows] @ items.T
+
+    return scores
+
+
+def evaluate_ranking(
+    score_fn: ScoreFn,
+    held_out: np.ndarray,
+    exclude: dict[int, set[int]],
+    candidates: np.ndarray,
+    *,
+    slices: Mapping[str, np.ndarray] | None = None,
+    ks: Iterable[int] = (10, 20),
+) -> dict[str, dict[str, float]]:
+    """Full-ranking metrics of the ``held_out`` pairs, for all their users (``"all"``) and per slice.
+
+    Every user with a held-out item is ranked once; a slice's metrics are over its users that have one.
+
+    Args:
+        score_fn: See :func:`rank_top_k`.
+        held_out: int64 ``[2, n]`` (user row, item row) pairs to find.
+        exclude: Items never ranked per user (their training items).
+        candidates: Bool mask of rankable items.
+        slices: Named user-row sets (e.g. ``cold``, ``warm``).
+        ks: Cut-offs.
+
+    Returns:
+        ``{"all" | slice name: {metric@k: value, "users": count}}``; empty without held-out pairs.
+    """
+    ks = tuple(ks)
+    relevant = group_by_user(held_out)
+    rows = sorted(relevant)
+    if not rows:
+        return {}
+    top = rank_top_k(score_fn, rows, candidates, exclude, k=max(ks))
+    position = {u: r for r, u in enumerate(rows)}
+    out = {"all": {**metrics_at_k(top, rows, relevant, ks), "users": float(len(rows))}}
+    for name, users in (slices or {}).items():
+        members = [u for u in users.tolist() if u in position]
+        if members:
+            sub = top[[position[u] for u in members]]
+            out[name] = {**metrics_at_k(sub, members, relevant, ks), "users": float(len(members))}
+    return out

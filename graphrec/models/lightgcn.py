@@ -177,15 +177,21 @@ class CrossScenarioLightGCN(nn.Module):
             raise ValueError("the model was built without source_items (no cold-start transfer head)")
         return self.transfer(torch.sparse.mm(self.source_items, items))
 
-    def forward(self, adj: Tensor) -> tuple[Tensor, Tensor]:
-        """Propagate; returns ``(user embeddings, item embeddings)`` (mean over layers 0..L).
+    def embed(self, adj: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """One propagation; ``(users, items, topics)`` final embeddings (mean over layers 0..L).
 
         With the transfer head, cold users' embeddings are their source views.
         """
         out, _ = self.propagate(adj)
-        users, items = out[: self.num_users], out[self.num_users : self.num_users + self.num_items]
+        users = out[: self.num_users]
+        items = out[self.num_users : self.num_users + self.num_items]
         if self.transfer is not None and self.cold_users is not None and bool(self.cold_users.any()):
             users = torch.where(self.cold_users[:, None], self.source_view(items), users)
+        return users, items, out[self.num_users + self.num_items :]
+
+    def forward(self, adj: Tensor) -> tuple[Tensor, Tensor]:
+        """Propagate; returns ``(user embeddings, item embeddings)`` as :meth:`embed` gives them."""
+        users, items, _ = self.embed(adj)
         return users, items
 
 

@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING
 
 from graphrec.errors import InputDataError
 from graphrec.eval.ranking import group_by_user, rank_top_k
-from graphrec.serve.score import embedding_scores
 
 if TYPE_CHECKING:  # pragma: no cover
     from graphrec.train.rundir import SavedRun
@@ -106,7 +105,7 @@ def recommend(
     known = [u for u in user_ids if u in row_of]
     rows = [row_of[u] for u in known]
     seen = group_by_user(np.concatenate([run.train, run.val, run.test], axis=1))  # everything the graph had
-    top = rank_top_k(embedding_scores(run), rows, candidates, seen, k=k, chunk_size=chunk_size)
+    top = rank_top_k(run.score_fn(), rows, candidates, seen, k=k, chunk_size=chunk_size)
     out = Recommendations(unknown_users=unknown)
     for user_id, row, items_of_user in zip(known, rows, top):
         user_vec = run.user[row]

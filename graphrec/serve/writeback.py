@@ -153,10 +153,11 @@ def write_back(
             "properties. Use Neo4j 5.26+ for vector search."
         )
     else:
-        dims = {"Item": run.item.shape[1], "Topic": topic_x.shape[1] if len(topic_ids) else 0}
+        # topic embeddings are stored (and indexed) only for the run's own topic nodes
+        dims = {"Item": run.item.shape[1], "Topic": run.topic.shape[1] if len(run.topic_ids) else 0}
         for ix in VECTOR_INDEXES:
             dim = dims.get(ix.label, 0)
-            if dim < 1 or (ix.label == "Topic" and not len(run.topic_ids)):
+            if dim < 1:
                 continue
             existing = store.read(cypher.VECTOR_INDEX_DIMENSIONS, {"name": ix.name})
             if existing and existing[0]["dimensions"] != dim:

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from graphrec.errors import ConfigError
-from graphrec.eval.ranking import group_by_user, metrics_at_k, rank_top_k
+from graphrec.eval.ranking import evaluate_ranking, group_by_user
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -236,27 +236,15 @@ def evaluate_slices(
     on: Literal["val", "test"] = "test",
     ks: tuple[int, ...] = (10, 20),
 ) -> dict[str, dict[str, float]]:
-    """Full-ranking metrics on ``split.test`` (or ``val``) for all users and each slice of ``split.slices``.
+    """Full-ranking metrics on ``split.test`` (or ``val``) for all users and each slice of ``split.slices``,
+    the users' training items excluded (see :func:`~graphrec.eval.ranking.evaluate_ranking`).
 
     Args:
         score: Maps a 1-D tensor of user rows to scores over all items (see :func:`rank_top_k`).
         candidates: Bool mask of rankable items (the target scenario's).
     """
     held_out = split.test if on == "test" else split.val
-    relevant = group_by_user(held_out)
-    exclude = group_by_user(split.train)
-    rows = sorted(relevant)
-    if not rows:
-        return {}
-    top = rank_top_k(score, rows, candidates, exclude, k=max(ks))
-    position = {u: r for r, u in enumerate(rows)}
-    out = {"all": {**metrics_at_k(top, rows, relevant, ks), "users": float(len(rows))}}
-    for name, users in split.slices.items():
-        members = [u for u in users.tolist() if u in position]
-        if members:
-            sub = top[[position[u] for u in members]]
-            out[name] = {**metrics_at_k(sub, members, relevant, ks), "users": float(len(members))}
-    return out
+    return evaluate_ranking(score, held_out, group_by_user(split.train), candidates, slices=split.slices, ks=ks)
 
 
 @dataclass
@@ -299,14 +287,8 @@ class Fitted:
             return {}
         self.model.eval()
         with torch.inference_mode():
-            out, _ = self.model.propagate(self.inputs.adj)
-            users, items = self.model(self.inputs.adj)  # cold users: their source view, where the model has one
-        m = self.model
-        return {
-            "user": users.numpy().copy(),
-            "item": items.numpy().copy(),
-            "topic": out[m.num_users + m.num_items :].numpy().copy(),
-        }
+            users, items, topics = self.model.embed(self.inputs.adj)
+        return {"user": users.numpy().copy(), "item": items.numpy().copy(), "topic": topics.numpy().copy()}
 
 
 def fit(

@@ -9,7 +9,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from graphrec.eval.ranking import group_by_user, metrics_at_k, rank_top_k
+from graphrec.eval.ranking import dot_product_scores, evaluate_ranking, group_by_user
 from graphrec.train.sampling import bpr_loss, in_scenario_negatives
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -61,11 +61,7 @@ def score_fn(model: CrossScenarioLightGCN, adj: torch.Tensor) -> Any:
 
     with torch.inference_mode():
         users, items = model(adj)
-
-    def scores(user_rows: torch.Tensor) -> torch.Tensor:
-        return users[user_rows] @ items.T
-
-    return scores
+    return dot_product_scores(users, items)
 
 
 def evaluate(
@@ -77,18 +73,20 @@ def evaluate(
     *,
     users: np.ndarray | None = None,
     ks: tuple[int, ...] = (10, 20),
+    exclude: dict[int, set[int]] | None = None,
 ) -> dict[str, float]:
     """Full-ranking metrics of ``held_out`` pairs over ``candidates`` items, training items excluded.
 
     Args:
         users: Restrict to these user rows (a slice such as cold users); default all with held-out items.
+        exclude: ``group_by_user(train)`` when the caller already has it (default: computed here).
     """
-    relevant = group_by_user(held_out)
-    rows = sorted(relevant) if users is None else [u for u in users.tolist() if u in relevant]
-    if not rows:
-        return {}
-    top = rank_top_k(score_fn(model, adj), rows, candidates, group_by_user(train), k=max(ks))
-    return {**metrics_at_k(top, rows, relevant, ks), "users": float(len(rows))}
+    slices = {"selected": users} if users is not None else None
+    out = evaluate_ranking(
+        score_fn(model, adj), held_out, exclude if exclude is not None else group_by_user(train), candidates,
+        slices=slices, ks=ks,
+    )  # fmt: skip
+    return out.get("all" if users is None else "selected", {})
 
 
 def train_bpr(
@@ -165,7 +163,7 @@ def train_bpr(
             logger.info("epoch %d loss %.4f (no validation split)", epoch, total / max(len(order), 1))
             result.best_epoch = epoch
             continue
-        metrics = evaluate(model, adj, train, val, candidates, ks=(config.k,))
+        metrics = evaluate(model, adj, train, val, candidates, ks=(config.k,), exclude=positives)
         val_recall = metrics.get(f"recall@{config.k}", 0.0)
         result.history.append({"epoch": epoch, "loss": total / max(len(order), 1), f"val_recall@{config.k}": val_recall})
         logger.info("epoch %d loss %.4f val recall@%d %.4f", epoch, total / max(len(order), 1), config.k, val_recall)

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from graphrec.errors import ConfigError, GraphRecError
+from graphrec.eval.ranking import ScoreFn, dot_product_scores
 from graphrec.results import run_metadata
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -171,6 +172,12 @@ class SavedRun:
     def name(self) -> str:
         """The run's id (its folder name), written as ``run`` on RECOMMENDED edges."""
         return self.path.name
+
+    def score_fn(self) -> ScoreFn:
+        """Dot-product scores over the saved embeddings (what serving and ``evaluate`` rank by)."""
+        import torch
+
+        return dot_product_scores(torch.from_numpy(self.user), torch.from_numpy(self.item))
 
     def user_row(self) -> dict[str, int]:
         """``{raw user id: row}``."""
