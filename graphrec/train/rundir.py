@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -131,16 +132,37 @@ def save_run(
             "item": fitted.popularity.numpy()[:, None].astype(np.float32),
             "topic": np.zeros((0, 1), dtype=np.float32),
         }
+    save_embeddings(run_dir, emb, user_ids=export.user_ids, item_keys=export.item_keys, topic_ids=export.topic_ids)
+    save_split(run_dir, split)
+
+
+def save_embeddings(
+    run_dir: Path,
+    emb: dict[str, np.ndarray],
+    *,
+    user_ids: Sequence[str],
+    item_keys: Sequence[tuple[str, str]],
+    topic_ids: Sequence[str],
+) -> None:
+    """Write ``embeddings.npz``: ``emb["user" | "item" | "topic"]`` rows aligned with the raw ids."""
+    import numpy as np
+
     np.savez(
         run_dir / EMBEDDINGS_FILE,
         user=emb["user"],
         item=emb["item"],
         topic=emb["topic"],
-        user_ids=np.array(export.user_ids, dtype=str),
-        item_scenario=np.array([s for s, _ in export.item_keys], dtype=str),
-        item_ids=np.array([i for _, i in export.item_keys], dtype=str),
-        topic_ids=np.array(export.topic_ids if len(emb["topic"]) else [], dtype=str),
+        user_ids=np.array(user_ids, dtype=str),
+        item_scenario=np.array([s for s, _ in item_keys], dtype=str),
+        item_ids=np.array([i for _, i in item_keys], dtype=str),
+        topic_ids=np.array(topic_ids if len(emb["topic"]) else [], dtype=str),
     )
+
+
+def save_split(run_dir: Path, split: Split) -> None:
+    """Write ``split.npz``: the run's train / val / test pairs (export rows) and slices."""
+    import numpy as np
+
     np.savez(
         run_dir / SPLIT_FILE,
         train=split.train,
