@@ -104,7 +104,8 @@ def recommend(
         )
     known = [u for u in user_ids if u in row_of]
     rows = [row_of[u] for u in known]
-    seen = group_by_user(np.concatenate([run.train, run.val, run.test], axis=1))  # everything the graph had
+    everything = np.concatenate([run.train, run.val, run.test], axis=1)  # every interaction the graph had
+    seen = group_by_user(everything[:, np.isin(everything[0], rows)])  # of the requested users only
     top = rank_top_k(run.score_fn(), rows, candidates, seen, k=k, chunk_size=chunk_size)
     out = Recommendations(unknown_users=unknown)
     for user_id, row, items_of_user in zip(known, rows, top):
