@@ -1,0 +1,100 @@
+"""One evaluator for graphrec and every peer: top-K lists (``topk.tsv``) against a split folder's
+``test.tsv``, with graphrec's metric code (:func:`graphrec.eval.ranking.metrics_at_k`), per slice.
+
+    .venv/bin/python -m bench.peers.evaluate bench/.work/splits/ml-100k/seed0 OUT/topk.tsv
+
+Every list is checked before it is scored: each test user has one, of at least ``max(ks)`` items, all
+of them candidates (the target scenario's items) and none of them the user's training or validation
+items (the exclusion RecBole's test evaluator applies, and every runner here applies).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from graphrec.errors import GraphRecError
+
+
+def read_pairs(path: Path) -> list[tuple[str, str]]:
+    """``(user_id, item_id)`` rows of a split file (header skipped)."""
+    lines = path.read_text().splitlines()
+    if not lines or lines[0].split("\t")[:2] != ["user_id", "item_id"]:
+        raise GraphRecError(f"{path}: expected a header 'user_id<TAB>item_id'; regenerate it with `python -m bench.peers.split_files`")
+    out = []
+    for n, line in enumerate(lines[1:], start=2):
+        parts = line.split("\t")
+        if len(parts) < 2:
+            raise GraphRecError(f"{path} line {n}: expected 'user_id<TAB>item_id', got {line!r}")
+        out.append((parts[0], parts[1]))
+    return out
+
+
+def read_topk(path: Path) -> dict[str, list[str]]:
+    """``{user_id: [item_id, ...]}`` best first, from a ``user_id<TAB>item_id<TAB>rank`` file."""
+    rows: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    lines = path.read_text().splitlines()
+    if not lines or lines[0].split("\t") != ["user_id", "item_id", "rank"]:
+        raise GraphRecError(f"{path}: expected the header 'user_id<TAB>item_id<TAB>rank'")
+    for n, line in enumerate(lines[1:], start=2):
+        parts = line.split("\t")
+        try:
+            rows[parts[0]].append((int(parts[2]), parts[1]))
+        except (IndexError, ValueError) as e:
+            raise GraphRecError(f"{path} line {n}: expected 'user_id<TAB>item_id<TAB>rank', got {line!r}") from e
+    return {u: [i for _, i in sorted(v)] for u, v in rows.items()}
+
+
+def evaluate_topk(split: Path, topk: Path, *, ks: tuple[int, ...] = (10, 20)) -> dict[str, dict[str, float]]:
+    """Recall/NDCG/HR/MRR@k of ``topk`` on ``split``'s test pairs, for all test users and per slice.
+
+    Raises:
+        GraphRecError: A test user without a list, a list shorter than ``max(ks)``, a non-candidate
+            item, or an item the user has in train/valid — naming the user and item.
+    """
+    from graphrec.eval.ranking import metrics_at_k
+
+    relevant: dict[str, set[str]] = defaultdict(set)
+    for u, i in read_pairs(split / "test.tsv"):
+        relevant[u].add(i)
+    known: dict[str, set[str]] = defaultdict(set)
+    for name in ("train.tsv", "valid.tsv"):
+        for u, i in read_pairs(split / name):
+            known[u].add(i)
+    candidates = set((split / "candidates.txt").read_text().split())
+    lists = read_topk(topk)
+    users = sorted(relevant)
+    k = max(ks)
+    for u in users:
+        got = lists.get(u)
+        if got is None or len(got) < k:
+            raise GraphRecError(f"{topk}: test user {u!r} has {0 if got is None else len(got)} recommendations, needs {k}")
+        for i in got[:k]:
+            if i not in candidates:
+                raise GraphRecError(f"{topk}: user {u!r} got {i!r}, which is not a candidate item (see candidates.txt)")
+            if i in known[u]:
+                raise GraphRecError(f"{topk}: user {u!r} got {i!r}, one of its train/valid items (they must be excluded)")
+    top = [lists[u][:k] for u in users]
+    out = {"all": {**metrics_at_k(top, users, relevant, ks), "users": float(len(users))}}  # type: ignore[arg-type]
+    slices: dict[str, list[str]] = json.loads((split / "slices.json").read_text())
+    for name, members in slices.items():
+        sub = [u for u in members if u in relevant]
+        if sub:
+            out[name] = {**metrics_at_k([lists[u][:k] for u in sub], sub, relevant, ks), "users": float(len(sub))}  # type: ignore[arg-type]
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("split", type=Path)
+    p.add_argument("topk", type=Path)
+    args = p.parse_args(argv)
+    result: dict[str, Any] = evaluate_topk(args.split, args.topk)
+    print(json.dumps(result, indent=1))
+
+
+if __name__ == "__main__":
+    main()

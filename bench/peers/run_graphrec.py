@@ -1,0 +1,127 @@
+"""graphrec's side of the peer benchmark: train a :data:`graphrec.train.experiment.MODELS` preset on a
+split folder's files and write its top-K lists and timing in the peers' format.
+
+    .venv/bin/python -m bench.peers.run_graphrec --split bench/.work/splits/ml-100k/seed0 \\
+        --home bench/.work/ml-100k --model lightgcn-merged --out OUT --seed 0
+
+The split is read from the files (the same bytes every peer reads) and mapped onto the graph exported
+from ``--home``; any pair of the files the graph lacks is an error. Outputs ``OUT/topk.tsv``
+(``user_id, item_id, rank``: candidates only, the user's train and valid items excluded) and
+``OUT/result.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+REPO = Path(__file__).resolve().parents[2]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from bench.peers.evaluate import read_pairs  # noqa: E402
+from bench.peers.split_files import item_token  # noqa: E402
+from graphrec.errors import GraphRecError  # noqa: E402
+
+if TYPE_CHECKING:  # pragma: no cover
+    from graphrec.data.export import GraphExport
+    from graphrec.data.splits import Split
+
+
+def split_from_files(split: Path, export: GraphExport) -> Split:
+    """The :class:`~graphrec.data.splits.Split` a split folder describes, in ``export``'s rows.
+
+    Raises:
+        GraphRecError: A user or item of the files is not in the graph (the folder was written from
+            another graph: regenerate it with ``python -m bench.peers.split_files``).
+    """
+    import numpy as np
+
+    from graphrec.data.splits import Split
+
+    user_row = {u: r for r, u in enumerate(export.user_ids)}
+    item_row = {item_token(s, i): r for r, (s, i) in enumerate(export.item_keys)}
+
+    def rows(name: str) -> np.ndarray:
+        pairs = read_pairs(split / name)
+        try:
+            out = [(user_row[u], item_row[i]) for u, i in pairs]
+        except KeyError as e:
+            raise GraphRecError(f"{split / name}: {e.args[0]!r} is not in the graph; regenerate the folder with "
+                                "`python -m bench.peers.split_files`") from e  # fmt: skip
+        return np.array(out, dtype=np.int64).reshape(-1, 2).T.copy()
+
+    slices = {name: np.array([user_row[u] for u in users], dtype=np.int64)
+              for name, users in json.loads((split / "slices.json").read_text()).items()}  # fmt: skip
+    meta = json.loads((split / "meta.json").read_text())
+    return Split(rows("train.tsv"), rows("valid.tsv"), rows("test.tsv"), slices=slices, meta=meta.get("split", {}))
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--split", type=Path, required=True)
+    p.add_argument("--home", type=Path, required=True, help="graphrec home holding the dataset's graph and features")
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--model", default="lightgcn-merged")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--epochs", type=int, default=40)
+    p.add_argument("--dim", type=int, default=64)
+    p.add_argument("--layers", type=int, default=3)
+    p.add_argument("--lr", type=float, default=0.005)
+    p.add_argument("--batch-size", type=int, default=2048)
+    p.add_argument("--patience", type=int, default=8)
+    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--k", type=int, default=20)
+    args = p.parse_args(argv)
+
+    import numpy as np
+    import torch
+
+    from graphrec.data.export import export_graph
+    from graphrec.eval.ranking import group_by_user, rank_top_k
+    from graphrec.features import ITEM_FEATURES_FILE
+    from graphrec.results import run_metadata
+    from graphrec.store.connect import StoreConfig, open_store
+    from graphrec.train.experiment import fit, model_spec
+    from graphrec.train.loop import TrainConfig
+    from graphrec.train.run import load_item_features
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    meta = json.loads((args.split / "meta.json").read_text())
+    home = args.home.resolve()
+    with open_store(StoreConfig(home=home)) as store:
+        export = export_graph(store)
+    split = split_from_files(args.split, export)
+    spec = model_spec(args.model, dim=args.dim, num_layers=args.layers if args.model not in ("bpr-mf", "popularity") else 0)
+    item_x = load_item_features(export, home / "features" / ITEM_FEATURES_FILE) if spec.text else None
+    config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, patience=args.patience, seed=args.seed)
+    t0 = time.perf_counter()
+    fitted = fit(export, split, spec, config, target=meta["target"], item_x=item_x)
+    train_seconds = time.perf_counter() - t0
+    exclude = group_by_user(np.concatenate([split.train, split.val], axis=1))
+    users = sorted(set(split.test[0].tolist()))
+    top = rank_top_k(fitted.score_fn(), users, fitted.inputs.candidates, exclude, k=args.k)
+    args.out.mkdir(parents=True, exist_ok=True)
+    tokens = [item_token(s, i) for s, i in export.item_keys]
+    lines = ["user_id\titem_id\trank"]
+    for row, u in enumerate(users):
+        lines += [f"{export.user_ids[u]}\t{tokens[i]}\t{r}" for r, i in enumerate(top[row].tolist(), start=1)]
+    (args.out / "topk.tsv").write_text("\n".join(lines) + "\n")
+    res = fitted.result
+    result = {
+        "peer": "graphrec", "version": run_metadata()["versions"]["graphrec"], "model": args.model,
+        "config": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
+        "seconds_per_epoch": res.seconds_per_epoch if res else None, "epochs_run": len(res.history) if res else 0,
+        "best_epoch": res.best_epoch if res else None, "train_seconds": train_seconds,
+        "harness_metrics": fitted.metrics, "threads": torch.get_num_threads(), "meta": run_metadata(),
+    }  # fmt: skip  (harness_metrics: graphrec's own evaluation, training items excluded only)
+    (args.out / "result.json").write_text(json.dumps(result, indent=1, default=str))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,111 @@
+"""Write graphrec's split of a benchmark dataset as plain files that every peer reads.
+
+    .venv/bin/python -m bench.peers.split_files ml-100k --seed 0
+    .venv/bin/python -m bench.peers.split_files amazon-kg --seed 0
+
+Folder ``bench/.work/splits/<dataset>/seed<k>/`` (ignored by git; the data's licence forbids
+redistribution, so the files are regenerated from ``../shared`` on demand):
+
+* ``train.tsv``, ``valid.tsv``, ``test.tsv`` — header ``user_id<TAB>item_id``, one interaction per line.
+  User ids are raw; item ids are ``<scenario>:<raw id>`` (unique across scenarios).
+* ``candidates.txt`` — the rankable items (the target scenario's), one per line.
+* ``slices.json`` — ``{"cold": [user ids], "warm": [...]}`` (``{}`` for a single-scenario split).
+* ``items.txt`` + ``item_features.npy`` — every item and its BERT text feature row (float32), as
+  ``graphrec embed`` wrote them (item text only; no interaction enters them).
+* ``meta.json`` — dataset, protocol, seed, source, target, counts.
+
+The same export, split and features feed graphrec's own benchmark (``bench/train_bench.py``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+REPO = Path(__file__).resolve().parents[2]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
+
+    from graphrec.data.export import GraphExport
+    from graphrec.data.splits import Split
+
+SPLITS_ROOT = REPO / "bench" / ".work" / "splits"
+
+
+def item_token(scenario: str, item_id: str) -> str:
+    """The item id peers see: ``<scenario>:<raw id>``."""
+    return f"{scenario}:{item_id}"
+
+
+def split_dir(dataset: str, seed: int, root: Path = SPLITS_ROOT) -> Path:
+    """Where :func:`write_split_files` puts ``dataset``'s split of ``seed``."""
+    return root / dataset / f"seed{seed}"
+
+
+def write_split_files(
+    out: Path,
+    export: GraphExport,
+    split: Split,
+    *,
+    item_x: np.ndarray | None,
+    meta: dict[str, object],
+    candidates: np.ndarray,
+) -> Path:
+    """Write ``split`` (export rows) into ``out`` in the format of the module docstring; returns ``out``."""
+    import numpy as np
+
+    out.mkdir(parents=True, exist_ok=True)
+    users = export.user_ids
+    items = [item_token(s, i) for s, i in export.item_keys]
+    for name, pairs in (("train", split.train), ("valid", split.val), ("test", split.test)):
+        lines = ["user_id\titem_id"] + [f"{users[u]}\t{items[i]}" for u, i in pairs.T.tolist()]
+        (out / f"{name}.tsv").write_text("\n".join(lines) + "\n")
+    (out / "candidates.txt").write_text("\n".join(items[i] for i in np.flatnonzero(candidates)) + "\n")
+    slices = {name: [users[u] for u in rows.tolist()] for name, rows in split.slices.items()}
+    (out / "slices.json").write_text(json.dumps(slices))
+    (out / "items.txt").write_text("\n".join(items) + "\n")
+    if item_x is not None:
+        np.save(out / "item_features.npy", item_x.astype(np.float32))
+    counts = {"train": int(split.train.shape[1]), "valid": int(split.val.shape[1]), "test": int(split.test.shape[1]),
+              "users": len(users), "items": len(items), "candidates": int(candidates.sum())}  # fmt: skip
+    (out / "meta.json").write_text(json.dumps({**meta, "counts": counts, "split": split.meta}, indent=1, default=str))
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("dataset", help="a dataset of bench/train_bench.py (amazon-kg, ml-100k)")
+    p.add_argument("--seed", type=int, nargs="+", default=[0])
+    p.add_argument("--home", type=Path, default=None, help="graphrec home (default bench/.work/<dataset>)")
+    p.add_argument("--root", type=Path, default=SPLITS_ROOT)
+    args = p.parse_args(argv)
+
+    from bench.train_bench import DATASETS, prepare
+    from graphrec.data.export import export_graph
+    from graphrec.features import ITEM_FEATURES_FILE
+    from graphrec.store.connect import StoreConfig, open_store
+    from graphrec.train.run import SplitConfig, load_item_features, make_split
+
+    ds = DATASETS[args.dataset]
+    home = (args.home or REPO / "bench" / ".work" / args.dataset).resolve()
+    prepare(home, ds["spec"], n_topics=None)
+    with open_store(StoreConfig(home=home)) as store:
+        export = export_graph(store)
+    target = ds["target"] or export.scenarios[0]
+    item_x = load_item_features(export, home / "features" / ITEM_FEATURES_FILE)
+    candidates = export.item_scenario == export.scenarios.index(target)
+    for seed in args.seed:
+        split = make_split(export, SplitConfig(protocol=ds["protocol"], source=ds["source"], seed=seed), target=target)
+        meta = {"dataset": args.dataset, "protocol": ds["protocol"], "seed": seed, "source": ds["source"], "target": target}
+        out = write_split_files(split_dir(args.dataset, seed, args.root), export, split, item_x=item_x, meta=meta, candidates=candidates)
+        print(out)
+
+
+if __name__ == "__main__":
+    main()
