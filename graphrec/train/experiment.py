@@ -35,6 +35,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from graphrec.data.export import GraphExport
     from graphrec.data.splits import Split
     from graphrec.models.lightgcn import CrossScenarioLightGCN
+    from graphrec.models.routed import RoutedLightGCN
     from graphrec.train.loop import TrainConfig, TrainResult
 
 logger = logging.getLogger(__name__)
@@ -60,6 +61,10 @@ class ModelSpec:
             users without target history are embedded from their source items by a map trained on
             users who have both (default false; the experimental ``graphrec-transfer`` preset; it did
             not help on Amazon-KG, see BENCHMARKS.md).
+        route: Two channels routed per user (:class:`~graphrec.models.routed.RoutedLightGCN`): users
+            without target training interactions are scored by this spec's model (the knowledge
+            channel), the others by the same model without BERT features (the collaborative channel);
+            each channel trains and early-stops on its own (default false).
     """
 
     name: str
@@ -72,6 +77,12 @@ class ModelSpec:
     graph: Literal["merged", "target"] = "merged"
     users: Literal["id", "items", "id+items"] = "id"
     transfer: bool = False
+    route: bool = False
+
+    def channel(self, name: Literal["knowledge", "collaborative"]) -> ModelSpec:
+        """The single-channel spec of a routed spec's ``name`` channel."""
+        spec = dataclasses.replace(self, name=f"{self.name}/{name}", route=False)
+        return spec if name == "knowledge" else dataclasses.replace(spec, text=False, ids=True)
 
 
 MODELS: dict[str, ModelSpec] = {
@@ -85,6 +96,7 @@ MODELS: dict[str, ModelSpec] = {
         ModelSpec("graphrec-no-topics", topics=False),
         ModelSpec("graphrec-no-bert", text=False),
         ModelSpec("graphrec-transfer", transfer=True),
+        ModelSpec("graphrec-routed", route=True),
     )
 }
 
@@ -200,9 +212,27 @@ def build_inputs(
     return inputs
 
 
-def build_model(spec: ModelSpec, export: GraphExport, inputs: Inputs) -> CrossScenarioLightGCN:
-    """A fresh :class:`CrossScenarioLightGCN` for ``spec`` (seed torch before calling)."""
+def build_model(
+    spec: ModelSpec, export: GraphExport, inputs: Inputs, *, seed: int | None = None
+) -> CrossScenarioLightGCN | RoutedLightGCN:
+    """A fresh model for ``spec``: a :class:`CrossScenarioLightGCN`, or for a routed spec a
+    :class:`~graphrec.models.routed.RoutedLightGCN` of two. Seed torch before calling, or pass ``seed``
+    (torch is then seeded before each channel, so a channel starts as its single-channel spec would).
+    """
+    import torch
+
     from graphrec.models.lightgcn import CrossScenarioLightGCN
+
+    if seed is not None:
+        torch.manual_seed(seed)
+    if spec.route:
+        from graphrec.models.routed import RoutedLightGCN
+
+        knowledge = build_model(spec.channel("knowledge"), export, inputs, seed=seed)
+        collaborative = build_model(
+            spec.channel("collaborative"), export, dataclasses.replace(inputs, item_x=None, topic_x=None), seed=seed
+        )
+        return RoutedLightGCN(knowledge, collaborative, routed_cold_users(export, inputs))  # type: ignore[arg-type]
 
     return CrossScenarioLightGCN(
         len(export.user_ids),
@@ -218,6 +248,16 @@ def build_model(spec: ModelSpec, export: GraphExport, inputs: Inputs) -> CrossSc
         source_items=inputs.source_items,
         cold_users=inputs.cold_users,
     )
+
+
+def routed_cold_users(export: GraphExport, inputs: Inputs) -> torch.Tensor:
+    """Bool ``[num_users]``: users without a target-scenario training interaction (routed to knowledge)."""
+    import numpy as np
+    import torch
+
+    has_target = np.zeros(len(export.user_ids), dtype=bool)
+    has_target[inputs.train[0, inputs.candidates[inputs.train[1]]]] = True
+    return torch.from_numpy(~has_target)
 
 
 def popularity_scores(train: np.ndarray, num_items: int) -> torch.Tensor:
@@ -253,7 +293,7 @@ class Fitted:
 
     spec: ModelSpec
     inputs: Inputs
-    model: CrossScenarioLightGCN | None
+    model: CrossScenarioLightGCN | RoutedLightGCN | None
     popularity: torch.Tensor | None = None
     result: TrainResult | None = None
     metrics: dict[str, dict[str, float]] = field(default_factory=dict)
@@ -291,6 +331,33 @@ class Fitted:
         return {"user": users.numpy().copy(), "item": items.numpy().copy(), "topic": topics.numpy().copy()}
 
 
+def merge_channel_results(results: dict[str, TrainResult]) -> TrainResult:
+    """One :class:`TrainResult` for a routed model: the collaborative channel's best epoch and
+    validation recall (validation users have target history, so that channel scores them), the
+    knowledge channel's curve as ``loss``/``val_…`` with the collaborative one beside it, seconds per
+    epoch summed (one epoch of both), and each channel's own result under ``config["channels"]``."""
+    from dataclasses import asdict
+
+    from graphrec.train.loop import TrainResult
+
+    know, collab = results["knowledge"], results["collaborative"]
+    history = []
+    for epoch in range(max(len(know.history), len(collab.history))):
+        row: dict[str, float] = {"epoch": epoch}
+        if epoch < len(know.history):
+            row.update({k: v for k, v in know.history[epoch].items() if k != "epoch"})
+        if epoch < len(collab.history):
+            row.update({f"collaborative_{k}": v for k, v in collab.history[epoch].items() if k != "epoch"})
+        history.append(row)
+    return TrainResult(
+        best_epoch=collab.best_epoch,
+        best_val=collab.best_val,
+        history=history,
+        seconds_per_epoch=know.seconds_per_epoch + collab.seconds_per_epoch,
+        config={**know.config, "channels": {name: {k: v for k, v in asdict(r).items() if k != "history"} for name, r in results.items()}},
+    )
+
+
 def fit(
     export: GraphExport,
     split: Split,
@@ -306,7 +373,6 @@ def fit(
     Deterministic under ``config.seed``.
     """
     import numpy as np
-    import torch
 
     from graphrec.train.loop import train_bpr
 
@@ -314,13 +380,16 @@ def fit(
     if spec.kind == "popularity":
         fitted = Fitted(spec, inputs, None, popularity=popularity_scores(inputs.train, len(export.item_keys)))
     else:
-        torch.manual_seed(config.seed)
         np.random.seed(config.seed)
-        model = build_model(spec, export, inputs)
-        result = train_bpr(
-            model, inputs.adj, inputs.train, split.val, export.item_scenario, inputs.candidates, config,
-            transfer_pairs=inputs.transfer_pairs, progress=progress,
-        )  # fmt: skip
-        fitted = Fitted(spec, inputs, model, result=result)
+        model = build_model(spec, export, inputs, seed=config.seed)
+        channels = {"knowledge": model.knowledge, "collaborative": model.collaborative} if spec.route else {"": model}
+        results = {
+            name: train_bpr(
+                channel, inputs.adj, inputs.train, split.val, export.item_scenario, inputs.candidates, config,
+                transfer_pairs=inputs.transfer_pairs, progress=progress,
+            )  # fmt: skip
+            for name, channel in channels.items()
+        }
+        fitted = Fitted(spec, inputs, model, result=results[""] if "" in results else merge_channel_results(results))
     fitted.metrics = evaluate_slices(fitted.score_fn(), split, inputs.candidates, ks=(10, 20))
     return fitted

@@ -73,14 +73,20 @@ def plot_curves(history: list[dict[str, float]], path: Path, *, title: str) -> N
 
     fig = Figure(figsize=(8, 3.2), dpi=100)
     ax_loss, ax_val = fig.subplots(1, 2)
-    epochs = [h["epoch"] for h in history]
-    ax_loss.plot(epochs, [h["loss"] for h in history], marker="o", markersize=3)
+    def curve(key: str) -> tuple[list[float], list[float]]:  # (a routed model's channels may stop at different epochs)
+        rows = [h for h in history if key in h]
+        return [h["epoch"] for h in rows], [h[key] for h in rows]
+
+    keys = {k for h in history for k in h}
+    for prefix, style in (("", "-"), ("collaborative_", "--")):
+        if f"{prefix}loss" in keys:
+            ax_loss.plot(*curve(f"{prefix}loss"), style, marker="o", markersize=3, label=prefix.rstrip("_") or None)
+        val_key = next((k for k in sorted(keys) if k.startswith(f"{prefix}val_")), None)
+        if val_key:
+            ax_val.plot(*curve(val_key), style, marker="o", markersize=3, color="tab:green", label=prefix.rstrip("_") or None)
+            ax_val.set_ylabel(val_key.removeprefix(prefix).replace("_", " "))
     ax_loss.set_xlabel("epoch")
     ax_loss.set_ylabel("BPR loss (train)")
-    val_key = next((k for k in (history[0] if history else {}) if k.startswith("val_")), None)
-    if val_key:
-        ax_val.plot(epochs, [h[val_key] for h in history], marker="o", markersize=3, color="tab:green")
-        ax_val.set_ylabel(val_key.replace("_", " "))
     ax_val.set_xlabel("epoch")
     fig.suptitle(title)
     fig.tight_layout()

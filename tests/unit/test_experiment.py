@@ -90,7 +90,7 @@ def test_every_model_trains_and_evaluates(name: str) -> None:
     spec = MODELS[name]
     if spec.kind == "gnn":
         assert fitted.result is not None and len(fitted.result.history) >= 1
-        model = fitted.model
+        model = fitted.model.knowledge if spec.route else fitted.model
         assert (model.item_proj is not None) == spec.text
         assert model.num_topics == (2 if spec.topics else 0)
 
@@ -103,6 +103,32 @@ def test_graphrec_transfers_to_cold_users_better_than_popularity() -> None:
     ours = fit(export, split, model_spec("graphrec", dim=16), cfg, target="books", item_x=x)
     # a cold user's 6 test books are all in its taste's 15: the right taste gives recall@10 ≈ 10/15
     assert ours.metrics["cold"]["recall@10"] > 0.55 > pop.metrics["cold"]["recall@10"] + 0.1, (ours.metrics, pop.metrics)
+
+
+def test_routed_model_scores_cold_users_by_knowledge_and_warm_by_collaborative(tmp_path: Path) -> None:
+    export, x = toy_export()
+    split = coldstart_transfer(export, source="movies", target="books", seed=0)
+    cfg = TrainConfig(epochs=6, batch_size=64, lr=0.05, seed=0)
+    routed = fit(export, split, model_spec("graphrec-routed", dim=8), cfg, target="books", item_x=x)
+    knowledge = fit(export, split, model_spec("graphrec", dim=8), cfg, target="books", item_x=x)
+    collaborative = fit(export, split, model_spec("graphrec-no-bert", dim=8), cfg, target="books", item_x=x)
+    for m in ("recall@20", "ndcg@20", "mrr@10"):
+        assert routed.metrics["cold"][m] == pytest.approx(knowledge.metrics["cold"][m])
+        assert routed.metrics["warm"][m] == pytest.approx(collaborative.metrics["warm"][m])
+    assert knowledge.metrics["warm"] != collaborative.metrics["warm"]  # the routing is what differs
+    emb = routed.embeddings()
+    assert emb["user"].shape[1] == emb["item"].shape[1] == emb["topic"].shape[1] == 16  # one space, two channels
+    cold = split.slices["cold"]
+    assert not emb["user"][cold, 8:].any() and emb["user"][cold, :8].any()  # cold users: knowledge half only
+    # the run folder round-trips a routed model too
+    save_run(tmp_path, routed, export, split, cfg, target="books", source="movies")
+    spec = model_spec("graphrec-routed", dim=8)
+    model = build_model(spec, export, build_inputs(export, split, spec, target="books", item_x=x), seed=99)
+    model.load_state_dict(load_checkpoint(tmp_path))
+    model.eval()
+    with torch.inference_mode():
+        users, _ = model(routed.inputs.adj)
+    assert np.allclose(users.numpy(), load_run(tmp_path).user, atol=1e-5)
 
 
 def test_text_model_needs_features() -> None:
