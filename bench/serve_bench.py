@@ -1,0 +1,170 @@
+"""Serving benchmark: top-20 latency for one user over 100k synthetic items in-process, and
+``graphrec recommend`` for 1,000 users end to end, with memory peaks.
+
+    .venv/bin/python bench/serve_bench.py                       # 100k items, 20k users, 64-d
+    .venv/bin/python bench/serve_bench.py --items 10000 --queries 200   # smaller
+
+A synthetic run folder (random embeddings, 30 random interactions per user) is written with
+graphrec's own run-folder code (``save_embeddings`` / ``save_split``) into a temporary graphrec home.
+
+* In-process, one user per call: :func:`graphrec.serve.recommend.recommend` (the function behind
+  ``graphrec recommend``: excludes the user's known items, ranks the scenario's items) against the
+  floor a hand-written server would have — NumPy ``item @ user``, known items masked, ``argpartition``
+  top-20 — on the same run and users. p50 / p99 over ``--queries`` users after a warm-up.
+* In-process, 1,000 users in one call (chunked scoring).
+* The CLI: ``graphrec recommend --run DIR --users FILE -k 20 --output recs.csv`` for 1,000 users, as a
+  subprocess (interpreter start, imports, loading the run, ranking, writing the CSV), best of
+  ``--repeats``; its peak RSS from ``getrusage(RUSAGE_CHILDREN)``.
+
+Results go to ``bench/results/serve.json``; timings are not asserted anywhere.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from graphrec.results import run_metadata  # noqa: E402
+
+
+def synthetic_run(folder: Path, *, n_users: int, n_items: int, dim: int, per_user: int, seed: int) -> Path:
+    """Write a run folder with random embeddings and ``per_user`` random training items per user."""
+    import numpy as np
+
+    from graphrec.data.splits import Split
+    from graphrec.train.rundir import CONFIG_FILE, METRICS_FILE, save_embeddings, save_split
+
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    emb = {
+        "user": rng.standard_normal((n_users, dim), dtype=np.float32),
+        "item": rng.standard_normal((n_items, dim), dtype=np.float32),
+        "topic": np.zeros((0, dim), dtype=np.float32),
+    }
+    users = np.repeat(np.arange(n_users), per_user)
+    items = rng.integers(0, n_items, size=len(users))
+    train = np.unique(np.stack([users, items]), axis=1).astype(np.int64)
+    empty = np.zeros((2, 0), dtype=np.int64)
+    save_embeddings(folder, emb, user_ids=[f"u{k}" for k in range(n_users)],
+                    item_keys=[("items", f"i{k}") for k in range(n_items)], topic_ids=[])  # fmt: skip
+    save_split(folder, Split(train, empty, empty.copy()))
+    (folder / CONFIG_FILE).write_text(json.dumps({"target": "items", "model": {"name": "synthetic"}}))
+    (folder / METRICS_FILE).write_text(json.dumps({"metrics": {}}))
+    return folder
+
+
+def percentiles(seconds: list[float]) -> dict[str, float]:
+    """p50 / p99 / mean in milliseconds."""
+    ms = sorted(s * 1000 for s in seconds)
+    return {"p50_ms": ms[len(ms) // 2], "p99_ms": ms[min(len(ms) - 1, int(len(ms) * 0.99))], "mean_ms": statistics.mean(ms)}
+
+
+def numpy_floor(run: Any, rows: list[int], k: int) -> list[float]:
+    """Per-user latency of the hand-written NumPy top-k (known items masked)."""
+    import numpy as np
+
+    known: dict[int, np.ndarray] = {}
+    order = np.argsort(run.train[0], kind="stable")
+    starts = np.searchsorted(run.train[0, order], np.arange(len(run.user_ids) + 1))
+    for r in rows:
+        known[r] = run.train[1, order[starts[r] : starts[r + 1]]]
+    out = []
+    for r in rows:
+        t0 = time.perf_counter()
+        scores = run.item @ run.user[r]
+        scores[known[r]] = -np.inf
+        top = np.argpartition(-scores, k)[:k]
+        top = top[np.argsort(-scores[top])]
+        out.append(time.perf_counter() - t0)
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--items", type=int, default=100_000)
+    p.add_argument("--users", type=int, default=20_000)
+    p.add_argument("--dim", type=int, default=64)
+    p.add_argument("--per-user", type=int, default=30, help="known items per user (excluded from the top-k)")
+    p.add_argument("--queries", type=int, default=1000, help="single-user calls timed")
+    p.add_argument("--batch", type=int, default=1000, help="users of the batch call and the CLI run")
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    p.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "serve.json")
+    args = p.parse_args(argv)
+
+    import numpy as np
+    import torch
+
+    from graphrec.serve.recommend import recommend
+    from graphrec.train.rundir import load_run
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    k = 20
+    with tempfile.TemporaryDirectory(prefix="graphrec-serve-") as tmp:
+        home = Path(tmp)
+        run_dir = synthetic_run(home / "runs" / "train-synthetic", n_users=args.users, n_items=args.items, dim=args.dim,
+                                per_user=args.per_user, seed=0)  # fmt: skip
+        run = load_run(run_dir)
+        rng = np.random.default_rng(1)
+        rows = rng.choice(len(run.user_ids), size=args.queries, replace=False).tolist()
+        ids = [run.user_ids[r] for r in rows]
+        for u in ids[:20]:  # warm-up
+            recommend(run, [u], scenario="items", k=k)
+        single = []
+        for u in ids:
+            t0 = time.perf_counter()
+            recommend(run, [u], scenario="items", k=k)
+            single.append(time.perf_counter() - t0)
+        floor = numpy_floor(run, rows, k)
+        batch_ids = [run.user_ids[r] for r in rng.choice(len(run.user_ids), size=args.batch, replace=False).tolist()]
+        batch = []
+        for _ in range(args.repeats):
+            t0 = time.perf_counter()
+            recs = recommend(run, batch_ids, scenario="items", k=k)
+            batch.append(time.perf_counter() - t0)
+        assert len(recs.rows) == k * len(batch_ids)
+        users_file = home / "users.txt"
+        users_file.write_text("\n".join(batch_ids) + "\n")
+        cli = []
+        cmd = [str(REPO / ".venv" / "bin" / "graphrec"), "--home", str(home), "--no-progress", "recommend", "--run", str(run_dir),
+               "--users", str(users_file), "-k", str(k), "--output", str(home / "recs.csv")]  # fmt: skip
+        for _ in range(args.repeats):
+            t0 = time.perf_counter()
+            subprocess.run(cmd, check=True, capture_output=True)
+            cli.append(time.perf_counter() - t0)
+        lines = (home / "recs.csv").read_text().count("\n")
+        assert lines == k * len(batch_ids) + 1, lines
+    child_peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    self_peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    result = {
+        "config": vars(args) | {"out": str(args.out)}, "threads": torch.get_num_threads(), "meta": run_metadata(),
+        "single_user": {"graphrec.recommend": percentiles(single), "numpy floor": percentiles(floor)},
+        "batch_seconds": min(batch), "batch_users": len(batch_ids),
+        "cli_seconds": min(cli), "cli_users": len(batch_ids), "cli_peak_rss_mb": child_peak_mb,
+        "in_process_peak_rss_mb": self_peak_mb,
+    }  # fmt: skip
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=1, default=str))
+    g, f = result["single_user"]["graphrec.recommend"], result["single_user"]["numpy floor"]
+    print(f"| top-{k}, one user, {args.items:,} items | p50 ms | p99 ms |\n|---|---|---|")
+    print(f"| graphrec.serve.recommend | {g['p50_ms']:.2f} | {g['p99_ms']:.2f} |")
+    print(f"| NumPy floor (matmul + mask + argpartition) | {f['p50_ms']:.2f} | {f['p99_ms']:.2f} |")
+    print(f"| ratio graphrec / floor | {g['p50_ms'] / f['p50_ms']:.2f}× | {g['p99_ms'] / f['p99_ms']:.2f}× |")
+    print(f"\nbatch of {len(batch_ids)} users in-process: {min(batch):.3f} s; `graphrec recommend` CLI for "
+          f"{len(batch_ids)} users: {min(cli):.2f} s (peak RSS {child_peak_mb:.0f} MB); in-process peak RSS {self_peak_mb:.0f} MB")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
