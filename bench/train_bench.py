@@ -51,8 +51,8 @@ DATASETS: dict[str, dict[str, Any]] = {
     },
 }
 ALL_MODELS = (
-    "popularity", "bpr-mf", "lightgcn-target", "lightgcn-merged", "graphrec-no-topics", "graphrec-no-bert", "graphrec",
-    "graphrec-transfer",
+    "popularity", "bpr-mf", "lightgcn-target", "lightgcn-merged", "graphrec-no-topics", "graphrec-no-bert",
+    "graphrec-single", "graphrec", "graphrec-transfer",
 )
 DEFAULT_MODELS = ALL_MODELS[:-1]
 
@@ -156,6 +156,27 @@ def print_table(
         print(f"| {model} | {e['lr']} | " + " | ".join(cells) + f" | {spe} |")
 
 
+def import_peer_runs(runs: list[dict[str, Any]], peers_file: Path, models: list[str]) -> list[dict[str, Any]]:
+    """``runs`` plus graphrec's runs of ``models`` from a peers_bench results file, as this script records
+    them: the metrics of this harness (``harness_metrics``: training items excluded), learning rate,
+    seed, best validation recall and timing. A (model, lr, seed) already in ``runs`` is replaced."""
+    peers = json.loads(peers_file.read_text())["runs"]
+    imported = [
+        {
+            "model": r["model"], "lr": r["config"]["lr"], "seed": r["seed"], "metrics": r["harness_metrics"],
+            "best_epoch": r["best_epoch"], "best_val": r.get("best_val"), "epochs_run": r["epochs_run"],
+            "seconds_per_epoch": r["seconds_per_epoch"], "seconds": r["train_seconds"], "split": r.get("split"),
+            "from": f"bench/peers_bench.py ({peers_file.name})",
+        }  # fmt: skip
+        for r in peers
+        if r["peer"] == "graphrec" and r["model"] in models
+    ]
+    if not imported:
+        raise SystemExit(f"no graphrec run of {models} in {peers_file}; run bench/peers_bench.py first")
+    keys = {(r["model"], r["lr"], r["seed"]) for r in imported}
+    return [r for r in runs if (r["model"], r["lr"], r["seed"]) not in keys] + imported
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("dataset", choices=sorted(DATASETS))
@@ -174,9 +195,19 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--fresh", action="store_true", help="ignore results already in the output file")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     p.add_argument("--table", action="store_true", help="only print the table of the results file")
+    p.add_argument("--import-peers", nargs="+", default=None, metavar="MODEL",
+                   help="instead of training: add these graphrec models' runs from bench/results/peers_<dataset>.json "
+                        "(bench/peers_bench.py trains them with this harness's fit() on the same splits and "
+                        "records this harness's metrics), then print the table")
     args = p.parse_args(argv)
     ds = DATASETS[args.dataset]
     out = args.out or REPO / "bench" / "results" / f"train_{args.dataset}.json"
+    if args.import_peers:
+        data = json.loads(out.read_text())
+        data["runs"] = import_peer_runs(data["runs"], REPO / "bench" / "results" / f"peers_{args.dataset}.json", args.import_peers)
+        data["summary"] = summarise(data["runs"], ds["slices"])
+        out.write_text(json.dumps(data, indent=1, default=float))
+        args.table = True
     if args.table:
         runs = json.loads(out.read_text())["runs"]
         print_table(summarise(runs, ds["slices"]), ds["slices"], "lightgcn-merged", runs)
@@ -207,7 +238,7 @@ def main(argv: list[str] | None = None) -> None:
         "dataset": args.dataset, "target": target, "source": ds["source"], "protocol": ds["protocol"],
         "prepare": commands, "store": agent, "threads": torch.get_num_threads(),
         "train": {"epochs": args.epochs, "batch_size": args.batch_size, "dim": args.dim, "patience": args.patience},
-        "nodes": export.num_nodes, "interactions": int(export.interactions.shape[1]),
+        "nodes": export.num_nodes, "interactions": int(export.interactions.shape[1]), "notes": previous.get("notes", []),
     }  # fmt: skip
     for seed in args.seeds:
         split = make_split(export, SplitConfig(protocol=ds["protocol"], source=ds["source"], seed=seed), target=target)

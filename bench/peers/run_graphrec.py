@@ -117,7 +117,8 @@ def main(argv: list[str] | None = None) -> None:
         "peer": "graphrec", "version": run_metadata()["versions"]["graphrec"], "model": args.model,
         "config": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
         "seconds_per_epoch": res.seconds_per_epoch if res else None, "epochs_run": len(res.history) if res else 0,
-        "best_epoch": res.best_epoch if res else None, "train_seconds": train_seconds,
+        "best_epoch": res.best_epoch if res else None, "best_val": res.best_val if res else None,
+        "train_seconds": train_seconds, "split": split.meta,
         "harness_metrics": fitted.metrics, "threads": torch.get_num_threads(), "meta": run_metadata(),
     }  # fmt: skip  (harness_metrics: graphrec's own evaluation, training items excluded only)
     (args.out / "result.json").write_text(json.dumps(result, indent=1, default=str))

@@ -7,10 +7,16 @@ Models (:data:`MODELS`):
 * ``bpr-mf`` — matrix factorisation with BPR on the merged interactions (LightGCN with 0 layers).
 * ``lightgcn-target`` — ID-only LightGCN on the target scenario's training interactions only.
 * ``lightgcn-merged`` — ID-only LightGCN on all scenarios' training interactions.
-* ``graphrec`` — LightGCN-style propagation over users, items and topics of all scenarios; items and
-  topics start from BERT features through a trainable projection plus ID embeddings.
-* ``graphrec-no-topics`` / ``graphrec-no-bert`` — the two ablations.
-* ``graphrec-transfer`` — graphrec plus the experimental cold-start transfer head.
+* ``graphrec`` — two channels over users, items and topics of all scenarios, routed per user
+  (:class:`~graphrec.models.routed.RoutedLightGCN`): users with no target-scenario history are scored by
+  the *knowledge* channel (``graphrec-single``), the others by the *collaborative* channel
+  (``graphrec-no-bert``); one embedding space.
+* ``graphrec-single`` — the knowledge channel alone for every user: LightGCN-style propagation over
+  users, items and topics; items and topics start from BERT features through a trainable projection
+  plus ID embeddings.
+* ``graphrec-no-topics`` / ``graphrec-no-bert`` — ``graphrec-single`` without topic nodes / without
+  BERT features (the latter is ``graphrec``'s collaborative channel).
+* ``graphrec-transfer`` — ``graphrec-single`` plus the experimental cold-start transfer head.
 
 Topic features are the weighted mean of their member items' text features (item text only: no
 interaction enters them); user features are never stored (see :mod:`graphrec.features`).
@@ -92,11 +98,11 @@ MODELS: dict[str, ModelSpec] = {
         ModelSpec("bpr-mf", num_layers=0, text=False, topics=False),
         ModelSpec("lightgcn-target", text=False, topics=False, graph="target"),
         ModelSpec("lightgcn-merged", text=False, topics=False),
-        ModelSpec("graphrec"),
+        ModelSpec("graphrec", route=True),
+        ModelSpec("graphrec-single"),
         ModelSpec("graphrec-no-topics", topics=False),
         ModelSpec("graphrec-no-bert", text=False),
         ModelSpec("graphrec-transfer", transfer=True),
-        ModelSpec("graphrec-routed", route=True),
     )
 }
 

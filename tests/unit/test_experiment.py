@@ -109,8 +109,8 @@ def test_routed_model_scores_cold_users_by_knowledge_and_warm_by_collaborative(t
     export, x = toy_export()
     split = coldstart_transfer(export, source="movies", target="books", seed=0)
     cfg = TrainConfig(epochs=6, batch_size=64, lr=0.05, seed=0)
-    routed = fit(export, split, model_spec("graphrec-routed", dim=8), cfg, target="books", item_x=x)
-    knowledge = fit(export, split, model_spec("graphrec", dim=8), cfg, target="books", item_x=x)
+    routed = fit(export, split, model_spec("graphrec", dim=8), cfg, target="books", item_x=x)
+    knowledge = fit(export, split, model_spec("graphrec-single", dim=8), cfg, target="books", item_x=x)
     collaborative = fit(export, split, model_spec("graphrec-no-bert", dim=8), cfg, target="books", item_x=x)
     for m in ("recall@20", "ndcg@20", "mrr@10"):
         assert routed.metrics["cold"][m] == pytest.approx(knowledge.metrics["cold"][m])
@@ -122,7 +122,7 @@ def test_routed_model_scores_cold_users_by_knowledge_and_warm_by_collaborative(t
     assert not emb["user"][cold, 8:].any() and emb["user"][cold, :8].any()  # cold users: knowledge half only
     # the run folder round-trips a routed model too
     save_run(tmp_path, routed, export, split, cfg, target="books", source="movies")
-    spec = model_spec("graphrec-routed", dim=8)
+    spec = model_spec("graphrec", dim=8)
     model = build_model(spec, export, build_inputs(export, split, spec, target="books", item_x=x), seed=99)
     model.load_state_dict(load_checkpoint(tmp_path))
     model.eval()
@@ -144,7 +144,7 @@ def test_run_folder_round_trip_and_checkpoint(tmp_path: Path) -> None:
     export, x = toy_export()
     split = coldstart_transfer(export, source="movies", target="books", seed=1)
     cfg = TrainConfig(epochs=3, batch_size=64, lr=0.05, seed=1)
-    spec = model_spec("graphrec", dim=8, users="id+items")
+    spec = model_spec("graphrec-single", dim=8, users="id+items")
     fitted = fit(export, split, spec, cfg, target="books", item_x=x)
     save_run(tmp_path, fitted, export, split, cfg, target="books", source="movies")
     run = load_run(tmp_path)
