@@ -54,7 +54,8 @@ def test_train_write_back_recommend_explain(graph: StoreConfig, tmp_path: Path, 
     invoke(graph, "train", "--target", "books", "--source", "movies", "--model", "popularity", "--no-write-back", "--out", str(pop_dir))
     pop = json.loads((pop_dir / "metrics.json").read_text())["metrics"]
     assert meta["metrics"]["cold"]["recall@20"] > 1.2 * pop["cold"]["recall@20"], (meta["metrics"]["cold"], pop["cold"])
-    assert set(load_checkpoint(run_dir)) >= {"user_emb.weight", "item_proj.weight"}
+    # the default model's two channels: BERT projection in the knowledge one, ID embeddings in both
+    assert set(load_checkpoint(run_dir)) >= {"knowledge.user_emb.weight", "knowledge.item_proj.weight", "collaborative.item_emb.weight"}
 
     with open_store(graph) as store:
         n_users = store.read("MATCH (u:User) RETURN count(u) AS n")[0]["n"]
@@ -71,7 +72,7 @@ def test_train_write_back_recommend_explain(graph: StoreConfig, tmp_path: Path, 
         )[0]
         assert interests == {"n": 5 * n_users, "users": n_users, "hi": 5}
         emb = store.read("MATCH (i:Item) WHERE i.embedding IS NOT NULL RETURN count(i) AS n, min(size(i.embedding)) AS d")[0]
-        assert emb == {"n": len(run.item_keys), "d": 64}
+        assert emb == {"n": len(run.item_keys), "d": 128}  # two 64-d channels (the routed default model)
         # the quickstart-style query: each user's top learned topics
         top = store.run_query(
             "MATCH (u:User {id: $u})-[r:INTERESTED_IN]->(t:Topic) RETURN t.label AS topic, r.score AS score ORDER BY r.rank",
