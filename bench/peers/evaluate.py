@@ -16,42 +16,15 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from bench.peers.split_io import read_pairs, read_topk
 from graphrec.errors import GraphRecError
-
-
-def read_pairs(path: Path) -> list[tuple[str, str]]:
-    """``(user_id, item_id)`` rows of a split file (header skipped)."""
-    lines = path.read_text().splitlines()
-    if not lines or lines[0].split("\t")[:2] != ["user_id", "item_id"]:
-        raise GraphRecError(f"{path}: expected a header 'user_id<TAB>item_id'; regenerate it with `python -m bench.peers.split_files`")
-    out = []
-    for n, line in enumerate(lines[1:], start=2):
-        parts = line.split("\t")
-        if len(parts) < 2:
-            raise GraphRecError(f"{path} line {n}: expected 'user_id<TAB>item_id', got {line!r}")
-        out.append((parts[0], parts[1]))
-    return out
-
-
-def read_topk(path: Path) -> dict[str, list[str]]:
-    """``{user_id: [item_id, ...]}`` best first, from a ``user_id<TAB>item_id<TAB>rank`` file."""
-    rows: dict[str, list[tuple[int, str]]] = defaultdict(list)
-    lines = path.read_text().splitlines()
-    if not lines or lines[0].split("\t") != ["user_id", "item_id", "rank"]:
-        raise GraphRecError(f"{path}: expected the header 'user_id<TAB>item_id<TAB>rank'")
-    for n, line in enumerate(lines[1:], start=2):
-        parts = line.split("\t")
-        try:
-            rows[parts[0]].append((int(parts[2]), parts[1]))
-        except (IndexError, ValueError) as e:
-            raise GraphRecError(f"{path} line {n}: expected 'user_id<TAB>item_id<TAB>rank', got {line!r}") from e
-    return {u: [i for _, i in sorted(v)] for u, v in rows.items()}
 
 
 def evaluate_topk(split: Path, topk: Path, *, ks: tuple[int, ...] = (10, 20)) -> dict[str, dict[str, float]]:
     """Recall/NDCG/HR/MRR@k of ``topk`` on ``split``'s test pairs, for all test users and per slice.
 
     Raises:
+        SplitError: A malformed split or top-K file (see :mod:`bench.peers.split_io`).
         GraphRecError: A test user without a list, a list shorter than ``max(ks)``, a non-candidate
             item, or an item the user has in train/valid — naming the user and item.
     """

@@ -23,8 +23,8 @@ REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from bench.peers.evaluate import read_pairs  # noqa: E402
 from bench.peers.split_files import item_token  # noqa: E402
+from bench.peers.split_io import read_pairs, write_topk  # noqa: E402
 from graphrec.errors import GraphRecError  # noqa: E402
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -106,12 +106,8 @@ def main(argv: list[str] | None = None) -> None:
     exclude = group_by_user(np.concatenate([split.train, split.val], axis=1))
     users = sorted(set(split.test[0].tolist()))
     top = rank_top_k(fitted.score_fn(), users, fitted.inputs.candidates, exclude, k=args.k)
-    args.out.mkdir(parents=True, exist_ok=True)
     tokens = [item_token(s, i) for s, i in export.item_keys]
-    lines = ["user_id\titem_id\trank"]
-    for row, u in enumerate(users):
-        lines += [f"{export.user_ids[u]}\t{tokens[i]}\t{r}" for r, i in enumerate(top[row].tolist(), start=1)]
-    (args.out / "topk.tsv").write_text("\n".join(lines) + "\n")
+    write_topk(args.out / "topk.tsv", {export.user_ids[u]: [tokens[i] for i in top[row].tolist()] for row, u in enumerate(users)})
     res = fitted.result
     result = {
         "peer": "graphrec", "version": run_metadata()["versions"]["graphrec"], "model": args.model,

@@ -172,12 +172,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     data.check_users(sorted({u for u, _ in split.valid}), "valid")
     model, stats = train(args, data)
     top = split_io.rank_top_k(Scorer(model, data), test_users, split, k=args.k, exclude=split.seen())
-    split_io.write_topk(args.out / "topk.tsv", top)
-    config = {**{k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}, **stats.pop("chosen")}
-    result = {"peer": "lightfm", "version": lightfm.__version__, "model": args.model, "config": config,
-              **stats, "threads": args.threads}  # fmt: skip
-    split_io.write_result(args.out / "result.json", result)
-    return result
+    return split_io.write_outputs(args, top, peer="lightfm", version=lightfm.__version__, stats=stats)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -116,6 +116,17 @@ def write_result(path: Path | str, result: dict[str, Any]) -> None:
     Path(path).write_text(json.dumps(result, indent=1, default=plain) + "\n")
 
 
+def write_outputs(args: argparse.Namespace, top: dict[str, list[str]], *, peer: str, version: str, stats: dict[str, Any]) -> dict[str, Any]:
+    """Write ``OUT/topk.tsv`` and ``OUT/result.json`` (peer, version, model, config = the arguments plus
+    the hyper-parameters chosen on validation in ``stats["chosen"]``, the rest of ``stats``, threads)."""
+    write_topk(args.out / "topk.tsv", top)
+    chosen = stats.pop("chosen", {})
+    config = {**{k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}, **chosen}
+    result = {"peer": peer, "version": version, "model": args.model, "config": config, **stats, "threads": args.threads}
+    write_result(args.out / "result.json", result)
+    return result
+
+
 def check_split_dir(split: Path | str) -> Path:
     """``split`` as a Path once every file a peer reads is there; else a SplitError naming the fix."""
     split = Path(split)
@@ -257,9 +268,12 @@ def read_topk(path: Path | str) -> dict[str, list[str]]:
     if not lines or lines[0].split("\t") != ["user_id", "item_id", "rank"]:
         raise SplitError(f"{path}: expected the header 'user_id<TAB>item_id<TAB>rank'")
     rows: dict[str, list[tuple[int, str]]] = defaultdict(list)
-    for line in lines[1:]:
-        u, i, r = line.split("\t")
-        rows[u].append((int(r), i))
+    for n, line in enumerate(lines[1:], start=2):
+        try:
+            u, i, r = line.split("\t")
+            rows[u].append((int(r), i))
+        except ValueError as e:
+            raise SplitError(f"{path} line {n}: expected 'user_id<TAB>item_id<TAB>rank', got {line!r}") from e
     return {u: [i for _, i in sorted(v)] for u, v in rows.items()}
 
 
