@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from graphrec.errors import InputDataError
-from graphrec.eval.ranking import group_by_user, rank_top_k
+from graphrec.eval.ranking import rank_top_k
 
 if TYPE_CHECKING:  # pragma: no cover
     from graphrec.train.rundir import SavedRun
@@ -89,8 +89,6 @@ def recommend(
     Raises:
         InputDataError: A user is not in the run (and ``skip_unknown`` is false), or ``k`` < 1.
     """
-    import numpy as np
-
     if k < 1:
         raise InputDataError(f"k must be at least 1, got {k}")
     candidates = run.scenario_mask(scenario)
@@ -104,9 +102,7 @@ def recommend(
         )
     known = [u for u in user_ids if u in row_of]
     rows = [row_of[u] for u in known]
-    everything = np.concatenate([run.train, run.val, run.test], axis=1)  # every interaction the graph had
-    seen = group_by_user(everything[:, np.isin(everything[0], rows)])  # of the requested users only
-    top = rank_top_k(run.score_fn(), rows, candidates, seen, k=k, chunk_size=chunk_size)
+    top = rank_top_k(run.score_fn(), rows, candidates, run.known_items(rows), k=k, chunk_size=chunk_size)
     out = Recommendations(unknown_users=unknown)
     for user_id, row, items_of_user in zip(known, rows, top):
         user_vec = run.user[row]

@@ -201,6 +201,8 @@ class SavedRun:
         """The run's id (its folder name), written as ``run`` on RECOMMENDED edges."""
         return self.path.name
 
+    _cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
     def score_fn(self) -> ScoreFn:
         """Dot-product scores over the saved embeddings (what serving and ``evaluate`` rank by)."""
         import torch
@@ -208,22 +210,41 @@ class SavedRun:
         return dot_product_scores(torch.from_numpy(self.user), torch.from_numpy(self.item))
 
     def user_row(self) -> dict[str, int]:
-        """``{raw user id: row}``."""
-        return {u: k for k, u in enumerate(self.user_ids)}
+        """``{raw user id: row}`` (built once per run)."""
+        if "user_row" not in self._cache:
+            self._cache["user_row"] = {u: k for k, u in enumerate(self.user_ids)}
+        return self._cache["user_row"]
 
     def scenario_mask(self, scenario: str) -> np.ndarray:
-        """Bool mask of the items of ``scenario``.
+        """Bool mask of the items of ``scenario`` (built once per scenario).
 
         Raises:
             ConfigError: The run has no item of that scenario.
         """
         import numpy as np
 
-        mask = np.array([s == scenario for s, _ in self.item_keys], dtype=bool)
-        if not mask.any():
-            names = sorted({s for s, _ in self.item_keys})
-            raise ConfigError(f"scenario {scenario!r} has no items in run {self.name}; it has {names}")
-        return mask
+        masks = self._cache.setdefault("scenario_mask", {})
+        if scenario not in masks:
+            item_scenario = np.array([s for s, _ in self.item_keys])
+            mask = item_scenario == scenario
+            if not mask.any():
+                names = sorted(set(item_scenario.tolist()))
+                raise ConfigError(f"scenario {scenario!r} has no items in run {self.name}; it has {names}")
+            masks[scenario] = mask
+        return masks[scenario]
+
+    def known_items(self, rows: Sequence[int]) -> dict[int, set[int]]:
+        """``{user row: every item it interacted with in the run's graph}`` (train, validation and test:
+        serving never recommends those) for ``rows``; the per-user index is built once per run."""
+        import numpy as np
+
+        if "known" not in self._cache:
+            pairs = np.concatenate([self.train, self.val, self.test], axis=1)
+            order = np.argsort(pairs[0], kind="stable")
+            starts = np.searchsorted(pairs[0, order], np.arange(len(self.user_ids) + 1))
+            self._cache["known"] = (pairs[1, order], starts)
+        items, starts = self._cache["known"]
+        return {r: set(items[starts[r] : starts[r + 1]].tolist()) for r in rows}
 
 
 def load_run(run_dir: Path) -> SavedRun:
