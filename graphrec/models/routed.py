@@ -39,7 +39,6 @@ class RoutedLightGCN(nn.Module):
         self.collaborative = collaborative
         self.register_buffer("cold_users", cold_users.to(torch.bool), persistent=False)
         self.num_users, self.num_items, self.num_topics = knowledge.num_users, knowledge.num_items, knowledge.num_topics
-        self.transfer = None  # (no cold-start transfer head; trained channel by channel)
 
     def embed(self, adj: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """``(users, items, topics)``: each channel propagated once, concatenated, users gated."""

@@ -204,14 +204,10 @@ def build_inputs(
         user_items = user_item_mean(len(export.user_ids), len(export.item_keys), train)
     inputs = Inputs(train, adj, x, tx, n_topics, export.item_scenario == t, t, user_items, data=data)
     if spec.transfer and spec.graph == "merged":
-        import numpy as np
-
-        is_target = export.item_scenario[train[1]] == t
+        is_target = inputs.candidates[train[1]]
         n_users = len(export.user_ids)
-        has_source = np.zeros(n_users, dtype=bool)
-        has_source[train[0, ~is_target]] = True
-        has_target = np.zeros(n_users, dtype=bool)
-        has_target[train[0, is_target]] = True
+        has_source = users_with_items(train, ~inputs.candidates, n_users)
+        has_target = users_with_items(train, inputs.candidates, n_users)
         inputs.source_items = user_item_mean(n_users, len(export.item_keys), train[:, ~is_target])
         inputs.cold_users = torch.from_numpy(has_source & ~has_target)
         inputs.transfer_pairs = train[:, is_target & has_source[train[0]]]
@@ -256,14 +252,21 @@ def build_model(
     )
 
 
+def users_with_items(pairs: np.ndarray, items: np.ndarray, num_users: int) -> np.ndarray:
+    """Bool ``[num_users]``: users with at least one of ``pairs`` (user row, item row) on an item of the
+    bool mask ``items``."""
+    import numpy as np
+
+    out = np.zeros(num_users, dtype=bool)
+    out[pairs[0, items[pairs[1]]]] = True
+    return out
+
+
 def routed_cold_users(export: GraphExport, inputs: Inputs) -> torch.Tensor:
     """Bool ``[num_users]``: users without a target-scenario training interaction (routed to knowledge)."""
-    import numpy as np
     import torch
 
-    has_target = np.zeros(len(export.user_ids), dtype=bool)
-    has_target[inputs.train[0, inputs.candidates[inputs.train[1]]]] = True
-    return torch.from_numpy(~has_target)
+    return torch.from_numpy(~users_with_items(inputs.train, inputs.candidates, len(export.user_ids)))
 
 
 def popularity_scores(train: np.ndarray, num_items: int) -> torch.Tensor:
