@@ -28,7 +28,9 @@ def evaluate_topk(split: Path, topk: Path, *, ks: tuple[int, ...] = (10, 20)) ->
         GraphRecError: A test user without a list, a list shorter than ``max(ks)``, a non-candidate
             item, or an item the user has in train/valid — naming the user and item.
     """
-    from graphrec.eval.ranking import metrics_at_k
+    import numpy as np
+
+    from graphrec.eval.ranking import metrics_by_slice
 
     relevant: dict[str, set[str]] = defaultdict(set)
     for u, i in read_pairs(split / "test.tsv"):
@@ -50,14 +52,9 @@ def evaluate_topk(split: Path, topk: Path, *, ks: tuple[int, ...] = (10, 20)) ->
                 raise GraphRecError(f"{topk}: user {u!r} got {i!r}, which is not a candidate item (see candidates.txt)")
             if i in known[u]:
                 raise GraphRecError(f"{topk}: user {u!r} got {i!r}, one of its train/valid items (they must be excluded)")
-    top = [lists[u][:k] for u in users]
-    out = {"all": {**metrics_at_k(top, users, relevant, ks), "users": float(len(users))}}  # type: ignore[arg-type]
+    top = np.array([lists[u][:k] for u in users], dtype=object)
     slices: dict[str, list[str]] = json.loads((split / "slices.json").read_text())
-    for name, members in slices.items():
-        sub = [u for u in members if u in relevant]
-        if sub:
-            out[name] = {**metrics_at_k([lists[u][:k] for u in sub], sub, relevant, ks), "users": float(len(sub))}  # type: ignore[arg-type]
-    return out
+    return metrics_by_slice(top, users, relevant, slices=slices, ks=ks)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -4,7 +4,7 @@ excluded, in user chunks so memory stays bounded (``chunk_size × n_items`` scor
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -132,11 +132,34 @@ def evaluate_ranking(
     if not rows:
         return {}
     top = rank_top_k(score_fn, rows, candidates, exclude, k=max(ks))
-    position = {u: r for r, u in enumerate(rows)}
-    out = {"all": {**metrics_at_k(top, rows, relevant, ks), "users": float(len(rows))}}
-    for name, users in (slices or {}).items():
-        members = [u for u in users.tolist() if u in position]
-        if members:
-            sub = top[[position[u] for u in members]]
-            out[name] = {**metrics_at_k(sub, members, relevant, ks), "users": float(len(members))}
+    return metrics_by_slice(top, rows, relevant, slices=slices, ks=ks)
+
+
+def metrics_by_slice(
+    top: np.ndarray,
+    users: Sequence[Hashable],
+    relevant: Mapping[Hashable, set[Hashable]],
+    *,
+    slices: Mapping[str, Sequence[Hashable] | np.ndarray] | None = None,
+    ks: Iterable[int] = (10, 20),
+) -> dict[str, dict[str, float]]:
+    """:func:`metrics_at_k` of ranked lists for all ``users`` (``"all"``) and for each slice's members
+    among them, each with its ``"users"`` count; slices without such a member are left out.
+
+    Args:
+        top: ``[len(users), ≥ max(ks)]`` recommended items per user, best first (ids of any hashable kind).
+        users: The ranked users, in the row order of ``top``.
+        relevant: Held-out items per user.
+        slices: Named user sets (e.g. ``cold``, ``warm``).
+    """
+    import numpy as np
+
+    ks = tuple(ks)
+    position = {u: r for r, u in enumerate(users)}
+    out = {"all": {**metrics_at_k(top, users, relevant, ks), "users": float(len(users))}}  # type: ignore[arg-type]
+    for name, members in (slices or {}).items():
+        inside = [u for u in np.asarray(members).tolist() if u in position]
+        if inside:
+            sub = top[[position[u] for u in inside]]
+            out[name] = {**metrics_at_k(sub, inside, relevant, ks), "users": float(len(inside))}  # type: ignore[arg-type]
     return out
