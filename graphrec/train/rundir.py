@@ -18,6 +18,7 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -201,49 +202,51 @@ class SavedRun:
         """The run's id (its folder name), written as ``run`` on RECOMMENDED edges."""
         return self.path.name
 
-    _cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
-
     def score_fn(self) -> ScoreFn:
         """Dot-product scores over the saved embeddings (what serving and ``evaluate`` rank by)."""
         import torch
 
         return dot_product_scores(torch.from_numpy(self.user), torch.from_numpy(self.item))
 
+    @cached_property
+    def _user_rows(self) -> dict[str, int]:
+        return {u: k for k, u in enumerate(self.user_ids)}
+
+    @cached_property
+    def _item_scenarios(self) -> np.ndarray:
+        import numpy as np
+
+        return np.array([s for s, _ in self.item_keys])
+
+    @cached_property
+    def _known_index(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every interaction's item row, grouped by user, and each user's start offset in it."""
+        import numpy as np
+
+        pairs = np.concatenate([self.train, self.val, self.test], axis=1)
+        order = np.argsort(pairs[0], kind="stable")
+        return pairs[1, order], np.searchsorted(pairs[0, order], np.arange(len(self.user_ids) + 1))
+
     def user_row(self) -> dict[str, int]:
         """``{raw user id: row}`` (built once per run)."""
-        if "user_row" not in self._cache:
-            self._cache["user_row"] = {u: k for k, u in enumerate(self.user_ids)}
-        return self._cache["user_row"]
+        return self._user_rows
 
     def scenario_mask(self, scenario: str) -> np.ndarray:
-        """Bool mask of the items of ``scenario`` (built once per scenario).
+        """Bool mask of the items of ``scenario``.
 
         Raises:
             ConfigError: The run has no item of that scenario.
         """
-        import numpy as np
-
-        masks = self._cache.setdefault("scenario_mask", {})
-        if scenario not in masks:
-            item_scenario = np.array([s for s, _ in self.item_keys])
-            mask = item_scenario == scenario
-            if not mask.any():
-                names = sorted(set(item_scenario.tolist()))
-                raise ConfigError(f"scenario {scenario!r} has no items in run {self.name}; it has {names}")
-            masks[scenario] = mask
-        return masks[scenario]
+        mask = self._item_scenarios == scenario
+        if not mask.any():
+            names = sorted(set(self._item_scenarios.tolist()))
+            raise ConfigError(f"scenario {scenario!r} has no items in run {self.name}; it has {names}")
+        return mask
 
     def known_items(self, rows: Sequence[int]) -> dict[int, set[int]]:
         """``{user row: every item it interacted with in the run's graph}`` (train, validation and test:
         serving never recommends those) for ``rows``; the per-user index is built once per run."""
-        import numpy as np
-
-        if "known" not in self._cache:
-            pairs = np.concatenate([self.train, self.val, self.test], axis=1)
-            order = np.argsort(pairs[0], kind="stable")
-            starts = np.searchsorted(pairs[0, order], np.arange(len(self.user_ids) + 1))
-            self._cache["known"] = (pairs[1, order], starts)
-        items, starts = self._cache["known"]
+        items, starts = self._known_index
         return {r: set(items[starts[r] : starts[r + 1]].tolist()) for r in rows}
 
 
