@@ -4,18 +4,7 @@
 #   bash bench/peers/install/cornac.sh bench/.venvs/cornac
 #
 # Re-runnable: an existing venv is reused, pip makes the pins hold. Ends by touching $1/.installed.
-set -euo pipefail
-
-if [[ $# -ne 1 ]]; then
-    echo "usage: $0 VENV_DIR   (e.g. bench/.venvs/cornac)" >&2
-    exit 2
-fi
-VENV="$1"
-PY="${PYTHON:-python3.11}"
-
-command -v "$PY" >/dev/null || { echo "error: $PY not found (set PYTHON=...)" >&2; exit 1; }
-rm -f "$VENV/.installed"
-"$PY" -m venv "$VENV"
+source "$(dirname "${BASH_SOURCE[0]}")/venv.sh" "$@"   # checks $1, sets VENV and PY, creates the venv
 "$VENV/bin/python" -m pip install --quiet --upgrade pip
 # cornac 3.0.1 ships a cp311 manylinux wheel and requires numpy>2 (pins: the versions verified with it;
 # threadpoolctl lets the runner cap BLAS threads for EASE).

@@ -8,18 +8,7 @@
 # legacy way (--no-use-pep517, without build isolation) against numpy<2 (1.26.4) and setuptools<81 installed
 # first. pip 25.3 removed --no-use-pep517, hence pip<25.3 in this venv.
 # Re-runnable: an existing venv is reused. Ends by touching $1/.installed.
-set -euo pipefail
-
-if [[ $# -ne 1 ]]; then
-    echo "usage: $0 VENV_DIR   (e.g. bench/.venvs/lightfm)" >&2
-    exit 2
-fi
-VENV="$1"
-PY="${PYTHON:-python3.11}"
-
-command -v "$PY" >/dev/null || { echo "error: $PY not found (set PYTHON=...)" >&2; exit 1; }
-rm -f "$VENV/.installed"
-"$PY" -m venv "$VENV"
+source "$(dirname "${BASH_SOURCE[0]}")/venv.sh" "$@"   # checks $1, sets VENV and PY, creates the venv
 "$VENV/bin/python" -m pip install --quiet "pip<25.3"
 "$VENV/bin/python" -m pip install --quiet "numpy==1.26.4" "scipy==1.17.1" "threadpoolctl==3.8.0" wheel "setuptools<81"
 "$VENV/bin/python" -m pip install --quiet --no-build-isolation --no-use-pep517 "lightfm==1.17"

@@ -23,23 +23,8 @@
 # RecBole's torch.load of its own checkpoints predates torch's weights_only=True default.
 #
 # Re-runnable: an existing folder is reused, and "$1/.installed" is written only at the end.
-set -euo pipefail
-
-if [[ $# -ne 1 ]]; then
-    echo "usage: $0 VENV_DIR   (e.g. bench/.venvs/recbole)" >&2
-    exit 2
-fi
-VENV="$1"
-PYTHON="${PYTHON:-python3.11}"
+source "$(dirname "${BASH_SOURCE[0]}")/venv.sh" "$@"   # checks $1, sets VENV and PY, creates the venv
 TORCH_VERSION="${TORCH_VERSION:-2.15.0}"
-
-if ! command -v "$PYTHON" >/dev/null 2>&1; then
-    echo "error: $PYTHON not found (RecBole's peer venv needs Python 3.11; set PYTHON=...)" >&2
-    exit 1
-fi
-
-rm -f "$VENV/.installed"
-"$PYTHON" -m venv "$VENV"
 PIP=("$VENV/bin/python" -m pip)
 "${PIP[@]}" install --upgrade pip
 
