@@ -478,6 +478,25 @@ def _print_write_back(report: Any) -> None:
         click.secho(f"note: {note}", fg="yellow")
 
 
+def _parse_num_neighbors(text: str | None, num_layers: int) -> tuple[int, ...] | None:
+    """``"10,10,10"`` → ``(10, 10, 10)``, checked against the model's layers; fails before any work
+    when no sampling backend is installed."""
+    if text is None:
+        return None
+    try:
+        hops = tuple(int(x) for x in text.split(","))
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not comma-separated integers (e.g. 10,10,10)", param_hint="--num-neighbors") from None
+    if len(hops) != num_layers or any(h == 0 or h < -1 for h in hops):
+        raise click.BadParameter(
+            f"{text!r}: give {num_layers} positive counts or -1 (all), one per propagation layer", param_hint="--num-neighbors"
+        )
+    from graphrec.train.minibatch import require_neighbor_sampling
+
+    require_neighbor_sampling()
+    return hops
+
+
 @cli.command()
 @click.option("--target", required=True, help="Scenario to recommend in (e.g. books).")
 @click.option("--source", default=None, help="Source scenario of the coldstart protocol (e.g. movies).")
@@ -494,6 +513,9 @@ def _print_write_back(report: Any) -> None:
 @click.option("--layers", default=None, type=int, help="Propagation layers (default: the model's, 3; bpr-mf 0).")
 @click.option("--weight-decay", default=1e-4, show_default=True, help="L2 on the batch's layer-0 embeddings.")
 @click.option("--patience", default=5, show_default=True, help="Early stopping: epochs without validation gain.")
+@click.option("--num-neighbors", default=None, metavar="N,N,N",
+              help="Mini-batch training with PyG's LinkNeighborLoader: neighbours sampled per hop, one per layer "
+                   "(-1 = all), e.g. 10,10,10. Needs torch-sparse or pyg-lib. Default: full-batch.")
 @click.option("--features", "features_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Item feature file (default: <home>/features/item_features.npz, from `graphrec embed`).")
 @click.option("--write-back/--no-write-back", default=True, show_default=True,
@@ -507,7 +529,8 @@ def _print_write_back(report: Any) -> None:
 @click.pass_obj
 def train(
     c: Context, target: str, source: str | None, model_name: str, protocol: str | None, seed: int, epochs: int, lr: float,
-    batch_size: int, dim: int, layers: int | None, weight_decay: float, patience: int, features_path: Path | None,
+    batch_size: int, dim: int, layers: int | None, weight_decay: float, patience: int, num_neighbors: str | None,
+    features_path: Path | None,
     write_back: bool, k: int, topics_per_user: int, vector_index: bool | None, out: Path | None,
 ) -> None:  # fmt: skip
     """Train a recommender on the graph, evaluate it by full ranking, save the run, and write results back."""
@@ -523,7 +546,10 @@ def train(
         overrides["num_layers"] = layers
     spec = model_spec(model_name, **overrides)
     split_config = SplitConfig(protocol=protocol or ("coldstart" if source else "random"), source=source, seed=seed)  # type: ignore[arg-type]
-    train_config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay, patience=patience, seed=seed)
+    train_config = TrainConfig(
+        epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay, patience=patience, seed=seed,
+        num_neighbors=_parse_num_neighbors(num_neighbors, spec.num_layers),
+    )  # fmt: skip
     with c.open_store() as store:
         if write_back and vector_index:
             store.capabilities.require_vector_index()  # fail before training, not after

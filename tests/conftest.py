@@ -4,7 +4,7 @@ Neo4j: ``GRAPHREC_TEST_NEO4J_URI`` points at a running server (CI starts one wit
 scripts/neo4j_server.sh); otherwise the tests start one themselves where Java and Maven
 exist, and skip with the reason where they don't. With ``GRAPHREC_REQUIRE_NEO4J=1`` (set by
 .ci/run) a missing Neo4j is an error, not a skip; ``GRAPHREC_REQUIRE_DATA=1`` does the same
-for ../shared/data.
+for ../shared/data, and ``GRAPHREC_REQUIRE_MINIBATCH=1`` for the mini-batch backend (torch-sparse).
 """
 
 from __future__ import annotations
@@ -33,6 +33,15 @@ def skip_or_fail(reason: str, env: str) -> None:
     if _require(env):
         pytest.fail(f"{reason} (required because {env} is set)")
     pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def neighbor_sampling() -> None:
+    """PyG's neighbour sampling backend (torch-sparse or pyg-lib), needed by mini-batch training."""
+    from graphrec.train.minibatch import INSTALL_HINT, neighbor_sampling_available
+
+    if not neighbor_sampling_available():
+        skip_or_fail(f"mini-batch training is an optional extra; {INSTALL_HINT}", "GRAPHREC_REQUIRE_MINIBATCH")
 
 
 @pytest.fixture(scope="session")

@@ -142,24 +142,37 @@ class CrossScenarioLightGCN(nn.Module):
             if emb is not None:
                 nn.init.normal_(emb.weight, std=0.1)
 
-    def initial(self) -> Tensor:
-        """Layer-0 embeddings of ``[users | items | topics]``."""
-        items = self._side(self.item_emb, self.item_proj, self.item_x, self.num_items)
-        users = self.user_emb.weight if self.user_emb is not None else None
-        if self.user_items is not None:
-            from_items = torch.sparse.mm(self.user_items, items)
+    def initial(self, rows: tuple[Tensor, Tensor, Tensor] | None = None) -> Tensor:
+        """Layer-0 embeddings of ``[users | items | topics]``.
+
+        Args:
+            rows: ``(user rows, item rows, topic rows)`` to compute only those nodes' embeddings, in that
+                order (a sampled subgraph's nodes); default all nodes.
+        """
+        user_rows, item_rows, topic_rows = rows if rows is not None else (None, None, None)
+        items = self._side(self.item_emb, self.item_proj, self.item_x, self.num_items, item_rows)
+        users = None
+        if self.user_emb is not None:
+            users = self.user_emb.weight if user_rows is None else self.user_emb(user_rows)
+        if self.user_items is not None:  # the mean of the user's items: needs all items' layer 0
+            all_items = items if item_rows is None else self._side(self.item_emb, self.item_proj, self.item_x, self.num_items)
+            from_items = torch.sparse.mm(self.user_items, all_items)
+            from_items = from_items if user_rows is None else from_items[user_rows]
             users = from_items if users is None else users + from_items
         parts = [users, items]
         if self.num_topics:
-            parts.append(self._side(self.topic_emb, self.topic_proj, self.topic_x, self.num_topics))
+            parts.append(self._side(self.topic_emb, self.topic_proj, self.topic_x, self.num_topics, topic_rows))
         return torch.cat(parts)
 
-    def _side(self, emb: nn.Embedding | None, proj: nn.Linear | None, x: Tensor | None, n: int) -> Tensor:
-        out = torch.zeros(n, self.dim, device=self.item_x.device if self.item_x is not None else None)
+    def _side(
+        self, emb: nn.Embedding | None, proj: nn.Linear | None, x: Tensor | None, n: int, rows: Tensor | None = None
+    ) -> Tensor:
+        size = n if rows is None else len(rows)
+        out = torch.zeros(size, self.dim, device=self.item_x.device if self.item_x is not None else None)
         if emb is not None:
-            out = out + emb.weight
+            out = out + (emb.weight if rows is None else emb(rows))
         if proj is not None and x is not None:
-            out = out + proj(x)
+            out = out + proj(x if rows is None else x[rows])
         return out
 
     def propagate(self, adj: Tensor) -> tuple[Tensor, Tensor]:
@@ -168,6 +181,27 @@ class CrossScenarioLightGCN(nn.Module):
         h, total = h0, h0
         for _ in range(self.num_layers):
             h = symmetric_spmm(adj, h)
+            total = total + h
+        return total / (self.num_layers + 1), h0
+
+    def propagate_sampled(self, adj: Tensor, rows: tuple[Tensor, Tensor, Tensor]) -> tuple[Tensor, Tensor]:
+        """:meth:`propagate` over a sampled subgraph (mini-batch training).
+
+        Args:
+            adj: Sparse ``[n, n]`` message matrix over the subgraph's ``[users | items | topics]``
+                (``adj[dst, src]`` = the full graph's normalised edge weight; not symmetric: a sampled
+                subgraph holds the edges into the nodes it expands), see
+                :func:`graphrec.train.minibatch.sampled_adjacency`.
+            rows: The subgraph's ``(user rows, item rows, topic rows)`` in the full graph.
+
+        Returns:
+            ``(mean of layers 0..L, layer 0)`` for the subgraph's nodes. With every neighbour sampled
+            for ``L`` hops the seeds' rows equal :meth:`propagate`'s.
+        """
+        h0 = self.initial(rows)
+        h, total = h0, h0
+        for _ in range(self.num_layers):
+            h = torch.sparse.mm(adj, h)
             total = total + h
         return total / (self.num_layers + 1), h0
 

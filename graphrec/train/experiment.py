@@ -395,7 +395,7 @@ def fit(
         results = {
             name: train_bpr(
                 channel, inputs.adj, inputs.train, split.val, export.item_scenario, inputs.candidates, config,
-                transfer_pairs=inputs.transfer_pairs, progress=progress,
+                transfer_pairs=inputs.transfer_pairs, data=inputs.data, progress=progress,
             )  # fmt: skip
             for name, channel in channels.items()
         }

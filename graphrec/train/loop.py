@@ -15,6 +15,7 @@ from graphrec.train.sampling import bpr_loss, in_scenario_negatives
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
     import torch
+    from torch_geometric.data import HeteroData
 
     from graphrec.models.lightgcn import CrossScenarioLightGCN
 
@@ -33,6 +34,9 @@ class TrainConfig:
         patience: Epochs without validation improvement before stopping (default 5).
         k: Cut-off of the validation metric Recall@k (default 20).
         seed: Seed of torch and numpy (default 0).
+        num_neighbors: Mini-batch training with ``LinkNeighborLoader``: neighbours sampled per node and
+            edge type at each hop (one entry per hop, ``-1`` = all; see :mod:`graphrec.train.minibatch`,
+            which needs ``pyg-lib`` or ``torch-sparse``). Default ``None``: full-batch propagation.
     """
 
     epochs: int = 40
@@ -42,6 +46,7 @@ class TrainConfig:
     patience: int = 5
     k: int = 20
     seed: int = 0
+    num_neighbors: tuple[int, ...] | None = None
 
 
 @dataclass
@@ -99,6 +104,7 @@ def train_bpr(
     config: TrainConfig,
     *,
     transfer_pairs: np.ndarray | None = None,
+    data: HeteroData | None = None,
     progress: bool = False,
 ) -> TrainResult:
     """Train with BPR (negatives from each positive's scenario); keep the weights of the best validation epoch.
@@ -110,6 +116,11 @@ def train_bpr(
             With a model that has the cold-start transfer head, each step adds a BPR term that ranks
             these pairs by the user's *source view* (its source items only) — a simulated cold start —
             so the head learns to map source taste to target items.
+        data: The model's graph (:func:`~graphrec.data.export.to_hetero_data` of ``train``); needed for
+            mini-batch training (``config.num_neighbors``).
+
+    Raises:
+        ConfigError: Mini-batch training without ``data`` or a sampling backend, or with the transfer head.
     """
     import numpy as np
     import torch
@@ -122,9 +133,20 @@ def train_bpr(
     result = TrainResult(best_epoch=-1, best_val=-1.0, config=asdict(config))
     best_state: dict[str, Any] | None = None
     stale, t_total = 0, 0.0
+    sampled = _sampled_epochs(model, train, item_scenario, config, data, transfer_pairs) if config.num_neighbors else None
     for epoch in tqdm(range(config.epochs), desc="epochs", disable=not progress):
         t0 = time.perf_counter()
         model.train()
+        if sampled is not None:
+            total, n_pairs = sampled.run(opt, rng, progress=progress)
+            t_total += time.perf_counter() - t0
+            model.eval()
+            stale, stop, best_state = _after_epoch(
+                result, epoch, total / max(n_pairs, 1), model, adj, train, val, candidates, config, positives, stale, best_state
+            )
+            if stop:
+                break
+            continue
         order = rng.permutation(train.shape[1])
         neg_all = in_scenario_negatives(train, item_scenario, positives, rng=rng)
         use_transfer = transfer_pairs is not None and transfer_pairs.shape[1] > 0 and model.transfer is not None
@@ -158,23 +180,101 @@ def train_bpr(
             total += loss.item() * len(idx)
         t_total += time.perf_counter() - t0
         model.eval()
-        if not val.shape[1]:  # no validation split (train on everything): keep the last epoch
-            result.history.append({"epoch": epoch, "loss": total / max(len(order), 1)})
-            logger.info("epoch %d loss %.4f (no validation split)", epoch, total / max(len(order), 1))
-            result.best_epoch = epoch
-            continue
-        metrics = evaluate(model, adj, train, val, candidates, ks=(config.k,), exclude=positives)
-        val_recall = metrics.get(f"recall@{config.k}", 0.0)
-        result.history.append({"epoch": epoch, "loss": total / max(len(order), 1), f"val_recall@{config.k}": val_recall})
-        logger.info("epoch %d loss %.4f val recall@%d %.4f", epoch, total / max(len(order), 1), config.k, val_recall)
-        if val_recall > result.best_val:
-            result.best_epoch, result.best_val, stale = epoch, val_recall, 0
-            best_state = copy.deepcopy(model.state_dict())
-        else:
-            stale += 1
-            if stale >= config.patience:
-                break
+        stale, stop, best_state = _after_epoch(
+            result, epoch, total / max(len(order), 1), model, adj, train, val, candidates, config, positives, stale, best_state
+        )
+        if stop:
+            break
     if best_state is not None:
         model.load_state_dict(best_state)
     result.seconds_per_epoch = t_total / max(len(result.history), 1)
     return result
+
+
+def _after_epoch(
+    result: TrainResult,
+    epoch: int,
+    loss: float,
+    model: CrossScenarioLightGCN,
+    adj: torch.Tensor,
+    train: np.ndarray,
+    val: np.ndarray,
+    candidates: np.ndarray,
+    config: TrainConfig,
+    positives: dict[int, set[int]],
+    stale: int,
+    best_state: dict[str, Any] | None,
+) -> tuple[int, bool, dict[str, Any] | None]:
+    """Record an epoch, validate, keep the best weights; ``(stale epochs, stop now, best state)``."""
+    if not val.shape[1]:  # no validation split (train on everything): keep the last epoch
+        result.history.append({"epoch": epoch, "loss": loss})
+        logger.info("epoch %d loss %.4f (no validation split)", epoch, loss)
+        result.best_epoch = epoch
+        return stale, False, best_state
+    metrics = evaluate(model, adj, train, val, candidates, ks=(config.k,), exclude=positives)
+    val_recall = metrics.get(f"recall@{config.k}", 0.0)
+    result.history.append({"epoch": epoch, "loss": loss, f"val_recall@{config.k}": val_recall})
+    logger.info("epoch %d loss %.4f val recall@%d %.4f", epoch, loss, config.k, val_recall)
+    if val_recall > result.best_val:
+        result.best_epoch, result.best_val = epoch, val_recall
+        return 0, False, copy.deepcopy(model.state_dict())
+    return stale + 1, stale + 1 >= config.patience, best_state
+
+
+@dataclass
+class _SampledEpochs:
+    """Mini-batch epochs over :func:`graphrec.train.minibatch.scenario_loaders`."""
+
+    model: CrossScenarioLightGCN
+    loaders: list[Any]
+    degrees: dict[str, torch.Tensor]
+    weight_decay: float
+
+    def run(self, opt: torch.optim.Optimizer, rng: np.random.Generator, *, progress: bool) -> tuple[float, int]:
+        """One epoch; ``(summed loss × pairs, pairs)``."""
+        from tqdm.auto import tqdm
+
+        from graphrec.train.minibatch import batch_schedule, triplet_scores
+
+        iterators = [iter(loader) for loader in self.loaders]
+        schedule = batch_schedule(self.loaders, rng)
+        total, n_pairs = 0.0, 0
+        for k in tqdm(schedule, desc="batches", leave=False, disable=not progress):
+            batch = next(iterators[k])
+            pos, neg, h_u, h_i, h_j = triplet_scores(self.model, batch, self.degrees)
+            loss = bpr_loss(pos, neg)
+            reg = (h_u.pow(2).sum() + h_i.pow(2).sum() + h_j.pow(2).sum()) / (2 * len(pos))
+            opt.zero_grad()
+            (loss + self.weight_decay * reg).backward()
+            opt.step()
+            total += loss.item() * len(pos)
+            n_pairs += len(pos)
+        return total, n_pairs
+
+
+def _sampled_epochs(
+    model: CrossScenarioLightGCN,
+    train: np.ndarray,
+    item_scenario: np.ndarray,
+    config: TrainConfig,
+    data: HeteroData | None,
+    transfer_pairs: np.ndarray | None,
+) -> _SampledEpochs:
+    from graphrec.errors import ConfigError
+    from graphrec.train.minibatch import message_graph, node_degrees, scenario_loaders
+
+    if data is None:
+        raise ConfigError("mini-batch training (num_neighbors) needs the model's graph: pass data=inputs.data")
+    if getattr(model, "transfer", None) is not None and transfer_pairs is not None:
+        raise ConfigError("the cold-start transfer head trains full-batch only; drop num_neighbors or use another model")
+    assert config.num_neighbors is not None
+    if len(config.num_neighbors) != model.num_layers:
+        raise ConfigError(
+            f"num_neighbors {list(config.num_neighbors)} has {len(config.num_neighbors)} hops but the model has "
+            f"{model.num_layers} layers; give one entry per layer (e.g. {[10] * model.num_layers})"
+        )
+    graph = message_graph(data, topics=model.num_topics > 0)
+    loaders = scenario_loaders(
+        graph, train, item_scenario, num_neighbors=list(config.num_neighbors), batch_size=config.batch_size
+    )
+    return _SampledEpochs(model, loaders, node_degrees(graph), config.weight_decay)

@@ -141,3 +141,18 @@ def test_vector_index_capability(graph: StoreConfig, tmp_path: Path, backend: st
     else:
         out = invoke(graph, *args, "--out", str(tmp_path / "r"))
         assert "graphrec_item_embedding" in out
+
+
+@pytest.mark.usefixtures("neighbor_sampling")
+def test_mini_batch_training_from_the_cli(graph: StoreConfig, tmp_path: Path) -> None:
+    # LinkNeighborLoader mini-batches (optional extra): the default model, trained on sampled
+    # subgraphs, still carries cold users well past popularity, and the run records how it trained
+    args = ("train", "--target", "books", "--source", "movies", "--no-write-back")
+    invoke(graph, *args, "--model", "popularity", "--out", str(tmp_path / "pop"))
+    invoke(graph, *args, "--epochs", "25", "--batch-size", "256", "--num-neighbors", "8,8,8", "--out", str(tmp_path / "mb"))
+    meta = json.loads((tmp_path / "mb" / "metrics.json").read_text())
+    pop = json.loads((tmp_path / "pop" / "metrics.json").read_text())["metrics"]
+    assert meta["metrics"]["cold"]["recall@20"] > 1.2 * pop["cold"]["recall@20"], (meta["metrics"]["cold"], pop["cold"])
+    assert load_run(tmp_path / "mb").config["train"]["num_neighbors"] == [8, 8, 8]
+    bad = CliRunner().invoke(cli, [*cli_args(graph), *args, "--num-neighbors", "8,8"])
+    assert bad.exit_code == 2 and "one per propagation layer" in bad.stderr

@@ -1,0 +1,169 @@
+"""Mini-batch BPR with PyG's :class:`~torch_geometric.loader.LinkNeighborLoader`, for graphs whose
+full-batch training does not fit in memory.
+
+Each step samples the ``num_neighbors`` neighbourhoods of a batch of training pairs and their
+negatives, and propagates over that subgraph only (:meth:`CrossScenarioLightGCN.propagate_sampled`)
+with the *full* graph's normalisation, so that with every neighbour sampled a seed's embedding equals
+the full-batch one. There is one loader per scenario: a pair's negative is drawn by PyG's triplet
+sampling with ``dst_weight`` = that scenario's items, so negatives come from the positive's own
+scenario (PyG does not reject the user's other positives, which the full-batch sampler does; at a
+few hundred positives per scenario of thousands of items this changes little).
+
+PyG's neighbour sampling needs a compiled backend, ``pyg-lib`` (not on PyPI) or ``torch-sparse``
+with ``torch-scatter`` (source only on PyPI, and their builds import torch:
+``pip install --no-build-isolation torch-scatter==2.1.2 torch-sparse==0.6.18``, about 13 minutes on
+2 cores). Validation still ranks with one full-graph propagation in inference mode, which needs no
+autograd memory.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from graphrec.errors import ConfigError
+from graphrec.schema import EdgeType, NodeType
+
+if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
+    import torch
+    from torch_geometric.data import HeteroData
+    from torch_geometric.loader import LinkNeighborLoader
+
+    from graphrec.models.lightgcn import CrossScenarioLightGCN
+
+logger = logging.getLogger(__name__)
+
+INSTALL_HINT = (
+    "install a neighbour-sampling backend: `pip install --no-build-isolation torch-scatter==2.1.2 torch-sparse==0.6.18` "
+    "(builds from source, about 13 minutes on 2 cores; pyg-lib is not on PyPI), or train full-batch "
+    "(no --num-neighbors)"
+)
+
+
+def neighbor_sampling_available() -> bool:
+    """Whether PyG finds a neighbour-sampling backend (``pyg-lib`` or ``torch-sparse``)."""
+    import torch_geometric.typing
+
+    return bool(torch_geometric.typing.WITH_PYG_LIB or torch_geometric.typing.WITH_TORCH_SPARSE)
+
+
+def require_neighbor_sampling() -> None:
+    """Raise unless :func:`neighbor_sampling_available`.
+
+    Raises:
+        ConfigError: No backend, with the install command.
+    """
+    if not neighbor_sampling_available():
+        raise ConfigError(f"mini-batch training (num_neighbors) needs pyg-lib or torch-sparse; {INSTALL_HINT}")
+
+
+def message_graph(data: HeteroData, *, topics: bool) -> HeteroData:
+    """The edges a model propagates over, without features: interactions, and with ``topics`` the
+    item–topic edges (weighted), each with its ``rev_`` reverse."""
+    from torch_geometric.data import HeteroData
+
+    out = HeteroData()
+    for node_type in (NodeType.USER, NodeType.ITEM, NodeType.TOPIC):
+        out[node_type].num_nodes = data[node_type].num_nodes
+    edge_types = [EdgeType.INTERACTS, EdgeType.REV_INTERACTS]
+    if topics:
+        edge_types += [EdgeType.HAS_TOPIC, EdgeType.REV_HAS_TOPIC]
+    for edge_type in edge_types:
+        out[edge_type].edge_index = data[edge_type].edge_index
+        if "edge_weight" in data[edge_type]:
+            out[edge_type].edge_weight = data[edge_type].edge_weight.float()
+    return out
+
+
+def node_degrees(graph: HeteroData) -> dict[str, torch.Tensor]:
+    """Weighted degree of every node per node type in ``graph`` (a :func:`message_graph`): the ``D``
+    of :func:`~graphrec.models.lightgcn.normalized_adjacency`."""
+    import torch
+
+    deg = {t: torch.zeros(graph[t].num_nodes) for t in graph.node_types}
+    for edge_type in graph.edge_types:
+        store = graph[edge_type]
+        w = store.edge_weight if "edge_weight" in store else torch.ones(store.edge_index.shape[1])
+        deg[edge_type[-1]].index_add_(0, store.edge_index[1], w)
+    return deg
+
+
+def sampled_adjacency(batch: HeteroData, degrees: dict[str, torch.Tensor]) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
+    """The message matrix of a sampled subgraph over its ``[users | items | topics]`` and their rows.
+
+    Entry ``[dst, src]`` is the full graph's ``w / sqrt(deg_src · deg_dst)`` for every sampled edge.
+
+    Returns:
+        ``(adj, (user rows, item rows, topic rows))``: sparse ``[n, n]`` and the nodes' full-graph rows.
+    """
+    import torch
+
+    types = (NodeType.USER, NodeType.ITEM, NodeType.TOPIC)
+    rows = tuple(batch[t].n_id if t in batch.node_types and "n_id" in batch[t] else torch.zeros(0, dtype=torch.long) for t in types)
+    offset = dict(zip(types, torch.tensor([0, len(rows[0]), len(rows[0]) + len(rows[1])]).tolist()))
+    row_of = dict(zip(types, rows))
+    dst_all, src_all, val_all = [], [], []
+    for edge_type in batch.edge_types:
+        src_t, _, dst_t = edge_type
+        store = batch[edge_type]
+        src, dst = store.edge_index
+        w = store.edge_weight if "edge_weight" in store else torch.ones(src.numel())
+        g_src, g_dst = row_of[src_t][src], row_of[dst_t][dst]
+        w = w * degrees[src_t][g_src].rsqrt() * degrees[dst_t][g_dst].rsqrt()
+        dst_all.append(dst + offset[dst_t])
+        src_all.append(src + offset[src_t])
+        val_all.append(w)
+    n = sum(len(r) for r in rows)
+    index = torch.stack([torch.cat(dst_all), torch.cat(src_all)]) if dst_all else torch.zeros(2, 0, dtype=torch.long)
+    values = torch.cat(val_all) if val_all else torch.zeros(0)
+    adj = torch.sparse_coo_tensor(index, values, (n, n), check_invariants=False).coalesce()  # built just above
+    return adj, rows  # type: ignore[return-value]
+
+
+def scenario_loaders(
+    graph: HeteroData,
+    train: np.ndarray,
+    item_scenario: np.ndarray,
+    *,
+    num_neighbors: list[int],
+    batch_size: int,
+) -> list[LinkNeighborLoader]:
+    """One shuffling ``LinkNeighborLoader`` per scenario with training pairs: seeds are that scenario's
+    ``(user, item)`` pairs, each with one negative item of the same scenario (triplet sampling)."""
+    import numpy as np
+    import torch
+    from torch_geometric.loader import LinkNeighborLoader
+    from torch_geometric.sampler import NegativeSampling
+
+    require_neighbor_sampling()
+    loaders = []
+    for s in np.unique(item_scenario[train[1]]).tolist():
+        pairs = torch.from_numpy(np.ascontiguousarray(train[:, item_scenario[train[1]] == s]))
+        negatives = NegativeSampling("triplet", dst_weight=torch.from_numpy((item_scenario == s).astype(np.float32)))
+        loaders.append(
+            LinkNeighborLoader(
+                graph, num_neighbors=list(num_neighbors), edge_label_index=(EdgeType.INTERACTS, pairs),
+                neg_sampling=negatives, batch_size=batch_size, shuffle=True,
+            )  # fmt: skip
+        )
+    return loaders
+
+
+def batch_schedule(loaders: list[Any], rng: np.random.Generator) -> np.ndarray:
+    """Which loader each step of an epoch draws from: every loader's batches, interleaved at random."""
+    import numpy as np
+
+    return rng.permutation(np.concatenate([np.full(len(loader), k) for k, loader in enumerate(loaders)]))
+
+
+def triplet_scores(model: CrossScenarioLightGCN, batch: HeteroData, degrees: dict[str, torch.Tensor]) -> tuple[torch.Tensor, ...]:
+    """``(positive scores, negative scores, layer-0 of the batch's users, positives, negatives)`` of one
+    sampled batch, from one propagation over its subgraph."""
+    adj, rows = sampled_adjacency(batch, degrees)
+    out, h0 = model.propagate_sampled(adj, rows)
+    n_u = len(rows[0])
+    user_store, item_store = batch[EdgeType.INTERACTS[0]], batch[EdgeType.INTERACTS[-1]]
+    u, i, j = user_store.src_index, item_store.dst_pos_index, item_store.dst_neg_index.view(-1)
+    users, items = out[:n_u], out[n_u:]
+    return (users[u] * items[i]).sum(1), (users[u] * items[j]).sum(1), h0[u], h0[n_u + i], h0[n_u + j]
