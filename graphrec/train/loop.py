@@ -18,6 +18,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from torch_geometric.data import HeteroData
 
     from graphrec.models.lightgcn import CrossScenarioLightGCN
+    from graphrec.train.minibatch import Degrees
 
 logger = logging.getLogger(__name__)
 
@@ -227,7 +228,8 @@ class _SampledEpochs:
 
     model: CrossScenarioLightGCN
     loaders: list[Any]
-    degrees: dict[str, torch.Tensor]
+    degrees: Degrees
+    positives: torch.Tensor
     weight_decay: float
 
     def run(self, opt: torch.optim.Optimizer, rng: np.random.Generator, *, progress: bool) -> tuple[float, int]:
@@ -241,7 +243,9 @@ class _SampledEpochs:
         total, n_pairs = 0.0, 0
         for k in tqdm(schedule, desc="batches", leave=False, disable=not progress):
             batch = next(iterators[k])
-            pos, neg, h_u, h_i, h_j = triplet_scores(self.model, batch, self.degrees)
+            pos, neg, h_u, h_i, h_j = triplet_scores(self.model, batch, self.degrees, self.positives)
+            if not len(pos):  # every negative of the batch was a positive of its user
+                continue
             loss = bpr_loss(pos, neg)
             reg = (h_u.pow(2).sum() + h_i.pow(2).sum() + h_j.pow(2).sum()) / (2 * len(pos))
             opt.zero_grad()
@@ -261,7 +265,7 @@ def _sampled_epochs(
     transfer_pairs: np.ndarray | None,
 ) -> _SampledEpochs:
     from graphrec.errors import ConfigError
-    from graphrec.train.minibatch import message_graph, node_degrees, scenario_loaders
+    from graphrec.train.minibatch import message_graph, node_degrees, pair_keys, scenario_loaders
 
     if data is None:
         raise ConfigError("mini-batch training (num_neighbors) needs the model's graph: pass data=inputs.data")
@@ -277,4 +281,4 @@ def _sampled_epochs(
     loaders = scenario_loaders(
         graph, train, item_scenario, num_neighbors=list(config.num_neighbors), batch_size=config.batch_size
     )
-    return _SampledEpochs(model, loaders, node_degrees(graph), config.weight_decay)
+    return _SampledEpochs(model, loaders, node_degrees(graph), pair_keys(train, model.num_items), config.weight_decay)

@@ -6,8 +6,8 @@ negatives, and propagates over that subgraph only (:meth:`CrossScenarioLightGCN.
 with the *full* graph's normalisation, so that with every neighbour sampled a seed's embedding equals
 the full-batch one. There is one loader per scenario: a pair's negative is drawn by PyG's triplet
 sampling with ``dst_weight`` = that scenario's items, so negatives come from the positive's own
-scenario (PyG does not reject the user's other positives, which the full-batch sampler does; at a
-few hundred positives per scenario of thousands of items this changes little).
+scenario; a negative that is one of the user's training items is left out of the loss (PyG's sampler
+does not reject them; the full-batch sampler redraws).
 
 PyG's neighbour sampling needs a compiled backend, ``pyg-lib`` (not on PyPI) or ``torch-sparse``
 with ``torch-scatter`` (source only on PyPI, and their builds import torch:
@@ -19,6 +19,7 @@ autograd memory.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from graphrec.errors import ConfigError
@@ -76,23 +77,42 @@ def message_graph(data: HeteroData, *, topics: bool) -> HeteroData:
     return out
 
 
-def node_degrees(graph: HeteroData) -> dict[str, torch.Tensor]:
-    """Weighted degree of every node per node type in ``graph`` (a :func:`message_graph`): the ``D``
-    of :func:`~graphrec.models.lightgcn.normalized_adjacency`."""
+@dataclass(frozen=True)
+class Degrees:
+    """What a sampled subgraph needs from the full graph to weigh its edges.
+
+    Attributes:
+        weighted: Weighted degree of every node per node type: the ``D`` of
+            :func:`~graphrec.models.lightgcn.normalized_adjacency`.
+        in_edges: Number of incoming edges of every node per edge type (what the sampler draws from).
+    """
+
+    weighted: dict[str, torch.Tensor]
+    in_edges: dict[tuple[str, str, str], torch.Tensor]
+
+
+def node_degrees(graph: HeteroData) -> Degrees:
+    """:class:`Degrees` of ``graph`` (a :func:`message_graph`)."""
     import torch
 
-    deg = {t: torch.zeros(graph[t].num_nodes) for t in graph.node_types}
+    weighted = {t: torch.zeros(graph[t].num_nodes) for t in graph.node_types}
+    in_edges = {}
     for edge_type in graph.edge_types:
         store = graph[edge_type]
         w = store.edge_weight if "edge_weight" in store else torch.ones(store.edge_index.shape[1])
-        deg[edge_type[-1]].index_add_(0, store.edge_index[1], w)
-    return deg
+        weighted[edge_type[-1]].index_add_(0, store.edge_index[1], w)
+        in_edges[edge_type] = torch.bincount(store.edge_index[1], minlength=graph[edge_type[-1]].num_nodes).float()
+    return Degrees(weighted, in_edges)
 
 
-def sampled_adjacency(batch: HeteroData, degrees: dict[str, torch.Tensor]) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
+def sampled_adjacency(batch: HeteroData, degrees: Degrees) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
     """The message matrix of a sampled subgraph over its ``[users | items | topics]`` and their rows.
 
-    Entry ``[dst, src]`` is the full graph's ``w / sqrt(deg_src · deg_dst)`` for every sampled edge.
+    Entry ``[dst, src]`` is the full graph's ``w / sqrt(deg_src · deg_dst)`` for every sampled edge,
+    scaled by ``(dst's incoming edges of that type) / (those sampled)``: a node that kept ``k`` of its
+    ``n`` neighbours of a type gets an unbiased estimate of its full-graph aggregation instead of ``k/n``
+    of it (training would otherwise see embeddings on a smaller scale than full-graph inference).
+    With every neighbour sampled the factor is 1.
 
     Returns:
         ``(adj, (user rows, item rows, topic rows))``: sparse ``[n, n]`` and the nodes' full-graph rows.
@@ -110,7 +130,9 @@ def sampled_adjacency(batch: HeteroData, degrees: dict[str, torch.Tensor]) -> tu
         src, dst = store.edge_index
         w = store.edge_weight if "edge_weight" in store else torch.ones(src.numel())
         g_src, g_dst = row_of[src_t][src], row_of[dst_t][dst]
-        w = w * degrees[src_t][g_src].rsqrt() * degrees[dst_t][g_dst].rsqrt()
+        kept = torch.bincount(dst, minlength=len(row_of[dst_t])).float()
+        scale = degrees.in_edges[edge_type][g_dst] / kept[dst]
+        w = w * scale * degrees.weighted[src_t][g_src].rsqrt() * degrees.weighted[dst_t][g_dst].rsqrt()
         dst_all.append(dst + offset[dst_t])
         src_all.append(src + offset[src_t])
         val_all.append(w)
@@ -157,13 +179,31 @@ def batch_schedule(loaders: list[Any], rng: np.random.Generator) -> np.ndarray:
     return rng.permutation(np.concatenate([np.full(len(loader), k) for k, loader in enumerate(loaders)]))
 
 
-def triplet_scores(model: CrossScenarioLightGCN, batch: HeteroData, degrees: dict[str, torch.Tensor]) -> tuple[torch.Tensor, ...]:
+def pair_keys(pairs: np.ndarray, num_items: int) -> torch.Tensor:
+    """Sorted int64 keys ``user · num_items + item`` of ``(user, item)`` pairs, for :func:`triplet_scores`."""
+    import torch
+
+    return torch.from_numpy(pairs[0] * num_items + pairs[1]).unique()
+
+
+def triplet_scores(
+    model: CrossScenarioLightGCN, batch: HeteroData, degrees: Degrees, positives: torch.Tensor
+) -> tuple[torch.Tensor, ...]:
     """``(positive scores, negative scores, layer-0 of the batch's users, positives, negatives)`` of one
-    sampled batch, from one propagation over its subgraph."""
+    sampled batch, from one propagation over its subgraph.
+
+    Args:
+        positives: :func:`pair_keys` of the training pairs. PyG's triplet sampler may draw a user's own
+            training item as its negative; such triplets are left out (the full-batch sampler redraws).
+    """
+    import torch
+
     adj, rows = sampled_adjacency(batch, degrees)
     out, h0 = model.propagate_sampled(adj, rows)
     n_u = len(rows[0])
     user_store, item_store = batch[EdgeType.INTERACTS[0]], batch[EdgeType.INTERACTS[-1]]
     u, i, j = user_store.src_index, item_store.dst_pos_index, item_store.dst_neg_index.view(-1)
+    keep = ~torch.isin(rows[0][u] * model.num_items + rows[1][j], positives)
+    u, i, j = u[keep], i[keep], j[keep]
     users, items = out[:n_u], out[n_u:]
     return (users[u] * items[i]).sum(1), (users[u] * items[j]).sum(1), h0[u], h0[n_u + i], h0[n_u + j]

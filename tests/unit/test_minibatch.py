@@ -15,7 +15,7 @@ import torch
 from graphrec.data.export import GraphExport, to_hetero_data
 from graphrec.models.lightgcn import CrossScenarioLightGCN, normalized_adjacency, user_item_mean
 from graphrec.train.loop import TrainConfig, evaluate, train_bpr
-from graphrec.train.minibatch import message_graph, node_degrees, scenario_loaders, triplet_scores
+from graphrec.train.minibatch import message_graph, node_degrees, pair_keys, scenario_loaders, triplet_scores
 from tests.unit.test_train_loop import toy
 
 pytestmark = pytest.mark.usefixtures("neighbor_sampling")
@@ -54,7 +54,8 @@ def test_full_neighbourhoods_reproduce_full_batch_embeddings(users: str) -> None
     degrees = node_degrees(data)
     (loader,) = scenario_loaders(data, train[:, item_scenario[train[1]] == 1], item_scenario, num_neighbors=[-1] * 3, batch_size=16)
     batch = next(iter(loader))
-    pos, neg, *_ = triplet_scores(model, batch, degrees)
+    none = torch.zeros(0, dtype=torch.long)  # keep every triplet, whatever its negative
+    pos, neg, *_ = triplet_scores(model, batch, degrees, none)
     u = batch["user"].n_id[batch["user"].src_index]
     i = batch["item"].n_id[batch["item"].dst_pos_index]
     j = batch["item"].n_id[batch["item"].dst_neg_index.view(-1)]
@@ -80,6 +81,20 @@ def test_negatives_stay_in_the_positives_scenario() -> None:
             assert np.array_equal(item_scenario[i.numpy()], item_scenario[j.numpy()])
             seen += len(i)
     assert seen == train.shape[1]  # every training pair is a seed once per epoch
+    # a negative that is one of the user's training items is left out of the loss
+    torch.manual_seed(0)
+    model = CrossScenarioLightGCN(60, 60, dim=4, num_layers=2)
+    degrees, keys = node_degrees(data), pair_keys(train, 60)
+    positives = {(u, i) for u, i in train.T.tolist()}
+    kept = dropped = 0
+    for batch in loaders[0]:
+        users = batch["user"].n_id[batch["user"].src_index]
+        negatives = batch["item"].n_id[batch["item"].dst_neg_index.view(-1)]
+        false = sum((u, j) in positives for u, j in zip(users.tolist(), negatives.tolist()))
+        pos, *_ = triplet_scores(model, batch, degrees, keys)
+        assert len(pos) == len(users) - false
+        kept, dropped = kept + len(pos), dropped + false
+    assert kept > 0 and dropped > 0  # 5 of 30 items per scenario are a user's: some draws hit them
 
 
 def run(seed: int) -> tuple[list[dict[str, float]], dict[str, float]]:
