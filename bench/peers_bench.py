@@ -93,7 +93,7 @@ SUITES: dict[str, Suite] = {
     "ml-100k": Suite(
         epochs=60,
         runs=(
-            PeerRun("graphrec", "graphrec", ("--lr", "0.005")),
+            PeerRun("graphrec", "graphrec", ("--lr", "0.01")),  # its collaborative channel's choice (all users warm)
             PeerRun("graphrec", "lightgcn-merged", ("--lr", "0.01")),
             PeerRun("recbole", "LightGCN", ("--lr", "0.01")),
             PeerRun("recbole", "BPR", ("--lr", "0.005")),
@@ -287,7 +287,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{run.name} seed={seed}: recall@20 {shown}, {result.get('seconds_per_epoch') or 0:.2f} s/epoch", flush=True)
             out.parent.mkdir(parents=True, exist_ok=True)
             summary = summarise(runs, slices)
-            out.write_text(json.dumps({**header, "meta": run_metadata(), "summary": summary, "runs": runs}, indent=1, default=float))
+            kept = {"superseded": previous["superseded"]} if "superseded" in previous else {}  # earlier settings' runs, with why
+            out.write_text(json.dumps({**header, "meta": run_metadata(), "summary": summary, "runs": runs, **kept}, indent=1, default=float))
     summary = summarise(runs, slices)
     print_tables(summary, slices, suite, order, [r["evaluator_check"] for r in runs if "evaluator_check" in r])
     missing = [r.name for r in selected if r.name not in summary and (r.seeds is None or set(r.seeds) & set(seeds) or args.runs)]
