@@ -25,6 +25,7 @@ interaction enters them); user features are never stored (see :mod:`graphrec.fea
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -33,6 +34,8 @@ from graphrec.errors import ConfigError
 from graphrec.eval.ranking import evaluate_ranking, group_by_user
 
 if TYPE_CHECKING:  # pragma: no cover
+    from collections.abc import Callable
+
     import numpy as np
     import torch
 
@@ -376,10 +379,15 @@ def fit(
     target: str,
     item_x: np.ndarray | None = None,
     progress: bool = False,
+    on_epoch: Callable[[str, int, CrossScenarioLightGCN], None] | None = None,
 ) -> Fitted:
     """Train ``spec`` on ``split.train`` (early stopping on ``split.val``) and evaluate on ``split.test``.
 
     Deterministic under ``config.seed``.
+
+    Args:
+        on_epoch: Called as ``on_epoch(channel, epoch, model)`` after each epoch (``channel`` is
+            ``"knowledge"``/``"collaborative"`` for a routed spec, else ``""``); for diagnostics.
     """
     import numpy as np
 
@@ -396,6 +404,7 @@ def fit(
             name: train_bpr(
                 channel, inputs.adj, inputs.train, split.val, export.item_scenario, inputs.candidates, config,
                 transfer_pairs=inputs.transfer_pairs, data=inputs.data, progress=progress,
+                on_epoch=None if on_epoch is None else functools.partial(on_epoch, name),
             )  # fmt: skip
             for name, channel in channels.items()
         }

@@ -13,6 +13,8 @@ from graphrec.eval.ranking import dot_product_scores, evaluate_ranking, group_by
 from graphrec.train.sampling import bpr_loss, in_scenario_negatives
 
 if TYPE_CHECKING:  # pragma: no cover
+    from collections.abc import Callable
+
     import numpy as np
     import torch
     from torch_geometric.data import HeteroData
@@ -107,6 +109,7 @@ def train_bpr(
     transfer_pairs: np.ndarray | None = None,
     data: HeteroData | None = None,
     progress: bool = False,
+    on_epoch: Callable[[int, CrossScenarioLightGCN], None] | None = None,
 ) -> TrainResult:
     """Train with BPR (negatives from each positive's scenario); keep the weights of the best validation epoch.
 
@@ -119,6 +122,8 @@ def train_bpr(
             so the head learns to map source taste to target items.
         data: The model's graph (:func:`~graphrec.data.export.to_hetero_data` of ``train``); needed for
             mini-batch training (``config.num_neighbors``).
+        on_epoch: Called as ``on_epoch(epoch, model)`` after each epoch's validation, in eval mode (for
+            diagnostics such as per-epoch curves; it must not change the model).
 
     Raises:
         ConfigError: Mini-batch training without ``data`` or a sampling backend, or with the transfer head.
@@ -145,6 +150,8 @@ def train_bpr(
             stale, stop, best_state = _after_epoch(
                 result, epoch, total / max(n_pairs, 1), model, adj, train, val, candidates, config, positives, stale, best_state
             )
+            if on_epoch is not None:
+                on_epoch(epoch, model)
             if stop:
                 break
             continue
@@ -184,6 +191,8 @@ def train_bpr(
         stale, stop, best_state = _after_epoch(
             result, epoch, total / max(len(order), 1), model, adj, train, val, candidates, config, positives, stale, best_state
         )
+        if on_epoch is not None:
+            on_epoch(epoch, model)
         if stop:
             break
     if best_state is not None:
