@@ -145,52 +145,27 @@ def train_bpr(
         model.train()
         if sampled is not None:
             total, n_pairs = sampled.run(opt, rng, progress=progress)
-            t_total += time.perf_counter() - t0
-            model.eval()
-            stale, stop, best_state = _after_epoch(
-                result, epoch, total / max(n_pairs, 1), model, adj, train, val, candidates, config, positives, stale, best_state
-            )
-            if on_epoch is not None:
-                on_epoch(epoch, model)
-            if stop:
-                break
-            continue
-        order = rng.permutation(train.shape[1])
-        neg_all = in_scenario_negatives(train, item_scenario, positives, rng=rng)
-        use_transfer = transfer_pairs is not None and transfer_pairs.shape[1] > 0 and model.transfer is not None
-        if use_transfer:
-            assert transfer_pairs is not None
-            t_order = rng.permutation(transfer_pairs.shape[1])
-            t_neg = in_scenario_negatives(transfer_pairs, item_scenario, positives, rng=rng)
-            n_steps = max(1, -(-len(order) // config.batch_size))
-            t_size = -(-len(t_order) // n_steps)
-        total = 0.0
-        for step, start in enumerate(range(0, len(order), config.batch_size)):
-            idx = order[start : start + config.batch_size]
-            u = torch.from_numpy(train[0, idx])
-            i = torch.from_numpy(train[1, idx])
-            j = torch.from_numpy(neg_all[idx])
-            out, h0 = model.propagate(adj)  # layer 0 is reused for the L2 term, not recomputed
-            n_u = model.num_users
-            users, items = out[:n_u], out[n_u:]
-            loss = bpr_loss((users[u] * items[i]).sum(1), (users[u] * items[j]).sum(1))
-            if use_transfer:
-                t_idx = t_order[step * t_size : (step + 1) * t_size]
-                if len(t_idx):
-                    src = model.source_view(items[: model.num_items])
-                    tu, ti = torch.from_numpy(transfer_pairs[0, t_idx]), torch.from_numpy(transfer_pairs[1, t_idx])
-                    tj = torch.from_numpy(t_neg[t_idx])
-                    loss = loss + bpr_loss((src[tu] * items[ti]).sum(1), (src[tu] * items[tj]).sum(1))
-            reg = (h0[u].pow(2).sum() + h0[n_u + i].pow(2).sum() + h0[n_u + j].pow(2).sum()) / (2 * len(idx))
-            opt.zero_grad()
-            (loss + config.weight_decay * reg).backward()
-            opt.step()
-            total += loss.item() * len(idx)
+        else:
+            total, n_pairs = _full_batch_epoch(model, adj, train, item_scenario, positives, transfer_pairs, config, opt, rng)
+        loss = total / max(n_pairs, 1)
         t_total += time.perf_counter() - t0
         model.eval()
-        stale, stop, best_state = _after_epoch(
-            result, epoch, total / max(len(order), 1), model, adj, train, val, candidates, config, positives, stale, best_state
-        )
+        stop = False
+        if not val.shape[1]:  # no validation split (train on everything): keep the last epoch
+            result.history.append({"epoch": epoch, "loss": loss})
+            logger.info("epoch %d loss %.4f (no validation split)", epoch, loss)
+            result.best_epoch = epoch
+        else:
+            metrics = evaluate(model, adj, train, val, candidates, ks=(config.k,), exclude=positives)
+            val_recall = metrics.get(f"recall@{config.k}", 0.0)
+            result.history.append({"epoch": epoch, "loss": loss, f"val_recall@{config.k}": val_recall})
+            logger.info("epoch %d loss %.4f val recall@%d %.4f", epoch, loss, config.k, val_recall)
+            if val_recall > result.best_val:
+                result.best_epoch, result.best_val, stale = epoch, val_recall, 0
+                best_state = copy.deepcopy(model.state_dict())
+            else:
+                stale += 1
+                stop = stale >= config.patience
         if on_epoch is not None:
             on_epoch(epoch, model)
         if stop:
@@ -201,34 +176,52 @@ def train_bpr(
     return result
 
 
-def _after_epoch(
-    result: TrainResult,
-    epoch: int,
-    loss: float,
+def _full_batch_epoch(
     model: CrossScenarioLightGCN,
     adj: torch.Tensor,
     train: np.ndarray,
-    val: np.ndarray,
-    candidates: np.ndarray,
-    config: TrainConfig,
+    item_scenario: np.ndarray,
     positives: dict[int, set[int]],
-    stale: int,
-    best_state: dict[str, Any] | None,
-) -> tuple[int, bool, dict[str, Any] | None]:
-    """Record an epoch, validate, keep the best weights; ``(stale epochs, stop now, best state)``."""
-    if not val.shape[1]:  # no validation split (train on everything): keep the last epoch
-        result.history.append({"epoch": epoch, "loss": loss})
-        logger.info("epoch %d loss %.4f (no validation split)", epoch, loss)
-        result.best_epoch = epoch
-        return stale, False, best_state
-    metrics = evaluate(model, adj, train, val, candidates, ks=(config.k,), exclude=positives)
-    val_recall = metrics.get(f"recall@{config.k}", 0.0)
-    result.history.append({"epoch": epoch, "loss": loss, f"val_recall@{config.k}": val_recall})
-    logger.info("epoch %d loss %.4f val recall@%d %.4f", epoch, loss, config.k, val_recall)
-    if val_recall > result.best_val:
-        result.best_epoch, result.best_val = epoch, val_recall
-        return 0, False, copy.deepcopy(model.state_dict())
-    return stale + 1, stale + 1 >= config.patience, best_state
+    transfer_pairs: np.ndarray | None,
+    config: TrainConfig,
+    opt: torch.optim.Optimizer,
+    rng: np.random.Generator,
+) -> tuple[float, int]:
+    """One epoch of full-batch BPR steps (the whole graph propagated at every step); ``(summed loss × pairs, pairs)``."""
+    import torch
+
+    order = rng.permutation(train.shape[1])
+    neg_all = in_scenario_negatives(train, item_scenario, positives, rng=rng)
+    use_transfer = transfer_pairs is not None and transfer_pairs.shape[1] > 0 and model.transfer is not None
+    if use_transfer:
+        assert transfer_pairs is not None
+        t_order = rng.permutation(transfer_pairs.shape[1])
+        t_neg = in_scenario_negatives(transfer_pairs, item_scenario, positives, rng=rng)
+        n_steps = max(1, -(-len(order) // config.batch_size))
+        t_size = -(-len(t_order) // n_steps)
+    total = 0.0
+    for step, start in enumerate(range(0, len(order), config.batch_size)):
+        idx = order[start : start + config.batch_size]
+        u = torch.from_numpy(train[0, idx])
+        i = torch.from_numpy(train[1, idx])
+        j = torch.from_numpy(neg_all[idx])
+        out, h0 = model.propagate(adj)  # layer 0 is reused for the L2 term, not recomputed
+        n_u = model.num_users
+        users, items = out[:n_u], out[n_u:]
+        loss = bpr_loss((users[u] * items[i]).sum(1), (users[u] * items[j]).sum(1))
+        if use_transfer:
+            t_idx = t_order[step * t_size : (step + 1) * t_size]
+            if len(t_idx):
+                src = model.source_view(items[: model.num_items])
+                tu, ti = torch.from_numpy(transfer_pairs[0, t_idx]), torch.from_numpy(transfer_pairs[1, t_idx])
+                tj = torch.from_numpy(t_neg[t_idx])
+                loss = loss + bpr_loss((src[tu] * items[ti]).sum(1), (src[tu] * items[tj]).sum(1))
+        reg = (h0[u].pow(2).sum() + h0[n_u + i].pow(2).sum() + h0[n_u + j].pow(2).sum()) / (2 * len(idx))
+        opt.zero_grad()
+        (loss + config.weight_decay * reg).backward()
+        opt.step()
+        total += loss.item() * len(idx)
+    return total, len(order)
 
 
 @dataclass
