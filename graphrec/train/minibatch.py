@@ -12,8 +12,9 @@ does not reject them; the full-batch sampler redraws).
 PyG's neighbour sampling needs a compiled backend, ``pyg-lib`` (not on PyPI) or ``torch-sparse``
 with ``torch-scatter`` (source only on PyPI, and their builds import torch:
 ``pip install --no-build-isolation torch-scatter==2.1.2 torch-sparse==0.6.18``, about 13 minutes on
-2 cores). Validation still ranks with one full-graph propagation in inference mode, which needs no
-autograd memory.
+2 cores). PyG warns that its torch-sparse sampler is deprecated in favour of pyg-lib; switch when
+pyg-lib is installable. Validation still ranks with one full-graph propagation in inference mode,
+which needs no autograd memory.
 """
 
 from __future__ import annotations
@@ -169,6 +170,10 @@ def scenario_loaders(
                 neg_sampling=negatives, batch_size=batch_size, shuffle=True,
             )  # fmt: skip
         )
+    logger.info(
+        "mini-batch training: %d loaders (one per scenario), %d batches per epoch, %s neighbours per hop",
+        len(loaders), sum(len(loader) for loader in loaders), list(num_neighbors),
+    )  # fmt: skip
     return loaders
 
 
