@@ -116,3 +116,4 @@ def test_sampled_training_transfers_to_cold_users_and_is_deterministic() -> None
     assert history[-1]["loss"] < 0.6 * math.log(2)  # BPR loss of an untrained model: log 2
     history_again, after_again = run(0)
     assert history_again == history and after_again == after
+

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from graphrec.models.lightgcn import CrossScenarioLightGCN, normalized_adjacency
@@ -53,3 +54,15 @@ def test_training_transfers_to_cold_users_and_is_deterministic() -> None:
     assert history_again == history and after_again == after
     _, _, with_text = run(0, text=True)
     assert with_text["recall@10"] >= 0.6
+
+
+def test_missing_backend_names_the_install_command(monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch_geometric.typing
+
+    from graphrec.errors import ConfigError
+    from graphrec.train.minibatch import require_neighbor_sampling
+
+    monkeypatch.setattr(torch_geometric.typing, "WITH_PYG_LIB", False)
+    monkeypatch.setattr(torch_geometric.typing, "WITH_TORCH_SPARSE", False)
+    with pytest.raises(ConfigError, match=r"--no-build-isolation torch-scatter==2\.1\.2 torch-sparse==0\.6\.18"):
+        require_neighbor_sampling()
