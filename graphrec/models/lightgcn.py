@@ -9,7 +9,9 @@ full-batch sparse propagation with ``torch.sparse`` (no compiled extensions).
 
 from __future__ import annotations
 
+import functools
 import warnings
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -177,12 +179,7 @@ class CrossScenarioLightGCN(nn.Module):
 
     def propagate(self, adj: Tensor) -> tuple[Tensor, Tensor]:
         """``(mean of layers 0..L, layer 0)`` for all nodes ``[users | items | topics]``."""
-        h0 = self.initial()
-        h, total = h0, h0
-        for _ in range(self.num_layers):
-            h = symmetric_spmm(adj, h)
-            total = total + h
-        return total / (self.num_layers + 1), h0
+        return self._mean_of_layers(self.initial(), functools.partial(symmetric_spmm, adj))
 
     def propagate_sampled(self, adj: Tensor, rows: tuple[Tensor, Tensor, Tensor]) -> tuple[Tensor, Tensor]:
         """:meth:`propagate` over a sampled subgraph (mini-batch training).
@@ -198,10 +195,13 @@ class CrossScenarioLightGCN(nn.Module):
             ``(mean of layers 0..L, layer 0)`` for the subgraph's nodes. With every neighbour sampled
             for ``L`` hops the seeds' rows equal :meth:`propagate`'s.
         """
-        h0 = self.initial(rows)
+        return self._mean_of_layers(self.initial(rows), functools.partial(torch.sparse.mm, adj))
+
+    def _mean_of_layers(self, h0: Tensor, step: Callable[[Tensor], Tensor]) -> tuple[Tensor, Tensor]:
+        """``(mean of h0, step(h0), …, step^L(h0), h0)``: LightGCN's layer combination."""
         h, total = h0, h0
         for _ in range(self.num_layers):
-            h = torch.sparse.mm(adj, h)
+            h = step(h)
             total = total + h
         return total / (self.num_layers + 1), h0
 
