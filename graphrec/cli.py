@@ -483,16 +483,16 @@ def _parse_num_neighbors(text: str | None, num_layers: int) -> tuple[int, ...] |
     when no sampling backend is installed."""
     if text is None:
         return None
+    from graphrec.train.minibatch import check_num_neighbors, require_neighbor_sampling
+
     try:
         hops = tuple(int(x) for x in text.split(","))
     except ValueError:
         raise click.BadParameter(f"{text!r} is not comma-separated integers (e.g. 10,10,10)", param_hint="--num-neighbors") from None
-    if len(hops) != num_layers or any(h == 0 or h < -1 for h in hops):
-        raise click.BadParameter(
-            f"{text!r}: give {num_layers} positive counts or -1 (all), one per propagation layer", param_hint="--num-neighbors"
-        )
-    from graphrec.train.minibatch import require_neighbor_sampling
-
+    try:
+        check_num_neighbors(hops, num_layers)
+    except GraphRecError as e:
+        raise click.BadParameter(str(e), param_hint="--num-neighbors") from e
     require_neighbor_sampling()
     return hops
 

@@ -267,18 +267,14 @@ def _sampled_epochs(
     transfer_pairs: np.ndarray | None,
 ) -> _SampledEpochs:
     from graphrec.errors import ConfigError
-    from graphrec.train.minibatch import message_graph, node_degrees, pair_keys, scenario_loaders
+    from graphrec.train.minibatch import check_num_neighbors, message_graph, node_degrees, pair_keys, scenario_loaders
 
     if data is None:
         raise ConfigError("mini-batch training (num_neighbors) needs the model's graph: pass data=inputs.data")
-    if getattr(model, "transfer", None) is not None and transfer_pairs is not None:
+    if model.transfer is not None and transfer_pairs is not None:
         raise ConfigError("the cold-start transfer head trains full-batch only; drop num_neighbors or use another model")
     assert config.num_neighbors is not None
-    if len(config.num_neighbors) != model.num_layers:
-        raise ConfigError(
-            f"num_neighbors {list(config.num_neighbors)} has {len(config.num_neighbors)} hops but the model has "
-            f"{model.num_layers} layers; give one entry per layer (e.g. {[10] * model.num_layers})"
-        )
+    check_num_neighbors(config.num_neighbors, model.num_layers)
     graph = message_graph(data, topics=model.num_topics > 0)
     loaders = scenario_loaders(
         graph, train, item_scenario, num_neighbors=list(config.num_neighbors), batch_size=config.batch_size

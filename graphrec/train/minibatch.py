@@ -27,6 +27,8 @@ from graphrec.errors import ConfigError
 from graphrec.schema import EdgeType, NodeType
 
 if TYPE_CHECKING:  # pragma: no cover
+    from collections.abc import Sequence
+
     import numpy as np
     import torch
     from torch_geometric.data import HeteroData
@@ -58,6 +60,20 @@ def require_neighbor_sampling() -> None:
     """
     if not neighbor_sampling_available():
         raise ConfigError(f"mini-batch training (num_neighbors) needs pyg-lib or torch-sparse; {INSTALL_HINT}")
+
+
+def check_num_neighbors(num_neighbors: Sequence[int], num_layers: int) -> None:
+    """Check a per-hop neighbour list against a model with ``num_layers`` propagation layers.
+
+    Raises:
+        ConfigError: Not one entry per layer, or an entry that is neither positive nor ``-1`` (all).
+    """
+    hops = list(num_neighbors)
+    if len(hops) != num_layers or any(h == 0 or h < -1 for h in hops):
+        raise ConfigError(
+            f"num_neighbors {hops}: give {num_layers} positive counts or -1 (all), one per propagation layer "
+            f"(e.g. {[10] * num_layers})"
+        )
 
 
 def message_graph(data: HeteroData, *, topics: bool) -> HeteroData:

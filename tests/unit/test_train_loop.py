@@ -66,3 +66,13 @@ def test_missing_backend_names_the_install_command(monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(torch_geometric.typing, "WITH_TORCH_SPARSE", False)
     with pytest.raises(ConfigError, match=r"--no-build-isolation torch-scatter==2\.1\.2 torch-sparse==0\.6\.18"):
         require_neighbor_sampling()
+
+
+def test_neighbour_counts_are_checked_against_the_layers() -> None:
+    from graphrec.errors import ConfigError
+    from graphrec.train.minibatch import check_num_neighbors
+
+    check_num_neighbors((10, -1, 5), 3)
+    for bad in ((10, 10), (10, 0, 10), (10, -2, 10)):
+        with pytest.raises(ConfigError, match="one per propagation layer"):
+            check_num_neighbors(bad, 3)
