@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from graphrec.eval.ranking import dot_product_scores, evaluate_ranking, group_by_user
-from graphrec.train.sampling import bpr_loss, in_scenario_negatives
+from graphrec.train.sampling import bpr_loss, in_scenario_negatives, layer0_l2
 
 if TYPE_CHECKING:  # pragma: no cover
     from collections.abc import Callable
@@ -216,7 +216,7 @@ def _full_batch_epoch(
                 tu, ti = torch.from_numpy(transfer_pairs[0, t_idx]), torch.from_numpy(transfer_pairs[1, t_idx])
                 tj = torch.from_numpy(t_neg[t_idx])
                 loss = loss + bpr_loss((src[tu] * items[ti]).sum(1), (src[tu] * items[tj]).sum(1))
-        reg = (h0[u].pow(2).sum() + h0[n_u + i].pow(2).sum() + h0[n_u + j].pow(2).sum()) / (2 * len(idx))
+        reg = layer0_l2(h0[u], h0[n_u + i], h0[n_u + j])
         opt.zero_grad()
         (loss + config.weight_decay * reg).backward()
         opt.step()
@@ -249,7 +249,7 @@ class _SampledEpochs:
             if not len(pos):  # every negative of the batch was a positive of its user
                 continue
             loss = bpr_loss(pos, neg)
-            reg = (h_u.pow(2).sum() + h_i.pow(2).sum() + h_j.pow(2).sum()) / (2 * len(pos))
+            reg = layer0_l2(h_u, h_i, h_j)
             opt.zero_grad()
             (loss + self.weight_decay * reg).backward()
             opt.step()

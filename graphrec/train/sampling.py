@@ -1,4 +1,4 @@
-"""Negative sampling for BPR: negatives come from the positive item's own scenario."""
+"""BPR pieces: negative sampling (negatives come from the positive item's own scenario), the loss and its L2 term."""
 
 from __future__ import annotations
 
@@ -44,3 +44,9 @@ def bpr_loss(pos: torch.Tensor, neg: torch.Tensor) -> torch.Tensor:
     import torch
 
     return -torch.nn.functional.logsigmoid(pos - neg).mean()
+
+
+def layer0_l2(users: torch.Tensor, positives: torch.Tensor, negatives: torch.Tensor) -> torch.Tensor:
+    """L2 penalty on a batch's layer-0 rows (user, positive item, negative item per pair), as LightGCN
+    regularises: ``(‖users‖² + ‖positives‖² + ‖negatives‖²) / (2 · batch)``."""
+    return (users.pow(2).sum() + positives.pow(2).sum() + negatives.pow(2).sum()) / (2 * len(users))
