@@ -23,7 +23,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench.train_bench import DATASETS  # noqa: E402
+from bench.train_bench import DATASETS, dataset_split, dataset_target, prepared_graph  # noqa: E402
 from graphrec.results import run_metadata  # noqa: E402
 
 
@@ -31,22 +31,14 @@ def train_one(args: argparse.Namespace, num_neighbors: str) -> dict[str, Any]:
     """Child process: train one variant, print its result as JSON."""
     import torch
 
-    from graphrec.data.export import export_graph
-    from graphrec.features import ITEM_FEATURES_FILE
-    from graphrec.store.connect import StoreConfig, open_store
     from graphrec.train.experiment import fit, model_spec
     from graphrec.train.loop import TrainConfig
-    from graphrec.train.run import SplitConfig, load_item_features, make_split
 
     torch.set_num_threads(args.threads)
-    ds = DATASETS[args.dataset]
-    home = (args.home or REPO / "bench" / ".work" / args.dataset).resolve()
-    with open_store(StoreConfig(home=home)) as store:
-        export = export_graph(store)
-    target = ds["target"] or export.scenarios[0]
     spec = model_spec(args.model, dim=args.dim)
-    item_x = load_item_features(export, home / "features" / ITEM_FEATURES_FILE) if spec.text else None
-    split = make_split(export, SplitConfig(protocol=ds["protocol"], source=ds["source"], seed=args.seed), target=target)
+    export, item_x, _ = prepared_graph(args.home or REPO / "bench" / ".work" / args.dataset, features=spec.text)
+    target = dataset_target(args.dataset, export)
+    split = dataset_split(args.dataset, export, args.seed)
     hops = None if num_neighbors == "full" else tuple(int(x) for x in num_neighbors.split(","))
     config = TrainConfig(
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, patience=args.patience, seed=args.seed, num_neighbors=hops

@@ -27,12 +27,18 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from graphrec.results import run_metadata  # noqa: E402
+
+if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
+
+    from graphrec.data.export import GraphExport
+    from graphrec.data.splits import Split
 
 DATASETS: dict[str, dict[str, Any]] = {
     "amazon-kg": {
@@ -78,6 +84,43 @@ def prepare(home: Path, spec: str, *, n_topics: int | None) -> list[str]:
             graphrec_cli(home, *step)
         marker.write_text(json.dumps({"steps": steps}))
     return ["graphrec " + " ".join(s) for s in steps]
+
+
+class PreparedGraph(NamedTuple):
+    """A prepared home's graph (see :func:`prepare`): its export, the item features aligned with it
+    (``None`` when not loaded) and the store that served it (``store.capabilities.agent``)."""
+
+    export: GraphExport
+    item_x: np.ndarray | None
+    store_agent: str
+
+
+def prepared_graph(home: Path, *, features: bool = True) -> PreparedGraph:
+    """Export the graph of a prepared home from its store, and load its item features unless ``features`` is false."""
+    from graphrec.data.export import export_graph
+    from graphrec.features import ITEM_FEATURES_FILE
+    from graphrec.store.connect import StoreConfig, open_store
+    from graphrec.train.run import load_item_features
+
+    with open_store(StoreConfig(home=home.resolve())) as store:
+        export = export_graph(store)
+        agent = store.capabilities.agent
+    item_x = load_item_features(export, home / "features" / ITEM_FEATURES_FILE) if features else None
+    return PreparedGraph(export, item_x, agent)
+
+
+def dataset_target(dataset: str, export: GraphExport) -> str:
+    """The target scenario of ``dataset`` (:data:`DATASETS`; a single-scenario graph's only scenario)."""
+    return DATASETS[dataset]["target"] or export.scenarios[0]
+
+
+def dataset_split(dataset: str, export: GraphExport, seed: int) -> Split:
+    """The split of ``dataset``'s protocol (:data:`DATASETS`) for ``seed``, on its target scenario."""
+    from graphrec.train.run import SplitConfig, make_split
+
+    ds = DATASETS[dataset]
+    config = SplitConfig(protocol=ds["protocol"], source=ds["source"], seed=seed)
+    return make_split(export, config, target=dataset_target(dataset, export))
 
 
 def summarise(runs: list[dict[str, Any]], slices: tuple[str, ...]) -> dict[str, Any]:
@@ -215,22 +258,15 @@ def main(argv: list[str] | None = None) -> None:
 
     import torch
 
-    from graphrec.data.export import export_graph
-    from graphrec.features import ITEM_FEATURES_FILE
-    from graphrec.store.connect import StoreConfig, open_store
     from graphrec.train.experiment import fit, model_spec
     from graphrec.train.loop import TrainConfig
-    from graphrec.train.run import SplitConfig, load_item_features, make_split
 
     if args.threads:
         torch.set_num_threads(args.threads)
     home = args.home or REPO / "bench" / ".work" / args.dataset
     commands = prepare(home.resolve(), ds["spec"], n_topics=args.n_topics)
-    with open_store(StoreConfig(home=home.resolve())) as store:
-        export = export_graph(store)
-        agent = store.capabilities.agent
-    target = ds["target"] or export.scenarios[0]
-    item_x = load_item_features(export, home / "features" / ITEM_FEATURES_FILE)
+    export, item_x, agent = prepared_graph(home)
+    target = dataset_target(args.dataset, export)
     previous = json.loads(out.read_text()) if out.exists() and not args.fresh else {}
     runs: list[dict[str, Any]] = previous.get("runs", [])
     done = {(r["model"], r["lr"], r["seed"]) for r in runs}
@@ -241,7 +277,7 @@ def main(argv: list[str] | None = None) -> None:
         "nodes": export.num_nodes, "interactions": int(export.interactions.shape[1]), "notes": previous.get("notes", []),
     }  # fmt: skip
     for seed in args.seeds:
-        split = make_split(export, SplitConfig(protocol=ds["protocol"], source=ds["source"], seed=seed), target=target)
+        split = dataset_split(args.dataset, export, seed)
         for model in args.models:
             trainable = model != "popularity"
             lrs = (args.merged_lrs or args.lrs) if model == "lightgcn-merged" else args.lrs

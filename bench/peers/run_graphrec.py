@@ -81,24 +81,18 @@ def main(argv: list[str] | None = None) -> None:
     import numpy as np
     import torch
 
-    from graphrec.data.export import export_graph
+    from bench.train_bench import prepared_graph
     from graphrec.eval.ranking import group_by_user, rank_top_k
-    from graphrec.features import ITEM_FEATURES_FILE
     from graphrec.results import run_metadata
-    from graphrec.store.connect import StoreConfig, open_store
     from graphrec.train.experiment import fit, model_spec
     from graphrec.train.loop import TrainConfig
-    from graphrec.train.run import load_item_features
 
     if args.threads:
         torch.set_num_threads(args.threads)
     meta = json.loads((args.split / "meta.json").read_text())
-    home = args.home.resolve()
-    with open_store(StoreConfig(home=home)) as store:
-        export = export_graph(store)
-    split = split_from_files(args.split, export)
     spec = model_spec(args.model, dim=args.dim, num_layers=args.layers if args.model not in ("bpr-mf", "popularity") else 0)
-    item_x = load_item_features(export, home / "features" / ITEM_FEATURES_FILE) if spec.text else None
+    export, item_x, _ = prepared_graph(args.home, features=spec.text)
+    split = split_from_files(args.split, export)
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, patience=args.patience, seed=args.seed)
     t0 = time.perf_counter()
     fitted = fit(export, split, spec, config, target=meta["target"], item_x=item_x)

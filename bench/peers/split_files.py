@@ -86,22 +86,16 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--root", type=Path, default=SPLITS_ROOT)
     args = p.parse_args(argv)
 
-    from bench.train_bench import DATASETS, prepare
-    from graphrec.data.export import export_graph
-    from graphrec.features import ITEM_FEATURES_FILE
-    from graphrec.store.connect import StoreConfig, open_store
-    from graphrec.train.run import SplitConfig, load_item_features, make_split
+    from bench.train_bench import DATASETS, dataset_split, dataset_target, prepare, prepared_graph
 
     ds = DATASETS[args.dataset]
     home = (args.home or REPO / "bench" / ".work" / args.dataset).resolve()
     prepare(home, ds["spec"], n_topics=None)
-    with open_store(StoreConfig(home=home)) as store:
-        export = export_graph(store)
-    target = ds["target"] or export.scenarios[0]
-    item_x = load_item_features(export, home / "features" / ITEM_FEATURES_FILE)
+    export, item_x, _ = prepared_graph(home)
+    target = dataset_target(args.dataset, export)
     candidates = export.item_scenario == export.scenarios.index(target)
     for seed in args.seed:
-        split = make_split(export, SplitConfig(protocol=ds["protocol"], source=ds["source"], seed=seed), target=target)
+        split = dataset_split(args.dataset, export, seed)
         meta = {"dataset": args.dataset, "protocol": ds["protocol"], "seed": seed, "source": ds["source"], "target": target}
         out = write_split_files(split_dir(args.dataset, seed, args.root), export, split, item_x=item_x, meta=meta, candidates=candidates)
         print(out)
