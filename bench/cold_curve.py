@@ -20,7 +20,10 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.train_bench import dataset_split, dataset_target, prepared_graph  # noqa: E402
 from graphrec.results import run_metadata  # noqa: E402
+
+DATASET = "amazon-kg"  # the coldstart-transfer protocol: Movies_and_TV -> Books
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -34,37 +37,30 @@ def main(argv: list[str] | None = None) -> None:
 
     import torch
 
-    from graphrec.data.export import export_graph
     from graphrec.eval.ranking import evaluate_ranking, group_by_user
-    from graphrec.features import ITEM_FEATURES_FILE
-    from graphrec.store.connect import StoreConfig, open_store
-    from graphrec.train.experiment import build_inputs, fit, model_spec
+    from graphrec.train.experiment import fit, model_spec
     from graphrec.train.loop import TrainConfig, score_fn
-    from graphrec.train.run import SplitConfig, load_item_features, make_split
 
     torch.set_num_threads(args.threads)
-    home = (REPO / "bench" / ".work" / "amazon-kg").resolve()
-    with open_store(StoreConfig(home=home)) as store:
-        export = export_graph(store)
-    item_x = load_item_features(export, home / "features" / ITEM_FEATURES_FILE)
-    split = make_split(export, SplitConfig(protocol="coldstart", source="movies", seed=args.seed), target="books")
+    export, item_x, _ = prepared_graph(REPO / "bench" / ".work" / DATASET)
+    target = dataset_target(DATASET, export)
+    split = dataset_split(DATASET, export, args.seed)
     exclude = group_by_user(split.train)
-    candidates = export.item_scenario == export.scenarios.index("books")
+    candidates = export.item_scenario == export.scenarios.index(target)
+    spec = model_spec(args.model)
     out = REPO / "bench" / "results" / f"cold_curve_{args.model}.json"
     curves: dict[str, list[dict[str, Any]]] = {}
     for lr in args.lrs:
         curve = curves.setdefault(str(lr), [])
 
-        def record(channel: str, epoch: int, model: Any, curve: list[dict[str, Any]] = curve) -> None:
+        def record(channel: str, epoch: int, model: Any, adj: Any, curve: list[dict[str, Any]] = curve) -> None:
             test = evaluate_ranking(score_fn(model, adj), split.test, exclude, candidates, slices=split.slices, ks=(20,))
             row = {"channel": channel, "epoch": epoch, **{s: test[s]["recall@20"] for s in ("cold", "warm")}}
             curve.append(row)
             print(f"lr {lr} {channel or 'model'} epoch {epoch}: test cold {row['cold']:.4f} warm {row['warm']:.4f}", flush=True)
 
-        spec = model_spec(args.model)
         config = TrainConfig(epochs=args.epochs, lr=lr, patience=args.epochs, seed=args.seed)
-        adj = build_inputs(export, split, spec, target="books", item_x=item_x).adj
-        fitted = fit(export, split, spec, config, target="books", item_x=item_x, on_epoch=record)
+        fitted = fit(export, split, spec, config, target=target, item_x=item_x, on_epoch=record)
         assert fitted.result is not None
         best = max(curve, key=lambda r: r["cold"])
         summary = {"lr": lr, "selected_epoch": fitted.result.best_epoch, "selected_test": fitted.metrics,

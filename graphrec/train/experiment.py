@@ -379,15 +379,16 @@ def fit(
     target: str,
     item_x: np.ndarray | None = None,
     progress: bool = False,
-    on_epoch: Callable[[str, int, CrossScenarioLightGCN], None] | None = None,
+    on_epoch: Callable[[str, int, CrossScenarioLightGCN, torch.Tensor], None] | None = None,
 ) -> Fitted:
     """Train ``spec`` on ``split.train`` (early stopping on ``split.val``) and evaluate on ``split.test``.
 
     Deterministic under ``config.seed``.
 
     Args:
-        on_epoch: Called as ``on_epoch(channel, epoch, model)`` after each epoch (``channel`` is
-            ``"knowledge"``/``"collaborative"`` for a routed spec, else ``""``); for diagnostics.
+        on_epoch: Called as ``on_epoch(channel, epoch, model, adj)`` after each epoch (``channel`` is
+            ``"knowledge"``/``"collaborative"`` for a routed spec, else ``""``; ``adj`` the graph it
+            propagates over); for diagnostics.
     """
     import numpy as np
 

@@ -109,7 +109,7 @@ def train_bpr(
     transfer_pairs: np.ndarray | None = None,
     data: HeteroData | None = None,
     progress: bool = False,
-    on_epoch: Callable[[int, CrossScenarioLightGCN], None] | None = None,
+    on_epoch: Callable[[int, CrossScenarioLightGCN, torch.Tensor], None] | None = None,
 ) -> TrainResult:
     """Train with BPR (negatives from each positive's scenario); keep the weights of the best validation epoch.
 
@@ -122,8 +122,8 @@ def train_bpr(
             so the head learns to map source taste to target items.
         data: The model's graph (:func:`~graphrec.data.export.to_hetero_data` of ``train``); needed for
             mini-batch training (``config.num_neighbors``).
-        on_epoch: Called as ``on_epoch(epoch, model)`` after each epoch's validation, in eval mode (for
-            diagnostics such as per-epoch curves; it must not change the model).
+        on_epoch: Called as ``on_epoch(epoch, model, adj)`` after each epoch's validation, in eval mode
+            (for diagnostics such as per-epoch curves; it must not change the model).
 
     Raises:
         ConfigError: Mini-batch training without ``data`` or a sampling backend, or with the transfer head.
@@ -167,7 +167,7 @@ def train_bpr(
                 stale += 1
                 stop = stale >= config.patience
         if on_epoch is not None:
-            on_epoch(epoch, model)
+            on_epoch(epoch, model, adj)
         if stop:
             break
     if best_state is not None:

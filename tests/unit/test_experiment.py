@@ -109,16 +109,17 @@ def test_routed_model_scores_cold_users_by_knowledge_and_warm_by_collaborative(t
     export, x = toy_export()
     split = coldstart_transfer(export, source="movies", target="books", seed=0)
     cfg = TrainConfig(epochs=6, batch_size=64, lr=0.05, seed=0)
-    calls: list[tuple[str, int, bool]] = []
+    calls: list[tuple[str, int, bool, torch.Tensor]] = []
     routed = fit(
         export, split, model_spec("graphrec", dim=8), cfg, target="books", item_x=x,
-        on_epoch=lambda channel, epoch, model: calls.append((channel, epoch, model.training)),
+        on_epoch=lambda channel, epoch, model, adj: calls.append((channel, epoch, model.training, adj)),
     )  # fmt: skip
     # the per-epoch hook sees each channel's every epoch, in eval mode
     for name, key in (("knowledge", "loss"), ("collaborative", "collaborative_loss")):
-        ran = [e for c, e, _ in calls if c == name]
+        ran = [e for c, e, *_ in calls if c == name]
         assert ran == list(range(sum(key in row for row in routed.result.history))) and ran
-    assert not any(training for *_, training in calls)
+    assert not any(training for _, _, training, _ in calls)
+    assert all(adj is routed.inputs.adj for *_, adj in calls)  # the graph the channels propagate over
     knowledge = fit(export, split, model_spec("graphrec-single", dim=8), cfg, target="books", item_x=x)
     collaborative = fit(export, split, model_spec("graphrec-no-bert", dim=8), cfg, target="books", item_x=x)
     for m in ("recall@20", "ndcg@20", "mrr@10"):
