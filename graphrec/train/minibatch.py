@@ -138,7 +138,7 @@ def sampled_adjacency(batch: HeteroData, degrees: Degrees) -> tuple[torch.Tensor
 
     types = (NodeType.USER, NodeType.ITEM, NodeType.TOPIC)
     rows = tuple(batch[t].n_id if t in batch.node_types and "n_id" in batch[t] else torch.zeros(0, dtype=torch.long) for t in types)
-    offset = dict(zip(types, torch.tensor([0, len(rows[0]), len(rows[0]) + len(rows[1])]).tolist()))
+    offset = dict(zip(types, (0, len(rows[0]), len(rows[0]) + len(rows[1]))))  # users, then items, then topics
     row_of = dict(zip(types, rows))
     dst_all, src_all, val_all = [], [], []
     for edge_type in batch.edge_types:
