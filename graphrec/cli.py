@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 import click
 
 from graphrec.errors import GraphRecError
-from graphrec.home import HOME_ENV, PASSWORD_ENV, resolve_home, runs_dir
+from graphrec.home import HOME_ENV, PASSWORD_ENV, PRIVATE_UMASK, resolve_home, runs_dir
 
 if TYPE_CHECKING:  # pragma: no cover
     from graphrec.stats import GraphStats
@@ -37,6 +38,25 @@ class Context:
 
         cfg = StoreConfig(home=self.home, uri=self.uri, user=self.user, database=self.database)
         return open_store(cfg, password=os.environ.get(PASSWORD_ENV), ensure_schema=ensure_schema)
+
+
+def _writes(when: str | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Run a command under its home's write lock (:mod:`graphrec.lock`); with ``when``, only if
+    that option is true. Goes right above ``def``, below ``@click.pass_obj``."""
+
+    def decorate(f: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(f)
+        def wrapper(c: Context, *args: Any, **kwargs: Any) -> Any:
+            if when is not None and not kwargs.get(when):
+                return f(c, *args, **kwargs)
+            from graphrec.lock import write_lock
+
+            with write_lock(c.home):
+                return f(c, *args, **kwargs)
+
+        return wrapper
+
+    return decorate
 
 
 class GraphRecGroup(click.Group):
@@ -74,6 +94,7 @@ def cli(
     verbose: int,
 ) -> None:
     """graphrec: cross-scenario recommendations through a graph database and a GNN."""
+    os.umask(PRIVATE_UMASK)  # the home's files (runs, rejects, state, features) are the user's only
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     # the driver logs each retry and connection failure with a traceback; graphrec reports the
@@ -133,6 +154,7 @@ def _run_ingest(c: Context, spec_path: Path, *, batch_size: int, out: Path | Non
 @click.option("--batch-size", default=10_000, show_default=True, help="Rows per write transaction.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None, help="Run folder for rejects and summary.")
 @click.pass_obj
+@_writes()
 def ingest(c: Context, spec: Path, batch_size: int, out: Path | None) -> None:
     """Load every scenario of a dataset SPEC (TOML) into the graph. Idempotent; resumes after a crash."""
     _run_ingest(c, spec, batch_size=batch_size, out=out)
@@ -144,6 +166,7 @@ def ingest(c: Context, spec: Path, batch_size: int, out: Path | None) -> None:
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
 @click.option("--write", is_flag=True, help="Allow the query to write (read-only by default).")
 @click.pass_obj
+@_writes(when="write")
 def query(c: Context, cypher: str, params: tuple[str, ...], fmt: str, write: bool) -> None:
     """Run a CYPHER query (read-only unless --write) with parameters."""
     from graphrec.output import print_table, to_csv, to_json
@@ -175,6 +198,7 @@ def stats(c: Context) -> None:
 @cli.command()
 @click.option("--yes", is_flag=True, help="Confirm deleting every node and relationship.")
 @click.pass_obj
+@_writes()
 def clear(c: Context, yes: bool) -> None:
     """Delete the whole graph (asks for --yes)."""
     if not yes:
@@ -189,6 +213,7 @@ def clear(c: Context, yes: bool) -> None:
 @click.option("--users", default=200, show_default=True, help="Synthetic users.")
 @click.option("--items", "items_per_scenario", default=150, show_default=True, help="Synthetic items per scenario.")
 @click.pass_obj
+@_writes()
 def quickstart(c: Context, seed: int, users: int, items_per_scenario: int) -> None:
     """Offline first run on a SYNTHETIC two-scenario dataset: ingest, topics, train, evaluate, recommend,
     explain, and a Cypher query on the learned topics."""
@@ -248,6 +273,7 @@ def quickstart(c: Context, seed: int, users: int, items_per_scenario: int) -> No
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Feature file (default: <home>/features/item_features.npz).")
 @click.pass_obj
+@_writes()
 def embed(c: Context, model_path: Path | None, scenarios: tuple[str, ...], batch_size: int, device: str, out: Path | None) -> None:
     """Encode item texts (title + text) into features, through an on-disk cache."""
     from graphrec.features import ITEM_FEATURES_FILE, embed_items
@@ -297,6 +323,7 @@ def topics() -> None:
 @click.option("--features", "features_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Item feature file (default: <home>/features/item_features.npz, from `graphrec embed`).")
 @click.pass_obj
+@_writes()
 def topics_extract(
     c: Context,
     method: str,
@@ -385,6 +412,7 @@ def topics_extract(
 @click.option("--features", "features_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Item features for topic centroids (default: <home>/features/item_features.npz; skipped if absent).")
 @click.pass_obj
+@_writes()
 def topics_graph(c: Context, min_shared: int, min_similarity: float, top_k: int, features_path: Path | None) -> None:
     """Build the topic graph (RELATED_TO edges, scenario spread, bridge score) over topics of all methods."""
     from graphrec.features import ITEM_FEATURES_FILE, ItemFeatures
@@ -527,6 +555,7 @@ def _parse_num_neighbors(text: str | None, num_layers: int) -> tuple[int, ...] |
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Run folder (default: <home>/runs/train-<time>-<model>-s<seed>).")
 @click.pass_obj
+@_writes(when="write_back")
 def train(
     c: Context, target: str, source: str | None, model_name: str, protocol: str | None, seed: int, epochs: int, lr: float,
     batch_size: int, dim: int, layers: int | None, weight_decay: float, patience: int, num_neighbors: str | None,
@@ -722,10 +751,11 @@ def server_start(c: Context) -> None:
 
 
 @server.command("stop")
+@click.option("--force", is_flag=True, help="Stop it even while other graphrec commands use it (they fail).")
 @click.pass_obj
-def server_stop(c: Context) -> None:
-    """Stop the embedded server of this home."""
-    click.echo("stopped" if _embedded(c).stop() else "not running")
+def server_stop(c: Context, force: bool) -> None:
+    """Stop the embedded server of this home (refused while other commands use it, unless --force)."""
+    click.echo("stopped" if _embedded(c).stop(force=force) else "not running")
 
 
 @server.command("status")
@@ -736,7 +766,12 @@ def server_status(c: Context) -> None:
     if info is None:
         click.echo("not running")
     else:
-        kind = "detached" if info.detached else f"owned by pid {info.owner_pid}"
+        if info.detached:
+            kind = "detached"
+        elif _embedded(c).in_use():
+            kind = f"started by pid {info.owner_pid}; stops when the last command using it exits"
+        else:
+            kind = "no command uses it (left by a killed command): the next command reuses it, or `graphrec server stop`"
         click.echo(f"running: pid {info.pid}, {info.uri} ({kind})")
 
 

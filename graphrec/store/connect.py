@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from graphrec.home import arcadedb_dir
+from graphrec.home import arcadedb_dir, ensure_home
 from graphrec.store.bolt import GraphStore
 
 logger = logging.getLogger(__name__)
@@ -37,29 +37,32 @@ class StoreConfig:
 def open_store(config: StoreConfig, *, password: str | None = None, ensure_schema: bool = True) -> GraphStore:
     """Connect to the configured store, starting the embedded server if needed.
 
-    An embedded server started by this call is stopped when the store closes; one that was
-    already running (e.g. ``graphrec server start``) is reused and left running.
+    The home is created private (0700) if missing (:func:`graphrec.home.ensure_home`). The
+    embedded server is shared by every process using the home: this store uses it until it
+    closes, and the last store to close stops it unless it was started detached (``graphrec
+    server start``); see :mod:`graphrec.store.arcade`. Opening a store takes no write lock:
+    writers hold :func:`graphrec.lock.write_lock` around their writes.
 
     Args:
         config: Where the graph lives.
         password: Password for an external server.
         ensure_schema: Create constraints and indexes (idempotent; default true).
     """
+    ensure_home(config.home)
     if config.uri is not None:
         store = GraphStore.connect(config.uri, user=config.user, password=password, database=config.database)
     else:
         from graphrec.store.arcade import ROOT_USER, EmbeddedArcadeDB
 
         server = EmbeddedArcadeDB(arcadedb_dir(config.home), heap=config.heap)
-        info, started = server.ensure_running()
-        on_close = server.stop if started else None
+        client = server.attach()
         try:
+            info = client.info
             store = GraphStore.connect(
-                info.uri, user=ROOT_USER, password=server.password(), database=info.database, on_close=on_close
+                info.uri, user=ROOT_USER, password=server.password(), database=info.database, on_close=client.close
             )
         except BaseException:
-            if on_close is not None:
-                on_close()
+            client.close()
             raise
     if ensure_schema:
         try:
