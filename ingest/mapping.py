@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Iterator
-from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import unquote
 
@@ -13,6 +11,7 @@ from ingest.formats import FORMATS, format_reader
 from ingest.records import InteractionRecord, ItemRecord, RawRow, Reject
 from ingest.sources.lines import MAX_RECORD_CHARS
 from ingest.spec import FileOptions, InteractionSource, ItemSource
+from ingest.values import BadValue, parse_id, parse_rating, parse_timestamp, text_value
 
 _DBPEDIA_PREFIXES = ("http://dbpedia.org/resource/", "https://dbpedia.org/resource/", "dbr:", "res:")
 
@@ -42,7 +41,8 @@ def read_file(opts: FileOptions, kind: str) -> Iterator[RawRow | Reject]:
 
 def record_text(row: RawRow) -> str:
     """The raw row as ``key=value`` pairs, truncated, for the rejects file."""
-    return "\t".join(f"{k}={v}" for k, v in row.values.items())[:MAX_RECORD_CHARS]
+    text = "\t".join(f"{k}={v}" for k, v in row.values.items())[:MAX_RECORD_CHARS]
+    return text if text.isascii() else text.encode("utf-8", "replace").decode("utf-8")
 
 
 def _resolve(columns: dict[str, str | None], row: RawRow, required: set[str]) -> dict[str, str | None]:
@@ -56,9 +56,12 @@ def _resolve(columns: dict[str, str | None], row: RawRow, required: set[str]) ->
             bound[role] = col[:-1] if col[:-1] in present else None
         elif col not in present:
             need = "required" if role in required else "mapped"
+            hint = ""
+            if len(present) == 1 and any(sep in next(iter(present)) for sep in ",\t;|"):
+                hint = " The header was read as one column: check the delimiter declared for this file."
             raise InputDataError(
                 f"{need} column {col!r} (for {role}) is not in the file; it has {sorted(present)}. "
-                f"Fix the '{role}' mapping in the spec or the file's header",
+                f"Fix the '{role}' mapping in the spec or the file's header.{hint}",
                 path=row.path,
                 line=row.line,
             )
@@ -67,48 +70,19 @@ def _resolve(columns: dict[str, str | None], row: RawRow, required: set[str]) ->
     return bound
 
 
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and math.isnan(value):
-        return ""
-    if isinstance(value, (list, tuple)):
-        return ", ".join(t for t in (_text(v) for v in value) if t)
-    if isinstance(value, dict):
-        return ", ".join(f"{k}: {t}" for k, v in value.items() if (t := _text(v)))
-    return str(value).strip()
-
-
-def _number(value: Any) -> float | int | None:
-    if isinstance(value, bool):
-        raise ValueError("boolean")
-    if isinstance(value, (int, float)):
-        number: float | int = value
-    else:
-        number = float(str(value).strip())
-    if isinstance(number, float):
-        if math.isnan(number) or math.isinf(number):
-            raise ValueError("not finite")
-        if number.is_integer():
-            return int(number)
-    return number
-
-
-def _timestamp(value: Any) -> int | float:
-    try:
-        return _number(value)  # type: ignore[return-value]
-    except ValueError:
-        pass
-    dt = datetime.fromisoformat(str(value).strip())
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
-    return int(dt.timestamp())
+def _reject(row: RawRow, problem: BadValue) -> Reject:
+    return Reject(row.path, row.line, problem.reason, record_text(row), kind=problem.kind)
 
 
 def interactions(source: InteractionSource, scenario: str, rows: Iterable[RawRow | Reject]) -> Iterator[
     tuple[InteractionRecord, RawRow] | Reject
 ]:
-    """Validate interaction rows: non-empty user/item ids, numeric rating, parseable timestamp."""
+    """Validate interaction rows: user and item ids, rating and timestamp (rules in :mod:`ingest.values`).
+
+    Ids lose surrounding whitespace and are otherwise kept exactly; a row with a missing or invalid
+    id, a rating that is not a finite plain number, or a timestamp that is neither a number within
+    int64 nor an ISO-8601 date is a counted :class:`Reject` with the reason.
+    """
     cols: dict[str, str | None] | None = None
     for row in rows:
         if isinstance(row, Reject):
@@ -121,35 +95,23 @@ def interactions(source: InteractionSource, scenario: str, rows: Iterable[RawRow
                 {"user", "item"},
             )
         v = row.values
-        user, item = _text(v.get(cols["user"])), _text(v.get(cols["item"]))  # type: ignore[arg-type]
-        problem = None
-        kind = "missing-id"
-        if not user:
-            problem = f"empty or missing user id in column {cols['user']!r}"
-        elif not item:
-            problem = f"empty or missing item id in column {cols['item']!r}"
-        rating: float | None = None
-        ts: int | float | None = None
-        if problem is None and cols["rating"] is not None:
-            raw = v.get(cols["rating"])
-            if _text(raw):
-                try:
-                    rating = float(_number(raw))  # type: ignore[arg-type]
-                except (ValueError, TypeError):
-                    problem, kind = f"rating {raw!r} in column {cols['rating']!r} is not a number", "rating"
-        if problem is None and cols["timestamp"] is not None:
-            raw = v.get(cols["timestamp"])
-            if _text(raw):
-                try:
-                    ts = _timestamp(raw)
-                except (ValueError, TypeError):
-                    kind = "timestamp"
-                    problem = (
-                        f"timestamp {raw!r} in column {cols['timestamp']!r} is neither a number (Unix time) "
-                        "nor an ISO-8601 date"
-                    )
-        if problem is not None:
-            yield Reject(row.path, row.line, problem, record_text(row), kind=kind)
+        try:
+            user = parse_id(v.get(cols["user"]), f"user id in column {cols['user']!r}")  # type: ignore[arg-type]
+            item = parse_id(v.get(cols["item"]), f"item id in column {cols['item']!r}")  # type: ignore[arg-type]
+            if user is None or item is None:
+                role = "user" if user is None else "item"
+                yield Reject(
+                    row.path,
+                    row.line,
+                    f"empty or missing {role} id in column {cols[role]!r}; every row needs a {role} id",
+                    record_text(row),
+                    kind="missing-id",
+                )
+                continue
+            rating = parse_rating(v.get(cols["rating"]), cols["rating"]) if cols["rating"] is not None else None
+            ts = parse_timestamp(v.get(cols["timestamp"]), cols["timestamp"]) if cols["timestamp"] is not None else None
+        except BadValue as problem:
+            yield _reject(row, problem)
             continue
         yield InteractionRecord(scenario=scenario, user=user, item=item, rating=rating, ts=ts), row
 
@@ -157,7 +119,7 @@ def interactions(source: InteractionSource, scenario: str, rows: Iterable[RawRow
 def items(source: ItemSource, scenario: str, rows: Iterable[RawRow | Reject]) -> Iterator[
     tuple[ItemRecord, RawRow] | Reject
 ]:
-    """Validate item rows: non-empty id; title (optionally parsed) and text assembled from the text columns."""
+    """Validate item rows: a valid id (rules in :mod:`ingest.values`); title (optionally parsed) and text assembled from the text columns."""
     cols: dict[str, str | None] | None = None
     for row in rows:
         if isinstance(row, Reject):
@@ -168,20 +130,24 @@ def items(source: ItemSource, scenario: str, rows: Iterable[RawRow | Reject]) ->
             mapping |= {f"text:{c}": c for c in source.text}
             cols = _resolve(mapping, row, {"id"})
         v = row.values
-        item_id = _text(v.get(cols["id"]))  # type: ignore[arg-type]
-        if not item_id:
+        try:
+            item_id = parse_id(v.get(cols["id"]), f"item id in column {cols['id']!r}")  # type: ignore[arg-type]
+        except BadValue as problem:
+            yield _reject(row, problem)
+            continue
+        if item_id is None:
             yield Reject(
                 row.path,
                 row.line,
-                f"empty or missing item id in column {cols['id']!r}",
+                f"empty or missing item id in column {cols['id']!r}; every item row needs an id",
                 record_text(row),
                 kind="missing-id",
             )
             continue
-        title = _text(v.get(cols["title"])) if cols["title"] else ""
+        title = text_value(v.get(cols["title"])) if cols["title"] else ""
         if title and source.title_parser == "dbpedia":
             title = parse_dbpedia_title(title)
-        parts = [_text(v.get(c)) for role, c in cols.items() if role.startswith("text:") and c]
+        parts = [text_value(v.get(c)) for role, c in cols.items() if role.startswith("text:") and c]
         text = "; ".join(p for p in parts if p)
         categories = _categories(v.get(cols["categories"]), source.categories_separator) if cols["categories"] else ()
         yield ItemRecord(scenario=scenario, id=item_id, title=title or None, text=text or None, categories=categories), row
@@ -192,4 +158,4 @@ def _categories(value: Any, separator: str | None) -> tuple[str, ...]:
     if value is None:
         return ()
     parts = value if isinstance(value, (list, tuple)) else str(value).split(separator)
-    return tuple(dict.fromkeys(p for p in (_text(x) for x in parts) if p))
+    return tuple(dict.fromkeys(p for p in (text_value(x) for x in parts) if p))

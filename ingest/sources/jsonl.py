@@ -11,7 +11,15 @@ from ingest.sources.lines import MAX_RECORD_CHARS, content_lines
 
 
 def read_jsonl(path: Path, *, encoding: str = "utf-8") -> Iterator[RawRow | Reject]:
-    """Yield each JSON object as a :class:`RawRow`; malformed lines become :class:`Reject` s."""
+    """Yield each JSON object as a :class:`RawRow`; malformed lines become :class:`Reject` s (kind ``json``).
+
+    Values are kept as JSON gives them (ids are checked later, in :mod:`ingest.values`: strings and
+    integers only, surrounding whitespace removed). ``NaN``/``Infinity`` literals parse, and are
+    rejected there as ratings or timestamps.
+
+    Raises:
+        InputDataError: Missing, unreadable, empty or truncated file.
+    """
     spath = str(path)
     for item in content_lines(path, encoding):
         if isinstance(item, Reject):
@@ -21,9 +29,15 @@ def read_jsonl(path: Path, *, encoding: str = "utf-8") -> Iterator[RawRow | Reje
         try:
             value = json.loads(text)
         except json.JSONDecodeError as e:
-            yield Reject(spath, number, f"not valid JSON ({e.msg} at column {e.colno})", text[:MAX_RECORD_CHARS], kind="json")
+            reason = f"not valid JSON ({e.msg} at column {e.colno}); write one JSON object per line"
+            yield Reject(spath, number, reason, text[:MAX_RECORD_CHARS], kind="json")
+            continue
+        except (ValueError, RecursionError) as e:  # e.g. an integer of > 4300 digits, nesting too deep
+            reason = f"JSON that Python cannot read ({e}); write one flat JSON object per line"
+            yield Reject(spath, number, reason, text[:MAX_RECORD_CHARS], kind="json")
             continue
         if not isinstance(value, dict):
-            yield Reject(spath, number, f"expected a JSON object, got {type(value).__name__}", text[:MAX_RECORD_CHARS], kind="json")
+            reason = f"expected a JSON object, got {type(value).__name__}; write one JSON object per line"
+            yield Reject(spath, number, reason, text[:MAX_RECORD_CHARS], kind="json")
             continue
         yield RawRow(spath, number, value)
