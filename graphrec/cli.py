@@ -164,17 +164,29 @@ def ingest(c: Context, spec: Path, batch_size: int, out: Path | None) -> None:
 @click.argument("cypher")
 @click.option("--param", "params", multiple=True, metavar="KEY[:TYPE]=VALUE", help="Query parameter (repeatable); TYPE: str (default), int, float, bool, json.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
-@click.option("--write", is_flag=True, help="Allow the query to write (read-only by default).")
+@click.option("--write", is_flag=True, help="Allow the query to write, change the schema and use LOAD CSV (read-only by default).")
+@click.option("--allow-load-csv", is_flag=True, help="Allow LOAD CSV in a read-only query (it reads files or URLs the server can reach).")
 @click.pass_obj
 @_writes(when="write")
-def query(c: Context, cypher: str, params: tuple[str, ...], fmt: str, write: bool) -> None:
-    """Run a CYPHER query (read-only unless --write) with parameters."""
+def query(c: Context, cypher: str, params: tuple[str, ...], fmt: str, write: bool, allow_load_csv: bool) -> None:
+    """Run a CYPHER query (read-only unless --write) with parameters.
+
+    Read-only queries may not create, merge, set, remove or delete, use CALL { ... } IN TRANSACTIONS,
+    change the schema, or use LOAD CSV (unless --allow-load-csv); on the embedded store they run as a
+    database user that may only read.
+    """
+    from graphrec.errors import StoreError
     from graphrec.output import print_table, to_csv, to_json
     from graphrec.params import parse_params
 
     values = parse_params(params)
-    with c.open_store(ensure_schema=write) as store:
-        result = store.run_query(cypher, values, write=write)
+    with c.open_store(ensure_schema=False) as store:
+        if write:
+            try:
+                store.ensure_schema()
+            except StoreError as e:  # still run the query: it may be the user's repair
+                logger.warning("%s; `graphrec repair` restores graphrec's constraints and indexes", e)
+        result = store.run_query(cypher, values, write=write, allow_load_csv=allow_load_csv)
     if fmt == "json":
         click.echo(to_json(result.keys, result.rows))
     elif fmt == "csv":

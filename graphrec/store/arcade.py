@@ -31,8 +31,11 @@ The JVM runs with umask 077, so its database, WAL and log files are readable by 
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import fcntl
+import hashlib
+import hmac
 import importlib.util
 import json
 import logging
@@ -59,6 +62,14 @@ _ROOT_PASSWORD_FILE = "root.password"  # read by the server (arcadedb.server.roo
 _LOCK_FILE = "server.lock"
 _CLIENTS_FILE = "clients.lock"  # shared flock held by every process using the server
 _LOG_FILE = "server.log"
+#: The server user that read-only queries run as: its group may read records and nothing else, so the
+#: server itself refuses writes, schema changes and ``IN TRANSACTIONS`` commits from it.
+READER_USER = "graphrec_reader"
+READER_GROUP = "graphrec_reader"
+_READER_CREDENTIALS_FILE = "reader.json"
+_USERS_FILE = "config/server-users.jsonl"
+_GROUPS_FILE = "config/server-groups.json"
+_PBKDF2_ITERATIONS = 65536  # ArcadeDB's PBKDF2WithHmacSHA256 password hashes
 
 
 @dataclass(frozen=True)
@@ -235,6 +246,60 @@ class EmbeddedArcadeDB:
         self.password()
         return self.root / _ROOT_PASSWORD_FILE
 
+    def reader_password(self) -> str:
+        """The password of the read-only server user (:data:`READER_USER`), generated once and kept in
+        the 0600 file ``reader.json`` beside the root credentials."""
+        path = self.root / _READER_CREDENTIALS_FILE
+        if path.exists():
+            return str(json.loads(path.read_text())["password"])
+        self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        pw = secrets.token_urlsafe(24)
+        _write_private(path, json.dumps({"user": READER_USER, "password": pw}))
+        return pw
+
+    def ensure_reader(self) -> bool:
+        """Make sure the server's security files define the read-only user and its group.
+
+        A running server reloads its user files within seconds, so this also upgrades a server
+        started before the user existed. Returns whether a file changed.
+        """
+        with self._lock():
+            return self._configure_security()
+
+    def _configure_security(self) -> bool:
+        """Write the read-only group and user into ArcadeDB's security files (call under :meth:`_lock`).
+
+        The group may read records of every type and nothing else (no create/update/delete, no
+        schema or security changes); the user belongs to it on graphrec's database only.
+        """
+        config = self.root / "config"
+        config.mkdir(mode=0o700, parents=True, exist_ok=True)
+        changed = False
+        groups_path = self.root / _GROUPS_FILE
+        groups = json.loads(groups_path.read_text()) if groups_path.exists() else _default_groups()
+        wanted = {"resultSetLimit": -1, "readTimeout": -1, "access": [], "types": {"*": {"access": ["readRecord"]}}}
+        db_groups = groups.setdefault("databases", {}).setdefault("*", {}).setdefault("groups", {})
+        if db_groups.get(READER_GROUP) != wanted:
+            db_groups[READER_GROUP] = wanted
+            _replace_private(groups_path, json.dumps(groups, indent=2))
+            changed = True
+        users_path = self.root / _USERS_FILE
+        lines = [ln for ln in users_path.read_text().splitlines() if ln.strip()] if users_path.exists() else []
+        users = [json.loads(ln) for ln in lines]
+        if not any(u.get("name") == ROOT_USER for u in users):  # a new file: the server would create root
+            users.insert(0, {"name": ROOT_USER, "databases": {"*": ["admin"]}, "password": _hash_password(self.password())})
+            changed = True
+        reader = next((u for u in users if u.get("name") == READER_USER), None)
+        pw = self.reader_password()
+        databases = {DATABASE_NAME: [READER_GROUP]}
+        if reader is None or reader.get("databases") != databases or not _password_matches(reader.get("password", ""), pw):
+            users = [u for u in users if u.get("name") != READER_USER]
+            users.append({"name": READER_USER, "databases": databases, "password": _hash_password(pw)})
+            changed = True
+        if changed:
+            _replace_private(users_path, "".join(json.dumps(u, separators=(",", ":")) + "\n" for u in users))
+        return changed
+
     def _read_state(self) -> ArcadeServerInfo | None:
         try:
             data = json.loads(self.state_path.read_text())
@@ -375,6 +440,7 @@ class EmbeddedArcadeDB:
         bolt_port, http_port, https_port = free_port(), free_port(), free_port()
         db_dir = self.root / "databases"
         db_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self._configure_security()
         props = {
             "arcadedb.server.rootPath": str(self.root),
             "arcadedb.server.databaseDirectory": str(db_dir),
@@ -508,6 +574,54 @@ def _write_private(path: Path, text: str) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as fh:
         fh.write(text)
+
+
+def _replace_private(path: Path, text: str) -> None:
+    """Replace ``path`` atomically with a 0600 file holding ``text``."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.unlink(missing_ok=True)
+    _write_private(tmp, text)
+    tmp.replace(path)
+
+
+def _hash_password(password: str) -> str:
+    """ArcadeDB's stored form of a password: ``PBKDF2WithHmacSHA256$iterations$salt$hash`` (base64;
+    the salt's base64 text is what is hashed with)."""
+    salt = base64.b64encode(secrets.token_bytes(32)).decode()
+    return f"PBKDF2WithHmacSHA256${_PBKDF2_ITERATIONS}${salt}${_pbkdf2(password, salt, _PBKDF2_ITERATIONS)}"
+
+
+def _pbkdf2(password: str, salt: str, iterations: int) -> str:
+    return base64.b64encode(hashlib.pbkdf2_hmac("sha256", password.encode(), salt.encode(), iterations, 32)).decode()
+
+
+def _password_matches(stored: str, password: str) -> bool:
+    """Whether ArcadeDB's stored hash ``stored`` is that of ``password``."""
+    try:
+        algorithm, iterations, salt, digest = stored.split("$")
+        return algorithm == "PBKDF2WithHmacSHA256" and hmac.compare_digest(_pbkdf2(password, salt, int(iterations)), digest)
+    except ValueError:
+        return False
+
+
+def _default_groups() -> dict[str, object]:
+    """ArcadeDB's own default ``server-groups.json`` (an ``admin`` group and a no-access ``*`` group)."""
+    record_access = ["createRecord", "readRecord", "updateRecord", "deleteRecord"]
+    return {
+        "databases": {
+            "*": {
+                "groups": {
+                    "admin": {
+                        "resultSetLimit": -1, "readTimeout": -1,
+                        "access": ["updateSecurity", "updateSchema", "updateDatabaseSettings"],
+                        "types": {"*": {"access": record_access}},
+                    },
+                    "*": {"resultSetLimit": -1, "readTimeout": -1, "access": [], "types": {"*": {"access": []}}},
+                }
+            }
+        },
+        "version": 2,
+    }  # fmt: skip
 
 
 def _terminate(pid: int, *, timeout: float) -> None:

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
+import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from graphrec.errors import CapabilityError, QueryRefusedError, StoreError, StoreUnavailableError
-from graphrec.store import cypher
+from graphrec.store import cypher, readonly
 
 if TYPE_CHECKING:  # pragma: no cover
     import neo4j
@@ -127,6 +130,12 @@ class GraphStore:
         database: Database name; ``None`` uses the server default.
         on_close: Optional callback run after the driver is closed (e.g. stopping an
             embedded server this store started).
+        read_only: ``(uri, user, password)`` of a server user that may only read: read-only
+            :meth:`run_query` calls connect as this user, so the server refuses their writes
+            (the embedded ArcadeDB store). ``None``: they use ``driver`` in READ access mode,
+            which Neo4j enforces.
+        server_log: The server's log file, read after a failure whose message only says "check the
+            server log" (ArcadeDB in production mode), so the error quotes the server's own reason.
 
     Writes run as managed transactions (``execute_write``), which the driver retries on
     transient errors only; reads stream records.
@@ -138,10 +147,15 @@ class GraphStore:
         *,
         database: str | None = None,
         on_close: Callable[[], None] | None = None,
+        read_only: tuple[str, str, str] | None = None,
+        server_log: Path | None = None,
     ) -> None:
         self._driver = driver
         self._database = database
         self._on_close = on_close
+        self._read_only = read_only
+        self._reader: neo4j.Driver | None = None
+        self._server_log = server_log
         self._capabilities: StoreCapabilities | None = None
         self._closed = False
 
@@ -155,6 +169,8 @@ class GraphStore:
         password: str | None = None,
         database: str | None = None,
         on_close: Callable[[], None] | None = None,
+        read_only_auth: tuple[str, str] | None = None,
+        server_log: Path | None = None,
     ) -> GraphStore:
         """Connect to a Bolt server and verify connectivity.
 
@@ -164,6 +180,8 @@ class GraphStore:
             password: Password (from env or config, never logged).
             database: Database name; ``None`` uses the server default.
             on_close: Callback run after closing.
+            read_only_auth: ``(user, password)`` of a read-only server user for read-only queries.
+            server_log: The server's log file (see :class:`GraphStore`).
 
         Raises:
             StoreUnavailableError: The server cannot be reached or rejects the credentials.
@@ -187,7 +205,8 @@ class GraphStore:
                 f"cannot reach a Bolt server at {uri}: {e}. Is the server running? "
                 "Start Neo4j (see docker/ or scripts/neo4j_server.sh) or omit --uri to use the embedded store."
             ) from e
-        return cls(driver, database=database, on_close=on_close)
+        read_only = (uri, *read_only_auth) if read_only_auth is not None else None
+        return cls(driver, database=database, on_close=on_close, read_only=read_only, server_log=server_log)
 
     def close(self) -> None:
         """Close the driver (idempotent) and run the ``on_close`` callback."""
@@ -195,6 +214,8 @@ class GraphStore:
             return
         self._closed = True
         try:
+            if self._reader is not None:
+                self._reader.close()
             self._driver.close()
         finally:
             if self._on_close is not None:
@@ -221,11 +242,68 @@ class GraphStore:
     def _where(self) -> str:
         return self._capabilities.agent if self._capabilities is not None else "the store"
 
+    def _read_only_driver(self, *, wait: float = 20.0) -> neo4j.Driver:
+        """The driver of read-only queries: the read-only user's (created on first use), or the store's.
+
+        A server that was already running when its security files gained the read-only user reloads
+        them within seconds: authentication is retried for up to ``wait`` seconds.
+        """
+        if self._read_only is None:
+            return self._driver
+        if self._reader is None:
+            import neo4j
+            from neo4j.exceptions import AuthError
+
+            uri, user, password = self._read_only
+            deadline = time.monotonic() + wait
+            with self._errors("connecting as the read-only user"):
+                while True:
+                    reader = neo4j.GraphDatabase.driver(uri, auth=(user, password))
+                    try:
+                        reader.verify_connectivity()
+                        break
+                    except AuthError as e:
+                        reader.close()
+                        if time.monotonic() > deadline:
+                            raise StoreUnavailableError(
+                                f"the server at {uri} rejects graphrec's read-only user {user!r}; restart the embedded "
+                                "server (`graphrec server stop --force`, then rerun) so that it loads its security files"
+                            ) from e
+                        time.sleep(0.5)
+                    except BaseException:
+                        reader.close()
+                        raise
+            self._reader = reader
+        return self._reader
+
+    def _log_offset(self) -> int | None:
+        if self._server_log is None:
+            return None
+        try:
+            return os.stat(self._server_log).st_size
+        except OSError:
+            return None
+
+    def _server_reason(self, message: str, log_offset: int | None) -> str:
+        """``message``, or the server's own reason from its log where the message hides it."""
+        if self._server_log is None or log_offset is None or "server log" not in message:
+            return message
+        reason = None
+        for _ in range(10):  # the server logs the reason as it answers: give the line a moment to land
+            reason = server_log_reason(self._server_log, log_offset)
+            if reason is not None:
+                break
+            time.sleep(0.05)
+        if reason is None:
+            return f"{message} ({self._server_log})"
+        return f"{reason} (the server's reason, from its log {self._server_log})"
+
     @contextlib.contextmanager
     def _errors(self, action: str) -> Iterator[None]:
         """Translate driver errors into graphrec errors that say what failed and what to do."""
         from neo4j.exceptions import DriverError, Neo4jError, ServiceUnavailable, SessionExpired
 
+        log_offset = self._log_offset()
         try:
             yield
         except (ServiceUnavailable, SessionExpired) as e:
@@ -234,7 +312,8 @@ class GraphStore:
                 "Work committed so far is kept; restart the server if needed and rerun the command to resume."
             ) from e
         except Neo4jError as e:
-            raise StoreError(f"{action} failed on {self._where()}: {e.message or e}") from e
+            reason = self._server_reason(str(e.message or e), log_offset)
+            raise StoreError(f"{action} failed on {self._where()}: {reason}") from e
         except DriverError as e:
             raise StoreError(f"{action} failed: {e}") from e
 
@@ -304,6 +383,20 @@ class GraphStore:
             seconds=time.perf_counter() - t0,
         )
 
+    def write_returning(self, query: str, params: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """Run one parameterised write in a managed transaction and return its records as dicts
+        (e.g. an ``UNWIND $rows ... RETURN count(*) AS matched`` batch; retried on transient errors only).
+
+        Raises:
+            StoreError: The query failed for a non-transient reason.
+        """
+
+        def work(tx: neo4j.ManagedTransaction) -> list[dict[str, Any]]:
+            return [record.data() for record in tx.run(query, params)]
+
+        with self._errors("write"), self._driver.session(database=self._database) as session:
+            return list(session.execute_write(work))
+
     # --- reads --------------------------------------------------------------------------------
     def stream(
         self, query: str, params: Mapping[str, Any] | None = None, *, fetch_size: int = 10_000
@@ -328,52 +421,83 @@ class GraphStore:
         """Run a read query and return all records as dicts."""
         return list(self.stream(query, params))
 
-    def run_query(self, query: str, params: Mapping[str, Any] | None = None, *, write: bool = False) -> QueryResult:
+    def run_query(
+        self,
+        query: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        write: bool = False,
+        allow_load_csv: bool = False,
+    ) -> QueryResult:
         """Run a user's Cypher query, read-only unless ``write`` is set.
 
-        Read-only mode runs the query in a read-access transaction, reads all records, and
-        rolls back if the server reports any update, so nothing a read-only query does is
-        ever committed, on either backend (Neo4j also rejects writes itself).
+        Read-only mode has three guards: :func:`graphrec.store.readonly.check_read_only` refuses
+        updates, schema statements, ``IN TRANSACTIONS`` and ``LOAD CSV`` (unless ``allow_load_csv``)
+        before anything is sent; the query runs as a server user that may only read (ArcadeDB; see
+        :mod:`graphrec.store.arcade`) or in a READ access-mode session (Neo4j enforces it), so the
+        server refuses what the check missed; and a transaction whose counters show updates is
+        rolled back. Write mode runs the query in an auto-commit transaction (so ``CALL { ... } IN
+        TRANSACTIONS`` works).
+
+        Args:
+            query: The user's Cypher.
+            params: Query parameters.
+            write: Allow the query to write.
+            allow_load_csv: Allow ``LOAD CSV`` in read-only mode.
 
         Raises:
-            QueryRefusedError: A write query in read-only mode.
+            QueryRefusedError: A query that writes (or uses ``LOAD CSV`` unasked) in read-only mode.
             StoreError: The query failed (syntax error, unknown procedure, ...).
         """
         import neo4j
         from neo4j.exceptions import ClientError
 
-        mode = neo4j.WRITE_ACCESS if write else neo4j.READ_ACCESS
-        refusal = (
-            "graphrec query is read-only by default and this query writes to the graph; "
-            "rerun with --write to allow it"
-        )
+        if write:
+            with self._errors("query"), self._driver.session(database=self._database) as session:
+                result = session.run(query, dict(params or {}))
+                keys = list(result.keys())
+                rows = [record.data() for record in result]
+                counters = result.consume().counters
+            return QueryResult(keys=keys, rows=rows, counters=_counters_dict(counters))
+
+        readonly.check_read_only(query, allow_load_csv=allow_load_csv)
+        refusal = "graphrec query is read-only by default and this query writes to the graph"
+        driver = self._read_only_driver()
         try:
-            with self._errors("query"), self._driver.session(database=self._database, default_access_mode=mode) as session:
+            with self._errors("query"), driver.session(database=self._database, default_access_mode=neo4j.READ_ACCESS) as session:
                 tx = session.begin_transaction()
                 try:
                     result = tx.run(query, dict(params or {}))
                     keys = list(result.keys())
                     rows = [record.data() for record in result]
-                    summary = result.consume()
-                    counters = summary.counters
-                    if not write and (counters.contains_updates or counters.contains_system_updates):
+                    counters = result.consume().counters
+                    if counters.contains_updates or counters.contains_system_updates:
                         tx.rollback()
-                        raise QueryRefusedError(f"{refusal} (it would have made: {_counters_dict(counters)})")
+                        raise QueryRefusedError(
+                            f"{refusal} (it would have made: {_counters_dict(counters)}); rerun with --write to allow it"
+                        )
                     tx.commit()
                 finally:
                     if not tx.closed():
                         tx.close()
         except StoreError as e:
             cause = e.__cause__
-            if not write and isinstance(cause, ClientError) and "AccessMode" in (cause.code or ""):
-                raise QueryRefusedError(refusal) from cause
+            code = cause.code or "" if isinstance(cause, ClientError) else ""
+            if "AccessMode" in code or code.endswith("Security.Forbidden"):
+                reason = str(e).split(": ", 1)[-1]
+                raise QueryRefusedError(f"{refusal}, and the server refused it ({reason}); rerun with --write to allow it") from cause
             raise
         return QueryResult(keys=keys, rows=rows, counters=_counters_dict(counters))
 
     # --- maintenance --------------------------------------------------------------------------
     def clear(self, *, batch_size: int = 10_000) -> int:
-        """Delete every node and relationship, in batches. Returns the number of nodes deleted."""
-        return self.delete_in_batches(cypher.DELETE_ALL_BATCH, batch_size, "clearing the graph")
+        """Delete every node and relationship, in batches. Returns the number of nodes deleted.
+
+        The store's identity marker goes first, so even a clear interrupted half-way voids every
+        ingest checkpoint of this graph (see :mod:`ingest.pipeline`).
+        """
+        marker = self.delete_in_batches(cypher.DELETE_STORE_MARKER_BATCH, batch_size, "clearing the graph")
+        return marker + self.delete_in_batches(cypher.DELETE_ALL_BATCH, batch_size, "clearing the graph")
 
     def delete_interactions(self, *, batch_size: int = 10_000) -> int:
         """Delete every ``INTERACTED`` relationship, in batches (nodes stay). Returns the number deleted."""
@@ -409,3 +533,48 @@ class GraphStore:
             total += int(deleted)
             if deleted == 0:
                 return total
+
+
+_CONCEALED = " (concealed from the client in production mode)"
+_EXCEPTION_LINE = re.compile(r"^(?:Caused by: )?(?:[\w$]+\.)*([\w$]+(?:Exception|Error)): (.+)$")
+
+
+def server_log_reason(log: Path, offset: int, *, limit: int = 256 * 1024) -> str | None:
+    """The reason of the latest failure that a server logged after byte ``offset`` of ``log``, or ``None``.
+
+    ArcadeDB in production mode answers clients "The request failed. Check the server log for the
+    details" and logs the reason: either one line ending "(concealed from the client in production
+    mode)" (e.g. a syntax error), or an exception with its stack trace and causes (the root cause,
+    e.g. ``IOException: No space left on device``, is reported).
+
+    Args:
+        log: The server's log file.
+        offset: Size of the log before the failed request.
+        limit: Most bytes read.
+    """
+    try:
+        with open(log, "rb") as fh:
+            fh.seek(offset)
+            text = fh.read(limit).decode("utf-8", errors="replace")
+    except OSError:
+        return None
+    concealed: str | None = None
+    first: str | None = None
+    root: str | None = None
+    for line in text.splitlines():
+        line = line.strip()
+        if line.endswith(_CONCEALED):
+            body = line[: -len(_CONCEALED)]
+            body = body.split("] ", 1)[1] if "] " in body else body
+            concealed = body.removeprefix("BOLT: ")
+            first = root = None
+            continue
+        m = _EXCEPTION_LINE.match(line)
+        if m is None:
+            continue
+        found = f"{m.group(1)}: {m.group(2)}"
+        if line.startswith("Caused by: "):
+            root = found
+        else:
+            first, root, concealed = found, None, None
+    return concealed or root or first

@@ -52,14 +52,22 @@ def open_store(config: StoreConfig, *, password: str | None = None, ensure_schem
     if config.uri is not None:
         store = GraphStore.connect(config.uri, user=config.user, password=password, database=config.database)
     else:
-        from graphrec.store.arcade import ROOT_USER, EmbeddedArcadeDB
+        from graphrec.store.arcade import READER_USER, ROOT_USER, EmbeddedArcadeDB
 
         server = EmbeddedArcadeDB(arcadedb_dir(config.home), heap=config.heap)
         client = server.attach()
         try:
             info = client.info
+            if not client.started:
+                server.ensure_reader()  # a server started by an older graphrec: it reloads its users
             store = GraphStore.connect(
-                info.uri, user=ROOT_USER, password=server.password(), database=info.database, on_close=client.close
+                info.uri,
+                user=ROOT_USER,
+                password=server.password(),
+                database=info.database,
+                on_close=client.close,
+                read_only_auth=(READER_USER, server.reader_password()),
+                server_log=server.log_path,
             )
         except BaseException:
             client.close()
