@@ -9,7 +9,7 @@ from urllib.parse import unquote
 from graphrec.errors import InputDataError
 from ingest.formats import FORMATS, format_reader
 from ingest.records import InteractionRecord, ItemRecord, RawRow, Reject
-from ingest.sources.lines import MAX_RECORD_CHARS
+from ingest.sources.lines import shown
 from ingest.spec import FileOptions, InteractionSource, ItemSource
 from ingest.values import BadValue, parse_id, parse_rating, parse_timestamp, text_value
 
@@ -41,8 +41,7 @@ def read_file(opts: FileOptions, kind: str) -> Iterator[RawRow | Reject]:
 
 def record_text(row: RawRow) -> str:
     """The raw row as ``key=value`` pairs, truncated, for the rejects file."""
-    text = "\t".join(f"{k}={v}" for k, v in row.values.items())[:MAX_RECORD_CHARS]
-    return text if text.isascii() else text.encode("utf-8", "replace").decode("utf-8")
+    return shown("\t".join(f"{k}={v}" for k, v in row.values.items()))
 
 
 def _resolve(columns: dict[str, str | None], row: RawRow, required: set[str]) -> dict[str, str | None]:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from graphrec.errors import InputDataError
 from ingest.records import RawRow, Reject
-from ingest.sources.lines import MAX_RECORD_CHARS, bad_byte, content_lines, encoding_reject, physical_lines, shown
+from ingest.sources.lines import bad_byte, content_lines, encoding_reject, physical_lines, shown
 
 
 def _names(fields: Sequence[str], *, strip_types: bool) -> list[str]:
@@ -134,7 +134,7 @@ def read_delimited(
     names: list[str] | None = list(header) if declared else None  # type: ignore[arg-type]
     spath = str(path)
     sep_shown = repr(delimiter)
-    records = 0
+    seen = 0  # records and rejects after the header
     header_line = 1
     source = _csv_records(path, encoding, delimiter) if quoting else _split_records(path, encoding, delimiter)
     for item in source:
@@ -144,6 +144,7 @@ def read_delimited(
                 raise InputDataError(
                     f"the header line {problem}; the first line must name the columns", path=spath, line=item.line
                 )
+            seen += 1
             yield item
             continue
         number, text, fields = item
@@ -151,6 +152,7 @@ def read_delimited(
             names = _header_names(path, number, fields, strip_types=strip_types)
             header_line = number
             continue
+        seen += 1
         if len(fields) == len(names) and _names(fields, strip_types=strip_types) == names:
             if declared:
                 reason = (
@@ -162,7 +164,7 @@ def read_delimited(
                     f"this line repeats the header (line {header_line}); the file looks like several files "
                     "joined together: delete the repeated header lines"
                 )
-            yield Reject(spath, number, reason, text[:MAX_RECORD_CHARS], kind="header")
+            yield Reject(spath, number, reason, shown(text), kind="header")
             continue
         if len(fields) != len(names):
             yield Reject(
@@ -170,15 +172,14 @@ def read_delimited(
                 number,
                 f"expected {len(names)} fields {names} separated by {sep_shown} but found {len(fields)}; "
                 "fix the row, or check the delimiter declared for this file",
-                text[:MAX_RECORD_CHARS],
+                shown(text),
                 kind="field-count",
             )
             continue
-        records += 1
         yield RawRow(spath, number, dict(zip(names, fields)))
     if names is None:
         raise InputDataError("file has no header line", path=spath)
-    if records == 0 and not declared:
+    if seen == 0 and not declared:
         raise InputDataError("file has a header but no records; add data or remove the file from the spec", path=spath)
 
 
@@ -201,7 +202,7 @@ def read_split(
                 spath,
                 number,
                 f"expected {len(columns)} fields {list(columns)} separated by {separator!r} but found {len(fields)}",
-                text[:MAX_RECORD_CHARS],
+                shown(text),
                 kind="field-count",
             )
             continue

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ingest.records import RawRow, Reject
-from ingest.sources.lines import MAX_RECORD_CHARS, content_lines
+from ingest.sources.lines import content_lines, shown
 
 
 def read_jsonl(path: Path, *, encoding: str = "utf-8") -> Iterator[RawRow | Reject]:
@@ -30,14 +30,14 @@ def read_jsonl(path: Path, *, encoding: str = "utf-8") -> Iterator[RawRow | Reje
             value = json.loads(text)
         except json.JSONDecodeError as e:
             reason = f"not valid JSON ({e.msg} at column {e.colno}); write one JSON object per line"
-            yield Reject(spath, number, reason, text[:MAX_RECORD_CHARS], kind="json")
+            yield Reject(spath, number, reason, shown(text), kind="json")
             continue
         except (ValueError, RecursionError) as e:  # e.g. an integer of > 4300 digits, nesting too deep
             reason = f"JSON that Python cannot read ({e}); write one flat JSON object per line"
-            yield Reject(spath, number, reason, text[:MAX_RECORD_CHARS], kind="json")
+            yield Reject(spath, number, reason, shown(text), kind="json")
             continue
         if not isinstance(value, dict):
             reason = f"expected a JSON object, got {type(value).__name__}; write one JSON object per line"
-            yield Reject(spath, number, reason, text[:MAX_RECORD_CHARS], kind="json")
+            yield Reject(spath, number, reason, shown(text), kind="json")
             continue
         yield RawRow(spath, number, value)

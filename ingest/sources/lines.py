@@ -21,6 +21,7 @@ MAX_RECORD_CHARS = 500
 GZIP_MAGIC = b"\x1f\x8b"
 # Bytes that are not valid in the declared encoding decode (errors="surrogateescape") to U+DC80..U+DCFF.
 _BAD_BYTE = re.compile("[\udc80-\udcff]")
+_SURROGATES = re.compile("[\ud800-\udfff]")
 
 
 def check_readable(path: Path) -> None:
@@ -163,8 +164,12 @@ def encoding_reject(path: Path, number: int, text: str, encoding: str, column: i
 
 
 def shown(text: str) -> str:
-    """Record text for the rejects file: bad bytes shown as U+FFFD, truncated."""
-    return _BAD_BYTE.sub("\ufffd", text)[:MAX_RECORD_CHARS]
+    """Record text for the rejects file, truncated: bad bytes and lone surrogates shown as U+FFFD, a
+    carriage return as ``\\r`` (the rejects file's ``csv`` writer would not quote it and the line would split)."""
+    text = text[:MAX_RECORD_CHARS]
+    if not text.isascii():
+        text = _SURROGATES.sub("\ufffd", text)
+    return text.replace("\r", "\\r")
 
 
 def decoded_lines(path: Path, encoding: str = "utf-8") -> Iterator[tuple[int, str] | Reject]:

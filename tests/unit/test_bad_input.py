@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -162,3 +166,49 @@ def test_blank_header_line_is_an_error(tmp_path: Path) -> None:
     spec = write_spec(tmp_path, "\n" + HEADER + "u1\t1\t5\t1\n")
     with pytest.raises(InputDataError, match=r"inter\.tsv:1: the header line is blank"):
         prepare(tmp_path, spec)
+
+
+_PERMISSION_PROBE = """
+import sys
+from pathlib import Path
+from graphrec.errors import InputDataError
+from ingest.pipeline import IngestSummary, prepare_dataset
+from ingest.spec import load_spec
+spec = Path(sys.argv[1])
+try:
+    prepare_dataset(load_spec(spec), spec.parent / "rejects.tsv", IngestSummary(spec=str(spec)))
+except InputDataError as e:
+    print("InputDataError:", e)
+"""
+
+
+def _without_file_permissions() -> list[str]:
+    """A command prefix under which this process's file permissions apply (root: DAC capabilities dropped)."""
+    if os.geteuid() != 0:
+        return []
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.skip("running as root and setpriv (util-linux) is missing: root reads any file")
+    drop = "-dac_override,-dac_read_search"
+    return [setpriv, "--bounding-set", drop, "--inh-caps", drop]
+
+
+@pytest.mark.parametrize(("name", "fmt"), [("inter.tsv", "tsv"), ("inter.tsv.gz", "tsv"), ("inter.parquet", "parquet"), ("sub/inter.tsv", "tsv")])
+def test_permission_denied_is_an_error_naming_the_file(tmp_path: Path, name: str, fmt: str) -> None:
+    data = tmp_path / name
+    data.parent.mkdir(exist_ok=True)
+    data.write_bytes(HEADER.encode() + b"u1\t1\t5\t1\n")
+    spec = tmp_path / "spec.toml"
+    spec.write_text(f'[[scenario]]\nname = "s"\ninteractions = {{ path = "{name}", format = "{fmt}", user = "user_id", item = "item_id" }}\n')
+    locked = data.parent if name.startswith("sub/") else data
+    locked.chmod(0)
+    try:
+        proc = subprocess.run(
+            [*_without_file_permissions(), sys.executable, "-c", _PERMISSION_PROBE, str(spec)],
+            capture_output=True, text=True, timeout=120, cwd=Path(__file__).resolve().parents[2],
+        )  # fmt: skip
+    finally:
+        locked.chmod(0o755 if locked.is_dir() else 0o644)
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+    assert proc.stdout.startswith(f"InputDataError: {data}: permission denied"), proc.stdout
+    assert "chmod" in proc.stdout
