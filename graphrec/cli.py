@@ -7,9 +7,10 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -218,6 +219,30 @@ def clear(c: Context, yes: bool) -> None:
     with c.open_store(ensure_schema=False) as store:
         n = store.clear()
     click.echo(f"deleted {n} nodes")
+
+
+@cli.command()
+@click.option("--drop-extra", is_flag=True, help="Also drop constraints and indexes that are not graphrec's.")
+@click.pass_obj
+@_writes()
+def repair(c: Context, drop_extra: bool) -> None:
+    """Restore graphrec's constraints and indexes after they were dropped or changed (idempotent).
+
+    Drops what conflicts with them (a redefined constraint, an index on the same properties) and
+    creates what is missing; other constraints and indexes are listed and kept unless --drop-extra.
+    Nodes that share a key (written while a unique constraint was missing) are reported, never deleted.
+    """
+    from graphrec.store.repair import repair_schema
+
+    with c.open_store(ensure_schema=False) as store:
+        report = repair_schema(store, drop_extra=drop_extra)
+    for line in report.dropped:
+        click.echo(f"dropped {line}")
+    for name in report.created:
+        click.echo(f"created {name}")
+    for line in report.extra:
+        click.echo(f"kept {line} (not graphrec's; --drop-extra drops it)")
+    click.echo("schema repaired" if report.dropped or report.created else "schema OK: nothing to repair")
 
 
 @cli.command()

@@ -92,7 +92,11 @@ def command_line() -> str:
 
 
 def read_holder(home: Path) -> LockHolder | None:
-    """Who the lock file of ``home`` says holds (or last held) the lock; ``None`` if nothing is recorded."""
+    """The holder recorded in the lock file of ``home``; ``None`` if nothing is recorded.
+
+    A holder releases the lock and clears its record when it is done; a killed holder's record
+    stays (while the lock itself is free) until the next writer overwrites it.
+    """
     try:
         return _parse(lock_path(home).read_bytes())
     except OSError:
