@@ -81,8 +81,9 @@ class ArcadeServerInfo:
         bolt_port: Bolt port on 127.0.0.1.
         http_port: ArcadeDB HTTP port on 127.0.0.1.
         database: Database name served.
-        detached: Whether the server outlives the process that started it.
-        owner_pid: Process that started it (for non-detached servers).
+        detached: Whether it keeps running when no command uses it (``graphrec server start``);
+            otherwise the last process using it stops it.
+        owner_pid: Process that started it (for information: it is shared by every process using it).
     """
 
     pid: int
