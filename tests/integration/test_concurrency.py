@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -35,6 +36,24 @@ cli(prog_name="graphrec")
 """
 
 
+_spawned: list[subprocess.Popen[str]] = []
+
+
+@pytest.fixture(autouse=True)
+def _no_leftovers(tmp_path: Path) -> Iterator[None]:
+    """After a failing test: kill the commands it left paused and the servers of its homes."""
+    yield
+    while _spawned:
+        proc = _spawned.pop()
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    for state in tmp_path.glob("*/arcadedb/server.json"):
+        pid = int(json.loads(state.read_text())["pid"])
+        if pid_alive(pid):
+            os.kill(pid, signal.SIGKILL)
+
+
 @pytest.fixture
 def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from ingest.sources.synthetic import generate
@@ -52,6 +71,7 @@ def paused(home: Path, *args: str) -> subprocess.Popen[str]:
         [sys.executable, "-c", PAUSED_CLI, "--home", str(home), "--no-progress", *args],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
+    _spawned.append(proc)
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         if proc.poll() is not None:
