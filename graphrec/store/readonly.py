@@ -31,6 +31,12 @@ _ADMIN_OBJECTS: Final = frozenset({"DATABASE", "DATABASES", "COMPOSITE", "ALIAS"
 _ADMIN_VERBS: Final = frozenset({"CREATE", "DROP", "ALTER", "RENAME", "START", "STOP"})
 _STATEMENT_ADMIN: Final = frozenset({"GRANT", "DENY", "REVOKE", "DEALLOCATE", "REALLOCATE", "ENABLE", "TERMINATE"})
 _NAME_BEFORE: Final = frozenset({".", ":", "$", "AS"})  # a word right after one of these is a name
+#: No clause can start right after one of these: a clause keyword there is a variable (``ORDER BY merge``)
+_NOT_BEFORE_CLAUSE: Final = frozenset({
+    ",", "(", "[", "=", "+", "-", "/", "%", "^", "<", ">", "BY", "WHERE", "AND", "OR", "XOR", "NOT", "IN",
+    "RETURN", "WITH", "DISTINCT", "UNWIND", "THEN", "ELSE", "WHEN", "CASE", "IS", "SKIP", "LIMIT", "YIELD",
+    "ORDER", "CONTAINS", "STARTS", "ENDS",
+})  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -184,6 +190,14 @@ def _word(tokens: list[Token], k: int) -> str:
     return tokens[k].upper if 0 <= k < len(tokens) and _is_keyword(tokens, k) else ""
 
 
+def _clause(tokens: list[Token], k: int) -> str:
+    """Like :func:`_word`, for a word that starts a clause: ``""`` after a token no clause can follow."""
+    word = _word(tokens, k)
+    if word and k > 0 and tokens[k - 1].kind in ("punct", "word") and tokens[k - 1].upper in _NOT_BEFORE_CLAUSE:
+        return ""
+    return word
+
+
 def _statement_starts(tokens: list[Token]) -> set[int]:
     """Indexes of the first keyword of each statement, past ``CYPHER``/``EXPLAIN``/``PROFILE``/``USE`` prefixes."""
     starts: set[int] = set()
@@ -212,7 +226,7 @@ def _statement_starts(tokens: list[Token]) -> set[int]:
 
 def _schema_at(tokens: list[Token], k: int, starts: set[int]) -> str | None:
     """The schema/administration construct starting at ``k``, if any (e.g. ``"CREATE INDEX"``)."""
-    word = _word(tokens, k)
+    word = _clause(tokens, k)
     if word in _STATEMENT_ADMIN and k in starts:
         return word
     if word not in _ADMIN_VERBS:
@@ -250,6 +264,7 @@ def find_violation(query: str, *, allow_load_csv: bool = False) -> Violation | N
         word = _word(tokens, k)
         if not word:
             continue
+        clause = _clause(tokens, k)
         schema = _schema_at(tokens, k, starts)
         if schema is not None:
             note("schema", schema, tok)
@@ -257,12 +272,12 @@ def find_violation(query: str, *, allow_load_csv: bool = False) -> Violation | N
             # CALL { ... } IN [n CONCURRENT] TRANSACTIONS
             if any(_word(tokens, j) == "TRANSACTIONS" for j in range(k + 1, min(k + 8, len(tokens)))):
                 note("in_transactions", "CALL { ... } IN TRANSACTIONS", tokens[k])
-        elif word == "USING" and _word(tokens, k + 1) == "PERIODIC" and _word(tokens, k + 2) == "COMMIT":
+        elif clause == "USING" and _word(tokens, k + 1) == "PERIODIC" and _word(tokens, k + 2) == "COMMIT":
             note("in_transactions", "USING PERIODIC COMMIT", tok)
-        elif word == "LOAD" and _word(tokens, k + 1) == "CSV":
+        elif clause == "LOAD" and _word(tokens, k + 1) == "CSV":
             if not allow_load_csv:
                 note("load_csv", "LOAD CSV", tok)
-        elif word in WRITE_CLAUSES:
+        elif clause in WRITE_CLAUSES:
             note("write", "DETACH DELETE" if word == "DETACH" else word, tok)
     for kind in ("schema", "in_transactions", "load_csv", "write"):
         if kind in found:

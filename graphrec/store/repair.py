@@ -121,6 +121,8 @@ def _plan(current: list[SchemaObject], *, drop_extra: bool) -> tuple[list[Schema
             to_drop.append(o)
         else:
             extra.append(o)
+    # indexes first, property-type constraints last: ArcadeDB refuses to drop a property's type while an index uses it
+    to_drop.sort(key=lambda o: 0 if o.kind == "index" else 2 if o.type == "NODE_PROPERTY_TYPE" else 1)
     return to_drop, extra
 
 

@@ -43,6 +43,11 @@ REFUSED = [
     ("load  csv with headers from 'http://127.0.0.1:1/x' AS l RETURN l", "load_csv", "LOAD CSV"),
     ("MATCH (n) RETURN n LIMIT 1 UNION ALL LOAD CSV FROM $url AS n RETURN n", "load_csv", "LOAD CSV"),
     ("MATCH (n) RETURN 1 AS x; CREATE (m)", "write", "CREATE"),
+    ("MATCH (n) WITH * CREATE (m)", "write", "CREATE"),
+    ("MATCH (n) WITH n LIMIT 1 SET n.x = 1", "write", "SET"),
+    ("MATCH (n) WHERE n.x IN [1] DELETE n", "write", "DELETE"),
+    ("UNWIND [1] AS x CALL { CREATE (:X) }", "write", "CREATE"),
+    ("MERGE (n:X {id: 1}) ON CREATE SET n.a = 1 ON MATCH SET n.b = 2", "write", "MERGE"),
 ]
 
 
@@ -91,6 +96,9 @@ ACCEPTED = [
     "SHOW INDEXES YIELD name RETURN name",
     "SHOW CONSTRAINTS",
     "MATCH (drop) RETURN drop",
+    "MATCH (n) WITH n.x AS merge, n.y AS set RETURN merge, set ORDER BY merge, set",
+    "MATCH (n) WHERE n.a = 1 AND create > 2 OR NOT delete RETURN [x IN remove WHERE x > set] AS l",
+    "MATCH (n) RETURN CASE WHEN merge THEN create ELSE foreach END AS v",
     "CALL db.labels() YIELD label RETURN label",
     "MATCH (u:User {id: 'x'}) OPTIONAL MATCH (u)-[r]->(i) RETURN u, collect(r) AS rs",
     "RETURN \"unterminated ' inside\" AS s",
