@@ -42,3 +42,24 @@ class CapabilityError(StoreError):
 
 class QueryRefusedError(StoreError):
     """A query was refused, e.g. a write query run in read-only mode."""
+
+
+class IngestIntegrityError(StoreError):
+    """An ingest's writes do not match its input: a batch matched fewer rows than it sent, or the
+    graph's recount after the ingest differs from what was loaded. The message names the stage and
+    the numbers; the ingest's resume checkpoint is discarded, so a rerun rewrites every stage."""
+
+
+class TrainingDivergedError(GraphRecError):
+    """Training produced a non-finite loss or embedding (typically a learning rate far too high).
+    Nothing is saved or written back; the message names what went non-finite, where, and the fix."""
+
+
+class RunFolderError(GraphRecError):
+    """A training run folder is incomplete or corrupted (missing, truncated or inconsistent files,
+    non-finite embeddings). The message names the folder, the problem and the fix."""
+
+
+class CommandInterrupted(GraphRecError):
+    """The user interrupted a command (Ctrl-C / SIGINT). The message says what was kept and how to
+    finish; the CLI exits with status 130."""

@@ -6,6 +6,7 @@ Nodes::
     (:Item {id, scenario, title, text, categories})   -- unique on (scenario, id)
     (:Scenario {name})
     (:Topic {id, label, source})                 -- filled by the knowledge layer
+    (:GraphrecStore {name, id, created})         -- one node: the graph's identity (ingest checkpoints)
 
 Relationships::
 
@@ -36,6 +37,8 @@ class Label:
     ITEM: Final = "Item"
     SCENARIO: Final = "Scenario"
     TOPIC: Final = "Topic"
+    #: The store's identity marker (one node; see :data:`STORE_MARKER_NAME`).
+    STORE: Final = "GraphrecStore"
 
 
 class Rel:
@@ -70,6 +73,7 @@ class Prop:
     BRIDGE_SCORE: Final = "bridge_score"
     EMBEDDING: Final = "embedding"
     EMBEDDING_RUN: Final = "embedding_run"
+    CREATED: Final = "created"
 
 
 class NodeType:
@@ -124,7 +128,13 @@ CONSTRAINTS: Final[tuple[UniqueConstraint, ...]] = (
     UniqueConstraint("graphrec_item_key", Label.ITEM, (Prop.SCENARIO, Prop.ID)),
     UniqueConstraint("graphrec_scenario_name", Label.SCENARIO, (Prop.NAME,)),
     UniqueConstraint("graphrec_topic_id", Label.TOPIC, (Prop.ID,)),
+    UniqueConstraint("graphrec_store_marker", Label.STORE, (Prop.NAME,)),
 )
+
+#: ``name`` of the store's one identity marker node ``(:GraphrecStore {name, id, created})``. Its
+#: random ``id`` is created by the first ingest write into an empty graph and deleted with the graph by
+#: ``clear``; ingest checkpoints record it, so a checkpoint never resumes into another (or a cleared) graph.
+STORE_MARKER_NAME: Final = "graphrec"
 
 INDEXES: Final[tuple[PropertyIndex, ...]] = (
     PropertyIndex("graphrec_item_scenario", Label.ITEM, (Prop.SCENARIO,)),

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from graphrec.store import cypher
 from graphrec.store.bolt import GraphStore
+
+#: Keys per read of a recount (one ``UNWIND $rows`` query per batch).
+RECOUNT_BATCH_SIZE = 20_000
 
 
 @dataclass(frozen=True)
@@ -37,3 +42,24 @@ def graph_stats(store: GraphStore) -> GraphStats:
         relationships={r["type"]: int(r["count"]) for r in store.read(cypher.COUNT_RELS_BY_TYPE)},
         scenarios=store.read(cypher.SCENARIO_STATS),
     )
+
+
+def recount(
+    store: GraphStore, query: str, rows: Sequence[Mapping[str, Any]], *, batch_size: int = RECOUNT_BATCH_SIZE
+) -> dict[str, int]:
+    """Count what the graph holds of ``rows`` (keys), with a ``cypher.RECOUNT_*`` query.
+
+    Args:
+        store: An open store.
+        query: ``UNWIND $rows AS row MATCH ... RETURN count(..) AS name, ...`` (one row of counts).
+        rows: The keys to look up, e.g. ``{"user", "scenario", "item"}`` for interactions.
+        batch_size: Keys per read query.
+
+    Returns:
+        Each count column summed over all batches (``{}`` for no rows).
+    """
+    totals: Counter[str] = Counter()
+    for start in range(0, len(rows), batch_size):
+        for record in store.read(query, {"rows": list(rows[start : start + batch_size])}):
+            totals.update({k: int(v) for k, v in record.items()})
+    return dict(totals)

@@ -3,6 +3,20 @@
 Idempotent (every write is a ``MERGE``) and resumable: after each committed batch the
 number of committed rows per stage is checkpointed, so a rerun after a crash skips what
 was committed and completes the rest, with no loss and no duplicates.
+
+Nothing is reported loaded that is not in the graph:
+
+* a checkpoint records the identity of the graph it describes (the random id of the
+  graph's ``GraphrecStore`` marker node, :data:`graphrec.schema.STORE_MARKER_NAME`); a
+  checkpoint of another graph, or of this graph before a ``clear``, is ignored with a
+  warning and the ingest starts over;
+* every batch returns how many of its rows the server wrote or matched (the interactions and
+  scenario links ``MATCH`` their endpoints first), and a batch that matched fewer rows than it
+  sent stops the ingest with :class:`~graphrec.errors.IngestIntegrityError`;
+* after the last batch the graph is recounted (every item, scenario link, user and
+  interaction of the spec looked up by key); a difference is the same error.
+
+After either error the checkpoint is removed, so a plain rerun rewrites every stage.
 """
 
 from __future__ import annotations
@@ -12,13 +26,17 @@ import hashlib
 import json
 import logging
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from graphrec.errors import IngestIntegrityError
 from graphrec.results import run_metadata
+from graphrec.schema import STORE_MARKER_NAME
+from graphrec.stats import recount
 from graphrec.store import cypher
 from graphrec.store.bolt import DEFAULT_BATCH_SIZE, GraphStore
 from ingest import mapping
@@ -74,6 +92,10 @@ class IngestSummary:
         metadata: Versions, git hash, store agent and time (:func:`graphrec.results.run_metadata`).
         relationships_per_second: ``INTERACTED`` rows written per second of ``write_seconds``.
         batch_size: Rows per transaction.
+        store_id: Identity of the graph written (its ``GraphrecStore`` marker's id).
+        recounted: What the graph held of the spec after the ingest, by key: ``scenarios``, ``users``,
+            and per scenario ``items:<name>``, ``in_scenario:<name>``, ``interactions:<name>``
+            (equal to what was loaded, or the ingest fails).
     """
 
     spec: str
@@ -89,6 +111,8 @@ class IngestSummary:
     batch_size: int = DEFAULT_BATCH_SIZE
     stage_seconds: dict[str, float] = field(default_factory=dict)
     metadata: dict[str, Any] = field(default_factory=dict)
+    store_id: str = ""
+    recounted: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable dict."""
@@ -261,24 +285,108 @@ def spec_fingerprint(spec: DatasetSpec) -> str:
     return h.hexdigest()[:16]
 
 
-class _Checkpoint:
-    """Committed rows per write stage, saved atomically after every batch."""
+CHECKPOINT_GLOB = "ingest-*.json"
 
-    def __init__(self, path: Path) -> None:
+
+def checkpoint_path(state_dir: Path, spec: DatasetSpec) -> Path:
+    """The resume checkpoint of ``spec`` in ``state_dir``."""
+    return state_dir / f"ingest-{spec_fingerprint(spec)}.json"
+
+
+def remove_checkpoints(state_dir: Path) -> int:
+    """Delete every ingest checkpoint in ``state_dir`` (``graphrec clear`` does). Returns how many."""
+    removed = 0
+    for path in (*state_dir.glob(CHECKPOINT_GLOB), *state_dir.glob("ingest-*.tmp")):
+        path.unlink(missing_ok=True)
+        removed += path.suffix == ".json"
+    return removed
+
+
+def store_identity(store: GraphStore) -> str:
+    """The graph's identity: the id of its ``GraphrecStore`` marker, created (random) if the graph has none."""
+    rows = store.write_returning(
+        cypher.MERGE_STORE_MARKER,
+        {
+            "name": STORE_MARKER_NAME,
+            "id": uuid.uuid4().hex,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        },
+    )
+    return str(rows[0]["id"])
+
+
+class _Checkpoint:
+    """Committed rows per write stage, for one spec in one graph, saved atomically after every batch.
+
+    Args:
+        path: The checkpoint file.
+        store_id: Identity of the graph being written (:func:`store_identity`).
+        store: Where that graph is (server agent and database), for messages.
+
+    A checkpoint of an unfinished ingest is resumed only if it was written for the same graph
+    (same marker id); an unreadable one, or one of another graph, is ignored with a warning.
+    """
+
+    def __init__(self, path: Path, store_id: str, store: str) -> None:
         self.path = path
+        self.store_id = store_id
+        self.store = store
         self.committed: dict[str, int] = {}
         self.resumed = False
-        if path.exists():
-            data = json.loads(path.read_text())
-            if not data.get("complete"):
-                self.committed = {k: int(v) for k, v in data.get("committed", {}).items()}
-                self.resumed = bool(self.committed)
+        data = self._load()
+        if not data or data.get("complete") or not data.get("committed"):
+            return
+        if data.get("store_id") != store_id:
+            logger.warning(
+                "ignoring the resume checkpoint %s: it was written for another graph (id %s, %s) than this one "
+                "(id %s, %s), which was cleared or is another database; the ingest starts over "
+                "(every write is a MERGE, so nothing is duplicated)",
+                path,
+                data.get("store_id") or "not recorded",
+                data.get("store") or "unknown store",
+                store_id,
+                store,
+            )
+            return
+        self.committed = dict(data["committed"])
+        self.resumed = True
+
+    def _load(self) -> dict[str, Any] | None:
+        if not self.path.exists():
+            return None
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+            committed = data.get("committed", {})
+            if not isinstance(committed, dict):
+                raise ValueError("'committed' is not an object")
+            data["committed"] = {str(k): int(v) for k, v in committed.items()}
+            if any(v < 0 for v in data["committed"].values()):
+                raise ValueError("negative row count")
+        except (OSError, ValueError, TypeError, AttributeError) as e:
+            logger.warning("ignoring the unreadable resume checkpoint %s (%s); the ingest starts over", self.path, e)
+            return None
+        return dict(data)
 
     def save(self, *, complete: bool = False) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"committed": self.committed, "complete": complete}))
+        tmp.write_text(
+            json.dumps(
+                {"store_id": self.store_id, "store": self.store, "committed": self.committed, "complete": complete}
+            )
+        )
         tmp.replace(self.path)
+
+    def discard(self) -> None:
+        """Delete the checkpoint, so the next run rewrites every stage."""
+        self.path.unlink(missing_ok=True)
+
+
+#: Users per read of the interactions recount (each row carries the user's item ids).
+_RECOUNT_USERS_PER_READ = 2_000
+
+#: What each write stage's rows must find in the graph (stage name prefix → message words).
+_ENDPOINTS = {"in_scenario": "item and scenario", "interactions": "user and item"}
 
 
 def _progress(total: int, desc: str, enabled: bool) -> Any:
@@ -322,7 +430,9 @@ def ingest_spec(
     prepared = prepare_dataset(spec, run_dir / REJECTS_FILE, summary)
     summary.stage_seconds["validate"] = round(time.perf_counter() - t0, 3)
 
-    checkpoint = _Checkpoint(state_dir / f"ingest-{spec_fingerprint(spec)}.json")
+    summary.store_id = store_identity(store)
+    where = store.capabilities.agent + (f", database {store.database}" if store.database else "")
+    checkpoint = _Checkpoint(checkpoint_path(state_dir, spec), summary.store_id, where)
     if checkpoint.resumed:
         logger.warning(
             "resuming an interrupted ingest of %s: %d rows were already committed and are skipped",
@@ -330,51 +440,107 @@ def ingest_spec(
             sum(checkpoint.committed.values()),
         )
 
+    def integrity_error(message: str) -> IngestIntegrityError:
+        checkpoint.discard()
+        return IngestIntegrityError(
+            f"{message}. Nothing is reported loaded that is not in the graph, so the ingest stops here; its "
+            f"resume checkpoint was removed: rerun `graphrec ingest {spec.source}` to rewrite every stage "
+            "(or `graphrec clear --yes` first to start from an empty graph). If it happens again, another "
+            "command is changing the graph during the ingest, or the server is losing writes (see its log)."
+        )
+
     def run_stage(stage: str, query: str, rows: list[Mapping[str, Any]]) -> tuple[float, int]:
-        """Write one stage's rows past its checkpoint; returns (seconds, rows written)."""
+        """Write one stage's rows past its checkpoint, checking each batch; returns (seconds, rows written)."""
         done = checkpoint.committed.get(stage, 0)
         if done > len(rows):  # inputs changed under the same fingerprint: start the stage over
             done = 0
         summary.resumed_rows += done
-        todo = rows[done:]
         bar = _progress(len(rows), stage, progress)
         bar.update(done)
         t = time.perf_counter()
-
-        def committed(n: int) -> None:
-            checkpoint.committed[stage] = checkpoint.committed.get(stage, 0) + n
-            checkpoint.save()
-            bar.update(n)
-            if on_batch is not None:
-                on_batch(stage, n)
-
         checkpoint.committed[stage] = done
-        store.write_batches(query, todo, batch_size=batch_size, on_batch=committed)
+        for number, start in enumerate(range(done, len(rows), batch_size), 1):
+            batch = rows[start : start + batch_size]
+            result = store.write_returning(query, {"rows": batch})
+            matched = int(result[0]["matched"]) if result else 0
+            if matched != len(batch):
+                needs = _ENDPOINTS.get(stage.split(":")[0], "nodes")
+                raise integrity_error(
+                    f"ingest stage {stage!r}, batch {number} (rows {start + 1}-{start + len(batch)} of {len(rows)}): "
+                    f"sent {len(batch)} rows but the server wrote or matched {matched}; the other "
+                    f"{len(batch) - matched} did not find their {needs} in the graph ({where})"
+                )
+            checkpoint.committed[stage] += len(batch)
+            checkpoint.save()
+            bar.update(len(batch))
+            if on_batch is not None:
+                on_batch(stage, len(batch))
         bar.close()
         seconds = time.perf_counter() - t
         summary.stage_seconds[stage] = round(seconds, 3)
-        return seconds, len(todo)
+        return seconds, len(rows) - done
 
-    run_stage("scenarios", cypher.MERGE_SCENARIOS, [{"name": sc.name} for sc in spec.scenarios])
+    scenario_rows = [{"name": sc.name} for sc in spec.scenarios]
+    run_stage("scenarios", cypher.MERGE_SCENARIOS, scenario_rows)
     for name, prep in prepared.items():
         item_rows = [{**asdict(i), "categories": list(i.categories) or None} for i in prep.items.values()]
         run_stage(f"items:{name}", cypher.MERGE_ITEMS, item_rows)
         run_stage(f"in_scenario:{name}", cypher.MERGE_ITEM_SCENARIO, [{"scenario": name, "id": r["id"]} for r in item_rows])
     all_users = list(dict.fromkeys(i.user for prep in prepared.values() for i in prep.interactions))
     summary.users = len(all_users)
-    run_stage("users", cypher.MERGE_USERS, [{"id": u} for u in all_users])
+    user_rows = [{"id": u} for u in all_users]
+    run_stage("users", cypher.MERGE_USERS, user_rows)
     n_rels = 0
     for name, prep in prepared.items():
         rows = [asdict(i) for i in prep.interactions]
         seconds, written = run_stage(f"interactions:{name}", cypher.MERGE_INTERACTIONS, rows)
         summary.write_seconds += seconds
         n_rels += written
+
+    t = time.perf_counter()
+    expected, summary.recounted = _recount(store, prepared, scenario_rows, user_rows)
+    summary.stage_seconds["recount"] = round(time.perf_counter() - t, 3)
+    wrong = [
+        f"{key}: {want} loaded, {summary.recounted.get(key, 0)} in the graph"
+        for key, want in expected.items()
+        if summary.recounted.get(key, 0) != want
+    ]
+    if wrong:
+        raise integrity_error(f"the recount after the ingest differs from what was loaded ({where}): " + "; ".join(wrong))
     checkpoint.save(complete=True)
     summary.seconds = time.perf_counter() - t0
     summary.relationships_per_second = n_rels / summary.write_seconds if summary.write_seconds > 0 else 0.0
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / SUMMARY_FILE).write_text(json.dumps(summary.to_dict(), indent=2))
     return summary
+
+
+def _recount(
+    store: GraphStore,
+    prepared: dict[str, _Prepared],
+    scenario_rows: list[Mapping[str, Any]],
+    user_rows: list[Mapping[str, Any]],
+) -> tuple[dict[str, int], dict[str, int]]:
+    """Look every key the spec loaded up in the graph. Returns (expected, found), keyed like
+    :attr:`IngestSummary.recounted`."""
+    expected = {"scenarios": len(scenario_rows), "users": len(user_rows)}
+    found = {
+        "scenarios": recount(store, cypher.RECOUNT_SCENARIOS, scenario_rows).get("scenarios", 0),
+        "users": recount(store, cypher.RECOUNT_USERS, user_rows).get("users", 0),
+    }
+    for name, prep in prepared.items():
+        items = recount(store, cypher.RECOUNT_ITEMS, [{"scenario": name, "id": i} for i in prep.items])
+        by_user: dict[str, list[str]] = {}
+        for i in prep.interactions:
+            by_user.setdefault(i.user, []).append(i.item)
+        keys = [{"user": u, "scenario": name, "items": items} for u, items in by_user.items()]
+        interactions = recount(store, cypher.RECOUNT_INTERACTIONS, keys, batch_size=_RECOUNT_USERS_PER_READ)
+        expected |= {f"items:{name}": len(prep.items), f"in_scenario:{name}": len(prep.items)}
+        expected[f"interactions:{name}"] = len(prep.interactions)
+        found[f"items:{name}"] = items.get("items", 0)
+        found[f"in_scenario:{name}"] = items.get("in_scenario", 0)
+        found[f"interactions:{name}"] = interactions.get("interactions", 0)
+    return expected, found
 
 
 def iter_rejects(path: Path) -> Iterator[dict[str, str]]:
