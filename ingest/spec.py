@@ -15,6 +15,12 @@ Keys of ``items``: ``path``, ``format``, ``id``, ``title``, ``title_parser`` (``
 earlier item files; rows of other items are skipped and counted), ``encoding``, ``delimiter``, ``columns``. Either may be a list of tables (several files).
 Scenario keys: ``name``, ``interactions``, ``items``, ``unknown_items`` (``"reject"``, default, or
 ``"create"``). Relative paths resolve against the spec file's folder.
+
+Values, the same for every format (details in :mod:`ingest.values`): ids are strings or integers;
+surrounding whitespace is removed from ids and everything else is kept exactly. Ratings and numeric
+timestamps are plain decimal numbers (no ``_``, ``NaN`` or ``Infinity``); timestamps fit in 64 bits or
+are ISO-8601 dates. Files may be gzip-compressed (``.gz``, any case); UTF-8 files may start with a BOM.
+Rows that break these rules are counted rejects with the reason (see :class:`ingest.records.Reject`).
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 import re
 from datetime import date, datetime, timezone
+from decimal import Decimal
 from typing import Any
 
 NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?", re.ASCII)
@@ -100,6 +101,8 @@ def parse_id(value: Any, what: str) -> str | None:
     text = text.strip()
     if not text:
         return None
+    if text.isascii() and text.isprintable():  # the common case: nothing more to check
+        return text
     if not text.isascii():
         m = _SURROGATE.search(text)
         if m is not None:
@@ -150,6 +153,8 @@ def parse_rating(value: Any, column: str) -> float | None:
             number = math.inf
     elif isinstance(value, float):
         number = value
+    elif isinstance(value, Decimal):  # Parquet decimal columns
+        number = float(value) if value.is_finite() else math.nan
     else:
         raise BadValue("rating", f"rating {_shown(value)} in column {column!r} is a {_type_name(value)}; {fix}")
     if not math.isfinite(number):
@@ -182,6 +187,12 @@ def parse_timestamp(value: Any, column: str) -> int | float | None:
         raise BadValue("timestamp", f"timestamp {value!r} in column {column!r} is a boolean; {fix}")
     if isinstance(value, int):
         return _in_int64(value, value, column)
+    if isinstance(value, Decimal):  # Parquet decimal columns
+        if not value.is_finite():
+            raise BadValue("timestamp", f"timestamp {_shown(value)} in column {column!r} is not a finite number; {fix}")
+        if value == value.to_integral_value():
+            return _in_int64(int(value), value, column)
+        value = float(value)
     if isinstance(value, float):
         number: float = value
     elif isinstance(value, datetime):

@@ -201,7 +201,8 @@ def read_split(
             yield Reject(
                 spath,
                 number,
-                f"expected {len(columns)} fields {list(columns)} separated by {separator!r} but found {len(fields)}",
+                f"expected {len(columns)} fields {list(columns)} separated by {separator!r} but found {len(fields)}; "
+                "fix the row, or check the format declared for this file",
                 shown(text),
                 kind="field-count",
             )

@@ -114,28 +114,25 @@ def physical_lines(path: Path, encoding: str = "utf-8") -> Iterator[tuple[int, s
     number = 0
     try:
         text = io.TextIOWrapper(raw, encoding=_text_encoding(encoding), errors="surrogateescape", newline="\n")
-        while True:
-            try:
-                line = text.readline()
-            except EOFError as e:
-                raise InputDataError(
-                    f"the compressed data ends early (truncated gzip: {e}); lines 1-{number} were read. "
-                    "Download or copy the file again, or check it with `gzip -t`",
-                    path=spath,
-                    line=number + 1,
-                ) from e
-            except (gzip.BadGzipFile, zlib.error) as e:
-                raise InputDataError(
-                    f"corrupt gzip data ({e}); check the file with `gzip -t` and download or copy it again",
-                    path=spath,
-                    line=number + 1,
-                ) from e
-            except OSError as e:
-                raise InputDataError(f"reading failed ({e})", path=spath, line=number + 1) from e
-            if not line:
-                return
-            number += 1
-            yield number, line
+        try:
+            for line in text:
+                number += 1
+                yield number, line
+        except EOFError as e:
+            raise InputDataError(
+                f"the compressed data ends early (truncated gzip: {e}); lines 1-{number} were read. "
+                "Download or copy the file again, or check it with `gzip -t`",
+                path=spath,
+                line=number + 1,
+            ) from e
+        except (gzip.BadGzipFile, zlib.error) as e:
+            raise InputDataError(
+                f"corrupt gzip data ({e}); check the file with `gzip -t` and download or copy it again",
+                path=spath,
+                line=number + 1,
+            ) from e
+        except OSError as e:
+            raise InputDataError(f"reading failed ({e})", path=spath, line=number + 1) from e
     finally:
         raw.close()
 

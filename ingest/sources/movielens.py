@@ -1,4 +1,7 @@
-"""MovieLens raw files: ml-100k (``u.data``, ``u.item``) and ml-1m (``ratings.dat``, ``movies.dat``)."""
+"""MovieLens raw files: ml-100k (``u.data``, ``u.item``) and ml-1m (``ratings.dat``, ``movies.dat``).
+
+Fields are kept as written; ids lose surrounding whitespace in :mod:`ingest.values`, like every format's.
+"""
 
 from __future__ import annotations
 

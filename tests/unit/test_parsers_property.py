@@ -222,3 +222,33 @@ def test_id_whitespace_rule(core: str, left: str, right: str) -> None:
     assert got == ((core.strip()) or None)
     for encoded in ((left + core + right).encode(),):
         assert parse_id(encoded, "id") == got
+
+
+def test_parquet_decimal_and_date_values(tmp_path: Path) -> None:
+    import datetime as dt
+    from decimal import Decimal
+
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    table = pa.table(
+        {
+            "user_id": ["u1", "u2", "u3", "u4"],
+            "item_id": ["i1", "i1", "i1", "i1"],
+            "rating": pa.array([Decimal("4.5"), Decimal("3.0"), Decimal("2.0"), Decimal("1.0")], pa.decimal128(3, 1)),
+            "timestamp": pa.array([dt.datetime(2024, 5, 1), dt.datetime(1969, 12, 31, 23, 59), None, dt.datetime(1, 1, 1)],
+                                  pa.timestamp("s")),
+        }
+    )  # fmt: skip
+    pq.write_table(table, tmp_path / "x.parquet")
+    spec = tmp_path / "spec.toml"
+    spec.write_text('[[scenario]]\nname = "s"\nunknown_items = "create"\ninteractions = { path = "x.parquet", format = "parquet", '
+                    'user = "user_id", item = "item_id", rating = "rating", timestamp = "timestamp" }\n')  # fmt: skip
+    summary = IngestSummary(spec=str(spec))
+    got = prepare_dataset(load_spec(spec), tmp_path / "rejects.tsv", summary)["s"].interactions
+    assert [(i.rating, i.ts) for i in got] == [(4.5, 1714521600), (3.0, -60), (2.0, None), (1.0, -62135596800)]
+    for bad in (Decimal("NaN"), Decimal("sNaN"), Decimal("1e30")):
+        with pytest.raises(BadValue):
+            parse_timestamp(bad, "ts")
+    with pytest.raises(BadValue):
+        parse_rating(Decimal("sNaN"), "r")
