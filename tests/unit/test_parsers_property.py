@@ -21,7 +21,8 @@ from ingest.pipeline import IngestSummary, iter_rejects, prepare_dataset
 from ingest.spec import load_spec
 from ingest.values import INT64_MAX, INT64_MIN, BadValue, parse_id, parse_rating, parse_timestamp
 
-SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# database=None: no .hypothesis folder in the repository; failures print their reproducing example.
+SETTINGS = settings(max_examples=100, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 
 # Any text without control characters (C0, DEL) or surrogates: what an id may hold.
 ID_CHARS = st.characters(blacklist_categories=("Cs",), blacklist_characters=[chr(c) for c in (*range(32), 127)])
