@@ -242,11 +242,12 @@ class GraphStore:
     def _where(self) -> str:
         return self._capabilities.agent if self._capabilities is not None else "the store"
 
-    def _read_only_driver(self, *, wait: float = 20.0) -> neo4j.Driver:
+    def _read_only_driver(self, *, attempts: int = 4, pause: float = 6.0) -> neo4j.Driver:
         """The driver of read-only queries: the read-only user's (created on first use), or the store's.
 
         A server that was already running when its security files gained the read-only user reloads
-        them within seconds: authentication is retried for up to ``wait`` seconds.
+        them every 5 seconds: authentication is tried ``attempts`` times, ``pause`` seconds apart
+        (ArcadeDB locks a user out for 30 s after 5 failures within 30 s, so never more than 4).
         """
         if self._read_only is None:
             return self._driver
@@ -255,21 +256,21 @@ class GraphStore:
             from neo4j.exceptions import AuthError
 
             uri, user, password = self._read_only
-            deadline = time.monotonic() + wait
             with self._errors("connecting as the read-only user"):
-                while True:
+                for attempt in range(1, attempts + 1):
                     reader = neo4j.GraphDatabase.driver(uri, auth=(user, password))
                     try:
                         reader.verify_connectivity()
                         break
                     except AuthError as e:
                         reader.close()
-                        if time.monotonic() > deadline:
+                        if attempt == attempts:
                             raise StoreUnavailableError(
                                 f"the server at {uri} rejects graphrec's read-only user {user!r}; restart the embedded "
                                 "server (`graphrec server stop --force`, then rerun) so that it loads its security files"
                             ) from e
-                        time.sleep(0.5)
+                        logger.info("the server does not know the read-only user yet; retrying in %.0f s", pause)
+                        time.sleep(pause)
                     except BaseException:
                         reader.close()
                         raise

@@ -358,3 +358,35 @@ def test_arcadedb_disk_full_names_the_cause(tmp_path: Path) -> None:
         assert "No space left on device" in message and "server.log" in message, message
     finally:
         subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
+
+
+def test_a_server_started_without_the_read_only_user_is_given_it(tmp_path: Path) -> None:
+    """A server started by an older graphrec (no read-only user) reloads the user graphrec adds, and
+    then refuses that user's writes like a fresh one."""
+    import time
+
+    import neo4j
+    from neo4j.exceptions import ClientError
+
+    from graphrec.home import arcadedb_dir
+    from graphrec.store.arcade import READER_GROUP, READER_USER, EmbeddedArcadeDB
+
+    cfg = StoreConfig(home=tmp_path / "home")
+    server = EmbeddedArcadeDB(arcadedb_dir(cfg.home))
+    info, _ = server.ensure_running(detached=True)
+    try:
+        users = server.root / "config" / "server-users.jsonl"
+        users.write_text("".join(ln + "\n" for ln in users.read_text().splitlines() if READER_USER not in ln))
+        groups_path = server.root / "config" / "server-groups.json"
+        groups = json.loads(groups_path.read_text())
+        del groups["databases"]["*"]["groups"][READER_GROUP]
+        groups_path.write_text(json.dumps(groups))
+        time.sleep(6)  # the server reloads its security files every 5 s
+        code, out, err = run(cfg, "query", "RETURN 1 AS one", "--format", "json")
+        assert code == 0 and json.loads(out) == [{"one": 1}], err
+        with neo4j.GraphDatabase.driver(info.uri, auth=(READER_USER, server.reader_password())) as driver:
+            with pytest.raises(ClientError) as e, driver.session(database=info.database) as session:
+                session.run("CREATE (:X)").consume()
+            assert e.value.code.endswith("Security.Forbidden")
+    finally:
+        server.stop()

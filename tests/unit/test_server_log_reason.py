@@ -1,0 +1,45 @@
+"""Reading the server's own reason from its log when it answers only "check the server log"."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from graphrec.store.bolt import server_log_reason
+
+CONCEALED = (
+    "2026-12-01 15:36:15.803 INFO  [BoltNetworkExecutor] BOLT: UndefinedVariable: Variable 'BY' not defined "
+    "(concealed from the client in production mode)\n"
+)
+STACK = """2026-12-01 15:36:16.029 WARNI [BoltNetworkExecutor] BOLT query error
+com.arcadedb.exception.CommandExecutionException: Error executing Cypher command: CREATE (:Blob)
+\tat com.arcadedb.query.opencypher.Foo.bar(Foo.java:1)
+Caused by: com.arcadedb.exception.DatabaseOperationException: Error on writing page
+\tat com.arcadedb.Foo.baz(Foo.java:2)
+Caused by: java.io.IOException: No space left on device
+\tat java.base/sun.nio.ch.FileDispatcherImpl.write0(Native Method)
+"""
+
+
+def test_concealed_reason(tmp_path: Path) -> None:
+    log = tmp_path / "server.log"
+    log.write_text("old line\n" + CONCEALED)
+    assert server_log_reason(log, len("old line\n")) == "UndefinedVariable: Variable 'BY' not defined"
+
+
+def test_root_cause_of_a_stack_trace(tmp_path: Path) -> None:
+    log = tmp_path / "server.log"
+    log.write_text(STACK)
+    assert server_log_reason(log, 0) == "IOException: No space left on device"
+
+
+def test_only_lines_after_the_offset_count_and_the_latest_failure_wins(tmp_path: Path) -> None:
+    log = tmp_path / "server.log"
+    log.write_text(STACK + CONCEALED)
+    assert server_log_reason(log, 0) == "UndefinedVariable: Variable 'BY' not defined"
+    assert server_log_reason(log, len(STACK) + len(CONCEALED)) is None
+    log.write_text(CONCEALED + "java.lang.SecurityException: User 'graphrec_reader' is not allowed to update schema\n")
+    assert server_log_reason(log, 0) == "SecurityException: User 'graphrec_reader' is not allowed to update schema"
+
+
+def test_missing_log(tmp_path: Path) -> None:
+    assert server_log_reason(tmp_path / "nope.log", 0) is None
