@@ -27,6 +27,16 @@ writer, see :mod:`graphrec.lock`), so no single command owns it:
 
 The JVM runs with umask 077, so its database, WAL and log files are readable by the owner only
 (0600 files, 0700 directories); the state, lock and log files graphrec writes here are 0600.
+
+Users. graphrec connects as ``root`` (password in ``credentials.json`` and ``root.password``) for
+its own work, and runs read-only queries (``graphrec query`` without ``--write``) as
+:data:`READER_USER`, whose group may read records and nothing else: the server itself refuses
+its creates, updates, deletes, schema changes and ``IN TRANSACTIONS`` commits. Its password is
+random and kept in the 0600 file ``reader.json``; the user and group are written into the
+server's ``config/server-users.jsonl`` and ``config/server-groups.json`` before every start (a
+running server reloads these files every 5 seconds). The server runs in production mode, where
+LOAD CSV cannot read local files and client errors hide their reason: graphrec reads it back from
+``server.log`` (:func:`graphrec.store.bolt.server_log_reason`).
 """
 
 from __future__ import annotations
