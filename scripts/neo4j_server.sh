@@ -8,6 +8,8 @@
 #
 # Data, logs and the PID file live in $NEO4J_RUN_DIR (default scripts/neo4j/run). `start` prints
 # the Bolt URI on its last line. Needs Java 17+ and Maven.
+# Auth is off, so the server is locked down instead: Bolt listens on 127.0.0.1 only, and LOAD CSV
+# can read no local file and fetch no URL (see scripts/neo4j/GraphrecNeo4j.java).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 base="$here/neo4j"
