@@ -14,12 +14,13 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from graphrec.errors import GraphRecError
+from graphrec.errors import CommandInterrupted, GraphRecError
 from graphrec.home import HOME_ENV, PASSWORD_ENV, PRIVATE_UMASK, resolve_home, runs_dir
 
 if TYPE_CHECKING:  # pragma: no cover
     from graphrec.stats import GraphStats
     from graphrec.store.bolt import GraphStore
+    from graphrec.train.rundir import SavedRun
 
 logger = logging.getLogger("graphrec.cli")
 
@@ -60,13 +61,44 @@ def _writes(when: str | None = None) -> Callable[[Callable[..., Any]], Callable[
     return decorate
 
 
+_SIGINT = {"received": False}  # set by main()'s SIGINT handler: the user pressed Ctrl-C
+
+
+def _on_sigint(signum: int, frame: Any) -> None:
+    _SIGINT["received"] = True
+    raise KeyboardInterrupt
+
+
+def interrupted(e: BaseException) -> bool:
+    """Whether ``e`` comes from a Ctrl-C: a SIGINT arrived, or a KeyboardInterrupt is in its chain
+    (the Bolt driver may surface an interrupted socket read as another error)."""
+    seen: set[int] = set()
+    x: BaseException | None = e
+    while x is not None and id(x) not in seen:
+        if isinstance(x, (KeyboardInterrupt, CommandInterrupted)):
+            return True
+        seen.add(id(x))
+        x = x.__cause__ or x.__context__
+    return _SIGINT["received"]
+
+
 class GraphRecGroup(click.Group):
-    """Turns :class:`GraphRecError` into a one-line message and exit code 1 (no traceback)."""
+    """Turns :class:`GraphRecError` into a one-line message and exit code 1 (no traceback); a Ctrl-C
+    into a one-line message and exit code 130."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except GraphRecError as e:
+        except (GraphRecError, KeyboardInterrupt, Exception) as e:
+            if interrupted(e):
+                what = str(e) if isinstance(e, CommandInterrupted) else (
+                    f"interrupted (Ctrl-C): `graphrec {ctx.invoked_subcommand}` stopped; what it committed before "
+                    "is kept. Rerun the command to finish"
+                )  # fmt: skip
+                click.secho(f"error: {what}", fg="red", err=True)
+                ctx.exit(130)
+            if not isinstance(e, GraphRecError):
+                raise
             click.secho(f"error: {e}", fg="red", err=True)
             ctx.exit(1)
 
@@ -136,6 +168,12 @@ def _run_ingest(c: Context, spec_path: Path, *, batch_size: int, out: Path | Non
             + (f"; skipped {counts.enrich_skipped} enrichment rows of items not in the catalogue" if counts.enrich_skipped else "")
         )
     click.echo(f"users: {summary.users} distinct")
+    found = summary.recounted
+    click.echo(
+        f"recounted in the graph: {sum(v for k, v in found.items() if k.startswith('interactions:'))} interactions, "
+        f"{sum(v for k, v in found.items() if k.startswith('items:'))} items, {found.get('users', 0)} users "
+        "(every loaded row is there)"
+    )
     if summary.rejected:
         kinds = ", ".join(f"{k}: {v}" for k, v in summary.rejects_by_kind.items())
         click.secho(f"rejected {summary.rejected} rows ({kinds}); see {summary.rejects_path}", fg="yellow")
@@ -213,12 +251,15 @@ def stats(c: Context) -> None:
 @click.pass_obj
 @_writes()
 def clear(c: Context, yes: bool) -> None:
-    """Delete the whole graph (asks for --yes)."""
+    """Delete the whole graph (asks for --yes) and the home's ingest resume checkpoints."""
     if not yes:
         raise click.UsageError("this deletes every node and relationship; rerun with --yes")
+    from ingest.pipeline import remove_checkpoints
+
     with c.open_store(ensure_schema=False) as store:
         n = store.clear()
-    click.echo(f"deleted {n} nodes")
+    removed = remove_checkpoints(c.home / "state")
+    click.echo(f"deleted {n} nodes" + (f"; removed {removed} ingest resume checkpoints" if removed else ""))
 
 
 @cli.command()
@@ -589,6 +630,7 @@ def _parse_num_neighbors(text: str | None, num_layers: int) -> tuple[int, ...] |
 @click.option("--topics-per-user", default=5, show_default=True, help="INTERESTED_IN edges per user written back.")
 @click.option("--vector-index/--no-vector-index", default=None,
               help="Require (or skip) vector indexes; default: create them where the store supports them.")
+@click.option("--write-batch-size", default=5_000, show_default=True, help="Rows per write transaction of the write-back.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Run folder (default: <home>/runs/train-<time>-<model>-s<seed>).")
 @click.pass_obj
@@ -597,9 +639,12 @@ def train(
     c: Context, target: str, source: str | None, model_name: str, protocol: str | None, seed: int, epochs: int, lr: float,
     batch_size: int, dim: int, layers: int | None, weight_decay: float, patience: int, num_neighbors: str | None,
     features_path: Path | None,
-    write_back: bool, k: int, topics_per_user: int, vector_index: bool | None, out: Path | None,
+    write_back: bool, k: int, topics_per_user: int, vector_index: bool | None, write_batch_size: int, out: Path | None,
 ) -> None:  # fmt: skip
-    """Train a recommender on the graph, evaluate it by full ranking, save the run, and write results back."""
+    """Train a recommender on the graph, evaluate it by full ranking, save the run, and write results back.
+
+    A failed or interrupted training leaves no run folder that later commands would use; an interrupted
+    write-back is finished by `graphrec write-back --run RUN`."""
     from graphrec.data.export import export_graph
     from graphrec.features import ITEM_FEATURES_FILE
     from graphrec.train.experiment import model_spec
@@ -622,6 +667,7 @@ def train(
         export = export_graph(store)
         agent = store.capabilities.agent
         item_x = load_item_features(export, features_path or c.home / "features" / ITEM_FEATURES_FILE) if spec.text else None
+        created = out is None or not out.exists()
         run_dir = out or new_run_dir(runs_dir(c.home), model_name, seed)
         if out is not None:
             run_dir.mkdir(parents=True, exist_ok=True)
@@ -629,10 +675,19 @@ def train(
             f"training {model_name} on {export.num_nodes} nodes, {export.interactions.shape[1]} interactions; "
             f"target {target}, split {split_config.protocol}, seed {seed}"
         )
-        fitted, split = train_from_export(
-            export, target=target, spec=spec, split_config=split_config, train_config=train_config, item_x=item_x,
-            run_dir=run_dir, progress=c.progress, extra={"store": agent},
-        )  # fmt: skip
+        try:
+            fitted, split = train_from_export(
+                export, target=target, spec=spec, split_config=split_config, train_config=train_config, item_x=item_x,
+                run_dir=run_dir, progress=c.progress, extra={"store": agent},
+            )  # fmt: skip
+        except BaseException as e:
+            kept = _discard_unfinished_run(run_dir, created=created)
+            if interrupted(e):
+                raise CommandInterrupted(
+                    f"interrupted (Ctrl-C) while training: no run was saved{kept} and nothing was written to the "
+                    "graph. Rerun the command to train again"
+                ) from e
+            raise
         if fitted.result:
             click.echo(
                 f"best epoch {fitted.result.best_epoch} of {len(fitted.result.history)} "
@@ -641,12 +696,69 @@ def train(
         if fitted.metrics:
             _print_metrics(fitted.metrics, title=f"test metrics ({split_config.protocol} split, {target})")
         if write_back:
-            from graphrec.serve.writeback import write_back as do_write_back
+            _write_back_run(
+                store, load_run(run_dir), scenario=target, k=k, topics_per_user=topics_per_user,
+                vector_index=vector_index, batch_size=write_batch_size,
+            )  # fmt: skip
 
-            report = do_write_back(
-                store, load_run(run_dir), scenario=target, k=k, topics_per_user=topics_per_user, vector_index=vector_index
-            )
-            _print_write_back(report)
+
+def _discard_unfinished_run(run_dir: Path, *, created: bool) -> str:
+    """After a failed or interrupted training: remove ``run_dir`` if this command created it and its save
+    did not finish; returns a note for the message about what is left."""
+    import shutil
+
+    from graphrec.train.rundir import is_complete
+
+    if is_complete(run_dir):  # a --out folder holding an earlier run that this one never replaced
+        return f" (the earlier run in {run_dir} is unchanged)"
+    if created:
+        shutil.rmtree(run_dir, ignore_errors=True)
+        return ""
+    return f" ({run_dir} holds an incomplete save: no config.json, so no command uses it)" if any(run_dir.iterdir()) else ""
+
+
+def _write_back_run(store: GraphStore, saved: SavedRun, *, scenario: str, batch_size: int, **options: Any) -> None:
+    """Write a saved run back into the graph and print the report; a Ctrl-C says how to finish it."""
+    from graphrec.serve.writeback import write_back as do_write_back
+
+    try:
+        report = do_write_back(store, saved, scenario=scenario, batch_size=batch_size, **options)
+    except BaseException as e:
+        if interrupted(e):
+            raise CommandInterrupted(
+                f"interrupted (Ctrl-C) during the write-back of run {saved.name}: the run folder {saved.path} is "
+                "complete and the graph holds part of its results (embeddings, RECOMMENDED, INTERESTED_IN). "
+                f"Finish with `graphrec write-back --run {saved.path}`; it replaces what was written"
+            ) from e
+        raise
+    _print_write_back(report)
+
+
+@cli.command("write-back")
+@click.option("--run", "run", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="Training run folder (default: the latest under <home>/runs).")
+@click.option("--scenario", default=None, help="Scenario to recommend in (default: the run's target).")
+@click.option("-k", "k", default=20, show_default=True, help="Recommendations per user written back.")
+@click.option("--topics-per-user", default=5, show_default=True, help="INTERESTED_IN edges per user written back.")
+@click.option("--vector-index/--no-vector-index", default=None,
+              help="Require (or skip) vector indexes; default: create them where the store supports them.")
+@click.option("--batch-size", default=5_000, show_default=True, help="Rows per write transaction.")
+@click.pass_obj
+@_writes()
+def write_back_cmd(
+    c: Context, run: Path | None, scenario: str | None, k: int, topics_per_user: int, vector_index: bool | None,
+    batch_size: int,
+) -> None:  # fmt: skip
+    """Write a saved run's embeddings, RECOMMENDED and INTERESTED_IN edges into the graph, replacing the
+    previous ones (what `graphrec train` does after training; finishes an interrupted write-back)."""
+    from graphrec.train.rundir import load_run
+
+    saved = load_run(_run_path(c, run))
+    with c.open_store() as store:
+        _write_back_run(
+            store, saved, scenario=scenario or saved.config["target"], k=k, topics_per_user=topics_per_user,
+            vector_index=vector_index, batch_size=batch_size,
+        )  # fmt: skip
 
 
 @cli.command()
@@ -813,7 +925,10 @@ def server_status(c: Context) -> None:
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point (a Ctrl-C ends any command with a clear message and exit code 130)."""
+    import signal
+
+    signal.signal(signal.SIGINT, _on_sigint)
     cli(prog_name="graphrec")
 
 

@@ -95,6 +95,7 @@ def write_back(
         caps.require_vector_index()
     report = WriteBackReport(run=run.name)
     name = run.name
+    logger.info("write-back of %s: embeddings", name)
     if run.config.get("model", {}).get("kind") == "popularity":
         report.notes.append("popularity run: no embeddings to write")
     else:
@@ -117,6 +118,7 @@ def write_back(
         ).rows
 
     recs = recommend(run, run.user_ids, scenario=scenario, k=k)
+    logger.info("write-back of %s: RECOMMENDED into %s (%d edges)", name, scenario, len(recs.rows))
     report.replaced_recommended = store.delete_in_batches(
         cypher.DELETE_RECOMMENDED_BATCH, batch_size, f"deleting RECOMMENDED into {scenario}", {"scenario": scenario}
     )
@@ -126,6 +128,7 @@ def write_back(
         batch_size=batch_size,
     ).relationships_created
 
+    logger.info("write-back of %s: INTERESTED_IN", name)
     report.replaced_interested_in = store.delete_in_batches(
         cypher.DELETE_INTERESTED_IN_BATCH, batch_size, "deleting INTERESTED_IN"
     )

@@ -405,7 +405,7 @@ def fit(
             name: train_bpr(
                 channel, inputs.adj, inputs.train, split.val, export.item_scenario, inputs.candidates, config,
                 transfer_pairs=inputs.transfer_pairs, data=inputs.data, progress=progress,
-                on_epoch=None if on_epoch is None else functools.partial(on_epoch, name),
+                on_epoch=None if on_epoch is None else functools.partial(on_epoch, name), channel=name,
             )  # fmt: skip
             for name, channel in channels.items()
         }

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import copy
 import logging
+import math
 import time
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from graphrec.errors import TrainingDivergedError
 from graphrec.eval.ranking import dot_product_scores, evaluate_ranking, group_by_user
 from graphrec.train.sampling import bpr_loss, in_scenario_negatives, layer0_l2
 
@@ -110,6 +112,7 @@ def train_bpr(
     data: HeteroData | None = None,
     progress: bool = False,
     on_epoch: Callable[[int, CrossScenarioLightGCN, torch.Tensor], None] | None = None,
+    channel: str = "",
 ) -> TrainResult:
     """Train with BPR (negatives from each positive's scenario); keep the weights of the best validation epoch.
 
@@ -124,9 +127,11 @@ def train_bpr(
             mini-batch training (``config.num_neighbors``).
         on_epoch: Called as ``on_epoch(epoch, model, adj)`` after each epoch's validation, in eval mode
             (for diagnostics such as per-epoch curves; it must not change the model).
+        channel: Name of the routed model's channel being trained, for messages (default: none).
 
     Raises:
         ConfigError: Mini-batch training without ``data`` or a sampling backend, or with the transfer head.
+        TrainingDivergedError: An epoch's loss or the model's parameters are not finite (NaN or inf).
     """
     import numpy as np
     import torch
@@ -149,6 +154,7 @@ def train_bpr(
             total, n_pairs = _full_batch_epoch(model, adj, train, item_scenario, positives, transfer_pairs, config, opt, rng)
         loss = total / max(n_pairs, 1)
         t_total += time.perf_counter() - t0
+        check_finite(model, loss, epoch=epoch, config=config, channel=channel)
         model.eval()
         stop = False
         if not val.shape[1]:  # no validation split (train on everything): keep the last epoch
@@ -174,6 +180,29 @@ def train_bpr(
         model.load_state_dict(best_state)
     result.seconds_per_epoch = t_total / max(len(result.history), 1)
     return result
+
+
+def check_finite(model: torch.nn.Module, loss: float, *, epoch: int, config: TrainConfig, channel: str = "") -> None:
+    """Stop training when the epoch's loss or a parameter is NaN or inf (a diverged model must never be
+    saved, evaluated or served).
+
+    Raises:
+        TrainingDivergedError: What went non-finite, the epoch and channel, the learning rate, and the fix.
+    """
+    import torch
+
+    if math.isfinite(loss):
+        bad = [name for name, p in model.named_parameters() if not bool(torch.isfinite(p).all())]
+        if not bad:
+            return
+        what = f"the parameters {', '.join(bad[:3])}{' …' if len(bad) > 3 else ''} hold NaN or inf"
+    else:
+        what = f"the BPR loss is {loss}"
+    where = f"epoch {epoch}" + (f" of the {channel} channel" if channel else "")
+    raise TrainingDivergedError(
+        f"training diverged: {what} after {where} with learning rate {config.lr:g}; nothing was saved or "
+        "written back. Lower the learning rate (graphrec train --lr; the default is 0.005) and retrain"
+    )
 
 
 def _full_batch_epoch(

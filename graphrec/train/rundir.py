@@ -9,25 +9,36 @@ Layout of ``<home>/runs/train-<time>-<model>-s<seed>/``:
 * ``model.pt`` — the model's ``state_dict`` (load with ``torch.load(..., weights_only=True)``).
 * ``embeddings.npz`` — final user/item/topic embeddings with their raw ids, item scenarios.
 * ``split.npz`` — the split's train/val/test pairs and user slices (export rows of this run).
+
+A run folder is *complete* when ``config.json``, ``metrics.json``, ``embeddings.npz`` and ``split.npz``
+are all present: :func:`save_run` removes ``config.json`` first, writes every file atomically (a
+temporary name, then a rename) and ``config.json`` last, so a save that is interrupted or fails never
+leaves a folder that looks complete. :func:`load_run` validates what it reads (readable files, shapes,
+ids, index ranges, finite embeddings) and names the folder, the problem and the fix.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import time
+import zipfile
+import zlib
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
-from graphrec.errors import ConfigError, GraphRecError
+from graphrec.errors import ConfigError, GraphRecError, RunFolderError, TrainingDivergedError
 from graphrec.eval.ranking import ScoreFn, dot_product_scores
 from graphrec.results import run_metadata
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
+
+    from collections.abc import Callable
 
     from graphrec.data.export import GraphExport
     from graphrec.data.splits import Split
@@ -42,6 +53,11 @@ CURVES_FILE = "curves.png"
 MODEL_FILE = "model.pt"
 EMBEDDINGS_FILE = "embeddings.npz"
 SPLIT_FILE = "split.npz"
+#: Files every complete run folder holds (``config.json`` is written last).
+REQUIRED_FILES = (CONFIG_FILE, METRICS_FILE, EMBEDDINGS_FILE, SPLIT_FILE)
+#: Every file :func:`save_run` writes.
+RUN_FILES = (CONFIG_FILE, METRICS_FILE, CURVES_FILE, MODEL_FILE, EMBEDDINGS_FILE, SPLIT_FILE)
+_RETRAIN = "pass --run with another run folder, or delete this folder and retrain (`graphrec train`)"
 
 
 def new_run_dir(runs: Path, model: str, seed: int) -> Path:
@@ -56,16 +72,59 @@ def new_run_dir(runs: Path, model: str, seed: int) -> Path:
     return path
 
 
+def is_complete(run_dir: Path) -> bool:
+    """Whether ``run_dir`` holds every file of a finished save (:data:`REQUIRED_FILES`); the contents
+    are validated by :func:`load_run`."""
+    return all((run_dir / name).is_file() for name in REQUIRED_FILES)
+
+
 def latest_run(runs: Path) -> Path:
-    """The most recent ``train-*`` run folder with embeddings.
+    """The most recently saved complete run folder under ``runs``, whatever its name (``train-*``,
+    quickstart's ``quickstart-train-seed<N>``, a ``--out`` folder placed there).
 
     Raises:
-        ConfigError: No training run exists yet.
+        ConfigError: No complete run folder exists (incomplete ones are named in the message).
     """
-    found = sorted(p for p in runs.glob("train-*") if (p / EMBEDDINGS_FILE).exists()) if runs.exists() else []
+    folders = [p for p in runs.iterdir() if p.is_dir()] if runs.is_dir() else []
+    found = [p for p in folders if is_complete(p)]
     if not found:
-        raise ConfigError(f"no training run under {runs}; run `graphrec train --target SCENARIO` first")
-    return max(found, key=lambda p: (p / CONFIG_FILE).stat().st_mtime)
+        # ingest-* folders hold an ingest's rejects and summary, not a model
+        partial = sorted(p.name for p in folders if not p.name.startswith("ingest-") and (p / EMBEDDINGS_FILE).exists())
+        skipped = f" (skipped incomplete run folders: {', '.join(partial[:3])})" if partial else ""
+        raise ConfigError(
+            f"no complete training run under {runs}{skipped}; run `graphrec train --target SCENARIO` first, "
+            "or pass --run with a run folder"
+        )
+    return max(found, key=lambda p: ((p / CONFIG_FILE).stat().st_mtime, p.name))
+
+
+def _write_atomic(path: Path, write: Callable[[IO[bytes]], None]) -> None:
+    """Write ``path`` through a temporary file in the same folder renamed over it, so the file is
+    either the old one, absent, or complete — never truncated."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        with tmp.open("wb") as f:
+            write(f)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _write_json(path: Path, value: Any) -> None:
+    _write_atomic(path, lambda f: f.write(json.dumps(value, indent=2, default=str).encode()))
+
+
+def non_finite(emb: dict[str, np.ndarray]) -> str | None:
+    """``"<n> of <m> <kind> embeddings"`` for the first of ``emb`` (``{"user" | "item" | "topic": array}``)
+    with rows holding NaN or inf; ``None`` when all are finite."""
+    import numpy as np
+
+    for kind, x in emb.items():
+        finite = np.isfinite(x)
+        bad = ~finite.all(axis=tuple(range(1, x.ndim))) if x.ndim > 1 else ~finite
+        if bad.any():
+            return f"{int(bad.sum())} of {len(bad)} {kind} embeddings"
+    return None
 
 
 def plot_curves(history: list[dict[str, float]], path: Path, *, title: str) -> None:
@@ -91,7 +150,7 @@ def plot_curves(history: list[dict[str, float]], path: Path, *, title: str) -> N
     ax_val.set_xlabel("epoch")
     fig.suptitle(title)
     fig.tight_layout()
-    fig.savefig(path)
+    _write_atomic(path, lambda f: fig.savefig(f, format="png"))
 
 
 def save_run(
@@ -105,10 +164,29 @@ def save_run(
     source: str | None,
     extra: dict[str, Any] | None = None,
 ) -> None:
-    """Write config, metrics, curves, checkpoint, embeddings and split into ``run_dir``."""
+    """Write metrics, curves, checkpoint, embeddings, split and (last) config into ``run_dir``.
+
+    Raises:
+        TrainingDivergedError: An embedding is not finite (nothing is written then).
+    """
     import numpy as np
     import torch
 
+    emb = fitted.embeddings()
+    if fitted.popularity is not None:  # popularity: a 1-d "embedding" that reproduces its ranking
+        emb = {
+            "user": np.ones((len(export.user_ids), 1), dtype=np.float32),
+            "item": fitted.popularity.numpy()[:, None].astype(np.float32),
+            "topic": np.zeros((0, 1), dtype=np.float32),
+        }
+    bad = non_finite(emb)
+    if bad:  # nothing is written for a diverged model
+        raise TrainingDivergedError(
+            f"{bad} of the trained model are not finite (NaN or inf): training diverged; nothing was saved to "
+            f"{run_dir}. Retrain with a lower learning rate (graphrec train --lr; this run used {config.lr:g})"
+        )
+    for name in RUN_FILES:  # config.json first: the folder stops looking complete until the save ends
+        (run_dir / name).unlink(missing_ok=True)
     result = fitted.result
     run_config = {
         "model": asdict(fitted.spec),
@@ -118,7 +196,6 @@ def save_run(
         "source": source,
         **(extra or {}),
     }
-    (run_dir / CONFIG_FILE).write_text(json.dumps(run_config, indent=2, default=str))
     metrics = run_metadata(
         run=run_dir.name,
         metrics=fitted.metrics,
@@ -127,20 +204,15 @@ def save_run(
         seconds_per_epoch=result.seconds_per_epoch if result else None,
         history=result.history if result else [],
     )
-    (run_dir / METRICS_FILE).write_text(json.dumps(metrics, indent=2, default=str))
+    _write_json(run_dir / METRICS_FILE, metrics)
     if result and result.history:
         plot_curves(result.history, run_dir / CURVES_FILE, title=f"{fitted.spec.name}, seed {config.seed}")
     if fitted.model is not None:
-        torch.save(fitted.model.state_dict(), run_dir / MODEL_FILE)
-    emb = fitted.embeddings()
-    if fitted.popularity is not None:  # popularity: a 1-d "embedding" that reproduces its ranking
-        emb = {
-            "user": np.ones((len(export.user_ids), 1), dtype=np.float32),
-            "item": fitted.popularity.numpy()[:, None].astype(np.float32),
-            "topic": np.zeros((0, 1), dtype=np.float32),
-        }
+        state = fitted.model.state_dict()
+        _write_atomic(run_dir / MODEL_FILE, lambda f: torch.save(state, f))
     save_embeddings(run_dir, emb, user_ids=export.user_ids, item_keys=export.item_keys, topic_ids=export.topic_ids)
     save_split(run_dir, split)
+    _write_json(run_dir / CONFIG_FILE, run_config)  # last: marks the folder complete
 
 
 def save_embeddings(
@@ -154,8 +226,8 @@ def save_embeddings(
     """Write ``embeddings.npz``: ``emb["user" | "item" | "topic"]`` rows aligned with the raw ids."""
     import numpy as np
 
-    np.savez(
-        run_dir / EMBEDDINGS_FILE,
+    _write_atomic(run_dir / EMBEDDINGS_FILE, lambda f: np.savez(
+        f,
         user=emb["user"],
         item=emb["item"],
         topic=emb["topic"],
@@ -163,20 +235,20 @@ def save_embeddings(
         item_scenario=np.array([s for s, _ in item_keys], dtype=str),
         item_ids=np.array([i for _, i in item_keys], dtype=str),
         topic_ids=np.array(topic_ids if len(emb["topic"]) else [], dtype=str),
-    )
+    ))  # fmt: skip
 
 
 def save_split(run_dir: Path, split: Split) -> None:
     """Write ``split.npz``: the run's train / val / test pairs (export rows) and slices."""
     import numpy as np
 
-    np.savez(
-        run_dir / SPLIT_FILE,
+    _write_atomic(run_dir / SPLIT_FILE, lambda f: np.savez(
+        f,
         train=split.train,
         val=split.val,
         test=split.test,
         **{f"slice_{name}": users for name, users in split.slices.items()},
-    )
+    ))  # fmt: skip
 
 
 @dataclass
@@ -250,35 +322,120 @@ class SavedRun:
         return {r: set(items[starts[r] : starts[r + 1]].tolist()) for r in rows}
 
 
-def load_run(run_dir: Path) -> SavedRun:
-    """Read a run directory written by :func:`save_run`.
+def _unusable(run_dir: Path, problem: str, fix: str = _RETRAIN) -> RunFolderError:
+    return RunFolderError(f"training run {run_dir} is unusable: {problem}; {fix}")
 
-    Raises:
-        GraphRecError: A file is missing or unreadable (name and fix in the message).
-    """
+
+def _read_json(run_dir: Path, name: str) -> dict[str, Any]:
+    path = run_dir / name
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        raise _unusable(run_dir, f"cannot read {name} ({e})") from e
+    if not isinstance(value, dict):
+        raise _unusable(run_dir, f"{name} holds a JSON {type(value).__name__}, not an object")
+    return value
+
+
+def _read_npz(run_dir: Path, name: str, required: Sequence[str]) -> dict[str, np.ndarray]:
+    """Every array of an ``.npz`` archive, read eagerly (a truncated or garbage file fails here)."""
     import numpy as np
 
     try:
-        config = json.loads((run_dir / CONFIG_FILE).read_text())
-        metrics = json.loads((run_dir / METRICS_FILE).read_text())
-        with np.load(run_dir / EMBEDDINGS_FILE) as emb, np.load(run_dir / SPLIT_FILE) as split:
-            return SavedRun(
-                path=run_dir,
-                config=config,
-                metrics=metrics,
-                user=emb["user"],
-                item=emb["item"],
-                topic=emb["topic"],
-                user_ids=emb["user_ids"].tolist(),
-                item_keys=list(zip(emb["item_scenario"].tolist(), emb["item_ids"].tolist())),
-                topic_ids=emb["topic_ids"].tolist(),
-                train=split["train"],
-                val=split["val"],
-                test=split["test"],
-                slices={k.removeprefix("slice_"): split[k] for k in split.files if k.startswith("slice_")},
-            )
-    except (OSError, KeyError, ValueError) as e:
-        raise GraphRecError(f"cannot read training run {run_dir}: {e}; pick another run or retrain") from e
+        z = np.load(run_dir / name, allow_pickle=False)
+        if not isinstance(z, np.lib.npyio.NpzFile):  # a lone .npy array
+            raise ValueError(f"it holds a single {type(z).__name__}, not an archive of arrays")
+        with z:
+            arrays = {k: z[k] for k in z.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as e:
+        raise _unusable(run_dir, f"cannot read {name}, truncated or not a NumPy .npz archive ({e})") from e
+    missing = [k for k in required if k not in arrays]
+    if missing:
+        raise _unusable(run_dir, f"{name} lacks the arrays {missing} (it has {sorted(arrays)})")
+    return arrays
+
+
+def _check_run(run: SavedRun) -> None:
+    """Shapes, dtypes, id counts, index ranges and finiteness of a run read from disk."""
+    import numpy as np
+
+    d, bad = run.path, _unusable
+    n_users, n_items = len(run.user_ids), len(run.item_keys)
+    for kind, x in (("user", run.user), ("item", run.item), ("topic", run.topic)):
+        if x.ndim != 2 or not np.issubdtype(x.dtype, np.floating):
+            raise bad(d, f"{EMBEDDINGS_FILE}: {kind} embeddings are {x.dtype} of shape {x.shape}, not a 2-D float array")
+    for kind, x, ids in (("user", run.user, n_users), ("item", run.item, n_items), ("topic", run.topic, len(run.topic_ids))):
+        if len(x) != ids:
+            raise bad(d, f"{EMBEDDINGS_FILE}: {len(x)} {kind} embedding rows for {ids} {kind} ids")
+    if run.user.shape[1] != run.item.shape[1] or (len(run.topic) and run.topic.shape[1] != run.item.shape[1]):
+        raise bad(d, f"{EMBEDDINGS_FILE}: embedding sizes differ (user {run.user.shape}, item {run.item.shape}, topic {run.topic.shape})")
+    if len(set(run.user_ids)) != n_users or len(set(run.item_keys)) != n_items:
+        raise bad(d, f"{EMBEDDINGS_FILE}: duplicate user ids or (scenario, item) keys")
+    nan = non_finite({"user": run.user, "item": run.item, "topic": run.topic})
+    if nan:
+        raise bad(d, f"{EMBEDDINGS_FILE}: {nan} are not finite (NaN or inf), so its training diverged",
+                  "delete this folder and retrain with a lower learning rate (graphrec train --lr, default 0.005), "
+                  "or pass --run with another run folder")  # fmt: skip
+    for part in ("train", "val", "test"):
+        pairs = getattr(run, part)
+        if pairs.ndim != 2 or pairs.shape[0] != 2 or not np.issubdtype(pairs.dtype, np.integer):
+            raise bad(d, f"{SPLIT_FILE}: {part} is {pairs.dtype} of shape {pairs.shape}, not int pairs of shape (2, n)")
+        for axis, (what, n) in enumerate((("user", n_users), ("item", n_items))):
+            out = (pairs[axis] < 0) | (pairs[axis] >= n)
+            if out.any():
+                raise bad(d, f"{SPLIT_FILE}: {part} holds {int(out.sum())} {what} row(s) outside 0..{n - 1} "
+                          f"(e.g. {int(pairs[axis][out][0])}); the split does not belong to these embeddings")  # fmt: skip
+    for name, users in run.slices.items():
+        if users.ndim != 1 or not np.issubdtype(users.dtype, np.integer) or ((users < 0) | (users >= n_users)).any():
+            raise bad(d, f"{SPLIT_FILE}: slice {name!r} is not a list of user rows in 0..{n_users - 1}")
+    target = run.config.get("target")
+    if not isinstance(target, str) or not target:
+        raise bad(d, f"{CONFIG_FILE} has no target scenario (\"target\": {target!r})")
+    scenarios = sorted({s for s, _ in run.item_keys})
+    if target not in scenarios:
+        raise bad(d, f"{CONFIG_FILE}'s target {target!r} has no items in the run (scenarios: {scenarios})")
+
+
+def load_run(run_dir: Path) -> SavedRun:
+    """Read and validate a run folder written by :func:`save_run`.
+
+    Raises:
+        RunFolderError: The folder is incomplete (an interrupted or failed save), a file is unreadable
+            (truncated, garbage), or the contents are inconsistent (shapes, ids, split rows out of
+            range, no target) or not finite; the message names the folder, the problem and the fix.
+    """
+    if not run_dir.is_dir():
+        raise RunFolderError(f"training run folder {run_dir} does not exist; {_RETRAIN}")
+    missing = [name for name in REQUIRED_FILES if not (run_dir / name).is_file()]
+    if missing:
+        raise _unusable(run_dir, f"{', '.join(missing)} missing (not a run folder, or its save was interrupted or failed)")
+    config = _read_json(run_dir, CONFIG_FILE)
+    metrics = _read_json(run_dir, METRICS_FILE)
+    emb = _read_npz(run_dir, EMBEDDINGS_FILE, ("user", "item", "topic", "user_ids", "item_scenario", "item_ids", "topic_ids"))
+    split = _read_npz(run_dir, SPLIT_FILE, ("train", "val", "test"))
+    ids = {k: emb[k] for k in ("user_ids", "item_scenario", "item_ids", "topic_ids")}
+    for k, v in ids.items():
+        if v.ndim != 1 or v.dtype.kind != "U":
+            raise _unusable(run_dir, f"{EMBEDDINGS_FILE}: {k} is {v.dtype} of shape {v.shape}, not a list of strings")
+    if len(ids["item_scenario"]) != len(ids["item_ids"]):
+        raise _unusable(run_dir, f"{EMBEDDINGS_FILE}: {len(ids['item_ids'])} item ids for {len(ids['item_scenario'])} item scenarios")
+    run = SavedRun(
+        path=run_dir,
+        config=config,
+        metrics=metrics,
+        user=emb["user"],
+        item=emb["item"],
+        topic=emb["topic"],
+        user_ids=ids["user_ids"].tolist(),
+        item_keys=list(zip(ids["item_scenario"].tolist(), ids["item_ids"].tolist())),
+        topic_ids=ids["topic_ids"].tolist(),
+        train=split["train"],
+        val=split["val"],
+        test=split["test"],
+        slices={k.removeprefix("slice_"): v for k, v in split.items() if k.startswith("slice_")},
+    )
+    _check_run(run)
+    return run
 
 
 def load_checkpoint(run_dir: Path) -> dict[str, Any]:
