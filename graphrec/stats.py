@@ -52,7 +52,7 @@ def recount(
     Args:
         store: An open store.
         query: ``UNWIND $rows AS row MATCH ... RETURN count(..) AS name, ...`` (one row of counts).
-        rows: The keys to look up, e.g. ``{"user", "scenario", "item"}`` for interactions.
+        rows: The keys to look up, e.g. ``{"scenario", "id"}`` for items.
         batch_size: Keys per read query.
 
     Returns:

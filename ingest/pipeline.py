@@ -465,10 +465,15 @@ def ingest_spec(
             matched = int(result[0]["matched"]) if result else 0
             if matched != len(batch):
                 needs = _ENDPOINTS.get(stage.split(":")[0], "nodes")
+                why = (
+                    f"the other {len(batch) - matched} did not find their {needs} in the graph"
+                    if matched < len(batch)
+                    else "so the graph holds more than one node or relationship for some of these keys "
+                    "(written outside graphrec ingest?)"
+                )
                 raise integrity_error(
                     f"ingest stage {stage!r}, batch {number} (rows {start + 1}-{start + len(batch)} of {len(rows)}): "
-                    f"sent {len(batch)} rows but the server wrote or matched {matched}; the other "
-                    f"{len(batch) - matched} did not find their {needs} in the graph ({where})"
+                    f"sent {len(batch)} rows but the server wrote or matched {matched}; {why} ({where})"
                 )
             checkpoint.committed[stage] += len(batch)
             checkpoint.save()

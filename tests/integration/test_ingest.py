@@ -1,24 +1,15 @@
-"""Ingest end to end on real ArcadeDB and Neo4j: counts, idempotency, rejects, kill-and-resume."""
+"""Ingest end to end on real ArcadeDB and Neo4j: counts, idempotency, rejects (kills: test_kill_matrix.py)."""
 
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
-
-import pytest
 
 from graphrec.stats import graph_stats
 from graphrec.store.bolt import GraphStore
-from graphrec.store.connect import StoreConfig
 from ingest.pipeline import IngestSummary, ingest_spec, prepare_dataset
 from ingest.sources.synthetic import generate
 from ingest.spec import load_spec
-from tests.conftest import cli_args
 
 
 def expected_counts(spec_path: Path, tmp: Path) -> dict[str, int]:
@@ -52,6 +43,9 @@ def test_synthetic_ingest_counts_and_idempotent_rerun(store: GraphStore, tmp_pat
     assert {k: got1[k] for k in want} == want
     assert got1["in_scenario"] == want["items"] and got1["scenarios"] == 2
     assert s1.rejected == 0 and s1.users == want["users"]
+    assert s1.recounted["users"] == want["users"] and s1.recounted["scenarios"] == 2
+    assert sum(v for k, v in s1.recounted.items() if k.startswith("interactions:")) == want["interactions"]
+    assert sum(v for k, v in s1.recounted.items() if k.startswith("items:")) == want["items"]
     items = store.read("MATCH (i:Item {scenario: $s, id: $id}) RETURN i.title AS t, i.text AS x", {"s": "books", "id": "b0001"})
     assert len(items) == 1 and items[0]["t"] and "about" in items[0]["x"]
     s2 = ingest_spec(store, spec, run_dir=tmp_path / "r2", state_dir=tmp_path / "state", progress=False)
@@ -77,80 +71,3 @@ def test_rejected_rows_never_reach_the_graph(store: GraphStore, tmp_path: Path) 
     assert graph_counts(store)["items"] == 2  # B is catalogue without interactions
     lines = (tmp_path / "r" / "rejects.tsv").read_text().splitlines()
     assert len(lines) == 1 + 4 and lines[0].split("\t") == ["file", "line", "kind", "reason", "record"]
-
-
-def _checkpoint_rows(home: Path, stage_prefix: str) -> int:
-    for p in (home / "state").glob("ingest-*.json"):
-        try:
-            data = json.loads(p.read_text())
-        except (ValueError, OSError):
-            continue
-        return sum(v for k, v in data.get("committed", {}).items() if k.startswith(stage_prefix))
-    return 0
-
-
-def _cli(cfg: StoreConfig, *args: str) -> list[str]:
-    return [sys.executable, "-m", "graphrec", *cli_args(cfg), *args]
-
-
-@pytest.mark.slow
-def test_kill_ingest_process_midway_then_resume(store_config: StoreConfig, backend: str, tmp_path: Path) -> None:
-    """SIGKILL the ingest process after some batches committed; the rerun resumes with no loss, no duplicates."""
-    home = tmp_path / "home-kill"
-    cfg = StoreConfig(home=home, uri=store_config.uri) if backend == "neo4j" else StoreConfig(home=home)
-    files = generate(tmp_path / "data", seed=7, users=2_500, items_per_scenario=400)
-    want = expected_counts(files.spec, tmp_path)
-    cmd = _cli(cfg, "ingest", "--batch-size", "500", str(files.spec))
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 180
-    while _checkpoint_rows(home, "interactions:") < 2_000:
-        assert proc.poll() is None, f"ingest ended before it could be killed: {proc.stdout.read().decode()[-2000:]}"  # type: ignore[union-attr]
-        assert time.monotonic() < deadline, "ingest made no progress"
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=60)
-    committed = _checkpoint_rows(home, "interactions:")
-    assert 0 < committed < want["interactions"]
-
-    rerun = subprocess.run(_cli(cfg, "ingest", "--batch-size", "500", str(files.spec)), capture_output=True, text=True, timeout=600)
-    assert rerun.returncode == 0, rerun.stderr[-3000:]
-    assert "resumed:" in rerun.stdout
-    from graphrec.store.connect import open_store
-
-    with open_store(cfg) as s:
-        got = graph_counts(s)
-    assert {k: got[k] for k in want} == want
-    # and a third run is a no-op on counts
-    again = subprocess.run(_cli(cfg, "ingest", str(files.spec)), capture_output=True, text=True, timeout=600)
-    assert again.returncode == 0, again.stderr[-3000:]
-    with open_store(cfg) as s:
-        assert graph_counts(s) == got
-
-
-@pytest.mark.slow
-def test_embedded_database_dies_midway_then_rerun_recovers(tmp_path: Path) -> None:
-    """SIGKILL the ArcadeDB JVM during an ingest: a clear error; the rerun recovers the stale server and completes."""
-    home = tmp_path / "home-dbkill"
-    cfg = StoreConfig(home=home)
-    files = generate(tmp_path / "data", seed=11, users=2_500, items_per_scenario=400)
-    want = expected_counts(files.spec, tmp_path)
-    proc = subprocess.Popen(_cli(cfg, "ingest", "--batch-size", "500", str(files.spec)), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 180
-    while _checkpoint_rows(home, "interactions:") < 2_000:
-        assert proc.poll() is None and time.monotonic() < deadline
-        time.sleep(0.05)
-    state = json.loads((home / "arcadedb" / "server.json").read_text())
-    os.kill(state["pid"], signal.SIGKILL)
-    out, err = proc.communicate(timeout=300)
-    assert proc.returncode == 1, (out[-1000:], err[-2000:])
-    assert "Traceback" not in err
-    assert "error: write failed" in err, err[-2000:]
-    assert "stale embedded-server state" in err  # the dead server's state file was cleaned up
-    rerun = subprocess.run(_cli(cfg, "ingest", str(files.spec)), capture_output=True, text=True, timeout=600)
-    assert rerun.returncode == 0, rerun.stderr[-3000:]
-    assert "resumed:" in rerun.stdout
-    from graphrec.store.connect import open_store
-
-    with open_store(cfg) as s:
-        got = graph_counts(s)
-    assert {k: got[k] for k in want} == want
