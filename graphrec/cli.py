@@ -190,7 +190,7 @@ def _run_ingest(c: Context, spec_path: Path, *, batch_size: int, out: Path | Non
 
 @cli.command()
 @click.argument("spec", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--batch-size", default=10_000, show_default=True, help="Rows per write transaction.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=10_000, show_default=True, help="Rows per write transaction.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None, help="Run folder for rejects and summary.")
 @click.pass_obj
 @_writes()
@@ -259,7 +259,8 @@ def clear(c: Context, yes: bool) -> None:
     with c.open_store(ensure_schema=False) as store:
         n = store.clear()
     removed = remove_checkpoints(c.home / "state")
-    click.echo(f"deleted {n} nodes" + (f"; removed {removed} ingest resume checkpoints" if removed else ""))
+    note = f"; removed {removed} ingest resume checkpoint{'' if removed == 1 else 's'}" if removed else ""
+    click.echo(f"deleted {n} nodes{note}")
 
 
 @cli.command()
@@ -630,7 +631,7 @@ def _parse_num_neighbors(text: str | None, num_layers: int) -> tuple[int, ...] |
 @click.option("--topics-per-user", default=5, show_default=True, help="INTERESTED_IN edges per user written back.")
 @click.option("--vector-index/--no-vector-index", default=None,
               help="Require (or skip) vector indexes; default: create them where the store supports them.")
-@click.option("--write-batch-size", default=5_000, show_default=True, help="Rows per write transaction of the write-back.")
+@click.option("--write-batch-size", type=click.IntRange(min=1), default=5_000, show_default=True, help="Rows per write transaction of the write-back.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Run folder (default: <home>/runs/train-<time>-<model>-s<seed>).")
 @click.pass_obj
@@ -742,7 +743,7 @@ def _write_back_run(store: GraphStore, saved: SavedRun, *, scenario: str, batch_
 @click.option("--topics-per-user", default=5, show_default=True, help="INTERESTED_IN edges per user written back.")
 @click.option("--vector-index/--no-vector-index", default=None,
               help="Require (or skip) vector indexes; default: create them where the store supports them.")
-@click.option("--batch-size", default=5_000, show_default=True, help="Rows per write transaction.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=5_000, show_default=True, help="Rows per write transaction.")
 @click.pass_obj
 @_writes()
 def write_back_cmd(

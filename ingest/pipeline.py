@@ -33,7 +33,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from graphrec.errors import IngestIntegrityError
+from graphrec.errors import ConfigError, IngestIntegrityError
 from graphrec.results import run_metadata
 from graphrec.schema import STORE_MARKER_NAME
 from graphrec.stats import recount
@@ -405,7 +405,10 @@ def ingest_spec(
     progress: bool = True,
     on_batch: Callable[[str, int], None] | None = None,
 ) -> IngestSummary:
-    """Validate every file of ``spec`` and write the graph in batches.
+    """Validate every file of ``spec``, write the graph in checked batches, and recount it.
+
+    Resumes an interrupted ingest of the same spec into the same graph from its checkpoint;
+    see the module docstring for the checks that stop an ingest.
 
     Args:
         store: An open store (schema ensured).
@@ -421,9 +424,14 @@ def ingest_spec(
         The :class:`IngestSummary` (also saved as ``run_dir/summary.json``).
 
     Raises:
+        ConfigError: ``batch_size`` is below 1.
         InputDataError: A file cannot be read as declared.
+        IngestIntegrityError: A batch matched another number of rows than it sent, or the graph's recount
+            after the last batch differs from what was loaded (the message names the stage and the numbers).
         StoreError: A write failed for a non-transient reason.
     """
+    if batch_size < 1:
+        raise ConfigError(f"the ingest batch size must be at least 1 row, got {batch_size}; pass --batch-size 10000")
     t0 = time.perf_counter()
     summary = IngestSummary(spec=spec.source, batch_size=batch_size)
     summary.metadata = run_metadata(store=store.capabilities.agent)

@@ -189,3 +189,10 @@ def test_checkpoint_of_another_database_is_not_resumed(
         assert "ignoring the resume checkpoint" in caplog.text and "ArcadeDB" in caplog.text
         assert summary.resumed_rows == 0
         assert_complete(neo, files, tmp_path, summary)
+
+
+def test_batch_size_below_one_is_a_config_error(store: GraphStore, files: SyntheticFiles, tmp_path: Path) -> None:
+    from graphrec.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="batch size must be at least 1 row, got 0"):
+        ingest(store, files, tmp_path, "zero", batch_size=0)

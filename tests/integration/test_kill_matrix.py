@@ -141,7 +141,7 @@ def test_interrupted_ingest_then_clear_then_rerun_loads_everything(
     proc.communicate(timeout=60)
     cleared = subprocess.run(_cli(cfg, "clear", "--yes"), capture_output=True, text=True, timeout=300)
     assert cleared.returncode == 0, cleared.stderr[-2000:]
-    assert "removed 1 ingest resume checkpoints" in cleared.stdout
+    assert "removed 1 ingest resume checkpoint\n" in cleared.stdout
     assert not list((cfg.home / "state").glob("ingest-*.json"))
     with open_store(cfg) as store:
         assert graph_counts(store)["items"] == 0
