@@ -1,13 +1,13 @@
 """Ctrl-C and diverged training, for real, on both stores (issue 11 items 7 and 11, and the SIGINT part
-of the kill matrix): a ``graphrec train`` process gets SIGINT mid-training, another mid-write-back; each
-ends with one clear line and exit code 130, leaves no run folder that later commands would take for a
+of the kill matrix): a ``graphrec train`` process gets SIGINT mid-training, another mid-write-back, then
+the ``graphrec write-back`` that finishes it gets one too; each ends with one clear line and exit code 130, leaves no run folder that later commands would take for a
 complete one, and a rerun ends with exactly k RECOMMENDED edges per user, the configured INTERESTED_IN
 edges, an embedding on every user and item, and nothing twice. ``train --lr 1e30`` stops with the fix
 and writes nothing.
 
 The interrupts land at observed points, not after a sleep: training is interrupted once its log shows
-epoch 2 (of 1,000), the write-back once the graph holds its first RECOMMENDED edges (written 5 rows per
-transaction, so well over a hundred transactions remain).
+epoch 2 (of 1,000), the write-back once the graph holds its first RECOMMENDED (or INTERESTED_IN) edges
+(written 5 rows per transaction, so dozens of transactions remain).
 """
 
 from __future__ import annotations
@@ -148,8 +148,18 @@ def test_sigint_during_write_back_then_write_back_completes(graph: StoreConfig, 
     users = one(graph, "MATCH (u:User) RETURN count(u) AS n")
     assert 0 < written < K * users  # type: ignore[operator]
     assert load_run(second).name == second.name
-    # the advised command finishes it: exactly the second run's results, the first run's all replaced
-    out = invoke(graph, "write-back", "--run", str(second), "-k", str(K), "--topics-per-user", str(TOPICS))
+    # the advised command, interrupted in turn (in its INTERESTED_IN stage), says the same
+    write_back = ["write-back", "--run", str(second), "-k", str(K), "--topics-per-user", str(TOPICS)]
+    new_interests = "MATCH ()-[r:INTERESTED_IN]->() WHERE r.run = $run RETURN count(r) AS n"
+    assert one(graph, new_interests, run=second.name) == 0
+    rc, stderr = interrupt_when(
+        graph, [*write_back, "--batch-size", "5"],
+        lambda err: f"write-back of {second.name}: INTERESTED_IN" in err and one(graph, new_interests, run=second.name) > 0,
+    )  # fmt: skip
+    assert_clear_interrupt(rc, stderr, f"during the write-back of run {second.name}")
+    assert 0 < one(graph, new_interests, run=second.name) < TOPICS * users  # type: ignore[operator]
+    # uninterrupted, it finishes: exactly the second run's results, the first run's all replaced
+    out = invoke(graph, *write_back)
     assert f"write-back ({second.name})" in out
     assert_written_back(graph, second.name)
 
