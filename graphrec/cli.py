@@ -718,18 +718,32 @@ def _discard_unfinished_run(run_dir: Path, *, created: bool) -> str:
     return f" ({run_dir} holds an incomplete save: no config.json, so no command uses it)" if any(run_dir.iterdir()) else ""
 
 
-def _write_back_run(store: GraphStore, saved: SavedRun, *, scenario: str, batch_size: int, **options: Any) -> None:
+def _write_back_run(
+    store: GraphStore, saved: SavedRun, *, scenario: str, k: int, topics_per_user: int, vector_index: bool | None,
+    batch_size: int,
+) -> None:  # fmt: skip
     """Write a saved run back into the graph and print the report; a Ctrl-C says how to finish it."""
+    import shlex
+
     from graphrec.serve.writeback import write_back as do_write_back
 
     try:
-        report = do_write_back(store, saved, scenario=scenario, batch_size=batch_size, **options)
+        report = do_write_back(
+            store, saved, scenario=scenario, k=k, topics_per_user=topics_per_user, vector_index=vector_index,
+            batch_size=batch_size,
+        )  # fmt: skip
     except BaseException as e:
         if interrupted(e):
+            root = click.get_current_context().find_root().params
+            command = shlex.join(
+                ["graphrec", *(f"--{name}={root[name]}" for name in ("home", "uri", "user", "database") if root.get(name)),
+                 "write-back", "--run", str(saved.path), "--scenario", scenario, "-k", str(k), "--topics-per-user",
+                 str(topics_per_user), *([] if vector_index is None else ["--vector-index" if vector_index else "--no-vector-index"])]
+            )  # fmt: skip
             raise CommandInterrupted(
                 f"interrupted (Ctrl-C) during the write-back of run {saved.name}: the run folder {saved.path} is "
                 "complete and the graph holds part of its results (embeddings, RECOMMENDED, INTERESTED_IN). "
-                f"Finish with `graphrec write-back --run {saved.path}`; it replaces what was written"
+                f"Finish with `{command}`; it replaces what was written"
             ) from e
         raise
     _print_write_back(report)

@@ -13,6 +13,7 @@ epoch 2 (of 1,000), the write-back once the graph holds its first RECOMMENDED (o
 from __future__ import annotations
 
 import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -142,14 +143,17 @@ def test_sigint_during_write_back_then_write_back_completes(graph: StoreConfig, 
         lambda err: "RECOMMENDED into books" in err and one(graph, new_edges, run=second.name) > 0,
     )  # fmt: skip
     assert_clear_interrupt(rc, stderr, f"during the write-back of run {second.name}: the run folder {second} is complete")
-    assert f"Finish with `graphrec write-back --run {second}`" in stderr
+    advised = re.search(r"Finish with `graphrec (.+?)`; it replaces what was written", stderr)
+    assert advised, stderr
+    advised_args = shlex.split(advised.group(1))  # the same home and store, run, scenario, k and topics per user
+    write_back = ["write-back", "--run", str(second), "--scenario", "books", "-k", str(K), "--topics-per-user", str(TOPICS)]
+    assert advised_args == [f"--home={graph.home}", *([f"--uri={graph.uri}"] if graph.uri else []), *write_back]
     # interrupted mid-way: part of the new run's edges are there, and the run folder is complete
     written = one(graph, new_edges, run=second.name)
     users = one(graph, "MATCH (u:User) RETURN count(u) AS n")
     assert 0 < written < K * users  # type: ignore[operator]
     assert load_run(second).name == second.name
     # the advised command, interrupted in turn (in its INTERESTED_IN stage), says the same
-    write_back = ["write-back", "--run", str(second), "-k", str(K), "--topics-per-user", str(TOPICS)]
     new_interests = "MATCH ()-[r:INTERESTED_IN]->() WHERE r.run = $run RETURN count(r) AS n"
     assert one(graph, new_interests, run=second.name) == 0
     rc, stderr = interrupt_when(
