@@ -89,7 +89,7 @@ class GraphRecGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except (GraphRecError, KeyboardInterrupt, Exception) as e:
+        except (KeyboardInterrupt, Exception) as e:  # GraphRecError, or anything a Ctrl-C turned into
             if interrupted(e):
                 what = str(e) if isinstance(e, CommandInterrupted) else (
                     f"interrupted (Ctrl-C): `graphrec {ctx.invoked_subcommand}` stopped; what it committed before "

@@ -25,7 +25,7 @@ import os
 import time
 import zipfile
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -37,8 +37,6 @@ from graphrec.results import run_metadata
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
-
-    from collections.abc import Callable
 
     from graphrec.data.export import GraphExport
     from graphrec.data.splits import Split
