@@ -104,3 +104,18 @@ def arcadedb_dir(home: Path) -> Path:
 def runs_dir(home: Path) -> Path:
     """Where run results (ingest summaries, rejects, training runs) are written."""
     return home / "runs"
+
+
+def write_private(path: Path, text: str) -> None:
+    """Create ``path`` readable by its owner only (0600) and write ``text``."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+
+
+def replace_private(path: Path, text: str) -> None:
+    """Replace ``path`` atomically with a 0600 file holding ``text``."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.unlink(missing_ok=True)
+    write_private(tmp, text)
+    tmp.replace(path)

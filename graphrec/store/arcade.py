@@ -28,29 +28,21 @@ writer, see :mod:`graphrec.lock`), so no single command owns it:
 The JVM runs with umask 077, so its database, WAL and log files are readable by the owner only
 (0600 files, 0700 directories); the state, lock and log files graphrec writes here are 0600.
 
-Users. graphrec connects as ``root`` (password in ``credentials.json`` and ``root.password``) for
-its own work, and runs read-only queries (``graphrec query`` without ``--write``) as
-:data:`READER_USER`, whose group may read records and nothing else: the server itself refuses
-its creates, updates, deletes, schema changes and ``IN TRANSACTIONS`` commits. Its password is
-random and kept in the 0600 file ``reader.json``; the user and group are written into the
-server's ``config/server-users.jsonl`` and ``config/server-groups.json`` before every start (a
-running server reloads these files every 5 seconds). The server runs in production mode, where
+Users (:mod:`graphrec.store.arcade_users`): graphrec works as ``root`` and runs read-only queries
+(``graphrec query`` without ``--write``) as a user whose group may only read records, so the server
+itself refuses their writes. The server runs in production mode, where
 LOAD CSV cannot read local files and client errors hide their reason: graphrec reads it back from
 ``server.log`` (:func:`graphrec.store.bolt.server_log_reason`).
 """
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import fcntl
-import hashlib
-import hmac
 import importlib.util
 import json
 import logging
 import os
-import secrets
 import signal
 import socket
 import subprocess
@@ -61,25 +53,16 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from graphrec.errors import StoreError, StoreUnavailableError
+from graphrec.home import replace_private
+from graphrec.store.arcade_users import ROOT_USER, ServerUsers
 
 logger = logging.getLogger(__name__)
 
 DATABASE_NAME = "graphrec"
-ROOT_USER = "root"
 _STATE_FILE = "server.json"
-_CREDENTIALS_FILE = "credentials.json"
-_ROOT_PASSWORD_FILE = "root.password"  # read by the server (arcadedb.server.rootPasswordPath): never on its command line
 _LOCK_FILE = "server.lock"
 _CLIENTS_FILE = "clients.lock"  # shared flock held by every process using the server
 _LOG_FILE = "server.log"
-#: The server user that read-only queries run as: its group may read records and nothing else, so the
-#: server itself refuses writes, schema changes and ``IN TRANSACTIONS`` commits from it.
-READER_USER = "graphrec_reader"
-READER_GROUP = "graphrec_reader"
-_READER_CREDENTIALS_FILE = "reader.json"
-_USERS_FILE = "config/server-users.jsonl"
-_GROUPS_FILE = "config/server-groups.json"
-_PBKDF2_ITERATIONS = 65536  # ArcadeDB's PBKDF2WithHmacSHA256 password hashes
 
 
 @dataclass(frozen=True)
@@ -214,6 +197,7 @@ class EmbeddedArcadeDB:
         self.heap = heap
         self.startup_timeout = startup_timeout
         self._own: ServerClient | None = None  # held by ensure_running() until stop()
+        self.users = ServerUsers(self.root, DATABASE_NAME)
 
     # --- files --------------------------------------------------------------------------------
     @property
@@ -240,33 +224,12 @@ class EmbeddedArcadeDB:
         return os.open(self.root / _CLIENTS_FILE, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
 
     def password(self) -> str:
-        """The root password of this home's server, generated once and kept in 0600 files
-        (``credentials.json`` for graphrec, ``root.password`` for the server)."""
-        path = self.root / _CREDENTIALS_FILE
-        if path.exists():
-            pw = str(json.loads(path.read_text())["password"])
-        else:
-            self.root.mkdir(parents=True, exist_ok=True)
-            pw = secrets.token_urlsafe(24)
-            _write_private(path, json.dumps({"user": ROOT_USER, "password": pw}))
-        if not (self.root / _ROOT_PASSWORD_FILE).exists():
-            _write_private(self.root / _ROOT_PASSWORD_FILE, pw)
-        return pw
-
-    def _root_password_file(self) -> Path:
-        self.password()
-        return self.root / _ROOT_PASSWORD_FILE
+        """The root password of this home's server (see :class:`ServerUsers`)."""
+        return self.users.password()
 
     def reader_password(self) -> str:
-        """The password of the read-only server user (:data:`READER_USER`), generated once and kept in
-        the 0600 file ``reader.json`` beside the root credentials."""
-        path = self.root / _READER_CREDENTIALS_FILE
-        if path.exists():
-            return str(json.loads(path.read_text())["password"])
-        self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
-        pw = secrets.token_urlsafe(24)
-        _write_private(path, json.dumps({"user": READER_USER, "password": pw}))
-        return pw
+        """The password of the read-only server user (:data:`READER_USER`)."""
+        return self.users.reader_password()
 
     def ensure_reader(self) -> bool:
         """Make sure the server's security files define the read-only user and its group.
@@ -275,41 +238,7 @@ class EmbeddedArcadeDB:
         started before the user existed. Returns whether a file changed.
         """
         with self._lock():
-            return self._configure_security()
-
-    def _configure_security(self) -> bool:
-        """Write the read-only group and user into ArcadeDB's security files (call under :meth:`_lock`).
-
-        The group may read records of every type and nothing else (no create/update/delete, no
-        schema or security changes); the user belongs to it on graphrec's database only.
-        """
-        config = self.root / "config"
-        config.mkdir(mode=0o700, parents=True, exist_ok=True)
-        changed = False
-        groups_path = self.root / _GROUPS_FILE
-        groups = json.loads(groups_path.read_text()) if groups_path.exists() else _default_groups()
-        wanted = {"resultSetLimit": -1, "readTimeout": -1, "access": [], "types": {"*": {"access": ["readRecord"]}}}
-        db_groups = groups.setdefault("databases", {}).setdefault("*", {}).setdefault("groups", {})
-        if db_groups.get(READER_GROUP) != wanted:
-            db_groups[READER_GROUP] = wanted
-            _replace_private(groups_path, json.dumps(groups, indent=2))
-            changed = True
-        users_path = self.root / _USERS_FILE
-        lines = [ln for ln in users_path.read_text().splitlines() if ln.strip()] if users_path.exists() else []
-        users = [json.loads(ln) for ln in lines]
-        if not any(u.get("name") == ROOT_USER for u in users):  # a new file: the server would create root
-            users.insert(0, {"name": ROOT_USER, "databases": {"*": ["admin"]}, "password": _hash_password(self.password())})
-            changed = True
-        reader = next((u for u in users if u.get("name") == READER_USER), None)
-        pw = self.reader_password()
-        databases = {DATABASE_NAME: [READER_GROUP]}
-        if reader is None or reader.get("databases") != databases or not _password_matches(reader.get("password", ""), pw):
-            users = [u for u in users if u.get("name") != READER_USER]
-            users.append({"name": READER_USER, "databases": databases, "password": _hash_password(pw)})
-            changed = True
-        if changed:
-            _replace_private(users_path, "".join(json.dumps(u, separators=(",", ":")) + "\n" for u in users))
-        return changed
+            return self.users.configure()
 
     def _read_state(self) -> ArcadeServerInfo | None:
         try:
@@ -322,10 +251,7 @@ class EmbeddedArcadeDB:
             return None
 
     def _write_state(self, info: ArcadeServerInfo) -> None:
-        tmp = self.state_path.with_suffix(".tmp")
-        tmp.unlink(missing_ok=True)
-        _write_private(tmp, json.dumps(asdict(info)))
-        tmp.replace(self.state_path)
+        replace_private(self.state_path, json.dumps(asdict(info)))
 
     # --- status -------------------------------------------------------------------------------
     def status(self) -> ArcadeServerInfo | None:
@@ -451,11 +377,11 @@ class EmbeddedArcadeDB:
         bolt_port, http_port, https_port = free_port(), free_port(), free_port()
         db_dir = self.root / "databases"
         db_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        self._configure_security()
+        self.users.configure()
         props = {
             "arcadedb.server.rootPath": str(self.root),
             "arcadedb.server.databaseDirectory": str(db_dir),
-            "arcadedb.server.rootPasswordPath": str(self._root_password_file()),
+            "arcadedb.server.rootPasswordPath": str(self.users.root_password_file()),
             "arcadedb.server.httpIncomingHost": "127.0.0.1",
             "arcadedb.server.httpIncomingPort": str(http_port),
             "arcadedb.server.httpsIncomingPort": str(https_port),
@@ -579,60 +505,6 @@ class EmbeddedArcadeDB:
         self.state_path.unlink(missing_ok=True)
         logger.info("stopped embedded ArcadeDB pid=%d", info.pid)
 
-
-def _write_private(path: Path, text: str) -> None:
-    """Create ``path`` readable by its owner only (0600) and write ``text``."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(text)
-
-
-def _replace_private(path: Path, text: str) -> None:
-    """Replace ``path`` atomically with a 0600 file holding ``text``."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.unlink(missing_ok=True)
-    _write_private(tmp, text)
-    tmp.replace(path)
-
-
-def _hash_password(password: str) -> str:
-    """ArcadeDB's stored form of a password: ``PBKDF2WithHmacSHA256$iterations$salt$hash`` (base64;
-    the salt's base64 text is what is hashed with)."""
-    salt = base64.b64encode(secrets.token_bytes(32)).decode()
-    return f"PBKDF2WithHmacSHA256${_PBKDF2_ITERATIONS}${salt}${_pbkdf2(password, salt, _PBKDF2_ITERATIONS)}"
-
-
-def _pbkdf2(password: str, salt: str, iterations: int) -> str:
-    return base64.b64encode(hashlib.pbkdf2_hmac("sha256", password.encode(), salt.encode(), iterations, 32)).decode()
-
-
-def _password_matches(stored: str, password: str) -> bool:
-    """Whether ArcadeDB's stored hash ``stored`` is that of ``password``."""
-    try:
-        algorithm, iterations, salt, digest = stored.split("$")
-        return algorithm == "PBKDF2WithHmacSHA256" and hmac.compare_digest(_pbkdf2(password, salt, int(iterations)), digest)
-    except ValueError:
-        return False
-
-
-def _default_groups() -> dict[str, object]:
-    """ArcadeDB's own default ``server-groups.json`` (an ``admin`` group and a no-access ``*`` group)."""
-    record_access = ["createRecord", "readRecord", "updateRecord", "deleteRecord"]
-    return {
-        "databases": {
-            "*": {
-                "groups": {
-                    "admin": {
-                        "resultSetLimit": -1, "readTimeout": -1,
-                        "access": ["updateSecurity", "updateSchema", "updateDatabaseSettings"],
-                        "types": {"*": {"access": record_access}},
-                    },
-                    "*": {"resultSetLimit": -1, "readTimeout": -1, "access": [], "types": {"*": {"access": []}}},
-                }
-            }
-        },
-        "version": 2,
-    }  # fmt: skip
 
 
 def _terminate(pid: int, *, timeout: float) -> None:

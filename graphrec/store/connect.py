@@ -52,7 +52,8 @@ def open_store(config: StoreConfig, *, password: str | None = None, ensure_schem
     if config.uri is not None:
         store = GraphStore.connect(config.uri, user=config.user, password=password, database=config.database)
     else:
-        from graphrec.store.arcade import READER_USER, ROOT_USER, EmbeddedArcadeDB
+        from graphrec.store.arcade import EmbeddedArcadeDB
+        from graphrec.store.arcade_users import READER_USER, ROOT_USER
 
         server = EmbeddedArcadeDB(arcadedb_dir(config.home), heap=config.heap)
         client = server.attach()

@@ -10,7 +10,6 @@ from __future__ import annotations
 from graphrec.schema import (
     CONSTRAINTS,
     INDEXES,
-    STORE_MARKER_NAME,
     Label,
     Prop,
     PropertyIndex,

@@ -264,7 +264,8 @@ def test_read_only_user_is_private_and_cannot_write_over_bolt(arcadedb_home: Pat
     from neo4j.exceptions import ClientError
 
     from graphrec.home import arcadedb_dir
-    from graphrec.store.arcade import READER_USER, EmbeddedArcadeDB
+    from graphrec.store.arcade import EmbeddedArcadeDB
+    from graphrec.store.arcade_users import READER_USER
 
     server = EmbeddedArcadeDB(arcadedb_dir(arcadedb_home))
     creds = server.root / "reader.json"
@@ -369,7 +370,8 @@ def test_a_server_started_without_the_read_only_user_is_given_it(tmp_path: Path)
     from neo4j.exceptions import ClientError
 
     from graphrec.home import arcadedb_dir
-    from graphrec.store.arcade import READER_GROUP, READER_USER, EmbeddedArcadeDB
+    from graphrec.store.arcade import EmbeddedArcadeDB
+    from graphrec.store.arcade_users import READER_GROUP, READER_USER
 
     cfg = StoreConfig(home=tmp_path / "home")
     server = EmbeddedArcadeDB(arcadedb_dir(cfg.home))
