@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from graphrec.home import ensure_home  # noqa: E402
 from graphrec.results import run_metadata  # noqa: E402
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -79,7 +80,7 @@ def prepare(home: Path, spec: str, *, n_topics: int | None) -> list[str]:
         ["topics", "extract", "--method", "metadata"],
     ]
     if not marker.exists():
-        home.mkdir(parents=True, exist_ok=True)
+        ensure_home(home)  # private (0700) from the start, as graphrec itself creates homes
         for step in steps:
             graphrec_cli(home, *step)
         marker.write_text(json.dumps({"steps": steps}))
