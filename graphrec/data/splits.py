@@ -7,15 +7,24 @@
   validation set for early stopping is carved from the warm users' remaining target interactions.
 * :func:`random_per_user` — per user, a seeded ``1 − val − test`` / ``val`` / ``test`` partition.
 * :func:`temporal_per_user` — per user, the latest interactions are test, the ones before are validation.
+* :func:`coldstart_items` — a seeded share of the target scenario's items is *held out* with all
+  their interactions (test; a second share is validation): items nobody was seen interacting with.
+* :func:`sparse_target` — applied after any split: keeps a seeded fraction of each user's
+  target-scenario *training* interactions (a new, sparse scenario); validation and test are unchanged.
 
 All splits are pairs of export rows ``(user, item)`` as int64 ``[2, n]`` arrays.
+
+Item features and topics never depend on interactions, so no split can leak through them: item
+features are the text embeddings of ``graphrec embed`` (item text only), and topic membership
+(``HAS_TOPIC``) is built by ``graphrec topics`` from item text and metadata;
+:func:`~graphrec.data.export.to_hetero_data` copies it unchanged whatever interactions it is given.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from graphrec.errors import ConfigError, GraphRecError
@@ -36,6 +45,8 @@ class Split:
         test: int64 ``[2, n_test]``.
         slices: Named user sets for reporting (``cold``, ``warm``), as user rows.
         meta: Protocol, seed and counts.
+        dropped: int64 ``[2, n_dropped]``: interactions deliberately left unused (the target training
+            interactions :func:`sparse_target` removes); neither trained on nor evaluated.
     """
 
     train: np.ndarray
@@ -43,6 +54,7 @@ class Split:
     test: np.ndarray
     slices: dict[str, np.ndarray] = field(default_factory=dict)
     meta: dict[str, object] = field(default_factory=dict)
+    dropped: np.ndarray = field(default_factory=lambda: _pairs([]))
 
 
 def _pairs(rows: Sequence[tuple[int, int]]) -> np.ndarray:
@@ -120,6 +132,145 @@ def coldstart_transfer(
     return split
 
 
+def coldstart_items(
+    export: GraphExport,
+    *,
+    target: str,
+    seed: int,
+    item_fraction: float = 0.2,
+    val_fraction: float = 0.1,
+) -> Split:
+    """The cold-item protocol: hold out items of the target scenario with all their interactions.
+
+    Among the target scenario's items that have interactions, a seeded ``item_fraction`` (rounded to
+    the nearest count) are *test items* and a further, disjoint ``val_fraction`` are *validation
+    items*: every user's interactions with a test item are test, with a validation item validation,
+    and none of them is in train. Every other interaction (all scenarios) is train. A model therefore
+    never sees an interaction of a held-out item; only its text features and topic membership.
+
+    Slices (test users, i.e. users with a held-out-item interaction): ``warm`` have target-scenario
+    training interactions, ``cold`` have none. Evaluation ranks all target items, held-out ones
+    included (they have no training interaction, so none is excluded), each user's training items
+    excluded.
+
+    Args:
+        export: The exported graph.
+        target: Scenario whose items are held out.
+        seed: Seed of the item draw; the same seed gives the same split.
+        item_fraction: Share of the target's interacted items held out for test (default 0.2).
+        val_fraction: Share held out for validation (default 0.1; 0 for none).
+
+    Raises:
+        ConfigError: Unknown target, or fractions outside ``0 < item_fraction``, ``0 <= val_fraction``,
+            ``item_fraction + val_fraction < 1``.
+    """
+    import numpy as np
+
+    if target not in export.scenarios:
+        raise ConfigError(f"scenario {target!r} is not in the graph; it has {export.scenarios}")
+    if not (0.0 < item_fraction < 1.0 and 0.0 <= val_fraction < 1.0 and item_fraction + val_fraction < 1.0):
+        raise ConfigError(
+            f"coldstart-items needs 0 < item_fraction < 1, 0 <= val_fraction and item_fraction + val_fraction < 1; "
+            f"got item_fraction={item_fraction}, val_fraction={val_fraction}. Lower the fractions (defaults 0.2 and 0.1)"
+        )
+    t_idx = export.scenarios.index(target)
+    inter = export.interactions
+    interacted = np.unique(inter[1, export.item_scenario[inter[1]] == t_idx])
+    order = np.random.default_rng(seed).permutation(interacted)
+    n_test = int(round(len(interacted) * item_fraction))
+    n_val = int(round(len(interacted) * val_fraction))
+    test_items, val_items = np.sort(order[:n_test]), np.sort(order[n_test : n_test + n_val])
+    in_test, in_val = np.isin(inter[1], test_items), np.isin(inter[1], val_items)
+    train, val, test = inter[:, ~(in_test | in_val)], inter[:, in_val], inter[:, in_test]
+    test_users = np.unique(test[0])
+    has_target_train = np.isin(test_users, train[0, export.item_scenario[train[1]] == t_idx])
+    split = Split(
+        train=_pairs(train.T.tolist()),
+        val=_pairs(val.T.tolist()),
+        test=_pairs(test.T.tolist()),
+        slices={"cold": test_users[~has_target_train], "warm": test_users[has_target_train]},
+        meta={
+            "protocol": "coldstart-items", "target": target, "seed": seed,
+            "item_fraction": item_fraction, "val_fraction": val_fraction,
+            "target_items": int((export.item_scenario == t_idx).sum()), "interacted_target_items": len(interacted),
+            "test_items": len(test_items), "val_items": len(val_items),
+            "test_interactions": int(test.shape[1]), "val_interactions": int(val.shape[1]),
+            "test_users": len(test_users), "cold_users": int((~has_target_train).sum()),
+            "warm_users": int(has_target_train.sum()),
+        },
+    )  # fmt: skip
+    check_no_leakage(split, export)
+    return split
+
+
+def held_out_items(split: Split) -> np.ndarray:
+    """The item rows a :func:`coldstart_items` split holds out (its validation and test items); empty
+    for other protocols, whose held-out pairs are on items that also have training interactions."""
+    import numpy as np
+
+    if split.meta.get("protocol") != "coldstart-items":
+        return np.zeros(0, dtype=np.int64)
+    return np.unique(np.concatenate([split.val[1], split.test[1]]))
+
+
+def check_target_fraction(fraction: float) -> None:
+    """Raise unless ``0 < fraction <= 1`` (the share of target training interactions kept).
+
+    Raises:
+        ConfigError: Naming the value and the valid range.
+    """
+    if not (isinstance(fraction, (int, float)) and 0.0 < fraction <= 1.0):
+        raise ConfigError(
+            f"target fraction {fraction!r} is out of range: it must be > 0 and <= 1 (e.g. 0.05 keeps 5% of each "
+            "user's target training interactions; 1 keeps all)"
+        )
+
+
+def sparse_target(split: Split, export: GraphExport, *, target: str, fraction: float, seed: int) -> Split:
+    """The sparse-target protocol: keep a seeded ``fraction`` of each user's target training interactions.
+
+    Per user with ``n`` target-scenario training interactions, ``floor(fraction * n + 0.5)`` are kept
+    (round half up; possibly 0), chosen by a seeded permutation of the user's items (sorted by row)
+    drawn for users in row order. The permutation does not depend on ``fraction``, so a smaller
+    fraction keeps a subset of what a larger one keeps. Other scenarios' training interactions,
+    validation, test and slices are unchanged (the same held-out interactions for every fraction);
+    the removed interactions go to :attr:`Split.dropped` (neither trained on nor evaluated).
+    ``fraction == 1`` returns the same pairs (with the fraction recorded in ``meta``).
+
+    Raises:
+        ConfigError: ``fraction`` outside ``(0, 1]`` or an unknown target.
+    """
+    import numpy as np
+
+    check_target_fraction(fraction)
+    if target not in export.scenarios:
+        raise ConfigError(f"scenario {target!r} is not in the graph; it has {export.scenarios}")
+    t_idx = export.scenarios.index(target)
+    is_target = export.item_scenario[split.train[1]] == t_idx
+    by_user: dict[int, list[int]] = defaultdict(list)
+    for u, i in split.train[:, is_target].T.tolist():
+        by_user[u].append(i)
+    rng = np.random.default_rng(seed)
+    kept: list[tuple[int, int]] = []
+    dropped: list[tuple[int, int]] = [tuple(p) for p in split.dropped.T.tolist()]
+    for u in sorted(by_user):
+        items = sorted(by_user[u])
+        order = rng.permutation(len(items))
+        n_keep = int(np.floor(fraction * len(items) + 0.5))
+        kept += [(u, items[k]) for k in order[:n_keep]]
+        dropped += [(u, items[k]) for k in order[n_keep:]]
+    train = _pairs([tuple(p) for p in split.train[:, ~is_target].T.tolist()] + kept)
+    meta = {
+        **split.meta, "target_fraction": float(fraction), "target_fraction_seed": seed,
+        "target_train_before": int(is_target.sum()), "target_train_kept": len(kept),
+        "target_train_dropped": int(is_target.sum()) - len(kept),
+        "target_train_users": len(by_user), "target_train_users_kept": len({u for u, _ in kept}),
+    }  # fmt: skip
+    out = replace(split, train=train, meta=meta, dropped=_pairs(dropped))
+    check_no_leakage(out, export)
+    return out
+
+
 def random_per_user(export: GraphExport, *, seed: int, val_fraction: float = 0.1, test_fraction: float = 0.1) -> Split:
     """Per user, a seeded random partition into train / validation / test (users with < 3 interactions train only)."""
     import numpy as np
@@ -180,13 +331,16 @@ def temporal_per_user(
 
 
 def check_no_leakage(split: Split, export: GraphExport) -> None:
-    """Fail if train, validation and test overlap, or if they do not partition the interactions.
+    """Fail if train, validation, test and the dropped interactions overlap, if together they do not
+    partition the interactions, or if a held-out item (:func:`held_out_items`) has a training interaction.
 
     Raises:
         GraphRecError: Naming the first leaked pair by raw ids.
     """
-    parts = {name: {tuple(p) for p in getattr(split, name).T.tolist()} for name in ("train", "val", "test")}
-    for a, b in (("train", "test"), ("train", "val"), ("val", "test")):
+    import numpy as np
+
+    parts = {name: {tuple(p) for p in getattr(split, name).T.tolist()} for name in ("train", "val", "test", "dropped")}
+    for a, b in (("train", "test"), ("train", "val"), ("val", "test"), ("dropped", "train"), ("dropped", "val"), ("dropped", "test")):
         both = parts[a] & parts[b]
         if both:
             u, i = next(iter(both))
@@ -196,15 +350,29 @@ def check_no_leakage(split: Split, export: GraphExport) -> None:
             )
     total = sum(len(p) for p in parts.values())
     if total != export.interactions.shape[1]:
-        raise GraphRecError(f"split covers {total} interactions but the graph has {export.interactions.shape[1]}")
+        raise GraphRecError(
+            f"split covers {total} interactions (train {len(parts['train'])}, val {len(parts['val'])}, test "
+            f"{len(parts['test'])}, dropped {len(parts['dropped'])}) but the graph has {export.interactions.shape[1]}"
+        )
+    held = held_out_items(split)
+    leaked = np.isin(split.train[1], held)
+    if leaked.any():
+        i = int(split.train[1, leaked][0])
+        raise GraphRecError(
+            f"leakage: held-out item {export.item_keys[i]!r} has {int((split.train[1] == i).sum())} training "
+            f"interactions ({int(leaked.sum())} training interactions on held-out items in all)"
+        )
 
 
 def check_graph_has_no_held_out_edges(data: object, split: Split) -> None:
-    """Fail if any validation or test pair is an edge of the ``HeteroData`` given to a model.
+    """Fail if any validation or test pair is an edge of the ``HeteroData`` given to a model, or (cold-item
+    protocol) if any interaction edge touches a held-out item.
 
     Raises:
-        GraphRecError: A held-out pair reached the model's graph.
+        GraphRecError: A held-out pair or item reached the model's graph.
     """
+    import numpy as np
+
     from graphrec.schema import EdgeType
 
     edges = {tuple(p) for p in data[EdgeType.INTERACTS].edge_index.t().tolist()}  # type: ignore[index]
@@ -214,6 +382,15 @@ def check_graph_has_no_held_out_edges(data: object, split: Split) -> None:
         leaked = held & (edges | rev)
         if leaked:
             raise GraphRecError(f"leakage: {len(leaked)} {name} interactions are edges of the training graph")
+    items = held_out_items(split)
+    if items.size:
+        touched = np.array(sorted({i for _, i in edges | rev}), dtype=np.int64)
+        bad = np.intersect1d(touched, items)
+        if bad.size:
+            raise GraphRecError(
+                f"leakage: {bad.size} held-out items (e.g. item row {int(bad[0])}) have interaction edges in the "
+                "training graph; build it from split.train only"
+            )
 
 
 def no_holdout(export: GraphExport) -> Split:

@@ -22,7 +22,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
 logger = logging.getLogger(__name__)
 
-Protocol = Literal["coldstart", "random", "none"]
+Protocol = Literal["coldstart", "coldstart-items", "random", "none"]
+#: The protocols :func:`make_split` knows (``graphrec train --split``).
+PROTOCOLS: tuple[str, ...] = ("coldstart", "coldstart-items", "random", "none")
 
 
 @dataclass(frozen=True)
@@ -31,18 +33,33 @@ class SplitConfig:
 
     Attributes:
         protocol: ``coldstart`` (cold-start transfer from ``source`` to the target; needs a source),
-            ``random`` (per-user 80/10/10) or ``none`` (train on everything; no evaluation).
+            ``coldstart-items`` (20% of the target's items held out with all their interactions, see
+            :func:`~graphrec.data.splits.coldstart_items`), ``random`` (per-user 80/10/10) or ``none``
+            (train on everything; no evaluation).
         source: Source scenario of the coldstart protocol.
-        seed: Split seed (default 0).
+        seed: Split seed (default 0); also seeds the sparse-target draw.
+        target_fraction: Share of each user's target training interactions kept after the split
+            (sparse-target protocol, :func:`~graphrec.data.splits.sparse_target`; ``0 < p <= 1``,
+            default 1: all).
+
+    Raises:
+        ConfigError: ``target_fraction`` outside ``(0, 1]``.
     """
 
     protocol: Protocol = "coldstart"
     source: str | None = None
     seed: int = 0
+    target_fraction: float = 1.0
+
+    def __post_init__(self) -> None:
+        from graphrec.data.splits import check_target_fraction
+
+        check_target_fraction(self.target_fraction)
 
 
 def make_split(export: GraphExport, config: SplitConfig, *, target: str) -> Split:
-    """The split ``config`` describes.
+    """The split ``config`` describes, then thinned to ``config.target_fraction`` of the target's
+    training interactions (recorded in ``split.meta`` whatever its value).
 
     Raises:
         ConfigError: coldstart without a source, or an unknown protocol.
@@ -52,12 +69,16 @@ def make_split(export: GraphExport, config: SplitConfig, *, target: str) -> Spli
     if config.protocol == "coldstart":
         if not config.source:
             raise ConfigError("the coldstart protocol needs a source scenario (--source), e.g. --source movies")
-        return splits.coldstart_transfer(export, source=config.source, target=target, seed=config.seed)
-    if config.protocol == "random":
-        return splits.random_per_user(export, seed=config.seed)
-    if config.protocol == "none":
-        return splits.no_holdout(export)
-    raise ConfigError(f"unknown split protocol {config.protocol!r}; use coldstart, random or none")
+        split = splits.coldstart_transfer(export, source=config.source, target=target, seed=config.seed)
+    elif config.protocol == "coldstart-items":
+        split = splits.coldstart_items(export, target=target, seed=config.seed)
+    elif config.protocol == "random":
+        split = splits.random_per_user(export, seed=config.seed)
+    elif config.protocol == "none":
+        split = splits.no_holdout(export)
+    else:
+        raise ConfigError(f"unknown split protocol {config.protocol!r}; use one of {', '.join(PROTOCOLS)}")
+    return splits.sparse_target(split, export, target=target, fraction=config.target_fraction, seed=config.seed)
 
 
 def load_item_features(export: GraphExport, path: Path) -> np.ndarray:
