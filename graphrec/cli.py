@@ -604,14 +604,29 @@ def _parse_num_neighbors(text: str | None, num_layers: int) -> tuple[int, ...] |
     return hops
 
 
+def _check_target_fraction(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    """``--target-fraction``: a usage error (before the store is opened) unless 0 < value <= 1."""
+    from graphrec.data.splits import check_target_fraction
+
+    try:
+        check_target_fraction(value)
+    except GraphRecError as e:
+        raise click.BadParameter(str(e), ctx=ctx, param=param) from e
+    return value
+
+
 @cli.command()
 @click.option("--target", required=True, help="Scenario to recommend in (e.g. books).")
 @click.option("--source", default=None, help="Source scenario of the coldstart protocol (e.g. movies).")
 @click.option("--model", "model_name", type=click.Choice(_model_names()), default="graphrec", show_default=True,
               help="graphrec, an ablation, or a baseline.")
-@click.option("--split", "protocol", type=click.Choice(["coldstart", "random", "none"]), default=None,
-              help="Held-out data: coldstart (needs --source; default then), random per-user 80/10/10 (default "
-                   "otherwise), or none (train on everything, no evaluation).")
+@click.option("--split", "protocol", type=click.Choice(["coldstart", "coldstart-items", "random", "none"]), default=None,
+              help="Held-out data: coldstart (needs --source; default then), coldstart-items (20% of the target's "
+                   "items held out with all their interactions, 10% more for validation), random per-user 80/10/10 "
+                   "(default otherwise), or none (train on everything, no evaluation).")
+@click.option("--target-fraction", type=float, default=1.0, show_default=True, callback=_check_target_fraction,
+              help="Sparse target: after the split, keep this seeded share (0 < P <= 1) of each user's target "
+                   "training interactions; the source and the held-out data stay complete.")
 @click.option("--seed", default=0, show_default=True, help="Seed of the split and of training.")
 @click.option("--epochs", default=40, show_default=True)
 @click.option("--lr", default=0.005, show_default=True, help="Adam learning rate.")
@@ -639,7 +654,7 @@ def _parse_num_neighbors(text: str | None, num_layers: int) -> tuple[int, ...] |
 def train(
     c: Context, target: str, source: str | None, model_name: str, protocol: str | None, seed: int, epochs: int, lr: float,
     batch_size: int, dim: int, layers: int | None, weight_decay: float, patience: int, num_neighbors: str | None,
-    features_path: Path | None,
+    features_path: Path | None, target_fraction: float,
     write_back: bool, k: int, topics_per_user: int, vector_index: bool | None, write_batch_size: int, out: Path | None,
 ) -> None:  # fmt: skip
     """Train a recommender on the graph, evaluate it by full ranking, save the run, and write results back.
@@ -657,7 +672,9 @@ def train(
     if layers is not None:
         overrides["num_layers"] = layers
     spec = model_spec(model_name, **overrides)
-    split_config = SplitConfig(protocol=protocol or ("coldstart" if source else "random"), source=source, seed=seed)  # type: ignore[arg-type]
+    split_config = SplitConfig(
+        protocol=protocol or ("coldstart" if source else "random"), source=source, seed=seed, target_fraction=target_fraction,  # type: ignore[arg-type]
+    )
     train_config = TrainConfig(
         epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay, patience=patience, seed=seed,
         num_neighbors=_parse_num_neighbors(num_neighbors, spec.num_layers),
@@ -675,6 +692,7 @@ def train(
         click.echo(
             f"training {model_name} on {export.num_nodes} nodes, {export.interactions.shape[1]} interactions; "
             f"target {target}, split {split_config.protocol}, seed {seed}"
+            + (f", target fraction {target_fraction:g}" if target_fraction < 1 else "")
         )
         try:
             fitted, split = train_from_export(
