@@ -229,10 +229,15 @@ def check_target_fraction(fraction: float) -> None:
 def sparse_target(split: Split, export: GraphExport, *, target: str, fraction: float, seed: int) -> Split:
     """The sparse-target protocol: keep a seeded ``fraction`` of each user's target training interactions.
 
-    Per user with ``n`` target-scenario training interactions, ``floor(fraction * n + 0.5)`` are kept
-    (round half up; possibly 0), chosen by a seeded permutation of the user's items (sorted by row)
-    drawn for users in row order. The permutation does not depend on ``fraction``, so a smaller
-    fraction keeps a subset of what a larger one keeps. Other scenarios' training interactions,
+    Per user with ``n`` target-scenario training interactions, ``x = fraction * n`` is rounded
+    *stochastically*: ``floor(x)`` are kept, plus one more when a seeded uniform draw is below
+    ``x - floor(x)``, so a user keeps ``floor(x)`` or ``ceil(x)`` (possibly 0) and ``x`` on average.
+    (Rounding to the nearest count would keep nothing of users with fewer than ``1 / (2 * fraction)``
+    interactions: at 5% every user with under 10, which is most users of typical data, so the target
+    would be empty rather than sparse.) The kept ones are the first of a seeded permutation of the
+    user's items (sorted by row); users are drawn in row order, a permutation and one uniform each,
+    none of which depends on ``fraction``, so a smaller fraction keeps a subset of what a larger one
+    keeps, and the same seed gives the same pairs. Other scenarios' training interactions,
     validation, test and slices are unchanged (the same held-out interactions for every fraction);
     the removed interactions go to :attr:`Split.dropped` (neither trained on nor evaluated).
     ``fraction == 1`` returns the same pairs (with the fraction recorded in ``meta``).
@@ -256,12 +261,14 @@ def sparse_target(split: Split, export: GraphExport, *, target: str, fraction: f
     for u in sorted(by_user):
         items = sorted(by_user[u])
         order = rng.permutation(len(items))
-        n_keep = int(np.floor(fraction * len(items) + 0.5))
+        expected = fraction * len(items)
+        n_keep = int(np.floor(expected)) + int(rng.random() < expected - np.floor(expected))
         kept += [(u, items[k]) for k in order[:n_keep]]
         dropped += [(u, items[k]) for k in order[n_keep:]]
     train = _pairs([tuple(p) for p in split.train[:, ~is_target].T.tolist()] + kept)
     meta = {
         **split.meta, "target_fraction": float(fraction), "target_fraction_seed": seed,
+        "target_fraction_rounding": "stochastic",
         "target_train_before": int(is_target.sum()), "target_train_kept": len(kept),
         "target_train_dropped": int(is_target.sum()) - len(kept),
         "target_train_users": len(by_user), "target_train_users_kept": len({u for u, _ in kept}),
