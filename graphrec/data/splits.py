@@ -252,6 +252,14 @@ def sparse_target(split: Split, export: GraphExport, *, target: str, fraction: f
         raise ConfigError(f"scenario {target!r} is not in the graph; it has {export.scenarios}")
     t_idx = export.scenarios.index(target)
     is_target = export.item_scenario[split.train[1]] == t_idx
+    if fraction == 1:  # everything kept: the same pairs, only the record
+        n, users = int(is_target.sum()), len(np.unique(split.train[0, is_target]))
+        meta = {
+            **split.meta, "target_fraction": 1.0, "target_fraction_seed": seed, "target_fraction_rounding": "stochastic",
+            "target_train_before": n, "target_train_kept": n, "target_train_dropped": 0,
+            "target_train_users": users, "target_train_users_kept": users,
+        }  # fmt: skip
+        return replace(split, meta=meta)
     by_user: dict[int, list[int]] = defaultdict(list)
     for u, i in split.train[:, is_target].T.tolist():
         by_user[u].append(i)
