@@ -810,7 +810,7 @@ def evaluate(c: Context, run: Path | None, fmt: str) -> None:
     saved = load_run(_run_path(c, run))
     if not saved.test.shape[1]:
         raise GraphRecError(f"run {saved.name} was trained without held-out data (--split none); nothing to evaluate")
-    split = Split(saved.train, saved.val, saved.test, slices=saved.slices)
+    split = Split(saved.train, saved.val, saved.test, slices=saved.slices, meta=dict(saved.config.get("split") or {}))
     metrics = evaluate_slices(saved.score_fn(), split, saved.scenario_mask(saved.config["target"]))
     if fmt == "json":
         click.echo(json.dumps({"run": saved.name, "metrics": metrics}, indent=2))
