@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from graphrec.errors import GraphRecError
+from graphrec.home import replace_private
 from graphrec.store import cypher
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -67,16 +68,14 @@ class ItemFeatures:
         import numpy as np
 
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp.npz")
-        np.savez(
-            tmp,
-            scenario=np.array(self.scenario, dtype=object).astype(str),
-            id=np.array(self.ids, dtype=object).astype(str),
-            x=self.x,
-            has_text=self.has_text,
-            meta=np.array(json.dumps(self.meta)),
-        )
-        tmp.replace(path)
+        arrays = {
+            "scenario": np.array(self.scenario, dtype=object).astype(str),
+            "id": np.array(self.ids, dtype=object).astype(str),
+            "x": self.x,
+            "has_text": self.has_text,
+            "meta": np.array(json.dumps(self.meta)),
+        }
+        replace_private(path, lambda f: np.savez(f, **arrays))
 
     @classmethod
     def load(cls, path: Path) -> ItemFeatures:

@@ -12,7 +12,9 @@ from __future__ import annotations
 import logging
 import os
 import stat
+from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 logger = logging.getLogger(__name__)
 
@@ -107,15 +109,31 @@ def runs_dir(home: Path) -> Path:
 
 
 def write_private(path: Path, text: str) -> None:
-    """Create ``path`` readable by its owner only (0600) and write ``text``."""
+    """Create ``path`` readable by its owner only (0600) and write ``text``; fails if it exists."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as fh:
         fh.write(text)
 
 
-def replace_private(path: Path, text: str) -> None:
-    """Replace ``path`` atomically with a 0600 file holding ``text``."""
-    tmp = path.with_name(path.name + ".tmp")
+def replace_private(path: Path, content: str | bytes | Callable[[BinaryIO], None]) -> None:
+    """Replace ``path`` atomically with a 0600 file, whatever the umask.
+
+    The content goes to a temporary file beside ``path`` (``.<name>.tmp``) that is then renamed
+    over it, so ``path`` is always either the old file or the complete new one, never truncated.
+
+    Args:
+        path: The file to write.
+        content: Text (UTF-8), bytes, or a function that writes the file through a binary handle
+            (e.g. ``lambda f: np.savez(f, ...)``).
+    """
+    tmp = path.with_name(f".{path.name}.tmp")
     tmp.unlink(missing_ok=True)
-    write_private(tmp, text)
-    tmp.replace(path)
+    try:
+        with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as fh:
+            if callable(content):
+                content(fh)
+            else:
+                fh.write(content.encode() if isinstance(content, str) else content)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)

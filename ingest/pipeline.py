@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from graphrec.errors import ConfigError, IngestIntegrityError
+from graphrec.home import replace_private
 from graphrec.results import run_metadata
 from graphrec.schema import STORE_MARKER_NAME
 from graphrec.stats import recount
@@ -296,7 +297,7 @@ def checkpoint_path(state_dir: Path, spec: DatasetSpec) -> Path:
 def remove_checkpoints(state_dir: Path) -> int:
     """Delete every ingest checkpoint in ``state_dir`` (``graphrec clear`` does). Returns how many."""
     removed = 0
-    for path in (*state_dir.glob(CHECKPOINT_GLOB), *state_dir.glob("ingest-*.tmp")):
+    for path in (*state_dir.glob(CHECKPOINT_GLOB), *state_dir.glob(f".{CHECKPOINT_GLOB}.tmp")):
         path.unlink(missing_ok=True)
         removed += path.suffix == ".json"
     return removed
@@ -369,13 +370,8 @@ class _Checkpoint:
 
     def save(self, *, complete: bool = False) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(
-            json.dumps(
-                {"store_id": self.store_id, "store": self.store, "committed": self.committed, "complete": complete}
-            )
-        )
-        tmp.replace(self.path)
+        state = {"store_id": self.store_id, "store": self.store, "committed": self.committed, "complete": complete}
+        replace_private(self.path, json.dumps(state))
 
     def discard(self) -> None:
         """Delete the checkpoint, so the next run rewrites every stage."""
@@ -546,7 +542,7 @@ def _recount(
         by_user: dict[str, list[str]] = {}
         for i in prep.interactions:
             by_user.setdefault(i.user, []).append(i.item)
-        keys = [{"user": u, "scenario": name, "items": items} for u, items in by_user.items()]
+        keys = [{"user": u, "scenario": name, "items": item_ids} for u, item_ids in by_user.items()]
         interactions = recount(store, cypher.RECOUNT_INTERACTIONS, keys, batch_size=_RECOUNT_USERS_PER_READ)
         expected |= {f"items:{name}": len(prep.items), f"in_scenario:{name}": len(prep.items)}
         expected[f"interactions:{name}"] = len(prep.interactions)

@@ -21,18 +21,18 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 import zipfile
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 from graphrec.errors import ConfigError, GraphRecError, RunFolderError, TrainingDivergedError
 from graphrec.eval.ranking import ScoreFn, dot_product_scores
+from graphrec.home import replace_private
 from graphrec.results import run_metadata
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -96,20 +96,8 @@ def latest_run(runs: Path) -> Path:
     return max(found, key=lambda p: ((p / CONFIG_FILE).stat().st_mtime, p.name))
 
 
-def _write_atomic(path: Path, write: Callable[[IO[bytes]], None]) -> None:
-    """Write ``path`` through a temporary file in the same folder renamed over it, so the file is
-    either the old one, absent, or complete — never truncated."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        with tmp.open("wb") as f:
-            write(f)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def _write_json(path: Path, value: Any) -> None:
-    _write_atomic(path, lambda f: f.write(json.dumps(value, indent=2, default=str).encode()))
+    replace_private(path, lambda f: f.write(json.dumps(value, indent=2, default=str).encode()))
 
 
 def non_finite(emb: dict[str, np.ndarray]) -> str | None:
@@ -148,7 +136,7 @@ def plot_curves(history: list[dict[str, float]], path: Path, *, title: str) -> N
     ax_val.set_xlabel("epoch")
     fig.suptitle(title)
     fig.tight_layout()
-    _write_atomic(path, lambda f: fig.savefig(f, format="png"))
+    replace_private(path, lambda f: fig.savefig(f, format="png"))
 
 
 def save_run(
@@ -207,7 +195,7 @@ def save_run(
         plot_curves(result.history, run_dir / CURVES_FILE, title=f"{fitted.spec.name}, seed {config.seed}")
     if fitted.model is not None:
         state = fitted.model.state_dict()
-        _write_atomic(run_dir / MODEL_FILE, lambda f: torch.save(state, f))
+        replace_private(run_dir / MODEL_FILE, lambda f: torch.save(state, f))
     save_embeddings(run_dir, emb, user_ids=export.user_ids, item_keys=export.item_keys, topic_ids=export.topic_ids)
     save_split(run_dir, split)
     _write_json(run_dir / CONFIG_FILE, run_config)  # last: marks the folder complete
@@ -224,7 +212,7 @@ def save_embeddings(
     """Write ``embeddings.npz``: ``emb["user" | "item" | "topic"]`` rows aligned with the raw ids."""
     import numpy as np
 
-    _write_atomic(run_dir / EMBEDDINGS_FILE, lambda f: np.savez(
+    replace_private(run_dir / EMBEDDINGS_FILE, lambda f: np.savez(
         f,
         user=emb["user"],
         item=emb["item"],
@@ -240,7 +228,7 @@ def save_split(run_dir: Path, split: Split) -> None:
     """Write ``split.npz``: the run's train / val / test pairs (export rows) and slices."""
     import numpy as np
 
-    _write_atomic(run_dir / SPLIT_FILE, lambda f: np.savez(
+    replace_private(run_dir / SPLIT_FILE, lambda f: np.savez(
         f,
         train=split.train,
         val=split.val,
