@@ -246,7 +246,9 @@ def text_value(value: Any) -> str:
         return ", ".join(t for t in (text_value(v) for v in value) if t)
     if isinstance(value, dict):
         return ", ".join(f"{k}: {t}" for k, v in value.items() if (t := text_value(v)))
-    text = str(_decoded(value)).strip()
-    if not text.isascii():
-        text = _SURROGATE.sub("\ufffd", text)
-    return text
+    return replace_surrogates(str(_decoded(value)).strip())
+
+
+def replace_surrogates(text: str) -> str:
+    """``text`` with lone UTF-16 surrogates (and bytes undecodable under ``surrogateescape``) as U+FFFD."""
+    return _SURROGATE.sub("\ufffd", text) if not text.isascii() else text

@@ -16,12 +16,12 @@ from typing import BinaryIO
 
 from graphrec.errors import InputDataError
 from ingest.records import Reject
+from ingest.values import replace_surrogates
 
 MAX_RECORD_CHARS = 500
 GZIP_MAGIC = b"\x1f\x8b"
 # Bytes that are not valid in the declared encoding decode (errors="surrogateescape") to U+DC80..U+DCFF.
 _BAD_BYTE = re.compile("[\udc80-\udcff]")
-_SURROGATES = re.compile("[\ud800-\udfff]")
 
 
 def check_readable(path: Path) -> None:
@@ -163,10 +163,7 @@ def encoding_reject(path: Path, number: int, text: str, encoding: str, column: i
 def shown(text: str) -> str:
     """Record text for the rejects file, truncated: bad bytes and lone surrogates shown as U+FFFD, a
     carriage return as ``\\r`` (the rejects file's ``csv`` writer would not quote it and the line would split)."""
-    text = text[:MAX_RECORD_CHARS]
-    if not text.isascii():
-        text = _SURROGATES.sub("\ufffd", text)
-    return text.replace("\r", "\\r")
+    return replace_surrogates(text[:MAX_RECORD_CHARS]).replace("\r", "\\r")
 
 
 def decoded_lines(path: Path, encoding: str = "utf-8") -> Iterator[tuple[int, str] | Reject]:
