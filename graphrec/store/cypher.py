@@ -109,9 +109,6 @@ ON CREATE SET m.{Prop.ID} = $id, m.{Prop.CREATED} = $created
 RETURN m.{Prop.ID} AS id
 """
 
-#: The marker's id, or no row when the graph has none.
-STORE_MARKER_ID = f"MATCH (m:{Label.STORE} {{{Prop.NAME}: $name}}) RETURN m.{Prop.ID} AS id"
-
 #: Deletes the marker first when the graph is cleared (so even an interrupted clear voids every checkpoint).
 DELETE_STORE_MARKER_BATCH = f"""
 MATCH (m:{Label.STORE})
@@ -364,8 +361,8 @@ def create_vector_index(ix: VectorIndex) -> str:
 
 
 def drop_index(name: str) -> str:
-    """DDL to drop an index by name (names come from :mod:`graphrec.schema`)."""
-    return f"DROP INDEX {name} IF EXISTS"
+    """DDL to drop an index by name (quoted: the name may come from the database, see :func:`quote_name`)."""
+    return f"DROP INDEX {quote_name(name)} IF EXISTS"
 
 
 VECTOR_INDEX_DIMENSIONS = """
@@ -442,11 +439,6 @@ def quote_name(name: str) -> str:
 def drop_constraint(name: str) -> str:
     """DDL to drop a constraint by name (quoted: the name may come from the database)."""
     return f"DROP CONSTRAINT {quote_name(name)} IF EXISTS"
-
-
-def drop_index_quoted(name: str) -> str:
-    """DDL to drop an index by name (quoted: the name may come from the database)."""
-    return f"DROP INDEX {quote_name(name)} IF EXISTS"
 
 
 def duplicate_keys(c: UniqueConstraint) -> str:

@@ -96,6 +96,12 @@ def _matches(have: SchemaObject, want: SchemaObject) -> bool:
     )
 
 
+def _intact(current: list[SchemaObject]) -> set[str]:
+    """Names of graphrec's constraints and indexes that ``current`` holds as graphrec defines them."""
+    wanted = _wanted()
+    return {o.name for o in current if o.name in wanted and _matches(o, wanted[o.name])}
+
+
 def _describe(o: SchemaObject) -> str:
     return f"{o.kind} {o.name} ({o.type} on {':'.join(o.labels)}({', '.join(o.properties)}))"
 
@@ -104,7 +110,7 @@ def _plan(current: list[SchemaObject], *, drop_extra: bool) -> tuple[list[Schema
     """``(to_drop, extra_kept)`` for the current schema."""
     wanted = _wanted()
     targets = {w.target for w in wanted.values()}
-    ok = {o.name for o in current if o.name in wanted and _matches(o, wanted[o.name])}
+    ok = _intact(current)
     keep_always = {v.name for v in VECTOR_INDEXES}
     to_drop: list[SchemaObject] = []
     extra: list[SchemaObject] = []
@@ -127,8 +133,7 @@ def _plan(current: list[SchemaObject], *, drop_extra: bool) -> tuple[list[Schema
 
 
 def _check_duplicates(store: GraphStore, current: list[SchemaObject]) -> None:
-    wanted = _wanted()
-    intact = {o.name for o in current if o.name in wanted and _matches(o, wanted[o.name])}
+    intact = _intact(current)
     for c in CONSTRAINTS:
         if c.name in intact:
             continue
@@ -166,7 +171,7 @@ def repair_schema(store: GraphStore, *, drop_extra: bool = False) -> RepairRepor
     to_drop, extra = _plan(before, drop_extra=drop_extra)
     report.extra = [_describe(o) for o in extra]
     for o in to_drop:
-        ddl = cypher.drop_constraint(o.name) if o.kind == "constraint" else cypher.drop_index_quoted(o.name)
+        ddl = cypher.drop_constraint(o.name) if o.kind == "constraint" else cypher.drop_index(o.name)
         logger.info("dropping %s", _describe(o))
         store.run_query(ddl, write=True)
         report.dropped.append(_describe(o))
@@ -175,8 +180,8 @@ def repair_schema(store: GraphStore, *, drop_extra: bool = False) -> RepairRepor
     after = read_schema(store)
     report.created = [name for name in _wanted() if name not in present and any(o.name == name for o in after)]
     remaining, _ = _plan(after, drop_extra=drop_extra)
-    wanted = _wanted()
-    missing = [n for n in wanted if not any(o.name == n and _matches(o, wanted[n]) for o in after)]
+    intact = _intact(after)
+    missing = [n for n in _wanted() if n not in intact]
     if remaining or missing:
         raise StoreError(
             "the schema still differs from graphrec's after the repair: "
