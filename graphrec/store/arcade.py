@@ -321,11 +321,15 @@ class EmbeddedArcadeDB:
     def in_use(self) -> bool:
         """Whether any process (this one included) uses this home's server (holds ``clients.lock``)."""
         with self._lock():
-            fd = self._open_clients_lock()
-            try:
-                return not _try_flock(fd, fcntl.LOCK_EX)
-            finally:
-                os.close(fd)
+            return self._in_use_locked()
+
+    def _in_use_locked(self) -> bool:
+        """:meth:`in_use`, for a caller that holds :meth:`_lock` (a second flock of it would wait on itself)."""
+        fd = self._open_clients_lock()
+        try:
+            return not _try_flock(fd, fcntl.LOCK_EX)
+        finally:
+            os.close(fd)
 
     def ensure_running(self, *, detached: bool = False) -> tuple[ArcadeServerInfo, bool]:
         """Reuse the running server or start one.
@@ -485,18 +489,13 @@ class EmbeddedArcadeDB:
             info = self.status()
             if info is None:
                 return False
-            if not force:
-                fd = self._open_clients_lock()
-                try:
-                    if not _try_flock(fd, fcntl.LOCK_EX):
-                        after = "" if info.detached else "; the last of them stops it when it exits"
-                        raise StoreError(
-                            f"the embedded ArcadeDB server of {self.root} (pid {info.pid}) is in use by other graphrec "
-                            f"commands{after}; wait for them to finish, or stop it anyway with "
-                            "`graphrec server stop --force` (they will fail)"
-                        )
-                finally:
-                    os.close(fd)
+            if not force and self._in_use_locked():
+                after = "" if info.detached else "; the last of them stops it when it exits"
+                raise StoreError(
+                    f"the embedded ArcadeDB server of {self.root} (pid {info.pid}) is in use by other graphrec "
+                    f"commands{after}; wait for them to finish, or stop it anyway with "
+                    "`graphrec server stop --force` (they will fail)"
+                )
             self._stop_locked(info, timeout=timeout)
             return True
 
@@ -504,7 +503,6 @@ class EmbeddedArcadeDB:
         _terminate(info.pid, timeout=timeout)
         self.state_path.unlink(missing_ok=True)
         logger.info("stopped embedded ArcadeDB pid=%d", info.pid)
-
 
 
 def _terminate(pid: int, *, timeout: float) -> None:
