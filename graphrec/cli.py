@@ -604,6 +604,13 @@ def _parse_num_neighbors(text: str | None, num_layers: int) -> tuple[int, ...] |
     return hops
 
 
+def _protocols() -> list[str]:
+    # the split protocols, without importing torch (graphrec.train.run imports it lazily)
+    from graphrec.train.run import PROTOCOLS
+
+    return list(PROTOCOLS)
+
+
 def _check_target_fraction(ctx: click.Context, param: click.Parameter, value: float) -> float:
     """``--target-fraction``: a usage error (before the store is opened) unless 0 < value <= 1."""
     from graphrec.data.splits import check_target_fraction
@@ -620,7 +627,7 @@ def _check_target_fraction(ctx: click.Context, param: click.Parameter, value: fl
 @click.option("--source", default=None, help="Source scenario of the coldstart protocol (e.g. movies).")
 @click.option("--model", "model_name", type=click.Choice(_model_names()), default="graphrec", show_default=True,
               help="graphrec, an ablation, or a baseline.")
-@click.option("--split", "protocol", type=click.Choice(["coldstart", "coldstart-items", "random", "none"]), default=None,
+@click.option("--split", "protocol", type=click.Choice(_protocols()), default=None,
               help="Held-out data: coldstart (needs --source; default then), coldstart-items (20% of the target's "
                    "items held out with all their interactions, 10% more for validation), random per-user 80/10/10 "
                    "(default otherwise), or none (train on everything, no evaluation).")

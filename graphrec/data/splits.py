@@ -63,6 +63,17 @@ def _pairs(rows: Sequence[tuple[int, int]]) -> np.ndarray:
     return np.array(sorted(rows), dtype=np.int64).reshape(-1, 2).T.copy()
 
 
+def scenario_index(export: GraphExport, name: str) -> int:
+    """The index of scenario ``name`` in ``export.scenarios``.
+
+    Raises:
+        ConfigError: The graph has no such scenario (the message lists those it has).
+    """
+    if name not in export.scenarios:
+        raise ConfigError(f"scenario {name!r} is not in the graph; it has {export.scenarios}")
+    return export.scenarios.index(name)
+
+
 def coldstart_transfer(
     export: GraphExport,
     *,
@@ -76,12 +87,9 @@ def coldstart_transfer(
     """The cold-start transfer protocol (see the module docstring); deterministic under ``seed``."""
     import numpy as np
 
-    for name in (source, target):
-        if name not in export.scenarios:
-            raise ConfigError(f"scenario {name!r} is not in the graph; it has {export.scenarios}")
+    s_idx, t_idx = scenario_index(export, source), scenario_index(export, target)
     if source == target:
         raise ConfigError("source and target scenarios must differ")
-    s_idx, t_idx = export.scenarios.index(source), export.scenarios.index(target)
     rng = np.random.default_rng(seed)
     by_user_target: dict[int, list[int]] = defaultdict(list)
     source_users: set[int] = set()
@@ -166,14 +174,12 @@ def coldstart_items(
     """
     import numpy as np
 
-    if target not in export.scenarios:
-        raise ConfigError(f"scenario {target!r} is not in the graph; it has {export.scenarios}")
     if not (0.0 < item_fraction < 1.0 and 0.0 <= val_fraction < 1.0 and item_fraction + val_fraction < 1.0):
         raise ConfigError(
             f"coldstart-items needs 0 < item_fraction < 1, 0 <= val_fraction and item_fraction + val_fraction < 1; "
             f"got item_fraction={item_fraction}, val_fraction={val_fraction}. Lower the fractions (defaults 0.2 and 0.1)"
         )
-    t_idx = export.scenarios.index(target)
+    t_idx = scenario_index(export, target)
     inter = export.interactions
     interacted = np.unique(inter[1, export.item_scenario[inter[1]] == t_idx])
     order = np.random.default_rng(seed).permutation(interacted)
@@ -248,18 +254,20 @@ def sparse_target(split: Split, export: GraphExport, *, target: str, fraction: f
     import numpy as np
 
     check_target_fraction(fraction)
-    if target not in export.scenarios:
-        raise ConfigError(f"scenario {target!r} is not in the graph; it has {export.scenarios}")
-    t_idx = export.scenarios.index(target)
+    t_idx = scenario_index(export, target)
     is_target = export.item_scenario[split.train[1]] == t_idx
-    if fraction == 1:  # everything kept: the same pairs, only the record
-        n, users = int(is_target.sum()), len(np.unique(split.train[0, is_target]))
-        meta = {
-            **split.meta, "target_fraction": 1.0, "target_fraction_seed": seed, "target_fraction_rounding": "stochastic",
-            "target_train_before": n, "target_train_kept": n, "target_train_dropped": 0,
-            "target_train_users": users, "target_train_users_kept": users,
+    before = int(is_target.sum())
+
+    def recorded(kept: int, users: int, users_kept: int) -> dict[str, object]:
+        return {
+            **split.meta, "target_fraction": float(fraction), "target_fraction_seed": seed,
+            "target_fraction_rounding": "stochastic", "target_train_before": before, "target_train_kept": kept,
+            "target_train_dropped": before - kept, "target_train_users": users, "target_train_users_kept": users_kept,
         }  # fmt: skip
-        return replace(split, meta=meta)
+
+    if fraction == 1:  # everything kept: the same pairs, only the record
+        users = len(np.unique(split.train[0, is_target]))
+        return replace(split, meta=recorded(before, users, users))
     by_user: dict[int, list[int]] = defaultdict(list)
     for u, i in split.train[:, is_target].T.tolist():
         by_user[u].append(i)
@@ -274,13 +282,7 @@ def sparse_target(split: Split, export: GraphExport, *, target: str, fraction: f
         kept += [(u, items[k]) for k in order[:n_keep]]
         dropped += [(u, items[k]) for k in order[n_keep:]]
     train = _pairs([tuple(p) for p in split.train[:, ~is_target].T.tolist()] + kept)
-    meta = {
-        **split.meta, "target_fraction": float(fraction), "target_fraction_seed": seed,
-        "target_fraction_rounding": "stochastic",
-        "target_train_before": int(is_target.sum()), "target_train_kept": len(kept),
-        "target_train_dropped": int(is_target.sum()) - len(kept),
-        "target_train_users": len(by_user), "target_train_users_kept": len({u for u, _ in kept}),
-    }  # fmt: skip
+    meta = recorded(len(kept), len(by_user), len({u for u, _ in kept}))
     out = replace(split, train=train, meta=meta, dropped=_pairs(dropped))
     check_no_leakage(out, export)
     return out

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, get_args
 
 from graphrec.errors import ConfigError
 
@@ -24,7 +24,7 @@ logger = logging.getLogger(__name__)
 
 Protocol = Literal["coldstart", "coldstart-items", "random", "none"]
 #: The protocols :func:`make_split` knows (``graphrec train --split``).
-PROTOCOLS: tuple[str, ...] = ("coldstart", "coldstart-items", "random", "none")
+PROTOCOLS: tuple[str, ...] = get_args(Protocol)
 
 
 @dataclass(frozen=True)
