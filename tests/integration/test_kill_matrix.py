@@ -161,6 +161,7 @@ def test_sigkill_of_the_embedded_arcadedb_then_rerun_recovers(files: SyntheticFi
     out, err = proc.communicate(timeout=300)
     assert proc.returncode == 1, (out[-1000:], err[-2000:])
     assert "Traceback" not in err and "error: write failed" in err, err[-2000:]
+    assert "stale embedded-server state" in err  # the dead server's state file was cleaned up
     done = rerun(cfg, files, tmp_path / "run")
     assert "resumed:" in done.stdout
     assert_exact(cfg, files, tmp_path, tmp_path / "run")
