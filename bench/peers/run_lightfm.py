@@ -13,13 +13,27 @@ imports no graphrec:
   scaled by ``--text-weight``, so items with few or no interactions still get a representation.
   LightFM sums an item's feature embeddings at every update, so the 384 dense text columns make an
   epoch ~100x slower than plain MF; ``--text-dims N`` keeps their first N principal components.
-  ``--item-features none`` is plain matrix factorisation (indicator only). Users: indicator only.
+  ``--item-features none`` is plain matrix factorisation (indicator only); ``--item-features text``
+  the text rows alone, no indicator (LightFM's features-only model: every item, new or not, is placed
+  by its text). Users: indicator only.
 * ``--model WARP`` or ``BPR`` (LightFM's loss), ``no_components=--dim``, ``learning_rate=--lr``
   (adagrad), trained with ``fit_partial`` one epoch at a time on ``--threads`` threads; valid Recall@k
   after each, early stopping after ``--patience`` epochs without improvement, the best epoch kept.
   With more than one thread LightFM's Hogwild SGD is not deterministic.
 * Scores: user representation . item representation + item bias over every item; lists hold
-  candidates only, the user's train and valid items excluded.
+  candidates only, the user's train and valid items excluded (train only where the split's
+  ``meta.json`` says so: a cold-item split). A user without a training interaction (possible in a
+  cold-item split: all of its interactions are on held-out items) has no learnt vector: its
+  representation is zero, so it is ranked by the item biases alone (for a cold item, the biases of its
+  text features).
+* ``--new-items cold`` (for a cold-item split): items that occur in valid/test but never in train are
+  new catalogue entries, unknown when the model is trained: they are left out of the training matrix
+  (never sampled, not even as WARP negatives) and scored through their text feature rows alone (an
+  untrained indicator would be noise); with ``--item-features none`` nothing represents them, so they
+  are ranked last, in a seeded random order (``--seed``). ``--new-items train`` (the default) keeps every
+  item of ``items.txt`` in the training matrix, as before.
+* Extra candidate sets of the split (``candidates-<name>.txt``, e.g. a cold-item split's held-out
+  items) get their own lists, ranked over that set only: ``topk-<name>.tsv``.
 """
 
 from __future__ import annotations
@@ -37,14 +51,15 @@ import split_io  # noqa: E402
 from split_io import Split, SplitError  # noqa: E402
 
 MODELS = ("WARP", "BPR")
+NEW_ITEM_FLOOR = -1e6  # ids-only scores of new items: below every learnt score, above split_io.UNKNOWN_ITEM_SCORE
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Command line: the common peer options plus LightFM's parameters."""
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     split_io.add_common_args(p, epochs=60, lr=0.05)
-    p.add_argument("--item-features", choices=("bert", "none"), default="bert",
-                   help="bert: [identity | item_features.npy] (default); none: identity only")  # fmt: skip
+    p.add_argument("--item-features", choices=("bert", "none", "text"), default="bert",
+                   help="bert: [identity | item_features.npy] (default); none: identity only; text: item_features.npy only")  # fmt: skip
     p.add_argument("--text-weight", type=float, default=0.3,
                    help="L2 norm of each item's text feature row, next to its indicator's weight 1 (default 0.3)")  # fmt: skip
     p.add_argument("--text-dims", type=int, default=0,
@@ -53,6 +68,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--item-alpha", type=float, default=0.0, help="L2 penalty on item features (default 0)")
     p.add_argument("--user-alpha", type=float, default=0.0, help="L2 penalty on user features (default 0)")
     p.add_argument("--max-sampled", type=int, default=10, help="WARP: most negatives sampled per positive (default 10)")
+    p.add_argument("--new-items", choices=("train", "cold"), default="train",
+                   help="items only in valid/test: in the training matrix (train, the default) or left out of "
+                        "training and scored by their text features only (cold: for a cold-item split)")  # fmt: skip
+    p.add_argument("--select-on", choices=("all", "new-items"), default="all",
+                   help="early stopping on valid Recall@k over all candidates (all, the default) or, with new items, "
+                        "among the new validation items only (new-items)")  # fmt: skip
     args = p.parse_args(argv)
     if args.model not in MODELS:
         p.error(f"--model must be one of {', '.join(MODELS)} (got {args.model!r})")
@@ -64,27 +85,53 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 class Data:
-    """The split as LightFM matrices: user index, interactions (users x items.txt), item features."""
+    """The split as LightFM matrices: user index, interactions (users x trained items), item features.
 
-    def __init__(self, split: Split, item_features: str, text_weight: float, text_dims: int = 0) -> None:
+    ``item_features`` are the rows of the trained items (all of ``items.txt`` unless ``new_items`` is
+    ``"cold"``), ``score_features`` those of every item of ``items.txt`` as scored (a new item's
+    indicator dropped); ``new_items`` the item rows left out of training.
+    """
+
+    def __init__(self, split: Split, item_features: str, text_weight: float, text_dims: int = 0, new_items: str = "train") -> None:
         import numpy as np
         import scipy.sparse as sp
 
         self.split = split
-        self.users = sorted({u for u, _ in split.train})
+        trained = {u for u, _ in split.train}
+        # users without training interactions after the others, so a split without any keeps its order
+        self.untrained = sorted({u for u, _ in (*split.valid, *split.test)} - trained)
+        self.users = sorted(trained) + self.untrained
         self.user_index = {u: n for n, u in enumerate(self.users)}
+        n_items = len(split.items)
+        new = np.zeros(n_items, dtype=bool)
+        if new_items == "cold":
+            new[sorted({split.item_index[i] for _, i in (*split.valid, *split.test)})] = True
+            new[[split.item_index[i] for _, i in split.train]] = False
+        self.new_items = np.flatnonzero(new)
+        known = np.flatnonzero(~new)
+        column = np.full(n_items, -1, dtype=np.int64)
+        column[known] = np.arange(len(known))
         rows = [self.user_index[u] for u, _ in split.train]
-        cols = [split.item_index[i] for _, i in split.train]
-        shape = (len(self.users), len(split.items))
+        cols = column[[split.item_index[i] for _, i in split.train]]
+        shape = (len(self.users), len(known))
         inter = sp.coo_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=shape).tocsr()
         inter.data[:] = 1.0  # duplicates count once
         self.interactions = inter.tocoo()
-        self.item_features = self._item_features(split, item_features, text_weight, text_dims)
+        features = self._item_features(split, item_features, text_weight, text_dims)
+        self.item_features = features[known] if len(self.new_items) else features
+        self.has_text = item_features != "none"
+        if len(self.new_items) and item_features != "text":  # a new item: its text columns only (its indicator was never trained)
+            features = features.tolil()
+            features[self.new_items, self.new_items] = 0.0
+            features = features.tocsr()
+            features.eliminate_zeros()
+        self.score_features = features
 
     @staticmethod
     def _item_features(split: Split, kind: str, text_weight: float, text_dims: int) -> Any:
-        """``[identity | text rows scaled to L2 norm text_weight]`` (CSR float32), or identity only;
-        the text rows projected on their first ``text_dims`` principal components when > 0."""
+        """``[identity | text rows scaled to L2 norm text_weight]`` (CSR float32), identity only
+        (``none``) or text rows only (``text``); the text rows projected on their first ``text_dims``
+        principal components when > 0."""
         import numpy as np
         import scipy.sparse as sp
 
@@ -99,22 +146,30 @@ class Data:
             x = centred @ vt[:text_dims].T
         norms = np.linalg.norm(x, axis=1, keepdims=True)
         x = x / np.where(norms > 0, norms, 1.0) * np.float32(text_weight)
+        if kind == "text":
+            return sp.csr_matrix(x, dtype=np.float32)
         return sp.hstack([identity, sp.csr_matrix(x)], format="csr", dtype=np.float32)
 
-    def check_users(self, users: list[str], what: str) -> None:
-        """SplitError when a user of ``what`` has no training interaction (LightFM has no vector for it)."""
-        unknown = [u for u in users if u not in self.user_index]
-        if unknown:
-            raise SplitError(f"{len(unknown)} {what} user(s) have no interaction in train.tsv, e.g. {unknown[:3]}; "
-                             "LightFM cannot score them (the split should give every user a training interaction)")  # fmt: skip
 
 
 class Scorer:
-    """``score_fn`` for :func:`split_io.rank_top_k`: user . item representations + item bias, all items."""
+    """``score_fn`` for :func:`split_io.rank_top_k`: user . item representations + item bias, all items
+    (users without a training interaction: item bias only)."""
 
-    def __init__(self, model: Any, data: Data) -> None:
-        self.item_bias, self.item_emb = model.get_item_representations(data.item_features)
-        _, self.user_emb = model.get_user_representations()
+    def __init__(self, model: Any, data: Data, seed: int = 0) -> None:
+        import numpy as np
+
+        self.item_bias, self.item_emb = model.get_item_representations(data.score_features)
+        if not data.has_text and len(data.new_items):  # an ids-only model cannot place a new item: last,
+            # in a seeded random order (the file order of items may follow popularity or time)
+            rng = np.random.default_rng(seed)
+            self.item_bias = self.item_bias.astype(np.float64)
+            self.item_bias[data.new_items] = NEW_ITEM_FLOOR + rng.random(len(data.new_items))
+            self.item_emb = self.item_emb.copy()
+            self.item_emb[data.new_items] = 0.0
+        _, user_emb = model.get_user_representations()
+        self.user_emb = user_emb.copy()
+        self.user_emb[len(data.users) - len(data.untrained) :] = 0.0  # never trained: LightFM's random start
         self.user_index = data.user_index
 
     def __call__(self, users: Sequence[str]) -> Any:
@@ -122,10 +177,20 @@ class Scorer:
         return self.user_emb[rows] @ self.item_emb.T + self.item_bias[None, :]
 
 
-def valid_recall(model: Any, data: Data, k: int) -> float:
-    """Recall@k on ``valid.tsv`` (candidates only, the user's train items excluded)."""
+def valid_recall(model: Any, data: Data, k: int, *, new_only: bool = False) -> float:
+    """Recall@k on ``valid.tsv`` (candidates only, the user's train items excluded); with ``new_only``
+    ranked among the new items of ``valid.tsv`` only (a cold-item split's validation items)."""
+    import numpy as np
+
     relevant = split_io.group(data.split.valid)
-    top = split_io.rank_top_k(Scorer(model, data), sorted(relevant), data.split, k=k, exclude=data.split.seen(["train"]))
+    only = None
+    if new_only:
+        only = np.zeros(len(data.split.items), dtype=bool)
+        only[[data.split.item_index[i] for _, i in data.split.valid]] = True
+        keep = np.zeros(len(data.split.items), dtype=bool)
+        keep[data.new_items] = True
+        only &= keep
+    top = split_io.rank_top_k(Scorer(model, data), sorted(relevant), data.split, k=k, exclude=data.split.seen(["train"]), only=only)
     return split_io.recall_at_k(top, relevant, k)
 
 
@@ -144,8 +209,14 @@ def train(args: argparse.Namespace, data: Data) -> tuple[Any, dict[str, Any]]:
         train_seconds += seconds
         epochs_run = epoch
         recall = valid_recall(model, data, args.k)
-        history.append({"epoch": epoch, f"valid_recall@{args.k}": recall, "train_seconds": seconds})
-        print(f"LightFM {args.model} epoch {epoch}: {seconds:.1f}s, valid recall@{args.k} {recall:.4f}", flush=True)
+        row = {"epoch": epoch, f"valid_recall@{args.k}": recall, "train_seconds": seconds}
+        shown = f"valid recall@{args.k} {recall:.4f}"
+        if len(data.new_items):  # also among the new validation items alone (a cold-item split)
+            row[f"valid_new_items_recall@{args.k}"] = new = valid_recall(model, data, args.k, new_only=True)
+            shown += f", among new items {new:.4f}"
+            recall = new if args.select_on == "new-items" else recall
+        history.append(row)
+        print(f"LightFM {args.model} epoch {epoch}: {seconds:.1f}s, {shown}", flush=True)
         if recall > best_recall:
             best, best_recall, best_epoch, stale = copy.deepcopy(model), recall, epoch, 0
         else:
@@ -154,9 +225,10 @@ def train(args: argparse.Namespace, data: Data) -> tuple[Any, dict[str, Any]]:
                 break
     n_feat = data.item_features.shape[1]
     stats = {"chosen": {"loss": args.model.lower(), "no_components": args.dim, "learning_rate": args.lr,
-                        "item_feature_columns": n_feat, "text_columns": n_feat - len(data.split.items)},
+                        "item_feature_columns": n_feat, "text_columns": n_feat - (0 if args.item_features == "text" else len(data.split.items))},
              "history": history, "seconds_per_epoch": train_seconds / epochs_run, "epochs_run": epochs_run,
-             "best_epoch": best_epoch, "train_seconds": train_seconds, f"valid_recall@{args.k}": best_recall}  # fmt: skip
+             "best_epoch": best_epoch, "train_seconds": train_seconds, f"valid_recall@{args.k}": best_recall,
+             "selected_on": args.select_on if len(data.new_items) else "all"}  # fmt: skip
     return best, stats
 
 
@@ -166,13 +238,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     import lightfm
 
     split = split_io.load_split(args.split)
-    data = Data(split, args.item_features, args.text_weight, args.text_dims)
+    data = Data(split, args.item_features, args.text_weight, args.text_dims, args.new_items)
     test_users = sorted({u for u, _ in split.test})
-    data.check_users(test_users, "test")
-    data.check_users(sorted({u for u, _ in split.valid}), "valid")
     model, stats = train(args, data)
-    top = split_io.rank_top_k(Scorer(model, data), test_users, split, k=args.k, exclude=split.seen())
-    return split_io.write_outputs(args, top, peer="lightfm", version=lightfm.__version__, stats=stats)
+    stats["users_without_training"] = len(data.untrained)
+    stats["new_item_count"] = len(data.new_items)
+    scorer, exclude = Scorer(model, data, args.seed), split.test_seen()
+    top = split_io.rank_top_k(scorer, test_users, split, k=args.k, exclude=exclude)
+    extra = {name: split_io.rank_top_k(scorer, test_users, split, k=args.k, exclude=exclude, candidate_set=name)
+             for name in split.extra_candidates}  # fmt: skip
+    return split_io.write_outputs(args, top, peer="lightfm", version=lightfm.__version__, stats=stats, extra_top=extra)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -9,6 +9,12 @@ Split folder format: see ``bench/peers/split_files.py``. Outputs of a peer run i
 
 * ``topk.tsv`` — header ``user_id<TAB>item_id<TAB>rank``, rank 1..k, raw tokens (:func:`write_topk`).
 * ``result.json`` — the run's config, timings and validation score (:func:`write_result`).
+* ``topk-<name>.tsv`` — for each extra candidate set ``candidates-<name>.txt`` of the split (e.g.
+  ``held-out-items``: a cold-item split's held-out test items), the same lists ranked over that set only.
+
+What a user's test list leaves out: its ``train`` and ``valid`` items, unless the split's ``meta.json``
+names other parts in ``"test_exclude"`` (a cold-item split: ``["train"]``, as graphrec's evaluation of
+that protocol excludes training items only); :func:`excluded_at_test` reads it.
 
 Also here: :func:`load_split` (the whole folder, indexed), :func:`rank_top_k` (full ranking over
 candidates with the user's train/valid items excluded), :func:`recall_at_k`, and the runners' common
@@ -33,6 +39,8 @@ from typing import Any
 import numpy as np
 
 SPLIT_FILES = ("train.tsv", "valid.tsv", "test.tsv", "candidates.txt", "items.txt")
+DEFAULT_TEST_EXCLUDE = ("train", "valid")
+EXTRA_CANDIDATES_PREFIX = "candidates-"
 HEADER = ["user_id", "item_id"]
 UNKNOWN_ITEM_SCORE = -1e30  # items a model has no score for: ranked last, after every scored item
 
@@ -116,10 +124,27 @@ def write_result(path: Path | str, result: dict[str, Any]) -> None:
     Path(path).write_text(json.dumps(result, indent=1, default=plain) + "\n")
 
 
-def write_outputs(args: argparse.Namespace, top: dict[str, list[str]], *, peer: str, version: str, stats: dict[str, Any]) -> dict[str, Any]:
-    """Write ``OUT/topk.tsv`` and ``OUT/result.json`` (peer, version, model, config = the arguments plus
-    the hyper-parameters chosen on validation in ``stats["chosen"]``, the rest of ``stats``, threads)."""
-    write_topk(args.out / "topk.tsv", top)
+def topk_name(candidate_set: str | None = None) -> str:
+    """File name of the top-K lists over the split's candidates (``topk.tsv``) or over one of its
+    extra candidate sets (``topk-<name>.tsv``)."""
+    return "topk.tsv" if candidate_set is None else f"topk-{candidate_set}.tsv"
+
+
+def write_outputs(
+    args: argparse.Namespace,
+    top: dict[str, list[str]],
+    *,
+    peer: str,
+    version: str,
+    stats: dict[str, Any],
+    extra_top: dict[str, dict[str, list[str]]] | None = None,
+) -> dict[str, Any]:
+    """Write ``OUT/topk.tsv`` (plus ``OUT/topk-<name>.tsv`` for each list set of ``extra_top``) and
+    ``OUT/result.json`` (peer, version, model, config = the arguments plus the hyper-parameters chosen on
+    validation in ``stats["chosen"]``, the rest of ``stats``, threads)."""
+    write_topk(args.out / topk_name(), top)
+    for name, lists in (extra_top or {}).items():
+        write_topk(args.out / topk_name(name), lists)
     chosen = stats.pop("chosen", {})
     config = {**{k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}, **chosen}
     result = {"peer": peer, "version": version, "model": args.model, "config": config, **stats, "threads": args.threads}
@@ -138,12 +163,35 @@ def check_split_dir(split: Path | str) -> Path:
     return split
 
 
+def extra_candidate_files(split: Path | str) -> dict[str, Path]:
+    """``{name: path}`` of a split folder's extra candidate sets (``candidates-<name>.txt``), by name."""
+    split = Path(split)
+    files = sorted(split.glob(f"{EXTRA_CANDIDATES_PREFIX}*.txt"))
+    return {f.name[len(EXTRA_CANDIDATES_PREFIX) : -len(".txt")]: f for f in files}
+
+
+def excluded_at_test(split: Path | str) -> tuple[str, ...]:
+    """The parts (``train``, ``valid``) whose items a test list leaves out: ``meta.json``'s
+    ``"test_exclude"`` when the split names it, else ``("train", "valid")``."""
+    meta = Path(split) / "meta.json"
+    if not meta.is_file():
+        return DEFAULT_TEST_EXCLUDE
+    parts = json.loads(meta.read_text()).get("test_exclude")
+    if parts is None:
+        return DEFAULT_TEST_EXCLUDE
+    bad = [p for p in parts if p not in ("train", "valid")]
+    if bad:
+        raise SplitError(f"{meta}: test_exclude names {bad}; only 'train' and 'valid' are parts a list may leave out")
+    return tuple(parts)
+
+
 @dataclass
 class Split:
     """A split folder read whole: pairs as raw tokens, plus the item universe and the candidates.
 
     ``items`` is the order of ``items.txt`` (and of ``item_features.npy``'s rows); ``item_index``
-    maps a token to its row there.
+    maps a token to its row there. ``extra_candidates`` are the folder's ``candidates-<name>.txt``
+    sets (subsets of ``candidates``); ``test_exclude`` the parts a test list leaves out.
     """
 
     path: Path
@@ -152,22 +200,30 @@ class Split:
     test: list[tuple[str, str]]
     items: list[str]
     candidates: list[str]
+    extra_candidates: dict[str, list[str]] = field(default_factory=dict)
+    test_exclude: tuple[str, ...] = DEFAULT_TEST_EXCLUDE
     item_index: dict[str, int] = field(init=False)
 
     def __post_init__(self) -> None:
         self.item_index = {item: n for n, item in enumerate(self.items)}
+        extra = [(f"{EXTRA_CANDIDATES_PREFIX}{n}.txt", iter(v)) for n, v in self.extra_candidates.items()]
         for name, tokens in (("train", (i for _, i in self.train)), ("valid", (i for _, i in self.valid)),
-                             ("test", (i for _, i in self.test)), ("candidates", self.candidates)):  # fmt: skip
+                             ("test", (i for _, i in self.test)), ("candidates", self.candidates), *extra):  # fmt: skip
             unknown = next((t for t in tokens if t not in self.item_index), None)
             if unknown is not None:
                 raise SplitError(
                     f"{self.path}: {name} item {unknown!r} is not in items.txt; rewrite it with `{regenerate_hint(self.path)}`"
                 )
 
-    def candidate_mask(self) -> np.ndarray:
-        """Boolean mask over ``items``: True for the rankable (target scenario's) items."""
+    def candidate_mask(self, candidate_set: str | None = None) -> np.ndarray:
+        """Boolean mask over ``items``: True for the rankable (target scenario's) items, or for those of
+        the extra candidate set ``candidate_set`` (always within the candidates)."""
         mask = np.zeros(len(self.items), dtype=bool)
         mask[[self.item_index[i] for i in self.candidates]] = True
+        if candidate_set is not None:
+            only = np.zeros(len(self.items), dtype=bool)
+            only[[self.item_index[i] for i in self.extra_candidates[candidate_set]]] = True
+            mask &= only
         return mask
 
     def item_features(self) -> np.ndarray:
@@ -188,13 +244,19 @@ class Split:
                 out[u].add(i)
         return out
 
+    def test_seen(self) -> dict[str, set[str]]:
+        """``{user_id: {item tokens}}`` a test list leaves out (the parts of ``test_exclude``)."""
+        return self.seen(self.test_exclude)
+
 
 def load_split(split: Path | str) -> Split:
     """Read a split folder (see ``bench/peers/split_files.py``); SplitError if it is incomplete."""
     split = check_split_dir(split)
+    extra = {name: read_lines(path) for name, path in extra_candidate_files(split).items()}
     return Split(path=split, train=read_pairs(split / "train.tsv"), valid=read_pairs(split / "valid.tsv"),
                  test=read_pairs(split / "test.tsv"), items=read_lines(split / "items.txt"),
-                 candidates=read_lines(split / "candidates.txt"))  # fmt: skip
+                 candidates=read_lines(split / "candidates.txt"), extra_candidates=extra,
+                 test_exclude=excluded_at_test(split))  # fmt: skip
 
 
 def group(pairs: Iterable[tuple[str, str]]) -> dict[str, set[str]]:
@@ -227,14 +289,20 @@ def rank_top_k(
     k: int,
     exclude: dict[str, set[str]],
     batch: int = 512,
+    candidate_set: str | None = None,
+    only: np.ndarray | None = None,
 ) -> dict[str, list[str]]:
     """Top-``k`` candidate tokens per user, best first, the user's ``exclude`` items left out.
 
     ``score_fn(user_ids)`` returns a ``(len(user_ids), len(split.items))`` array over ``items.txt``'s
     order (``UNKNOWN_ITEM_SCORE`` for items the model cannot score; never NaN). Non-candidates and
     excluded items get ``-inf``; a list is shorter than ``k`` only if fewer candidates are left.
+    ``candidate_set`` ranks only the items of that extra candidate set (``candidates-<name>.txt``),
+    ``only`` (a bool mask over ``items``) only the candidates it marks.
     """
-    blocked = ~split.candidate_mask()
+    blocked = ~split.candidate_mask(candidate_set)
+    if only is not None:
+        blocked |= ~np.asarray(only, dtype=bool)
     out: dict[str, list[str]] = {}
     for start in range(0, len(users), batch):
         chunk = users[start : start + batch]

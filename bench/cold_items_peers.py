@@ -1,0 +1,237 @@
+"""LightFM with BERT item features — the peer that can place an item nobody has interacted with — on
+graphrec's cold-item protocol, Amazon-KG, both directions, seeds 0-2.
+
+    .venv/bin/python bench/cold_items_peers.py                  # all runs not yet in the results file
+    .venv/bin/python bench/cold_items_peers.py --table          # reprint the table of the results file
+    .venv/bin/python bench/cold_items_peers.py --targets books --seeds 0 --variants lightfm-text-w1.0
+
+Protocol: :func:`graphrec.data.splits.coldstart_items` on the target scenario (``books``: source movies;
+``movies``: source books), written per seed by ``bench/peers/split_files.py`` into
+``bench/.work/splits/amazon-kg-coldstart-items-<target>/seed<k>/``: 20% of the target's interacted items
+held out with all their interactions (test), 10% more for validation; every other interaction of both
+scenarios is training. Metrics are graphrec's (``bench/peers/evaluate.py`` scores with
+:func:`graphrec.eval.ranking.metrics_by_slice`), as :func:`graphrec.train.experiment.evaluate_slices`
+defines them for this protocol:
+
+* ``all`` (and its ``cold`` / ``warm`` user slices): each test user ranks every target item, held-out
+  ones included, its training items excluded; Recall/NDCG@20 over its test pairs.
+* ``held-out-items``: the same users and pairs, ranked among the held-out test items only.
+
+LightFM (``bench/peers/run_lightfm.py``, in ``bench/.venvs/lightfm``): WARP, 64 factors, learning rate
+0.05 (the settings of ``bench/peers_bench.py``), BERT rows reduced to their first 32 principal
+components, one thread. The held-out items are new catalogue entries (``--new-items cold``): they are
+not in the training matrix (not even as negatives) and are scored through their text features alone.
+Variants (:data:`VARIANTS`): ``hybrid`` = ``[item indicator | BERT]`` (the standard LightFM hybrid), at
+text weights 0.3 and 1.0; ``text`` = BERT rows only (LightFM's features-only model), at 1.0 and 0.3;
+``ids`` = indicator only (plain MF: it cannot place a new item, which it ranks last; a reference).
+Early stopping on validation exactly as graphrec's training does it for this protocol: Recall@20 of
+the validation items' interactions ranked over all target items (training items excluded), checked
+after every epoch; the best epoch is kept. The text weight, and which variant is "LightFM (BERT)",
+are chosen per target by the mean of that validation score over the seeds — never on test.
+
+Results: ``bench/results/cold_items_lightfm.json`` (every run, written after each; a rerun skips runs
+already there, ``--fresh`` starts over), with the Markdown table (mean ± std over seeds) under ``table``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from bench.peers.evaluate import evaluate_topk  # noqa: E402
+from bench.peers.split_files import cold_items_name, split_dir, write_cold_items_split  # noqa: E402
+
+DATASET = "amazon-kg"
+TARGETS = ("books", "movies")
+OUT = REPO / "bench" / "results" / "cold_items_lightfm.json"
+WORK = REPO / "bench" / ".work" / "peers" / "cold-items"
+# name: (--item-features, --text-weight); in the order they run (the most informative first)
+VARIANTS: dict[str, tuple[str, float]] = {
+    "lightfm-hybrid-w0.3": ("bert", 0.3),
+    "lightfm-text-w1.0": ("text", 1.0),
+    "lightfm-hybrid-w1.0": ("bert", 1.0),
+    "lightfm-ids": ("none", 0.0),
+    "lightfm-text-w0.3": ("text", 0.3),
+}
+FAMILIES = {"bert": "hybrid: id + BERT", "text": "BERT only", "none": "ids only, reference"}
+SLICES = ("held-out-items", "all", "cold", "warm")
+
+
+def ensure_splits(home: Path, targets: list[str], seeds: list[int]) -> dict[tuple[str, int], Path]:
+    """The split folder of every (target, seed), written from the prepared graph where missing.
+
+    Raises:
+        SystemExit: The home is not prepared (no ``prepared.json``): prepare it first.
+    """
+    folders = {(t, s): split_dir(cold_items_name(DATASET, t), s) for t in targets for s in seeds}
+    missing = [key for key, folder in folders.items() if not (folder / "meta.json").exists()]
+    if missing:
+        if not (home / "prepared.json").exists():
+            sys.exit(f"error: {home} is not a prepared graphrec home (no prepared.json); prepare it with "
+                     f"`.venv/bin/python bench/train_bench.py {DATASET}` (its first step) and rerun")  # fmt: skip
+        from bench.train_bench import prepared_graph
+
+        export, item_x, _ = prepared_graph(home)
+        for t, s in missing:
+            print(write_cold_items_split(folders[(t, s)], export, item_x, dataset=DATASET, target=t, seed=s), flush=True)
+    return folders
+
+
+def lightfm_python() -> Path:
+    """LightFM's interpreter (``bench/.venvs/lightfm``, installed by its script on first use)."""
+    from bench.peers_bench import peer_python
+
+    return peer_python("lightfm")
+
+
+def run_one(python: Path, split: Path, variant: str, *, seed: int, args: argparse.Namespace) -> dict[str, Any]:
+    """Train one LightFM variant on ``split`` (one thread) and score its lists; the run's record."""
+    features, weight = VARIANTS[variant]
+    out = WORK / split.parent.name / f"seed{seed}" / variant
+    params = {"loss": "warp", "no_components": args.dim, "learning_rate": args.lr, "item_features": features,
+              "text_weight": weight if features != "none" else None, "text_dims": args.text_dims if features != "none" else None,
+              "epochs": args.epochs, "patience": args.patience, "new_items": "cold", "select_on": "all", "threads": 1}  # fmt: skip
+    cmd = [str(python), str(REPO / "bench" / "peers" / "run_lightfm.py"), "--split", str(split), "--out", str(out),
+           "--model", "WARP", "--seed", str(seed), "--dim", str(args.dim), "--lr", str(args.lr), "--threads", "1",
+           "--k", "20", "--epochs", str(args.epochs), "--patience", str(args.patience), "--item-features", features,
+           "--text-weight", str(weight), "--text-dims", str(args.text_dims), "--new-items", "cold", "--select-on", "all"]  # fmt: skip
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONHASHSEED": str(seed)}
+    print("$", " ".join(c if i else Path(c).name for i, c in enumerate(cmd)), flush=True)
+    t0 = time.perf_counter()
+    subprocess.run(cmd, check=True, cwd=REPO, env=env)
+    wall = time.perf_counter() - t0
+    result = json.loads((out / "result.json").read_text())
+    meta = json.loads((split / "meta.json").read_text())
+    return {
+        "pair": f"{meta['source']}→{meta['target']}", "source": meta["source"], "target": meta["target"], "seed": seed,
+        "model": variant, "family": FAMILIES[features], "params": params, "best_epoch": result["best_epoch"],
+        "epochs_run": result["epochs_run"], "valid_recall@20": result["valid_recall@20"],
+        "valid_curve": [{k: v for k, v in h.items() if k != "train_seconds"} for h in result["history"]],
+        "metrics": evaluate_topk(split, out / "topk.tsv"), "seconds": {"train": result["train_seconds"], "wall": wall,
+        "per_epoch": result["seconds_per_epoch"]}, "lightfm": result["version"],
+        "users_without_training": result.get("users_without_training"), "new_items": result.get("new_item_count"),
+        "split": {k: meta["split"][k] for k in ("test_items", "val_items", "test_interactions", "val_interactions",
+                                                "test_users", "cold_users", "warm_users")},
+    }  # fmt: skip
+
+
+def mean_std(values: list[float]) -> tuple[float, float]:
+    return statistics.mean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
+
+
+def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per target and variant: mean ± std per slice and metric, mean validation recall, best epochs;
+    per target the choices made on validation (text weight per family, and the LightFM (BERT) peer)."""
+    out: dict[str, Any] = {}
+    for target in sorted({r["target"] for r in runs}):
+        per: dict[str, Any] = {}
+        for variant in VARIANTS:
+            rs = sorted((r for r in runs if r["target"] == target and r["model"] == variant), key=lambda r: r["seed"])
+            if not rs:
+                continue
+            entry: dict[str, Any] = {"family": rs[0]["family"], "seeds": [r["seed"] for r in rs],
+                                     "best_epochs": [r["best_epoch"] for r in rs],
+                                     "valid_recall@20": statistics.mean(r["valid_recall@20"] for r in rs)}  # fmt: skip
+            for s in SLICES:
+                for m in ("recall@20", "ndcg@20"):
+                    vals = [r["metrics"][s][m] for r in rs if s in r["metrics"]]
+                    if vals:
+                        entry[f"{s}/{m}"], entry[f"{s}/{m}_std"] = mean_std(vals)
+            entry["train_seconds"] = statistics.mean(r["seconds"]["train"] for r in rs)
+            per[variant] = entry
+        full = {v: e for v, e in per.items() if len(e["seeds"]) == max(len(x["seeds"]) for x in per.values())}
+        chosen: dict[str, str] = {}
+        for family in ("bert", "text"):
+            cands = [v for v in full if VARIANTS[v][0] == family]
+            if cands:
+                chosen[FAMILIES[family]] = max(cands, key=lambda v: full[v]["valid_recall@20"])
+        bert = [v for v in chosen.values()]
+        if bert:
+            chosen["LightFM (BERT)"] = max(bert, key=lambda v: full[v]["valid_recall@20"])
+        out[target] = {"source": next(r["source"] for r in runs if r["target"] == target), "variants": per, "chosen": chosen}
+    return out
+
+
+def table(summary: dict[str, Any]) -> str:
+    """Markdown: one block per pair, a row per variant (mean ± std over seeds), choices marked."""
+    cols = [f"{s} {m}" for s in ("held-out-items", "all") for m in ("R@20", "N@20")] + ["cold R@20", "warm R@20"]
+    lines = [f"| pair | LightFM variant | {' | '.join(cols)} | valid R@20 (all) | best epochs | seeds |",
+             "|---" * (len(cols) + 5) + "|"]  # fmt: skip
+    for target, block in summary.items():
+        pair = f"{block['source']} → {target}"
+        marks: dict[str, list[str]] = {}
+        for what, v in block["chosen"].items():
+            marks.setdefault(v, []).append(what)
+        for variant, e in block["variants"].items():
+            cells = []
+            for s, m in [(s, m) for s in ("held-out-items", "all") for m in ("recall@20", "ndcg@20")] + [("cold", "recall@20"), ("warm", "recall@20")]:
+                v = e.get(f"{s}/{m}")
+                cells.append("–" if v is None else f"{v:.4f} ± {e[f'{s}/{m}_std']:.4f}")
+            name = f"{variant} ({e['family']})" + ("" if variant not in marks else " ◀ " + ", ".join(sorted(marks[variant])))
+            lines.append(f"| {pair} | {name} | {' | '.join(cells)} | {e['valid_recall@20']:.4f} | "
+                         f"{','.join(str(x) for x in e['best_epochs'])} | {','.join(str(x) for x in e['seeds'])} |")  # fmt: skip
+    lines.append("\n◀: chosen per target by mean validation Recall@20 (validation items ranked over all target items, "
+                 "as graphrec selects), never on test; 'LightFM (BERT)' is the peer figure for the cold-item table.")  # fmt: skip
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--targets", nargs="+", choices=TARGETS, default=list(TARGETS))
+    p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    p.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS))
+    p.add_argument("--epochs", type=int, default=40, help="most epochs (default 40)")
+    p.add_argument("--patience", type=int, default=6, help="epochs without a better validation recall before stopping (default 6)")
+    p.add_argument("--dim", type=int, default=64)
+    p.add_argument("--lr", type=float, default=0.05)
+    p.add_argument("--text-dims", type=int, default=32)
+    p.add_argument("--home", type=Path, default=REPO / "bench" / ".work" / DATASET)
+    p.add_argument("--out", type=Path, default=OUT)
+    p.add_argument("--fresh", action="store_true", help="ignore runs already in the results file")
+    p.add_argument("--table", action="store_true", help="only print the table of the results file")
+    args = p.parse_args(argv)
+    previous = json.loads(args.out.read_text()) if args.out.exists() and not args.fresh else {}
+    runs: list[dict[str, Any]] = previous.get("runs", [])
+    if args.table:
+        print(table(summarise(runs)))
+        return 0
+    folders = ensure_splits(args.home.resolve(), args.targets, args.seeds)
+    python = lightfm_python()
+    done = {(r["target"], r["seed"], r["model"]) for r in runs}
+    header = {"dataset": DATASET, "protocol": "coldstart-items", "peer": "lightfm", "threads": 1, "variants": VARIANTS,
+              "text_weight_grid": sorted({w for f, w in VARIANTS.values() if f != "none"}),
+              "selection": "per target, mean over seeds of validation Recall@20 (validation items ranked over all target items)",
+              "command": "OMP_NUM_THREADS=1 .venv/bin/python bench/cold_items_peers.py"}  # fmt: skip
+    from graphrec.results import run_metadata
+
+    for variant in args.variants:
+        for target in args.targets:
+            for seed in args.seeds:
+                if (target, seed, variant) in done:
+                    continue
+                run = run_one(python, folders[(target, seed)], variant, seed=seed, args=args)
+                runs.append(run)
+                shown = {s: round(run["metrics"][s]["recall@20"], 4) for s in ("held-out-items", "all")}
+                print(f"{variant} {run['pair']} seed={seed}: recall@20 {shown}, best epoch {run['best_epoch']}, "
+                      f"{run['seconds']['wall']:.0f}s", flush=True)  # fmt: skip
+                summary = summarise(runs)
+                args.out.parent.mkdir(parents=True, exist_ok=True)
+                args.out.write_text(json.dumps({**header, "meta": run_metadata(), "summary": summary, "table": table(summary),
+                                                "runs": runs}, indent=1, ensure_ascii=False, default=float))  # fmt: skip
+    print(table(summarise(runs)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
