@@ -552,10 +552,10 @@ def topics_list(c: Context, source: str | None, limit: int, sort: str) -> None:
 
 
 def _model_names() -> list[str]:
-    # the preset names, without importing torch (graphrec.train.experiment imports it lazily)
-    from graphrec.train.experiment import MODELS
+    # the presets a run folder can hold, without importing torch (graphrec.train.experiment imports it lazily)
+    from graphrec.train.experiment import GNN_MODELS
 
-    return sorted(MODELS)
+    return sorted(GNN_MODELS)
 
 
 def _run_path(c: Context, run: Path | None) -> Path:

@@ -103,6 +103,11 @@ class CrossScenarioLightGCN(nn.Module):
             used as the embedding of ``cold_users``.
         cold_users: Bool ``[num_users]``: users with source interactions and no target training
             interaction; ``forward`` gives them their source view.
+        item_evidence: Float ``[num_items]`` in ``[0, 1]``: the weight of each item's ID embedding in its
+            layer 0, for a model with text features (ignored without them: an ID-only model has nothing
+            else). :func:`graphrec.train.experiment.build_inputs` gives 1 to items with a training
+            interaction and 0 to items without (a new or held-out item): an untrained ID vector is
+            noise, so such an item starts from its text and topics alone. Default: 1 for every item.
     """
 
     def __init__(
@@ -120,6 +125,7 @@ class CrossScenarioLightGCN(nn.Module):
         user_ids: bool = True,
         source_items: Tensor | None = None,
         cold_users: Tensor | None = None,
+        item_evidence: Tensor | None = None,
     ) -> None:
         super().__init__()
         if not user_ids and user_items is None:
@@ -133,6 +139,9 @@ class CrossScenarioLightGCN(nn.Module):
         self.topic_emb = nn.Embedding(num_topics, dim) if num_topics and (topic_x is None or id_embeddings) else None
         self.register_buffer("item_x", item_x if item_x is not None else None)
         self.register_buffer("topic_x", topic_x if topic_x is not None else None)
+        gate = item_evidence is not None and item_x is not None and self.item_emb is not None
+        # from the training split, like user_items: not part of the state_dict
+        self.register_buffer("item_evidence", item_evidence.float()[:, None] if gate else None, persistent=False)
         self.item_proj = nn.Linear(item_x.shape[1], dim, bias=False) if item_x is not None else None
         self.topic_proj = nn.Linear(topic_x.shape[1], dim, bias=False) if topic_x is not None else None
         self.source_items = source_items  # sparse, from the training split; not part of the state_dict
@@ -152,12 +161,12 @@ class CrossScenarioLightGCN(nn.Module):
                 order (a sampled subgraph's nodes); default all nodes.
         """
         user_rows, item_rows, topic_rows = rows if rows is not None else (None, None, None)
-        items = self._side(self.item_emb, self.item_proj, self.item_x, self.num_items, item_rows)
+        items = self._items(item_rows)
         users = None
         if self.user_emb is not None:
             users = self.user_emb.weight if user_rows is None else self.user_emb(user_rows)
         if self.user_items is not None:  # the mean of the user's items: needs all items' layer 0
-            all_items = items if item_rows is None else self._side(self.item_emb, self.item_proj, self.item_x, self.num_items)
+            all_items = items if item_rows is None else self._items()
             from_items = torch.sparse.mm(self.user_items, all_items)
             from_items = from_items if user_rows is None else from_items[user_rows]
             users = from_items if users is None else users + from_items
@@ -165,6 +174,15 @@ class CrossScenarioLightGCN(nn.Module):
         if self.num_topics:
             parts.append(self._side(self.topic_emb, self.topic_proj, self.topic_x, self.num_topics, topic_rows))
         return torch.cat(parts)
+
+    def _items(self, rows: Tensor | None = None) -> Tensor:
+        """Layer-0 item embeddings (all, or ``rows``): ID part weighted by :attr:`item_evidence`, plus text."""
+        if self.item_evidence is None:
+            return self._side(self.item_emb, self.item_proj, self.item_x, self.num_items, rows)
+        assert self.item_emb is not None and self.item_proj is not None and self.item_x is not None
+        weight = self.item_evidence if rows is None else self.item_evidence[rows]
+        ids = self.item_emb.weight if rows is None else self.item_emb(rows)
+        return weight * ids + self.item_proj(self.item_x if rows is None else self.item_x[rows])
 
     def _side(
         self, emb: nn.Embedding | None, proj: nn.Linear | None, x: Tensor | None, n: int, rows: Tensor | None = None

@@ -17,6 +17,13 @@ Models (:data:`MODELS`):
 * ``graphrec-no-topics`` / ``graphrec-no-bert`` — ``graphrec-single`` without topic nodes / without
   BERT features (the latter is ``graphrec``'s collaborative channel).
 * ``graphrec-transfer`` — ``graphrec-single`` plus the experimental cold-start transfer head.
+* ``ease`` — target-only EASE (closed form, ridge chosen on validation; :mod:`graphrec.models.baselines`).
+* ``text-knn`` — text kNN: users as the mean text vector of their training items, items as their own.
+
+Items without a training interaction (new or held-out items) are never drawn as BPR negatives; in
+models with text features their layer 0 is their text alone (no untrained ID vector), and ``graphrec``
+maps them into its collaborative channel through a content map fitted on the items with interactions
+(:class:`~graphrec.models.routed.RoutedLightGCN`), its ridge and gate chosen on validation.
 
 Topic features are the weighted mean of their member items' text features (item text only: no
 interaction enters them); user features are never stored (see :mod:`graphrec.features`).
@@ -56,7 +63,8 @@ class ModelSpec:
 
     Attributes:
         name: Name in reports.
-        kind: ``"gnn"`` (LightGCN-style, trained with BPR) or ``"popularity"``.
+        kind: ``"gnn"`` (LightGCN-style, trained with BPR), ``"popularity"``, ``"ease"`` or ``"text-knn"``
+            (closed-form baselines: harness only, they have no embeddings to write back).
         num_layers: Propagation layers (0 is matrix factorisation; default 3).
         dim: Embedding size (default 64).
         text: Initialise items/topics from BERT features (default true).
@@ -77,7 +85,7 @@ class ModelSpec:
     """
 
     name: str
-    kind: Literal["gnn", "popularity"] = "gnn"
+    kind: Literal["gnn", "popularity", "ease", "text-knn"] = "gnn"
     num_layers: int = 3
     dim: int = 64
     text: bool = True
@@ -106,8 +114,19 @@ MODELS: dict[str, ModelSpec] = {
         ModelSpec("graphrec-no-topics", topics=False),
         ModelSpec("graphrec-no-bert", text=False),
         ModelSpec("graphrec-transfer", transfer=True),
+        ModelSpec("ease", kind="ease", text=False, topics=False, graph="target"),
+        ModelSpec("text-knn", kind="text-knn", topics=False),
     )
 }
+GNN_MODELS: tuple[str, ...] = tuple(name for name, spec in MODELS.items() if spec.kind in ("gnn", "popularity"))
+"""The presets a run folder can hold (``graphrec train --model``): the closed-form baselines are harness-only."""
+
+EASE_L2 = (10.0, 100.0, 500.0, 2000.0)
+"""EASE ridge values tried on validation (the first is used without a validation split)."""
+CONTENT_MAP_RIDGE = (0.1, 1.0, 10.0)
+"""Ridge values of ``graphrec``'s content map tried on validation (1.0 without a validation split)."""
+CONTENT_MAP_GATE = (0.0, 2.0, 10.0)
+"""Gate counts of the content map tried on validation (0: only items without interactions use it)."""
 
 
 def model_spec(name: str, **overrides: Any) -> ModelSpec:
@@ -153,6 +172,25 @@ class Inputs:
     cold_users: torch.Tensor | None = None
     transfer_pairs: np.ndarray | None = None
     data: HeteroData | None = None
+    item_counts: np.ndarray | None = None
+    item_content: torch.Tensor | None = None
+
+
+def content_features(export: GraphExport, item_x: np.ndarray, *, topics: bool) -> np.ndarray:
+    """Content features of every item for ``graphrec``'s content map: its text features, and with
+    ``topics`` the L2-normalised membership-weighted mean of its topics' features beside them
+    (zeros for an item without topics). Item text and topic membership only: no interaction."""
+    import numpy as np
+
+    x = item_x.astype(np.float32)
+    if not topics or not len(export.topic_ids) or not export.has_topic.shape[1]:
+        return x
+    t = topic_features(export, x)
+    out = np.zeros_like(x)
+    w = export.has_topic_weight.astype(np.float32)
+    np.add.at(out, export.has_topic[0], t[export.has_topic[1]] * w[:, None])
+    norm = np.linalg.norm(out, axis=1, keepdims=True)
+    return np.concatenate([x, out / np.where(norm > 0, norm, 1.0)], axis=1)
 
 
 def build_inputs(
@@ -166,6 +204,7 @@ def build_inputs(
     Raises:
         ConfigError: ``spec.text`` without item features, or an unknown target.
     """
+    import numpy as np
     import torch
 
     from graphrec.data.export import to_hetero_data
@@ -206,6 +245,9 @@ def build_inputs(
     if spec.users != "id":
         user_items = user_item_mean(len(export.user_ids), len(export.item_keys), train)
     inputs = Inputs(train, adj, x, tx, n_topics, export.item_scenario == t, t, user_items, data=data)
+    inputs.item_counts = np.bincount(train[1], minlength=len(export.item_keys))
+    if spec.route and item_x is not None and spec.text:
+        inputs.item_content = torch.from_numpy(content_features(export, item_x, topics=use_topics))
     if spec.transfer and spec.graph == "merged":
         is_target = inputs.candidates[train[1]]
         n_users = len(export.user_ids)
@@ -237,8 +279,13 @@ def build_model(
         collaborative = build_model(
             spec.channel("collaborative"), export, dataclasses.replace(inputs, item_x=None, topic_x=None), seed=seed
         )
-        return RoutedLightGCN(knowledge, collaborative, routed_cold_users(export, inputs))  # type: ignore[arg-type]
+        return RoutedLightGCN(
+            knowledge, collaborative, routed_cold_users(export, inputs), item_content=inputs.item_content  # type: ignore[arg-type]
+        )
 
+    evidence = None
+    if inputs.item_counts is not None:
+        evidence = torch.from_numpy((inputs.item_counts > 0).astype("float32"))
     return CrossScenarioLightGCN(
         len(export.user_ids),
         len(export.item_keys),
@@ -252,6 +299,7 @@ def build_model(
         user_ids=spec.users != "items",
         source_items=inputs.source_items,
         cold_users=inputs.cold_users,
+        item_evidence=evidence,
     )
 
 
@@ -321,11 +369,15 @@ class Fitted:
     popularity: torch.Tensor | None = None
     result: TrainResult | None = None
     metrics: dict[str, dict[str, float]] = field(default_factory=dict)
+    scorer: Callable[[torch.Tensor], torch.Tensor] | None = None
+    """Score function of a closed-form baseline (``ease``, ``text-knn``); ``None`` for the others."""
 
     def score_fn(self) -> Any:
         """Score function over all items (one propagation, cached in the closure)."""
         import torch
 
+        if self.scorer is not None:
+            return self.scorer
         if self.popularity is not None:
             pop = self.popularity
 
@@ -409,6 +461,11 @@ def fit(
     inputs = build_inputs(export, split, spec, target=target, item_x=item_x)
     if spec.kind == "popularity":
         fitted = Fitted(spec, inputs, None, popularity=popularity_scores(inputs.train, len(export.item_keys)))
+    elif spec.kind == "ease":
+        fitted = fit_ease(export, split, spec, inputs)
+    elif spec.kind == "text-knn":
+        assert item_x is not None  # build_inputs checked it
+        fitted = fit_text_knn(export, spec, inputs, item_x)
     else:
         np.random.seed(config.seed)
         model = build_model(spec, export, inputs, seed=config.seed)
@@ -422,5 +479,88 @@ def fit(
             for name, channel in channels.items()
         }
         fitted = Fitted(spec, inputs, model, result=results[""] if "" in results else merge_channel_results(results))
+        if spec.route and inputs.item_content is not None:
+            assert fitted.result is not None
+            fitted.result.config["content_map"] = select_content_map(model, inputs, split)  # type: ignore[arg-type]
     fitted.metrics = evaluate_slices(fitted.score_fn(), split, inputs.candidates, ks=(10, 20))
     return fitted
+
+
+def select_content_map(model: RoutedLightGCN, inputs: Inputs, split: Split) -> dict[str, Any]:
+    """Fit ``model``'s content map for each ridge of :data:`CONTENT_MAP_RIDGE` and gate count of
+    :data:`CONTENT_MAP_GATE`, keep the pair with the best validation Recall@20 (ties: the first, i.e.
+    the smaller ridge and gate), and return the choice and the grid. Without a validation split the
+    defaults (ridge 1, gate 0) are used. The channels are propagated once."""
+    import torch
+
+    from graphrec.eval.ranking import dot_product_scores
+
+    assert inputs.item_counts is not None
+    counts = torch.from_numpy(inputs.item_counts)
+    model.eval()
+    with torch.inference_mode():
+        channels = model.channels(inputs.adj)
+    collab_items = channels[1][1]
+    if not split.val.shape[1]:
+        model.fit_content_map(collab_items, counts, ridge=1.0, gate_count=0.0)
+        return {"ridge": 1.0, "gate_count": 0.0, "selected_on": "default (no validation split)"}
+    exclude = group_by_user(inputs.train)
+    grid: list[dict[str, float]] = []
+    for ridge in CONTENT_MAP_RIDGE:
+        for gate in CONTENT_MAP_GATE:
+            model.fit_content_map(collab_items, counts, ridge=ridge, gate_count=gate)
+            with torch.inference_mode():
+                users, items, _ = model.route(*channels)
+            val = evaluate_ranking(dot_product_scores(users, items), split.val, exclude, inputs.candidates, ks=(20,))
+            grid.append({"ridge": ridge, "gate_count": gate, "val_recall@20": val.get("all", {}).get("recall@20", 0.0)})
+    best = max(grid, key=lambda g: g["val_recall@20"])  # max keeps the first of equals
+    model.fit_content_map(collab_items, counts, ridge=best["ridge"], gate_count=best["gate_count"])
+    logger.info("content map: ridge %g, gate count %g (validation recall@20 %.4f)", best["ridge"], best["gate_count"], best["val_recall@20"])
+    return {**best, "selected_on": "validation", "grid": grid}
+
+
+def fit_ease(export: GraphExport, split: Split, spec: ModelSpec, inputs: Inputs) -> Fitted:
+    """Target-only EASE with the ridge of :data:`EASE_L2` that has the best validation Recall@20."""
+    import numpy as np
+    import torch
+
+    from graphrec.models.baselines import ease_item_weights, user_item_matrix
+    from graphrec.train.loop import TrainResult
+
+    items = np.flatnonzero(inputs.candidates & (inputs.item_counts > 0))  # type: ignore[operator]
+    x = user_item_matrix(inputs.train, len(export.user_ids), items)
+    n_items = len(export.item_keys)
+    items_t = torch.from_numpy(items)
+
+    def scorer_for(b: torch.Tensor) -> Callable[[torch.Tensor], torch.Tensor]:
+        def score(user_rows: torch.Tensor) -> torch.Tensor:
+            rows = torch.from_numpy(x[user_rows.numpy()].toarray())
+            out = torch.zeros(len(user_rows), n_items)
+            out[:, items_t] = rows @ b
+            return out
+
+        return score
+
+    exclude = group_by_user(inputs.train)
+    grid = []
+    best: tuple[float, float, Any] | None = None
+    for l2 in EASE_L2 if split.val.shape[1] else EASE_L2[:1]:
+        scorer = scorer_for(ease_item_weights(inputs.train, items, l2=l2))
+        val = evaluate_ranking(scorer, split.val, exclude, inputs.candidates, ks=(20,)) if split.val.shape[1] else {}
+        recall = val.get("all", {}).get("recall@20", 0.0)
+        grid.append({"l2": l2, "val_recall@20": recall})
+        if best is None or recall > best[1]:
+            best = (l2, recall, scorer)
+    assert best is not None
+    result = TrainResult(best_epoch=0, best_val=best[1], config={"l2": best[0], "grid": grid})
+    return Fitted(spec, inputs, None, result=result, scorer=best[2])
+
+
+def fit_text_knn(export: GraphExport, spec: ModelSpec, inputs: Inputs, item_x: np.ndarray) -> Fitted:
+    """Text kNN over every scenario's training items (no parameters to select)."""
+    from graphrec.eval.ranking import dot_product_scores
+    from graphrec.models.baselines import text_profiles
+    from graphrec.train.loop import TrainResult
+
+    users, items = text_profiles(inputs.train, item_x, len(export.user_ids))
+    return Fitted(spec, inputs, None, result=TrainResult(best_epoch=0, best_val=0.0), scorer=dot_product_scores(users, items))

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from graphrec.errors import TrainingDivergedError
 from graphrec.eval.ranking import dot_product_scores, evaluate_ranking, group_by_user
-from graphrec.train.sampling import bpr_loss, in_scenario_negatives, layer0_l2
+from graphrec.train.sampling import bpr_loss, in_scenario_negatives, layer0_l2, observed_items
 
 if TYPE_CHECKING:  # pragma: no cover
     from collections.abc import Callable
@@ -114,7 +114,8 @@ def train_bpr(
     on_epoch: Callable[[int, CrossScenarioLightGCN, torch.Tensor], None] | None = None,
     channel: str = "",
 ) -> TrainResult:
-    """Train with BPR (negatives from each positive's scenario); keep the weights of the best validation epoch.
+    """Train with BPR (negatives from each positive's scenario, among items with a training interaction);
+    keep the weights of the best validation epoch.
 
     With an empty ``val`` (no held-out data) all ``config.epochs`` run and the last weights are kept.
 
@@ -220,12 +221,13 @@ def _full_batch_epoch(
     import torch
 
     order = rng.permutation(train.shape[1])
-    neg_all = in_scenario_negatives(train, item_scenario, positives, rng=rng)
+    pool = observed_items(train, len(item_scenario))
+    neg_all = in_scenario_negatives(train, item_scenario, positives, rng=rng, pool=pool)
     use_transfer = transfer_pairs is not None and transfer_pairs.shape[1] > 0 and model.transfer is not None
     if use_transfer:
         assert transfer_pairs is not None
         t_order = rng.permutation(transfer_pairs.shape[1])
-        t_neg = in_scenario_negatives(transfer_pairs, item_scenario, positives, rng=rng)
+        t_neg = in_scenario_negatives(transfer_pairs, item_scenario, positives, rng=rng, pool=pool)
         n_steps = max(1, -(-len(order) // config.batch_size))
         t_size = -(-len(t_order) // n_steps)
     total = 0.0

@@ -169,17 +169,21 @@ def scenario_loaders(
     batch_size: int,
 ) -> list[LinkNeighborLoader]:
     """One shuffling ``LinkNeighborLoader`` per scenario with training pairs: seeds are that scenario's
-    ``(user, item)`` pairs, each with one negative item of the same scenario (triplet sampling)."""
+    ``(user, item)`` pairs, each with one negative item of the same scenario among the items with a
+    training interaction (triplet sampling; as the full-batch sampler draws them)."""
     import numpy as np
     import torch
     from torch_geometric.loader import LinkNeighborLoader
     from torch_geometric.sampler import NegativeSampling
 
     require_neighbor_sampling()
+    from graphrec.train.sampling import observed_items
+
+    observed = observed_items(train, len(item_scenario))
     loaders = []
     for s in np.unique(item_scenario[train[1]]).tolist():
         pairs = torch.from_numpy(np.ascontiguousarray(train[:, item_scenario[train[1]] == s]))
-        negatives = NegativeSampling("triplet", dst_weight=torch.from_numpy((item_scenario == s).astype(np.float32)))
+        negatives = NegativeSampling("triplet", dst_weight=torch.from_numpy(((item_scenario == s) & observed).astype(np.float32)))
         loaders.append(
             LinkNeighborLoader(
                 graph, num_neighbors=list(num_neighbors), edge_label_index=(EdgeType.INTERACTS, pairs),

@@ -1,0 +1,137 @@
+"""Cold items in the model: BPR negatives only among items with a training interaction; an item without
+one starts from its text alone (no untrained ID vector); graphrec's content map places it in the
+collaborative space (closed-form ridge, gate by interaction count, chosen on validation); the closed-form
+baselines (EASE, text kNN) compute what their formulas say."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from graphrec.data.splits import coldstart_items
+from graphrec.models.baselines import ease_item_weights, text_profiles, user_item_matrix
+from graphrec.models.lightgcn import CrossScenarioLightGCN
+from graphrec.train.experiment import (
+    CONTENT_MAP_GATE,
+    CONTENT_MAP_RIDGE,
+    GNN_MODELS,
+    MODELS,
+    build_inputs,
+    build_model,
+    content_features,
+    fit,
+    model_spec,
+)
+from graphrec.train.loop import TrainConfig
+from graphrec.train.sampling import in_scenario_negatives, observed_items
+from tests.unit.test_experiment import toy_export
+
+
+def test_negatives_never_drawn_from_items_without_interactions() -> None:
+    export, _ = toy_export()
+    split = coldstart_items(export, target="books", seed=0)
+    observed = observed_items(split.train, len(export.item_keys))
+    held = np.unique(np.concatenate([split.val[1], split.test[1]]))
+    assert held.size and not observed[held].any()
+    positives: dict[int, set[int]] = {}
+    for u, i in split.train.T.tolist():
+        positives.setdefault(u, set()).add(i)
+    rng = np.random.default_rng(0)
+    negs = in_scenario_negatives(split.train, export.item_scenario, positives, rng=rng, pool=observed)
+    assert observed[negs].all()
+    assert (export.item_scenario[negs] == export.item_scenario[split.train[1]]).all()
+    # without the pool the same sampler does reach the held-out items (the pool is what excludes them)
+    unrestricted = in_scenario_negatives(split.train, export.item_scenario, positives, rng=np.random.default_rng(0))
+    assert np.isin(unrestricted, held).any()
+
+
+def test_item_without_interactions_starts_from_its_text_alone() -> None:
+    export, x = toy_export()
+    split = coldstart_items(export, target="books", seed=0)
+    spec = model_spec("graphrec-single", dim=8)
+    inputs = build_inputs(export, split, spec, target="books", item_x=x)
+    model = build_model(spec, export, inputs, seed=0)
+    assert isinstance(model, CrossScenarioLightGCN)
+    held = np.unique(split.test[1])
+    warm = np.flatnonzero(inputs.item_counts > 0)
+    h0 = model.initial()[model.num_users : model.num_users + model.num_items]
+    with torch.no_grad():
+        text = model.item_proj(model.item_x)
+        assert torch.allclose(h0[held], text[held])  # no ID part
+        assert torch.allclose(h0[warm], text[warm] + model.item_emb.weight[warm])
+        model.item_emb.weight[held] += 5.0  # the (untrained) ID vectors of held-out items do not matter
+        assert torch.allclose(model.initial()[model.num_users : model.num_users + model.num_items], h0)
+
+
+def test_content_map_places_cold_items_and_is_chosen_on_validation() -> None:
+    export, x = toy_export()
+    split = coldstart_items(export, target="books", seed=0)
+    cfg = TrainConfig(epochs=4, batch_size=64, lr=0.05, seed=0)
+    fitted = fit(export, split, model_spec("graphrec", dim=8), cfg, target="books", item_x=x)
+    chosen = fitted.result.config["content_map"]
+    assert chosen["selected_on"] == "validation"
+    assert len(chosen["grid"]) == len(CONTENT_MAP_RIDGE) * len(CONTENT_MAP_GATE)
+    assert chosen["val_recall@20"] == max(g["val_recall@20"] for g in chosen["grid"])
+    model = fitted.model
+    counts = torch.from_numpy(fitted.inputs.item_counts).float()
+    content = torch.from_numpy(content_features(export, x, topics=True))
+    assert torch.equal(model.item_content, content) and content.shape[1] == 2 * x.shape[1]
+    # the map is the ridge solution over the items with interactions
+    with torch.inference_mode():
+        (_, _, _), (_, i_c, _) = model.channels(fitted.inputs.adj)
+        seen = counts > 0
+        xs, ys = content[seen].double(), i_c[seen].double()
+        expect = torch.linalg.solve(xs.T @ xs + chosen["ridge"] * torch.eye(xs.shape[1], dtype=torch.float64), xs.T @ ys)
+        assert torch.allclose(model.content_map.double(), expect, atol=1e-4)
+        gate = seen.float() if chosen["gate_count"] == 0 else counts / (counts + chosen["gate_count"])
+        assert torch.allclose(model.item_gate, gate)
+        # held-out items: the collaborative half of their embedding is their mapped content
+        _, items, _ = model.embed(fitted.inputs.adj)
+        held = torch.from_numpy(np.unique(split.test[1]))
+        assert torch.allclose(items[held, 8:], content[held] @ model.content_map, atol=1e-5)
+    # a different gate count changes warm items' vectors, gate 0 leaves them as the ID channel's
+    model.fit_content_map(i_c, counts, ridge=1.0, gate_count=0.0)
+    with torch.inference_mode():
+        _, items0, _ = model.embed(fitted.inputs.adj)
+    assert torch.allclose(items0[seen, 8:], i_c[seen])
+    # no validation split (a production run): the defaults, recorded as such
+    no_val = type(split)(split.train, split.val[:, :0], split.test, split.slices, split.meta)
+    prod = fit(export, no_val, model_spec("graphrec", dim=8), TrainConfig(epochs=2, batch_size=64, lr=0.05), target="books", item_x=x)
+    assert prod.result.config["content_map"] == {"ridge": 1.0, "gate_count": 0.0, "selected_on": "default (no validation split)"}
+
+
+def test_ease_weights_follow_the_closed_form() -> None:
+    rng = np.random.default_rng(0)
+    pairs = np.array(sorted({(int(u), int(i)) for u, i in zip(rng.integers(0, 30, 200), rng.integers(0, 12, 200))}), dtype=np.int64).T
+    items = np.arange(2, 12)  # items 0 and 1 are not covered (another scenario)
+    b = ease_item_weights(pairs, items, l2=5.0).double().numpy()
+    x = user_item_matrix(pairs, 30, items).toarray().astype(np.float64)
+    p = np.linalg.inv(x.T @ x + 5.0 * np.eye(len(items)))
+    expect = -p / np.diag(p)[None, :]
+    np.fill_diagonal(expect, 0.0)
+    assert np.allclose(b, expect, atol=1e-5)
+    assert x.max() == 1.0 and x.sum() == np.isin(pairs[1], items).sum()
+
+
+def test_text_profiles_are_mean_text_of_training_items() -> None:
+    x = np.array([[3.0, 0.0], [0.0, 2.0], [1.0, 1.0]], dtype=np.float32)
+    users, items = text_profiles(np.array([[0, 0, 1], [0, 1, 2]]), x, 3)
+    assert torch.allclose(items.norm(dim=1), torch.ones(3))
+    assert torch.allclose(users[0], torch.tensor([0.5, 0.5])) and torch.allclose(users[2], torch.zeros(2))
+
+
+@pytest.mark.parametrize("name", ["ease", "text-knn"])
+def test_closed_form_baselines_in_the_harness(name: str) -> None:
+    export, x = toy_export()
+    split = coldstart_items(export, target="books", seed=0)
+    fitted = fit(export, split, model_spec(name), TrainConfig(), target="books", item_x=x)
+    assert fitted.model is None and set(fitted.metrics) >= {"all", "held-out-items"}
+    held = torch.from_numpy(np.unique(split.test[1]))
+    scores = fitted.score_fn()(torch.arange(len(export.user_ids)))
+    if name == "ease":  # EASE cannot rank an item without interactions: it scores 0 for everyone
+        assert fitted.result.config["l2"] in [g["l2"] for g in fitted.result.config["grid"]]
+        assert not scores[:, held].any()
+    else:  # text kNN ranks them by text
+        assert scores[:, held].abs().sum() > 0
+    assert name not in GNN_MODELS and name in MODELS
