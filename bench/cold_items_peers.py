@@ -26,8 +26,13 @@ text weights 0.3 and 1.0; ``text`` = BERT rows only (LightFM's features-only mod
 ``ids`` = indicator only (plain MF: it cannot place a new item, which it ranks last; a reference).
 Early stopping on validation exactly as graphrec's training does it for this protocol: Recall@20 of
 the validation items' interactions ranked over all target items (training items excluded), checked
-after every epoch; the best epoch is kept. The text weight, and which variant is "LightFM (BERT)",
-are chosen per target by the mean of that validation score over the seeds — never on test.
+after every epoch; the best epoch is kept. For the hybrid that score is ~0 at every epoch (a new item,
+placed by text alone, never outranks a trained one), so its epoch would be chosen by noise: the
+``-sel-new`` variants stop on the validation analogue of ``held-out-items`` instead (the validation
+pairs ranked among the validation items only). Per target and per reported ranking, the text weight
+and the variant that is "LightFM (BERT)" are chosen by the mean over seeds of the matching validation
+score at each run's kept epoch — ``all``: validation ranked over all target items; ``held-out-items``:
+among the validation items — never on test.
 
 Results: ``bench/results/cold_items_lightfm.json`` (every run, written after each; a rerun skips runs
 already there, ``--fresh`` starts over), with the Markdown table (mean ± std over seeds) under ``table``.
@@ -56,14 +61,18 @@ DATASET = "amazon-kg"
 TARGETS = ("books", "movies")
 OUT = REPO / "bench" / "results" / "cold_items_lightfm.json"
 WORK = REPO / "bench" / ".work" / "peers" / "cold-items"
-# name: (--item-features, --text-weight); in the order they run (the most informative first)
-VARIANTS: dict[str, tuple[str, float]] = {
-    "lightfm-hybrid-w0.3": ("bert", 0.3),
-    "lightfm-text-w1.0": ("text", 1.0),
-    "lightfm-hybrid-w1.0": ("bert", 1.0),
-    "lightfm-ids": ("none", 0.0),
-    "lightfm-text-w0.3": ("text", 0.3),
+# name: (--item-features, --text-weight, --select-on); in the order they run (the most informative first)
+VARIANTS: dict[str, tuple[str, float, str]] = {
+    "lightfm-hybrid-w0.3": ("bert", 0.3, "all"),
+    "lightfm-text-w1.0": ("text", 1.0, "all"),
+    "lightfm-hybrid-w1.0": ("bert", 1.0, "all"),
+    "lightfm-ids": ("none", 0.0, "all"),
+    "lightfm-text-w0.3": ("text", 0.3, "all"),
+    "lightfm-hybrid-w1.0-sel-new": ("bert", 1.0, "new-items"),
+    "lightfm-hybrid-w0.3-sel-new": ("bert", 0.3, "new-items"),
+    "lightfm-text-w1.0-sel-new": ("text", 1.0, "new-items"),
 }
+VALID_KEYS = {"all": "valid_recall@20", "held-out-items": "valid_new_items_recall@20"}  # validation score per ranking
 FAMILIES = {"bert": "hybrid: id + BERT", "text": "BERT only", "none": "ids only, reference"}
 SLICES = ("held-out-items", "all", "cold", "warm")
 
@@ -97,15 +106,15 @@ def lightfm_python() -> Path:
 
 def run_one(python: Path, split: Path, variant: str, *, seed: int, args: argparse.Namespace) -> dict[str, Any]:
     """Train one LightFM variant on ``split`` (one thread) and score its lists; the run's record."""
-    features, weight = VARIANTS[variant]
+    features, weight, select_on = VARIANTS[variant]
     out = WORK / split.parent.name / f"seed{seed}" / variant
     params = {"loss": "warp", "no_components": args.dim, "learning_rate": args.lr, "item_features": features,
               "text_weight": weight if features != "none" else None, "text_dims": args.text_dims if features != "none" else None,
-              "epochs": args.epochs, "patience": args.patience, "new_items": "cold", "select_on": "all", "threads": 1}  # fmt: skip
+              "epochs": args.epochs, "patience": args.patience, "new_items": "cold", "select_on": select_on, "threads": 1}  # fmt: skip
     cmd = [str(python), str(REPO / "bench" / "peers" / "run_lightfm.py"), "--split", str(split), "--out", str(out),
            "--model", "WARP", "--seed", str(seed), "--dim", str(args.dim), "--lr", str(args.lr), "--threads", "1",
            "--k", "20", "--epochs", str(args.epochs), "--patience", str(args.patience), "--item-features", features,
-           "--text-weight", str(weight), "--text-dims", str(args.text_dims), "--new-items", "cold", "--select-on", "all"]  # fmt: skip
+           "--text-weight", str(weight), "--text-dims", str(args.text_dims), "--new-items", "cold", "--select-on", select_on]  # fmt: skip
     env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONHASHSEED": str(seed)}
     print("$", " ".join(c if i else Path(c).name for i, c in enumerate(cmd)), flush=True)
     t0 = time.perf_counter()
@@ -130,9 +139,15 @@ def mean_std(values: list[float]) -> tuple[float, float]:
     return statistics.mean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
 
 
+def kept_valid(run: dict[str, Any], key: str) -> float:
+    """Validation score ``key`` (:data:`VALID_KEYS`) of ``run`` at the epoch it kept."""
+    return next(h[key] for h in run["valid_curve"] if h["epoch"] == run["best_epoch"])
+
+
 def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    """Per target and variant: mean ± std per slice and metric, mean validation recall, best epochs;
-    per target the choices made on validation (text weight per family, and the LightFM (BERT) peer)."""
+    """Per target and variant: mean ± std per slice and metric, mean validation scores at the kept
+    epochs, best epochs; per target the choices made on validation, for each reported ranking (the
+    text weight per family, and the LightFM (BERT) peer)."""
     out: dict[str, Any] = {}
     for target in sorted({r["target"] for r in runs}):
         per: dict[str, Any] = {}
@@ -142,7 +157,9 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
                 continue
             entry: dict[str, Any] = {"family": rs[0]["family"], "seeds": [r["seed"] for r in rs],
                                      "best_epochs": [r["best_epoch"] for r in rs],
-                                     "valid_recall@20": statistics.mean(r["valid_recall@20"] for r in rs)}  # fmt: skip
+                                     "selected_on": VARIANTS[variant][2]}  # fmt: skip
+            for ranking, key in VALID_KEYS.items():
+                entry[f"valid/{ranking}"] = statistics.mean(kept_valid(r, key) for r in rs)
             for s in SLICES:
                 for m in ("recall@20", "ndcg@20"):
                     vals = [r["metrics"][s][m] for r in rs if s in r["metrics"]]
@@ -152,13 +169,15 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
             per[variant] = entry
         full = {v: e for v, e in per.items() if len(e["seeds"]) == max(len(x["seeds"]) for x in per.values())}
         chosen: dict[str, str] = {}
-        for family in ("bert", "text"):
-            cands = [v for v in full if VARIANTS[v][0] == family]
-            if cands:
-                chosen[FAMILIES[family]] = max(cands, key=lambda v: full[v]["valid_recall@20"])
-        bert = [v for v in chosen.values()]
-        if bert:
-            chosen["LightFM (BERT)"] = max(bert, key=lambda v: full[v]["valid_recall@20"])
+        for ranking in VALID_KEYS:  # the all-items figure among runs stopped on all; held-out-items: any run
+            ok = [v for v in full if ranking == "held-out-items" or VARIANTS[v][2] == "all"]
+            for family in ("bert", "text"):
+                cands = [v for v in ok if VARIANTS[v][0] == family]
+                if cands:
+                    chosen[f"{FAMILIES[family]} for {ranking}"] = max(cands, key=lambda v: full[v][f"valid/{ranking}"])
+            bert = [v for v in ok if VARIANTS[v][0] != "none"]
+            if bert:
+                chosen[f"LightFM (BERT) for {ranking}"] = max(bert, key=lambda v: full[v][f"valid/{ranking}"])
         out[target] = {"source": next(r["source"] for r in runs if r["target"] == target), "variants": per, "chosen": chosen}
     return out
 
@@ -166,23 +185,26 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
 def table(summary: dict[str, Any]) -> str:
     """Markdown: one block per pair, a row per variant (mean ± std over seeds), choices marked."""
     cols = [f"{s} {m}" for s in ("held-out-items", "all") for m in ("R@20", "N@20")] + ["cold R@20", "warm R@20"]
-    lines = [f"| pair | LightFM variant | {' | '.join(cols)} | valid R@20 (all) | best epochs | seeds |",
-             "|---" * (len(cols) + 5) + "|"]  # fmt: skip
+    lines = [f"| pair | LightFM variant | {' | '.join(cols)} | valid R@20 all / held-out | stopped on | best epochs | seeds |",
+             "|---" * (len(cols) + 6) + "|"]  # fmt: skip
     for target, block in summary.items():
         pair = f"{block['source']} → {target}"
-        marks: dict[str, list[str]] = {}
+        marks: dict[str, list[str]] = {}  # the peer's figure per ranking (the per-family choices are in the JSON)
         for what, v in block["chosen"].items():
-            marks.setdefault(v, []).append(what)
+            if what.startswith("LightFM (BERT) for "):
+                marks.setdefault(v, []).append(what.removeprefix("LightFM (BERT) for "))
         for variant, e in block["variants"].items():
             cells = []
             for s, m in [(s, m) for s in ("held-out-items", "all") for m in ("recall@20", "ndcg@20")] + [("cold", "recall@20"), ("warm", "recall@20")]:
                 v = e.get(f"{s}/{m}")
                 cells.append("–" if v is None else f"{v:.4f} ± {e[f'{s}/{m}_std']:.4f}")
-            name = f"{variant} ({e['family']})" + ("" if variant not in marks else " ◀ " + ", ".join(sorted(marks[variant])))
-            lines.append(f"| {pair} | {name} | {' | '.join(cells)} | {e['valid_recall@20']:.4f} | "
-                         f"{','.join(str(x) for x in e['best_epochs'])} | {','.join(str(x) for x in e['seeds'])} |")  # fmt: skip
-    lines.append("\n◀: chosen per target by mean validation Recall@20 (validation items ranked over all target items, "
-                 "as graphrec selects), never on test; 'LightFM (BERT)' is the peer figure for the cold-item table.")  # fmt: skip
+            name = f"{variant} ({e['family']})" + ("" if variant not in marks else " ◀ peer for " + " and ".join(sorted(marks[variant])))
+            lines.append(f"| {pair} | {name} | {' | '.join(cells)} | {e['valid/all']:.4f} / {e['valid/held-out-items']:.4f} | "
+                         f"{e['selected_on']} | {','.join(str(x) for x in e['best_epochs'])} | {','.join(str(x) for x in e['seeds'])} |")  # fmt: skip
+    lines.append("\n◀ peer for <ranking>: the LightFM (BERT) figure of that ranking's columns in the cold-item table, "
+                 "chosen per target among the BERT variants by the mean over seeds of the matching validation Recall@20 "
+                 "(all: validation pairs ranked over all target items, among runs stopped on it; held-out-items: among "
+                 "the validation items), never on test. 'stopped on': the validation score of early stopping.")  # fmt: skip
     return "\n".join(lines)
 
 
@@ -210,8 +232,9 @@ def main(argv: list[str] | None = None) -> int:
     python = lightfm_python()
     done = {(r["target"], r["seed"], r["model"]) for r in runs}
     header = {"dataset": DATASET, "protocol": "coldstart-items", "peer": "lightfm", "threads": 1, "variants": VARIANTS,
-              "text_weight_grid": sorted({w for f, w in VARIANTS.values() if f != "none"}),
-              "selection": "per target, mean over seeds of validation Recall@20 (validation items ranked over all target items)",
+              "text_weight_grid": sorted({w for f, w, _ in VARIANTS.values() if f != "none"}),
+              "selection": "per target and ranking, mean over seeds of the matching validation Recall@20 at the kept epoch "
+                           "(all: validation pairs ranked over all target items; held-out-items: among the validation items)",
               "command": "OMP_NUM_THREADS=1 .venv/bin/python bench/cold_items_peers.py"}  # fmt: skip
     from graphrec.results import run_metadata
 

@@ -30,8 +30,8 @@ imports no graphrec:
   new catalogue entries, unknown when the model is trained: they are left out of the training matrix
   (never sampled, not even as WARP negatives) and scored through their text feature rows alone (an
   untrained indicator would be noise); with ``--item-features none`` nothing represents them, so they
-  are ranked last, in a seeded random order (``--seed``). ``--new-items train`` (the default) keeps every
-  item of ``items.txt`` in the training matrix, as before.
+  are ranked last, in a random order drawn per user (seeded by ``--seed``): a random ranking of them.
+  ``--new-items train`` (the default) keeps every item of ``items.txt`` in the training matrix.
 * Extra candidate sets of the split (``candidates-<name>.txt``, e.g. a cold-item split's held-out
   items) get their own lists, ranked over that set only: ``topk-<name>.tsv``.
 """
@@ -160,11 +160,10 @@ class Scorer:
         import numpy as np
 
         self.item_bias, self.item_emb = model.get_item_representations(data.score_features)
+        self.random_new: np.ndarray | None = None
         if not data.has_text and len(data.new_items):  # an ids-only model cannot place a new item: last,
-            # in a seeded random order (the file order of items may follow popularity or time)
-            rng = np.random.default_rng(seed)
-            self.item_bias = self.item_bias.astype(np.float64)
-            self.item_bias[data.new_items] = NEW_ITEM_FLOOR + rng.random(len(data.new_items))
+            # in a random order drawn per user (seeded), as a random ranking of the new items
+            self.random_new, self.rng = data.new_items, np.random.default_rng(seed)
             self.item_emb = self.item_emb.copy()
             self.item_emb[data.new_items] = 0.0
         _, user_emb = model.get_user_representations()
@@ -174,7 +173,11 @@ class Scorer:
 
     def __call__(self, users: Sequence[str]) -> Any:
         rows = [self.user_index[u] for u in users]
-        return self.user_emb[rows] @ self.item_emb.T + self.item_bias[None, :]
+        scores = self.user_emb[rows] @ self.item_emb.T + self.item_bias[None, :]
+        if self.random_new is not None:
+            scores = scores.astype("float64")
+            scores[:, self.random_new] = NEW_ITEM_FLOOR + self.rng.random((len(rows), len(self.random_new)))
+        return scores
 
 
 def valid_recall(model: Any, data: Data, k: int, *, new_only: bool = False) -> float:
