@@ -11,6 +11,10 @@
   their interactions (test; a second share is validation): items nobody was seen interacting with.
 * :func:`sparse_target` — applied after any split: keeps a seeded fraction of each user's
   target-scenario *training* interactions (a new, sparse scenario); validation and test are unchanged.
+* :func:`simulated_cold` — applied to a :func:`coldstart_transfer` split: a seeded share of the warm
+  *shared* users become *simulated-cold validation users*, whose target training interactions a cold
+  path must not see (they stay in ``train`` for the collaborative path), so a cold path can be selected
+  on users it treats as cold, without any test pair.
 
 All splits are pairs of export rows ``(user, item)`` as int64 ``[2, n]`` arrays.
 
@@ -47,6 +51,10 @@ class Split:
         meta: Protocol, seed and counts.
         dropped: int64 ``[2, n_dropped]``: interactions deliberately left unused (the target training
             interactions :func:`sparse_target` removes); neither trained on nor evaluated.
+        cold_hidden: int64 ``[2, n_hidden]``: training pairs (a subset of ``train``) that a model's
+            *cold path* must not see: the target training interactions of the simulated-cold validation
+            users of :func:`simulated_cold` (empty otherwise). They stay in ``train``: a collaborative
+            path trains on them.
     """
 
     train: np.ndarray
@@ -55,6 +63,7 @@ class Split:
     slices: dict[str, np.ndarray] = field(default_factory=dict)
     meta: dict[str, object] = field(default_factory=dict)
     dropped: np.ndarray = field(default_factory=lambda: _pairs([]))
+    cold_hidden: np.ndarray = field(default_factory=lambda: _pairs([]))
 
 
 def _pairs(rows: Sequence[tuple[int, int]]) -> np.ndarray:
@@ -288,6 +297,193 @@ def sparse_target(split: Split, export: GraphExport, *, target: str, fraction: f
     return out
 
 
+SIMULATED_COLD = "val-simulated-cold"
+"""Slice name of the simulated-cold validation users of :func:`simulated_cold`."""
+
+
+def simulated_cold(
+    split: Split,
+    export: GraphExport,
+    *,
+    source: str,
+    target: str,
+    seed: int,
+    fraction: float | None = None,
+    max_users: int | None = None,
+) -> Split:
+    """Mark a seeded share of a :func:`coldstart_transfer` split's warm shared users as *simulated cold*.
+
+    The test-cold users of the protocol have a source history and no target history; a model's cold
+    path (the one that scores them) cannot be selected on validation, whose users are all warm. This
+    makes validation users that look cold to that path:
+
+    * *Eligible* users are not test-cold (``split.slices["cold"]``) and have at least one training
+      interaction in ``source`` and one in ``target`` (the warm shared, "bridge", users).
+    * ``round(fraction * eligible)`` of them, at most ``max_users``, are drawn with ``seed`` (a stream
+      of its own: the same ``seed`` gives the same users, whatever split it is applied to) and
+      recorded as ``split.slices["val-simulated-cold"]`` (:data:`SIMULATED_COLD`).
+    * All their target training pairs are recorded in :attr:`Split.cold_hidden`: a cold path must
+      neither train on them nor see them as history. They are **not** removed from ``train``: a
+      collaborative path keeps them, so the final model is trained on the same data as without this.
+    * The simulated-cold validation *targets* (:func:`simulated_cold_targets`) are those users' target
+      validation pairs **and** their hidden target training pairs: like a real cold user, whose whole
+      target history is the test set, a simulated-cold user is evaluated on every target interaction
+      the cold path did not see. Their test pairs are neither hidden nor evaluated here (they stay
+      unlabelled candidates, as any non-held-out item), so nothing of the test set enters selection.
+
+    The default ``fraction`` is the split's own ``cold_fraction`` (0.5): among the bridge users the
+    same share goes cold as the protocol sent to test, so a cold path selected here learns its bridge
+    from the same ratio of cold to bridge users as at test time (taking *every* bridge user, e.g. as
+    many as the real cold users, would leave a cold path nobody to learn a source→target map from).
+    ``max_users`` defaults to the number of real cold users. Apply after :func:`sparse_target`, not
+    before (the hidden pairs must be training pairs of the final split).
+
+    Args:
+        split: A ``coldstart-transfer`` split (possibly made sparse) of ``export``.
+        export: The exported graph.
+        source: The split's source scenario.
+        target: The split's target scenario.
+        seed: Seed of the draw.
+        fraction: Share of the eligible users drawn (``0 < fraction <= 1``; default the split's
+            ``cold_fraction``).
+        max_users: Cap on the count (default: the number of test-cold users; at least 1).
+
+    Returns:
+        The split with the slice, :attr:`Split.cold_hidden` and ``meta["simulated_cold"]`` set; train,
+        validation, test and the other slices unchanged.
+
+    Raises:
+        ConfigError: Not a coldstart-transfer split of these scenarios, a fraction out of range, or no
+            eligible user.
+    """
+    import numpy as np
+
+    if split.meta.get("protocol") != "coldstart-transfer":
+        raise ConfigError(
+            f"simulated-cold validation needs a coldstart-transfer split; this one is {split.meta.get('protocol')!r}. "
+            "Make it with coldstart_transfer (graphrec train --split coldstart)"
+        )
+    for name, given in (("source", source), ("target", target)):
+        if split.meta.get(name) not in (None, given):
+            raise ConfigError(f"the split's {name} is {split.meta.get(name)!r}, not {given!r}; pass the split's scenarios")
+    s_idx, t_idx = scenario_index(export, source), scenario_index(export, target)
+    if fraction is None:
+        fraction = float(split.meta.get("cold_fraction", 0.5))  # type: ignore[arg-type]
+    if not (isinstance(fraction, (int, float)) and 0.0 < fraction <= 1.0):
+        raise ConfigError(f"simulated-cold fraction {fraction!r} is out of range: it must be > 0 and <= 1 (default 0.5)")
+    cold = np.asarray(split.slices.get("cold", np.zeros(0, dtype=np.int64)), dtype=np.int64)
+    if max_users is None:
+        max_users = max(1, len(cold))
+    if max_users < 1:
+        raise ConfigError(f"simulated-cold max_users must be at least 1; got {max_users}")
+    n_users = len(export.user_ids)
+    scen = export.item_scenario[split.train[1]]
+    has_source, has_target = np.zeros(n_users, dtype=bool), np.zeros(n_users, dtype=bool)
+    has_source[split.train[0, scen == s_idx]] = True
+    has_target[split.train[0, scen == t_idx]] = True
+    eligible = np.flatnonzero(has_source & has_target & ~np.isin(np.arange(n_users), cold))
+    n = min(int(round(len(eligible) * fraction)), int(max_users))
+    if n < 1:
+        raise ConfigError(
+            f"no simulated-cold validation user: {len(eligible)} users have both {source!r} and {target!r} training "
+            f"interactions outside the test-cold slice (fraction {fraction}); the pair shares too few users for it"
+        )
+    rng = np.random.default_rng([seed, 0x51C01D])
+    users = np.sort(rng.permutation(eligible)[:n])
+    hidden = split.train[:, (scen == t_idx) & np.isin(split.train[0], users)]
+    val_pairs = int(np.isin(split.val[0], users).sum())
+    meta = {
+        **split.meta,
+        "simulated_cold": {
+            "source": source, "target": target, "seed": seed, "fraction": float(fraction), "max_users": int(max_users),
+            "eligible_users": len(eligible), "users": n, "hidden_train_pairs": int(hidden.shape[1]),
+            "val_pairs": val_pairs, "targets": "target validation + hidden target training pairs",
+        },
+    }  # fmt: skip
+    out = replace(split, slices={**split.slices, SIMULATED_COLD: users}, meta=meta, cold_hidden=_pairs(hidden.T.tolist()))
+    check_no_leakage(out, export)
+    return out
+
+
+def cold_path_train(split: Split) -> np.ndarray:
+    """``split.train`` without :attr:`Split.cold_hidden`: the training pairs a model's cold path may use."""
+    import numpy as np
+
+    if not split.cold_hidden.shape[1]:
+        return split.train
+    width = int(max(split.train.max(initial=0), split.cold_hidden.max(initial=0))) + 1
+    hidden = np.isin(split.train[0] * width + split.train[1], split.cold_hidden[0] * width + split.cold_hidden[1])
+    return split.train[:, ~hidden]
+
+
+def simulated_cold_targets(split: Split, export: GraphExport) -> np.ndarray:
+    """The simulated-cold validation pairs: the target validation pairs of the :data:`SIMULATED_COLD`
+    users and their hidden target training pairs (:attr:`Split.cold_hidden`); int64 ``[2, n]``, sorted.
+    Evaluate a cold path on them with its history from :func:`cold_path_train` (see :func:`simulated_cold`).
+
+    Raises:
+        ConfigError: The split has no simulated-cold slice (apply :func:`simulated_cold` first).
+    """
+    import numpy as np
+
+    if SIMULATED_COLD not in split.slices:
+        raise ConfigError("the split has no simulated-cold validation slice; apply graphrec.data.splits.simulated_cold first")
+    t_idx = scenario_index(export, str(split.meta["simulated_cold"]["target"]))  # type: ignore[index]
+    val = split.val[:, np.isin(split.val[0], split.slices[SIMULATED_COLD]) & (export.item_scenario[split.val[1]] == t_idx)]
+    return _pairs(np.concatenate([val, split.cold_hidden], axis=1).T.tolist())
+
+
+def check_simulated_cold(split: Split, export: GraphExport) -> None:
+    """Fail unless the simulated-cold record of :func:`simulated_cold` is sound: its users are never
+    test-cold users and have source training history, the hidden pairs are exactly their target
+    training pairs (all in ``train``), and no test pair is among the simulated-cold targets.
+
+    Raises:
+        GraphRecError: Naming what is wrong and a user or pair by raw id.
+    """
+    import numpy as np
+
+    record = split.meta.get("simulated_cold")
+    if SIMULATED_COLD not in split.slices or not isinstance(record, dict):
+        raise GraphRecError(
+            f"split has {split.cold_hidden.shape[1]} cold-hidden pairs but no simulated-cold record "
+            f"(slice {SIMULATED_COLD!r} and meta['simulated_cold']); build it with simulated_cold()"
+        )
+    users = np.asarray(split.slices[SIMULATED_COLD], dtype=np.int64)
+    s_idx, t_idx = scenario_index(export, str(record["source"])), scenario_index(export, str(record["target"]))
+    both = np.intersect1d(users, np.asarray(split.slices.get("cold", np.zeros(0, dtype=np.int64))))
+    if both.size:
+        raise GraphRecError(
+            f"leakage: {both.size} simulated-cold validation users are test-cold users (e.g. {export.user_ids[int(both[0])]!r})"
+        )
+    scen = export.item_scenario[split.train[1]]
+    no_source = np.setdiff1d(users, split.train[0, scen == s_idx])
+    if no_source.size:
+        raise GraphRecError(
+            f"simulated-cold user {export.user_ids[int(no_source[0])]!r} has no {record['source']!r} training "
+            f"interaction ({no_source.size} such users): a cold path could not score it"
+        )
+    train, hidden = pairs_set(split.train), pairs_set(split.cold_hidden)
+    expected = pairs_set(split.train[:, (scen == t_idx) & np.isin(split.train[0], users)])
+    if hidden != expected:
+        extra = sorted(hidden - train) or sorted(hidden - expected) or sorted(expected - hidden)
+        u, i = extra[0]
+        raise GraphRecError(
+            f"cold-hidden pairs are not exactly the simulated-cold users' target training pairs: e.g. "
+            f"({export.user_ids[u]!r}, {export.item_keys[i]!r}); {len(hidden - train)} are not training pairs, "
+            f"{len(expected - hidden)} are missing. Apply simulated_cold after any other change to the split"
+        )
+    leaked = pairs_set(simulated_cold_targets(split, export)) & pairs_set(split.test)
+    if leaked:
+        u, i = next(iter(leaked))
+        raise GraphRecError(f"leakage: test pair ({export.user_ids[u]!r}, {export.item_keys[i]!r}) is a simulated-cold target")
+
+
+def pairs_set(pairs: np.ndarray) -> set[tuple[int, int]]:
+    """The ``(user, item)`` pairs of an int64 ``[2, n]`` array, as a set."""
+    return {(int(u), int(i)) for u, i in pairs.T.tolist()}
+
+
 def random_per_user(export: GraphExport, *, seed: int, val_fraction: float = 0.1, test_fraction: float = 0.1) -> Split:
     """Per user, a seeded random partition into train / validation / test (users with < 3 interactions train only)."""
     import numpy as np
@@ -379,6 +575,8 @@ def check_no_leakage(split: Split, export: GraphExport) -> None:
             f"leakage: held-out item {export.item_keys[i]!r} has {int((split.train[1] == i).sum())} training "
             f"interactions ({int(leaked.sum())} training interactions on held-out items in all)"
         )
+    if SIMULATED_COLD in split.slices or split.cold_hidden.shape[1]:
+        check_simulated_cold(split, export)
 
 
 def check_graph_has_no_held_out_edges(data: object, split: Split) -> None:

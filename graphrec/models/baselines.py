@@ -1,4 +1,5 @@
-"""Closed-form and content baselines of the harness (no training loop): target-only EASE and text kNN.
+"""Closed-form and content baselines of the harness (no training loop): target-only EASE, text kNN and
+the kernel-ridge bridge for cold users.
 
 * :func:`ease_item_weights` — EASE (Steck, 2019): ``B = I − P · diag(1 / diag P)``, ``P = (XᵀX + λI)⁻¹``
   with ``diag B = 0``, over the target scenario's items; a user's scores are ``x_u · B``. A user with
@@ -7,16 +8,44 @@
 * :func:`text_profiles` — text kNN: a user is the mean of the L2-normalised text features of its
   training items (every scenario), an item its own; scores are cosine-like dot products, so an item
   nobody has interacted with is ranked by its text.
+* :func:`fit_bridge` — the kernel-ridge bridge for cold users (issue 12's closed-form reference): a
+  user's binary source history ``x``, smoothed by an EASE model of the source scenario and
+  L2-normalised (:func:`smoothed_profiles`: ``z = row_normalise(x + γ·x·B_S)``), is mapped to target
+  scores by kernel ridge regression with a linear kernel (:func:`kernel_ridge_bridge`:
+  ``K(Z_q, Z_fit) (K(Z_fit, Z_fit) + λI)⁻¹ Y_fit``), fitted on the shared users with target training
+  data (``Y_fit``: their binary target training rows). ``γ``, ``λ`` and the source EASE ridge are chosen
+  on the simulated-cold validation slice (:func:`graphrec.data.splits.simulated_cold`).
+* :func:`fit_target_ease` — target-only EASE with its ridge chosen on validation (sparse scoring), and
+  :func:`combined_reference` — the bridge for users without target training data, EASE for the others.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import logging
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
+    from collections.abc import Callable, Sequence
+
     import numpy as np
     import scipy.sparse
     import torch
+
+    from graphrec.data.export import GraphExport
+    from graphrec.data.splits import Split
+
+    ScoreFn = Callable[[torch.Tensor], torch.Tensor]
+
+logger = logging.getLogger(__name__)
+
+BRIDGE_GAMMAS: tuple[float, ...] = (0.0, 0.5, 1.0, 2.0, 4.0)
+"""Source-smoothing weights ``γ`` of the bridge tried on the simulated-cold slice (0: no smoothing)."""
+BRIDGE_L2: tuple[float, ...] = (0.1, 0.3, 1.0, 3.0, 10.0, 30.0)
+"""Kernel-ridge ``λ`` values of the bridge tried on the simulated-cold slice (the kernel's diagonal is 1)."""
+BRIDGE_SOURCE_L2: tuple[float, ...] = (100.0, 1000.0)
+"""Ridge values of the source scenario's EASE (the bridge's smoother) tried on the simulated-cold slice."""
+TARGET_EASE_L2: tuple[float, ...] = (10.0, 100.0, 500.0, 2000.0)
+"""Ridge values of target-only EASE tried on validation (as ``graphrec.train.experiment.EASE_L2``)."""
 
 
 def ease_item_weights(train: np.ndarray, items: np.ndarray, *, l2: float) -> torch.Tensor:
@@ -72,3 +101,296 @@ def text_profiles(train: np.ndarray, item_x: np.ndarray, num_users: int) -> tupl
     counts = np.bincount(train[0], minlength=num_users).astype(np.float32)
     users /= np.maximum(counts, 1.0)[:, None]
     return torch.from_numpy(users), torch.from_numpy(x)
+
+
+def smoothed_profiles(x: scipy.sparse.csr_matrix, b_source: np.ndarray | None, gamma: float) -> np.ndarray:
+    """The bridge's user profiles: ``x + γ·x·B_S``, each row L2-normalised (float32 ``[n, n_source]``).
+
+    Args:
+        x: Binary source histories (CSR ``[n, n_source]``).
+        b_source: EASE weights of the source scenario over the same columns (``None`` with ``γ = 0``).
+        gamma: Weight of the smoothing (0: the plain history).
+
+    A user without source history keeps a zero row (its kernel row is 0: it scores 0 everywhere).
+    """
+    import numpy as np
+
+    z = np.asarray(x.toarray(), dtype=np.float32)
+    if gamma and b_source is not None:
+        z += np.float32(gamma) * np.asarray(x @ b_source, dtype=np.float32)
+    norm = np.linalg.norm(z, axis=1, keepdims=True)
+    return z / np.where(norm > 0, norm, 1.0)
+
+
+def kernel_ridge_bridge(z_query: np.ndarray, z_fit: np.ndarray, y_fit: np.ndarray, *, l2: float) -> np.ndarray:
+    """Kernel ridge regression with a linear kernel: ``K(Z_q, Z_fit) (K(Z_fit, Z_fit) + λI)⁻¹ Y_fit``.
+
+    Args:
+        z_query: ``[n_q, d]`` profiles to score.
+        z_fit: ``[n_fit, d]`` profiles of the fitted users.
+        y_fit: ``[n_fit, n_target]`` their target rows.
+        l2: The ridge ``λ`` (> 0).
+
+    Returns:
+        float32 ``[n_q, n_target]`` scores.
+    """
+    import numpy as np
+
+    gram = z_fit.astype(np.float64) @ z_fit.T.astype(np.float64)
+    gram[np.diag_indices_from(gram)] += l2
+    alpha = np.linalg.solve(gram, y_fit.astype(np.float64))
+    return (z_query.astype(np.float64) @ z_fit.T.astype(np.float64) @ alpha).astype(np.float32)
+
+
+def _source_ease(train: np.ndarray, items: np.ndarray, l2: float, cache: dict[Any, np.ndarray] | None) -> np.ndarray:
+    """EASE weights of the source scenario (float32 numpy), memoised in ``cache`` by the exact training
+    pairs on ``items`` and ``l2`` (the source part of a coldstart-transfer split does not depend on its seed)."""
+    import hashlib
+
+    import numpy as np
+
+    on = train[:, np.isin(train[1], items)]
+    key = (hashlib.sha1(np.ascontiguousarray(on).tobytes() + np.ascontiguousarray(items).tobytes()).hexdigest(), float(l2))
+    if cache is not None and key in cache:
+        return cache[key]
+    b = ease_item_weights(train, items, l2=l2).numpy()
+    if cache is not None:
+        cache[key] = b
+    return b
+
+
+def _rows_score_fn(rows: dict[int, int], scores: np.ndarray, columns: np.ndarray, num_items: int) -> ScoreFn:
+    """A score function over precomputed target scores of some users (others score 0)."""
+    import numpy as np
+    import torch
+
+    def score(user_rows: torch.Tensor) -> torch.Tensor:
+        out = np.zeros((len(user_rows), num_items), dtype=np.float32)
+        for k, u in enumerate(user_rows.tolist()):
+            if u in rows:
+                out[k, columns] = scores[rows[u]]
+        return torch.from_numpy(out)
+
+    return score
+
+
+def evaluate_simulated_cold(
+    score: ScoreFn, split: Split, export: GraphExport, candidates: np.ndarray, *, ks: tuple[int, ...] = (20,)
+) -> dict[str, float]:
+    """Full-ranking metrics of a *cold path* on the simulated-cold validation targets
+    (:func:`graphrec.data.splits.simulated_cold_targets`), each user's cold-path training items
+    (:func:`graphrec.data.splits.cold_path_train`: never the hidden ones) excluded. ``score`` must come
+    from a model that did not see :attr:`Split.cold_hidden`."""
+    from graphrec.data.splits import cold_path_train, simulated_cold_targets
+    from graphrec.eval.ranking import evaluate_ranking, group_by_user
+
+    out = evaluate_ranking(score, simulated_cold_targets(split, export), group_by_user(cold_path_train(split)), candidates, ks=ks)
+    return out.get("all", {})
+
+
+def fit_bridge(
+    export: GraphExport,
+    split: Split,
+    *,
+    source: str,
+    target: str,
+    gammas: Sequence[float] = BRIDGE_GAMMAS,
+    l2s: Sequence[float] = BRIDGE_L2,
+    source_l2s: Sequence[float] = BRIDGE_SOURCE_L2,
+    folds: int = 5,
+    seed: int = 0,
+    cache: dict[Any, np.ndarray] | None = None,
+) -> tuple[ScoreFn, dict[str, Any]]:
+    """Fit the kernel-ridge bridge (module docstring), its parameters chosen on the simulated-cold slice.
+
+    *Fit users* have source and target training interactions (``split.train``); ``Y_fit`` are their
+    binary target training rows over every target item, ``Z_fit`` their smoothed source profiles.
+
+    *Selection* (validation only; no test pair is read): the simulated-cold users
+    (``split.slices["val-simulated-cold"]``) are divided into ``folds`` seeded folds; each fold's users
+    are scored by a bridge fitted on the fit users **without that fold's users** (so a simulated-cold
+    user's target rows never reach the bridge that scores it; ``folds=1`` leaves every simulated-cold
+    user out at once, exactly :attr:`Split.cold_hidden`; more folds keep the fit set near its test-time
+    size). Scores are ranked over all target items against the simulated-cold targets (their target
+    validation and hidden training pairs, :func:`evaluate_simulated_cold`), and the ``(source ridge, γ,
+    λ)`` with the best Recall@20 wins (ties: the first in grid order).
+
+    The returned scorer is refitted on **all** fit users with the chosen parameters; it scores any user
+    from their source history (0 everywhere without one) and is meant for users without target
+    history (see :func:`combined_reference`).
+
+    Args:
+        export: The exported graph.
+        split: A coldstart-transfer split with a simulated-cold slice.
+        source: Source scenario.
+        target: Target scenario (the scored items).
+        gammas: Smoothing weights tried.
+        l2s: Kernel-ridge values tried.
+        source_l2s: Source EASE ridge values tried (skipped for ``γ = 0``).
+        folds: Folds of the simulated-cold users (>= 1).
+        seed: Seed of the fold assignment.
+        cache: Optional memo of source EASE weights shared across calls (e.g. seeds of one pair).
+
+    Returns:
+        ``(score function over all items, {"gamma", "l2", "source_l2", "val_recall@20", "grid", ...})``.
+
+    Raises:
+        ConfigError: No simulated-cold slice, empty grids, ``folds < 1`` or no fit user.
+    """
+    import time
+
+    import numpy as np
+    import torch
+
+    from graphrec.data.splits import SIMULATED_COLD, cold_path_train, scenario_index, simulated_cold_targets
+    from graphrec.errors import ConfigError
+    from graphrec.eval.ranking import evaluate_ranking, group_by_user
+
+    if SIMULATED_COLD not in split.slices:
+        raise ConfigError(
+            "the bridge is selected on a simulated-cold validation slice and this split has none; apply "
+            "graphrec.data.splits.simulated_cold(split, export, source=..., target=..., seed=...) first"
+        )
+    if not (gammas and l2s and source_l2s) or folds < 1:
+        raise ConfigError(f"bridge grids must be non-empty and folds >= 1; got gammas={gammas}, l2s={l2s}, source_l2s={source_l2s}, folds={folds}")
+    started = time.perf_counter()
+    s_idx, t_idx = scenario_index(export, source), scenario_index(export, target)
+    n_users, n_items = len(export.user_ids), len(export.item_keys)
+    train = split.train
+    scen = export.item_scenario[train[1]]
+    source_items = np.unique(train[1, scen == s_idx])
+    target_items = np.flatnonzero(export.item_scenario == t_idx)
+    x_source = user_item_matrix(train, n_users, source_items)
+    y_all = user_item_matrix(train, n_users, target_items)
+    has_source = np.asarray(x_source.sum(axis=1)).ravel() > 0
+    has_target = np.asarray(y_all.sum(axis=1)).ravel() > 0
+    fit_users = np.flatnonzero(has_source & has_target)
+    if not len(fit_users):
+        raise ConfigError(f"no user has both {source!r} and {target!r} training interactions: the bridge has nothing to fit")
+    val_users = np.asarray(split.slices[SIMULATED_COLD], dtype=np.int64)
+    fold_of = np.random.default_rng(seed).permutation(len(val_users)) % min(folds, len(val_users))
+    targets = simulated_cold_targets(split, export)
+    exclude = group_by_user(cold_path_train(split))
+    candidates = export.item_scenario == t_idx
+    y_fit = np.asarray(y_all[fit_users].toarray(), dtype=np.float32)
+    fit_pos = {int(u): k for k, u in enumerate(fit_users)}
+    val_pos = {int(u): k for k, u in enumerate(val_users)}
+    grid: list[dict[str, float]] = []
+    best: dict[str, float] | None = None
+    for s_l2 in source_l2s:
+        b_source = _source_ease(train, source_items, s_l2, cache) if any(g for g in gammas) else None
+        for gamma in gammas:
+            if not gamma and s_l2 != source_l2s[0]:
+                continue  # γ = 0 does not use the source EASE: tried once
+            z_fit = smoothed_profiles(x_source[fit_users], b_source, gamma)
+            z_val = smoothed_profiles(x_source[val_users], b_source, gamma)
+            scores = {l2: np.zeros((len(val_users), len(target_items)), dtype=np.float32) for l2 in l2s}
+            for f in range(int(fold_of.max(initial=-1)) + 1):
+                query = np.flatnonzero(fold_of == f)
+                keep = np.ones(len(fit_users), dtype=bool)
+                keep[[fit_pos[int(u)] for u in val_users[query] if int(u) in fit_pos]] = False
+                zf = z_fit[keep].astype(np.float64)
+                evals, vecs = np.linalg.eigh(zf @ zf.T)
+                vty = (vecs.T @ y_fit[keep].astype(np.float64))
+                w = z_val[query].astype(np.float64) @ zf.T @ vecs
+                for l2 in l2s:
+                    scores[l2][query] = ((w / (evals + l2)[None, :]) @ vty).astype(np.float32)
+            for l2 in l2s:
+                fn = _rows_score_fn(val_pos, scores[l2], target_items, n_items)
+                metrics = evaluate_ranking(fn, targets, exclude, candidates, ks=(20,)).get("all", {})
+                row = {"source_l2": float(s_l2), "gamma": float(gamma), "l2": float(l2), "val_recall@20": metrics.get("recall@20", 0.0), "val_ndcg@20": metrics.get("ndcg@20", 0.0)}
+                grid.append(row)
+                if best is None or row["val_recall@20"] > best["val_recall@20"]:
+                    best = row
+    assert best is not None
+    b_best = _source_ease(train, source_items, best["source_l2"], cache) if best["gamma"] else None
+    z_fit = smoothed_profiles(x_source[fit_users], b_best, best["gamma"])
+    gram = z_fit.astype(np.float64) @ z_fit.T.astype(np.float64)
+    gram[np.diag_indices_from(gram)] += best["l2"]
+    alpha = np.linalg.solve(gram, y_fit.astype(np.float64)).astype(np.float32)
+    target_t = torch.from_numpy(target_items)
+
+    def score(user_rows: torch.Tensor) -> torch.Tensor:
+        z = smoothed_profiles(x_source[user_rows.numpy()], b_best, best["gamma"])
+        out = torch.zeros(len(user_rows), n_items)
+        out[:, target_t] = torch.from_numpy((z @ z_fit.T) @ alpha)
+        return out
+
+    params: dict[str, Any] = {
+        **best, "folds": int(min(folds, len(val_users))), "fit_users": len(fit_users), "val_users": len(val_users),
+        "val_targets": int(targets.shape[1]), "source_items": len(source_items), "target_items": len(target_items),
+        "seconds": time.perf_counter() - started, "selected_on": "simulated-cold validation", "grid": grid,
+    }  # fmt: skip
+    logger.info("bridge: source_l2 %g, gamma %g, l2 %g (simulated-cold recall@20 %.4f)", best["source_l2"], best["gamma"], best["l2"], best["val_recall@20"])
+    return score, params
+
+
+def fit_target_ease(
+    export: GraphExport, split: Split, *, target: str, l2s: Sequence[float] = TARGET_EASE_L2
+) -> tuple[ScoreFn, dict[str, Any]]:
+    """Target-only EASE over the target items with training interactions, its ridge the one of ``l2s``
+    with the best validation Recall@20 (``split.val``, training items excluded; the first without a
+    validation split). One inversion per ridge; only the chosen weights are kept. Users score through
+    a sparse product (``x_u · B``); a user without target history scores 0 everywhere.
+
+    Returns:
+        ``(score function over all items, {"l2", "val_recall@20", "grid", ...})``.
+    """
+    import time
+
+    import numpy as np
+    import torch
+
+    from graphrec.data.splits import scenario_index
+    from graphrec.eval.ranking import evaluate_ranking, group_by_user
+
+    started = time.perf_counter()
+    t_idx = scenario_index(export, target)
+    n_items = len(export.item_keys)
+    counts = np.bincount(split.train[1], minlength=n_items)
+    items = np.flatnonzero((export.item_scenario == t_idx) & (counts > 0))
+    x = user_item_matrix(split.train, len(export.user_ids), items)
+    items_t = torch.from_numpy(items)
+    candidates = export.item_scenario == t_idx
+    exclude = group_by_user(split.train)
+
+    def scorer_for(b: np.ndarray) -> ScoreFn:
+        def score(user_rows: torch.Tensor) -> torch.Tensor:
+            out = torch.zeros(len(user_rows), n_items)
+            out[:, items_t] = torch.from_numpy(np.asarray(x[user_rows.numpy()] @ b, dtype=np.float32))
+            return out
+
+        return score
+
+    grid: list[dict[str, float]] = []
+    best: tuple[float, float, ScoreFn] | None = None
+    for l2 in l2s if split.val.shape[1] else l2s[:1]:
+        scorer = scorer_for(ease_item_weights(split.train, items, l2=l2).numpy())
+        val = evaluate_ranking(scorer, split.val, exclude, candidates, ks=(20,)) if split.val.shape[1] else {}
+        recall = val.get("all", {}).get("recall@20", 0.0)
+        grid.append({"l2": float(l2), "val_recall@20": recall})
+        if best is None or recall > best[1]:
+            best = (float(l2), recall, scorer)
+    assert best is not None
+    params = {"l2": best[0], "val_recall@20": best[1], "items": len(items), "grid": grid, "seconds": time.perf_counter() - started, "selected_on": "validation"}
+    return best[2], params
+
+
+def combined_reference(cold_score: ScoreFn, warm_score: ScoreFn, cold_users: np.ndarray) -> ScoreFn:
+    """Route each user: ``cold_score`` (e.g. the bridge) where the bool mask ``cold_users`` is set
+    (users without target training interactions), ``warm_score`` (e.g. target-only EASE) elsewhere."""
+    import torch
+
+    mask = torch.from_numpy(cold_users.astype(bool))
+
+    def score(user_rows: torch.Tensor) -> torch.Tensor:
+        cold = mask[user_rows]
+        if bool(cold.all()):
+            return cold_score(user_rows)
+        if not bool(cold.any()):
+            return warm_score(user_rows)
+        out = warm_score(user_rows).clone()
+        out[cold] = cold_score(user_rows[cold])
+        return out
+
+    return score
