@@ -38,11 +38,13 @@ if TYPE_CHECKING:  # pragma: no cover
 
 logger = logging.getLogger(__name__)
 
-BRIDGE_GAMMAS: tuple[float, ...] = (0.0, 0.5, 1.0, 2.0, 4.0)
-"""Source-smoothing weights ``γ`` of the bridge tried on the simulated-cold slice (0: no smoothing)."""
-BRIDGE_L2: tuple[float, ...] = (0.1, 0.3, 1.0, 3.0, 10.0, 30.0)
+BRIDGE_GAMMAS: tuple[float, ...] = (0.0, 1.0, 4.0, 16.0, 64.0, 256.0)
+"""Source-smoothing weights ``γ`` of the bridge tried on the simulated-cold slice (0: no smoothing; the
+largest make the profile essentially the row-normalised ``x·B_S``: on Amazon-KG movies→books the
+simulated-cold optimum was at the top of a 0–4 grid, hence the wide range)."""
+BRIDGE_L2: tuple[float, ...] = (1.0, 3.0, 10.0, 30.0, 100.0)
 """Kernel-ridge ``λ`` values of the bridge tried on the simulated-cold slice (the kernel's diagonal is 1)."""
-BRIDGE_SOURCE_L2: tuple[float, ...] = (100.0, 1000.0)
+BRIDGE_SOURCE_L2: tuple[float, ...] = (300.0, 1000.0, 3000.0)
 """Ridge values of the source scenario's EASE (the bridge's smoother) tried on the simulated-cold slice."""
 TARGET_EASE_L2: tuple[float, ...] = (10.0, 100.0, 500.0, 2000.0)
 """Ridge values of target-only EASE tried on validation (as ``graphrec.train.experiment.EASE_L2``)."""
