@@ -36,7 +36,10 @@ PAIRS: dict[str, dict[str, Any]] = {
     "books-movies": {"home": "amazon-kg", "spec": "ingest/specs/amazon-kg.toml", "source": "books", "target": "movies"},
     "ml100k-genres": {"home": "ml-100k-genres", "spec": None, "source": "drama", "target": "action"},
 }
-MODELS = ("popularity", "ease", "text-knn", "lightgcn-target", "lightgcn-merged", "graphrec-no-bert", "graphrec-no-topics", "graphrec-single", "graphrec")
+MODELS = (
+    "popularity", "ease", "text-knn", "lightgcn-target", "lightgcn-merged", "graphrec-no-bert", "graphrec-no-topics",
+    "graphrec-no-source", "graphrec-single", "graphrec",
+)
 COLD_ITEM_MODELS = ("popularity", "ease", "text-knn", "lightgcn-merged", "graphrec")
 SPARSE_MODELS = ("popularity", "ease", "lightgcn-target", "lightgcn-merged", "graphrec-no-bert", "graphrec-no-topics", "graphrec")
 SLICES = {"cold-items": ("held-out-items", "all", "warm", "cold"), "sparse": ("all", "warm", "cold")}
@@ -122,7 +125,12 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--epochs", type=int, default=40)
     p.add_argument("--patience", type=int, default=5)
     p.add_argument("--dim", type=int, default=64)
+    p.add_argument("--verbose", action="store_true", help="log every epoch")
     args = p.parse_args(argv)
+    if args.verbose:
+        import logging
+
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     if args.protocol == "table":
         for protocol in ("cold-items", "sparse"):
             if results_file(protocol).exists():

@@ -17,13 +17,15 @@ Models (:data:`MODELS`):
 * ``graphrec-no-topics`` / ``graphrec-no-bert`` — ``graphrec-single`` without topic nodes / without
   BERT features (the latter is ``graphrec``'s collaborative channel).
 * ``graphrec-transfer`` — ``graphrec-single`` plus the experimental cold-start transfer head.
+* ``graphrec-no-source`` — ``graphrec`` on the target scenario's interactions only (ablation).
 * ``ease`` — target-only EASE (closed form, ridge chosen on validation; :mod:`graphrec.models.baselines`).
 * ``text-knn`` — text kNN: users as the mean text vector of their training items, items as their own.
 
 Items without a training interaction (new or held-out items) are never drawn as BPR negatives; in
 models with text features their layer 0 is their text alone (no untrained ID vector), and ``graphrec``
-maps them into its collaborative channel through a content map fitted on the items with interactions
-(:class:`~graphrec.models.routed.RoutedLightGCN`), its ridge and gate chosen on validation.
+routes them, for every user, to its knowledge channel (the collaborative channel's ID vector of such
+an item was never trained); items with few interactions can lean on it too, by a gate chosen on
+validation (:func:`select_item_gate`).
 
 Topic features are the weighted mean of their member items' text features (item text only: no
 interaction enters them); user features are never stored (see :mod:`graphrec.features`).
@@ -114,6 +116,7 @@ MODELS: dict[str, ModelSpec] = {
         ModelSpec("graphrec-no-topics", topics=False),
         ModelSpec("graphrec-no-bert", text=False),
         ModelSpec("graphrec-transfer", transfer=True),
+        ModelSpec("graphrec-no-source", route=True, graph="target"),
         ModelSpec("ease", kind="ease", text=False, topics=False, graph="target"),
         ModelSpec("text-knn", kind="text-knn", topics=False),
     )
@@ -123,10 +126,9 @@ GNN_MODELS: tuple[str, ...] = tuple(name for name, spec in MODELS.items() if spe
 
 EASE_L2 = (10.0, 100.0, 500.0, 2000.0)
 """EASE ridge values tried on validation (the first is used without a validation split)."""
-CONTENT_MAP_RIDGE = (0.1, 1.0, 10.0)
-"""Ridge values of ``graphrec``'s content map tried on validation (1.0 without a validation split)."""
-CONTENT_MAP_GATE = (0.0, 2.0, 10.0)
-"""Gate counts of the content map tried on validation (0: only items without interactions use it)."""
+ITEM_GATE_COUNTS = (0.0, 2.0, 10.0)
+"""Gate counts of ``graphrec``'s item routing tried on validation (0: only items without interactions
+go to the knowledge channel; see :class:`~graphrec.models.routed.RoutedLightGCN`)."""
 
 
 def model_spec(name: str, **overrides: Any) -> ModelSpec:
@@ -173,24 +175,6 @@ class Inputs:
     transfer_pairs: np.ndarray | None = None
     data: HeteroData | None = None
     item_counts: np.ndarray | None = None
-    item_content: torch.Tensor | None = None
-
-
-def content_features(export: GraphExport, item_x: np.ndarray, *, topics: bool) -> np.ndarray:
-    """Content features of every item for ``graphrec``'s content map: its text features, and with
-    ``topics`` the L2-normalised membership-weighted mean of its topics' features beside them
-    (zeros for an item without topics). Item text and topic membership only: no interaction."""
-    import numpy as np
-
-    x = item_x.astype(np.float32)
-    if not topics or not len(export.topic_ids) or not export.has_topic.shape[1]:
-        return x
-    t = topic_features(export, x)
-    out = np.zeros_like(x)
-    w = export.has_topic_weight.astype(np.float32)
-    np.add.at(out, export.has_topic[0], t[export.has_topic[1]] * w[:, None])
-    norm = np.linalg.norm(out, axis=1, keepdims=True)
-    return np.concatenate([x, out / np.where(norm > 0, norm, 1.0)], axis=1)
 
 
 def build_inputs(
@@ -246,8 +230,6 @@ def build_inputs(
         user_items = user_item_mean(len(export.user_ids), len(export.item_keys), train)
     inputs = Inputs(train, adj, x, tx, n_topics, export.item_scenario == t, t, user_items, data=data)
     inputs.item_counts = np.bincount(train[1], minlength=len(export.item_keys))
-    if spec.route and item_x is not None and spec.text:
-        inputs.item_content = torch.from_numpy(content_features(export, item_x, topics=use_topics))
     if spec.transfer and spec.graph == "merged":
         is_target = inputs.candidates[train[1]]
         n_users = len(export.user_ids)
@@ -279,9 +261,8 @@ def build_model(
         collaborative = build_model(
             spec.channel("collaborative"), export, dataclasses.replace(inputs, item_x=None, topic_x=None), seed=seed
         )
-        return RoutedLightGCN(
-            knowledge, collaborative, routed_cold_users(export, inputs), item_content=inputs.item_content  # type: ignore[arg-type]
-        )
+        counts = None if inputs.item_counts is None else torch.from_numpy(inputs.item_counts)
+        return RoutedLightGCN(knowledge, collaborative, routed_cold_users(export, inputs), item_counts=counts)  # type: ignore[arg-type]
 
     evidence = None
     if inputs.item_counts is not None:
@@ -357,6 +338,20 @@ def evaluate_slices(
         only_held[np.unique(held_out[1])] = True
         out["held-out-items"] = evaluate_ranking(score, held_out, exclude, only_held & candidates, ks=ks)["all"]
     return out
+
+
+def validation_candidates(split: Split, inputs: Inputs) -> np.ndarray:
+    """The items validation ranks over (early stopping and every choice made on validation): the
+    target scenario's items, or for the cold-item protocol only its validation items — the validation
+    counterpart of the ``held-out-items`` ranking, the protocol's measure. (Ranked among all target
+    items, new items seldom reach a top 20 at all, which leaves validation without a signal.)"""
+    import numpy as np
+
+    if split.meta.get("protocol") != "coldstart-items" or not split.val.shape[1]:
+        return inputs.candidates
+    only_val = np.zeros(len(inputs.candidates), dtype=bool)
+    only_val[np.unique(split.val[1])] = True
+    return only_val & inputs.candidates
 
 
 @dataclass
@@ -470,52 +465,50 @@ def fit(
         np.random.seed(config.seed)
         model = build_model(spec, export, inputs, seed=config.seed)
         channels = {"knowledge": model.knowledge, "collaborative": model.collaborative} if spec.route else {"": model}
+        # in order: a routed model's collaborative channel early-stops on the routed model (its knowledge
+        # channel trained first), so new items and cold users are scored as they will be served
         results = {
             name: train_bpr(
-                channel, inputs.adj, inputs.train, split.val, export.item_scenario, inputs.candidates, config,
+                channel, inputs.adj, inputs.train, split.val, export.item_scenario, validation_candidates(split, inputs), config,
                 transfer_pairs=inputs.transfer_pairs, data=inputs.data, progress=progress,
                 on_epoch=None if on_epoch is None else functools.partial(on_epoch, name), channel=name,
+                evaluate_with=model if name == "collaborative" else None,
             )  # fmt: skip
             for name, channel in channels.items()
         }
         fitted = Fitted(spec, inputs, model, result=results[""] if "" in results else merge_channel_results(results))
-        if spec.route and inputs.item_content is not None:
+        if spec.route:
             assert fitted.result is not None
-            fitted.result.config["content_map"] = select_content_map(model, inputs, split)  # type: ignore[arg-type]
+            fitted.result.config["item_gate"] = select_item_gate(model, inputs, split)  # type: ignore[arg-type]
     fitted.metrics = evaluate_slices(fitted.score_fn(), split, inputs.candidates, ks=(10, 20))
     return fitted
 
 
-def select_content_map(model: RoutedLightGCN, inputs: Inputs, split: Split) -> dict[str, Any]:
-    """Fit ``model``'s content map for each ridge of :data:`CONTENT_MAP_RIDGE` and gate count of
-    :data:`CONTENT_MAP_GATE`, keep the pair with the best validation Recall@20 (ties: the first, i.e.
-    the smaller ridge and gate), and return the choice and the grid. Without a validation split the
-    defaults (ridge 1, gate 0) are used. The channels are propagated once."""
+def select_item_gate(model: RoutedLightGCN, inputs: Inputs, split: Split) -> dict[str, Any]:
+    """Choose the routed model's item gate count among :data:`ITEM_GATE_COUNTS` by validation Recall@20
+    (ties: the first, i.e. the smaller count; ``0`` without a validation split), set it, and return the
+    choice and the grid. The channels are propagated once."""
     import torch
 
     from graphrec.eval.ranking import dot_product_scores
 
-    assert inputs.item_counts is not None
-    counts = torch.from_numpy(inputs.item_counts)
     model.eval()
+    if not split.val.shape[1]:
+        model.set_gate_count(0.0)
+        return {"gate_count": 0.0, "selected_on": "default (no validation split)"}
     with torch.inference_mode():
         channels = model.channels(inputs.adj)
-    collab_items = channels[1][1]
-    if not split.val.shape[1]:
-        model.fit_content_map(collab_items, counts, ridge=1.0, gate_count=0.0)
-        return {"ridge": 1.0, "gate_count": 0.0, "selected_on": "default (no validation split)"}
     exclude = group_by_user(inputs.train)
     grid: list[dict[str, float]] = []
-    for ridge in CONTENT_MAP_RIDGE:
-        for gate in CONTENT_MAP_GATE:
-            model.fit_content_map(collab_items, counts, ridge=ridge, gate_count=gate)
-            with torch.inference_mode():
-                users, items, _ = model.route(*channels)
-            val = evaluate_ranking(dot_product_scores(users, items), split.val, exclude, inputs.candidates, ks=(20,))
-            grid.append({"ridge": ridge, "gate_count": gate, "val_recall@20": val.get("all", {}).get("recall@20", 0.0)})
-    best = max(grid, key=lambda g: g["val_recall@20"])  # max keeps the first of equals
-    model.fit_content_map(collab_items, counts, ridge=best["ridge"], gate_count=best["gate_count"])
-    logger.info("content map: ridge %g, gate count %g (validation recall@20 %.4f)", best["ridge"], best["gate_count"], best["val_recall@20"])
+    for gate in ITEM_GATE_COUNTS:
+        model.set_gate_count(gate)
+        with torch.inference_mode():
+            users, items, _ = model.route(*channels)
+        val = evaluate_ranking(dot_product_scores(users, items), split.val, exclude, validation_candidates(split, inputs), ks=(20,))
+        grid.append({"gate_count": gate, "val_recall@20": val.get("all", {}).get("recall@20", 0.0)})
+    best = max(grid, key=lambda r: r["val_recall@20"])  # max keeps the first of equals
+    model.set_gate_count(best["gate_count"])
+    logger.info("item gate count %g (validation recall@20 %.4f)", best["gate_count"], best["val_recall@20"])
     return {**best, "selected_on": "validation", "grid": grid}
 
 
@@ -546,7 +539,7 @@ def fit_ease(export: GraphExport, split: Split, spec: ModelSpec, inputs: Inputs)
     best: tuple[float, float, Any] | None = None
     for l2 in EASE_L2 if split.val.shape[1] else EASE_L2[:1]:
         scorer = scorer_for(ease_item_weights(inputs.train, items, l2=l2))
-        val = evaluate_ranking(scorer, split.val, exclude, inputs.candidates, ks=(20,)) if split.val.shape[1] else {}
+        val = evaluate_ranking(scorer, split.val, exclude, validation_candidates(split, inputs), ks=(20,)) if split.val.shape[1] else {}
         recall = val.get("all", {}).get("recall@20", 0.0)
         grid.append({"l2": l2, "val_recall@20": recall})
         if best is None or recall > best[1]:

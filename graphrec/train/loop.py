@@ -113,6 +113,7 @@ def train_bpr(
     progress: bool = False,
     on_epoch: Callable[[int, CrossScenarioLightGCN, torch.Tensor], None] | None = None,
     channel: str = "",
+    evaluate_with: torch.nn.Module | None = None,
 ) -> TrainResult:
     """Train with BPR (negatives from each positive's scenario, among items with a training interaction);
     keep the weights of the best validation epoch.
@@ -129,6 +130,8 @@ def train_bpr(
         on_epoch: Called as ``on_epoch(epoch, model, adj)`` after each epoch's validation, in eval mode
             (for diagnostics such as per-epoch curves; it must not change the model).
         channel: Name of the routed model's channel being trained, for messages (default: none).
+        evaluate_with: Validate this model instead of ``model`` (which must be part of it): a routed
+            model whose channel ``model`` is, so the channel early-stops on what will be served.
 
     Raises:
         ConfigError: Mini-batch training without ``data`` or a sampling backend, or with the transfer head.
@@ -163,7 +166,7 @@ def train_bpr(
             logger.info("epoch %d loss %.4f (no validation split)", epoch, loss)
             result.best_epoch = epoch
         else:
-            metrics = evaluate(model, adj, train, val, candidates, ks=(config.k,), exclude=positives)
+            metrics = evaluate(evaluate_with or model, adj, train, val, candidates, ks=(config.k,), exclude=positives)
             val_recall = metrics.get(f"recall@{config.k}", 0.0)
             result.history.append({"epoch": epoch, "loss": loss, f"val_recall@{config.k}": val_recall})
             logger.info("epoch %d loss %.4f val recall@%d %.4f", epoch, loss, config.k, val_recall)

@@ -1,7 +1,7 @@
 """Cold items in the model: BPR negatives only among items with a training interaction; an item without
-one starts from its text alone (no untrained ID vector); graphrec's content map places it in the
-collaborative space (closed-form ridge, gate by interaction count, chosen on validation); the closed-form
-baselines (EASE, text kNN) compute what their formulas say."""
+one starts from its text alone (no untrained ID vector); graphrec routes it to its knowledge channel
+for every user (gate by interaction count, chosen on validation among validation items); the
+closed-form baselines (EASE, text kNN) compute what their formulas say."""
 
 from __future__ import annotations
 
@@ -9,19 +9,18 @@ import numpy as np
 import pytest
 import torch
 
-from graphrec.data.splits import coldstart_items
+from graphrec.data.splits import coldstart_items, coldstart_transfer
 from graphrec.models.baselines import ease_item_weights, text_profiles, user_item_matrix
 from graphrec.models.lightgcn import CrossScenarioLightGCN
 from graphrec.train.experiment import (
-    CONTENT_MAP_GATE,
-    CONTENT_MAP_RIDGE,
     GNN_MODELS,
+    ITEM_GATE_COUNTS,
     MODELS,
     build_inputs,
     build_model,
-    content_features,
     fit,
     model_spec,
+    validation_candidates,
 )
 from graphrec.train.loop import TrainConfig
 from graphrec.train.sampling import in_scenario_negatives, observed_items
@@ -64,41 +63,48 @@ def test_item_without_interactions_starts_from_its_text_alone() -> None:
         assert torch.allclose(model.initial()[model.num_users : model.num_users + model.num_items], h0)
 
 
-def test_content_map_places_cold_items_and_is_chosen_on_validation() -> None:
+def test_routing_per_user_and_item_and_the_gate_chosen_on_validation() -> None:
     export, x = toy_export()
     split = coldstart_items(export, target="books", seed=0)
     cfg = TrainConfig(epochs=4, batch_size=64, lr=0.05, seed=0)
     fitted = fit(export, split, model_spec("graphrec", dim=8), cfg, target="books", item_x=x)
-    chosen = fitted.result.config["content_map"]
-    assert chosen["selected_on"] == "validation"
-    assert len(chosen["grid"]) == len(CONTENT_MAP_RIDGE) * len(CONTENT_MAP_GATE)
+    chosen = fitted.result.config["item_gate"]
+    assert chosen["selected_on"] == "validation" and len(chosen["grid"]) == len(ITEM_GATE_COUNTS)
     assert chosen["val_recall@20"] == max(g["val_recall@20"] for g in chosen["grid"])
     model = fitted.model
     counts = torch.from_numpy(fitted.inputs.item_counts).float()
-    content = torch.from_numpy(content_features(export, x, topics=True))
-    assert torch.equal(model.item_content, content) and content.shape[1] == 2 * x.shape[1]
-    # the map is the ridge solution over the items with interactions
     with torch.inference_mode():
-        (_, _, _), (_, i_c, _) = model.channels(fitted.inputs.adj)
-        seen = counts > 0
-        xs, ys = content[seen].double(), i_c[seen].double()
-        expect = torch.linalg.solve(xs.T @ xs + chosen["ridge"] * torch.eye(xs.shape[1], dtype=torch.float64), xs.T @ ys)
-        assert torch.allclose(model.content_map.double(), expect, atol=1e-4)
-        gate = seen.float() if chosen["gate_count"] == 0 else counts / (counts + chosen["gate_count"])
-        assert torch.allclose(model.item_gate, gate)
-        # held-out items: the collaborative half of their embedding is their mapped content
-        _, items, _ = model.embed(fitted.inputs.adj)
-        held = torch.from_numpy(np.unique(split.test[1]))
-        assert torch.allclose(items[held, 8:], content[held] @ model.content_map, atol=1e-5)
-    # a different gate count changes warm items' vectors, gate 0 leaves them as the ID channel's
-    model.fit_content_map(i_c, counts, ridge=1.0, gate_count=0.0)
-    with torch.inference_mode():
-        _, items0, _ = model.embed(fitted.inputs.adj)
-    assert torch.allclose(items0[seen, 8:], i_c[seen])
-    # no validation split (a production run): the defaults, recorded as such
+        (u_k, i_k, _), (u_c, i_c, _) = model.channels(fitted.inputs.adj)
+        for gate in ITEM_GATE_COUNTS:
+            model.set_gate_count(gate)
+            users, items, _ = model.embed(fitted.inputs.adj)
+            assert users.shape[1] == items.shape[1] == 24
+            h = (counts > 0).float() if gate == 0 else counts / (counts + gate)
+            g = (~model.cold_users).float()
+            expect = (1 - g[:, None] * h[None, :]) * (u_k @ i_k.T) + g[:, None] * h[None, :] * (u_c @ i_c.T)
+            assert torch.allclose(users @ items.T, expect, atol=1e-4)
+        model.set_gate_count(0.0)
+        scores = model.embed(fitted.inputs.adj)[0] @ model.embed(fitted.inputs.adj)[1].T
+    held = torch.from_numpy(np.unique(split.test[1]))
+    warm_users = torch.from_numpy(np.flatnonzero(~model.cold_users.numpy()))
+    seen = torch.from_numpy(np.flatnonzero(counts.numpy() > 0))
+    # new items: every user gets the knowledge channel; items with interactions: warm users get the collaborative one
+    assert torch.allclose(scores[:, held], (u_k @ i_k.T)[:, held], atol=1e-4)
+    assert torch.allclose(scores[warm_users][:, seen], (u_c @ i_c.T)[warm_users][:, seen], atol=1e-4)
+    # no validation split (a production run): the default, recorded as such
     no_val = type(split)(split.train, split.val[:, :0], split.test, split.slices, split.meta)
     prod = fit(export, no_val, model_spec("graphrec", dim=8), TrainConfig(epochs=2, batch_size=64, lr=0.05), target="books", item_x=x)
-    assert prod.result.config["content_map"] == {"ridge": 1.0, "gate_count": 0.0, "selected_on": "default (no validation split)"}
+    assert prod.result.config["item_gate"] == {"gate_count": 0.0, "selected_on": "default (no validation split)"}
+
+
+def test_cold_item_validation_ranks_among_validation_items() -> None:
+    export, x = toy_export()
+    split = coldstart_items(export, target="books", seed=0)
+    inputs = build_inputs(export, split, model_spec("graphrec-single"), target="books", item_x=x)
+    only = validation_candidates(split, inputs)
+    assert set(np.flatnonzero(only).tolist()) == set(np.unique(split.val[1]).tolist())
+    other = coldstart_transfer(export, source="movies", target="books", seed=0)
+    assert validation_candidates(other, inputs) is inputs.candidates
 
 
 def test_ease_weights_follow_the_closed_form() -> None:

@@ -127,9 +127,10 @@ def test_routed_model_scores_cold_users_by_knowledge_and_warm_by_collaborative(t
         assert routed.metrics["warm"][m] == pytest.approx(collaborative.metrics["warm"][m])
     assert knowledge.metrics["warm"] != collaborative.metrics["warm"]  # the routing is what differs
     emb = routed.embeddings()
-    assert emb["user"].shape[1] == emb["item"].shape[1] == emb["topic"].shape[1] == 16  # one space, two channels
+    # one space: [knowledge, collaborative, -knowledge] blocks of 8 (see graphrec.models.routed)
+    assert emb["user"].shape[1] == emb["item"].shape[1] == emb["topic"].shape[1] == 24
     cold = split.slices["cold"]
-    assert not emb["user"][cold, 8:].any() and emb["user"][cold, :8].any()  # cold users: knowledge half only
+    assert not emb["user"][cold, 8:].any() and emb["user"][cold, :8].any()  # cold users: knowledge block only
     # the run folder round-trips a routed model too
     save_run(tmp_path, routed, export, split, cfg, target="books", source="movies")
     spec = model_spec("graphrec", dim=8)
