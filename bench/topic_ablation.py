@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/topic_ablation.py prepare            # the homes (idempotent), extraction times
     .venv/bin/python bench/topic_ablation.py run                # all runs not yet in the JSON, then the table
-    .venv/bin/python bench/topic_ablation.py table              # the table again, from the JSON
+    .venv/bin/python bench/topic_ablation.py table              # the table again, from the JSON (--seeds: those only)
     OMP_NUM_THREADS=1 is set by the script itself (training is single-threaded).
 
 Pair: MovieLens-100K with genre families as scenarios (``bench/genre_pair.py``: ``drama`` source →
@@ -267,8 +267,23 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def print_table(data: dict[str, Any]) -> None:
-    summary = data["summary"]
+def paired_rows(runs: list[dict[str, Any]], protocol: str, model: str, slice_: str) -> list[str]:
+    """Per source: recall@20 on ``slice_`` minus the ``none`` home's, seed by seed (same split), as a table row."""
+    by = {(r["source"], r["seed"]): r["metrics"][slice_]["recall@20"] for r in runs if r["protocol"] == protocol and r["model"] == model}
+    rows = []
+    for source in SOURCES:
+        seeds = sorted(seed for (s, seed) in by if s == source and ("none", seed) in by)
+        if source == "none" or not seeds:
+            continue
+        diffs = [by[(source, seed)] - by[("none", seed)] for seed in seeds]
+        sd = statistics.stdev(diffs) if len(diffs) > 1 else 0.0
+        rows.append(f"| {model} | {source} | {len(seeds)} | {statistics.mean(diffs):+.4f} ± {sd:.4f} | {sum(d > 0 for d in diffs)}/{len(diffs)} |")
+    return rows
+
+
+def print_table(data: dict[str, Any], seeds: list[int] | None = None) -> None:
+    runs = [r for r in data["runs"] if seeds is None or r["seed"] in seeds]
+    summary = summarise(runs)
     homes = data.get("homes", {})
     print("\n### Topic sources (ml100k-genres: drama → action)\n")
     print("| source | topics | HAS_TOPIC edges | items with a topic | extraction s |")
@@ -294,6 +309,12 @@ def print_table(data: dict[str, Any]) -> None:
                     continue
                 cells = [f"{e[f'{s}/{m}'][0]:.4f} ± {e[f'{s}/{m}'][1]:.4f}" if f"{s}/{m}" in e else "–" for s in p["slices"] for m in METRICS]
                 print(f"| {model} | {source} | {','.join(map(str, e['seeds']))} | " + " | ".join(cells) + " |")
+        slice_ = p["slices"][0]
+        print(f"\n{slice_} R@20 minus the no-topic home's, paired by seed (same split):\n")
+        print("| model | topics | seeds | Δ R@20 (mean ± std) | seeds better |")
+        print("|---|---|---|---|---|")
+        for model in MODELS:
+            print("\n".join(paired_rows(runs, protocol, model, slice_)))
 
 
 def run(args: argparse.Namespace) -> None:
@@ -348,7 +369,7 @@ def run(args: argparse.Namespace) -> None:
         digests.setdefault((r["protocol"], r["seed"]), set()).add(r["split_sha256"])
     if any(len(d) > 1 for d in digests.values()):
         raise GraphRecError(f"splits differ across homes for the same protocol and seed: {digests}")
-    print_table(json.loads(RESULTS.read_text()))
+    print_table(json.loads(RESULTS.read_text()), args.seeds)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -372,7 +393,7 @@ def main(argv: list[str] | None = None) -> None:
             if source != "llm" or args.with_llm:
                 print(json.dumps(prepare_home(source), indent=1), flush=True)
     elif args.command == "table":
-        print_table(json.loads(RESULTS.read_text()))
+        print_table(json.loads(RESULTS.read_text()), args.seeds)
     else:
         run(args)
 
