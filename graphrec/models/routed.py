@@ -16,8 +16,12 @@ for every item with an interaction and 0 for the others). It is one dot product 
 vectors, so every consumer of embeddings (ranking, write-back, vector indexes, ``INTERESTED_IN``)
 works unchanged::
 
-    user = [k_u,  g_u · c_u,  −g_u · k_u]
-    item = [k_i,  h_i · c_i,   h_i · k_i]      (topics as items with h = 1)
+    user = [k_u,  g_u · c_u,  −g_u · k_u,  β]
+    item = [k_i,  h_i · c_i,   h_i · k_i,  log(1 + n_i)]      (topics as items with h = 1, prior 0)
+
+The last column adds ``β · log(1 + n_i)``, a popularity prior (an item bias), with ``β``
+(buffer ``prior_weight``, default 0) chosen on validation: where the target scenario is sparse, how
+often an item was chosen is evidence the embeddings of a few interactions do not carry.
 """
 
 from __future__ import annotations
@@ -61,6 +65,8 @@ class RoutedLightGCN(nn.Module):
             raise ValueError(f"item_counts has shape {tuple(counts.shape)}, expected ({self.num_items},)")
         self.register_buffer("item_counts", counts, persistent=False)  # from the training split
         self.register_buffer("item_gate", (counts > 0).float())  # saved: the gate count is chosen on validation
+        self.register_buffer("item_prior", torch.log1p(counts), persistent=False)
+        self.register_buffer("prior_weight", torch.zeros(()))  # saved: chosen on validation
 
     def set_gate_count(self, gate_count: float) -> None:
         """Set the item gate to ``n / (n + gate_count)`` (``0``: 1 for items with an interaction, else 0)."""
@@ -68,6 +74,10 @@ class RoutedLightGCN(nn.Module):
             raise ValueError(f"gate_count must be >= 0, got {gate_count}")
         n = self.item_counts
         self.item_gate.copy_(n / (n + gate_count) if gate_count > 0 else (n > 0).float())
+
+    def set_prior_weight(self, weight: float) -> None:
+        """Set ``β``, the weight of the popularity prior ``log(1 + n_i)`` (0: none)."""
+        self.prior_weight.fill_(float(weight))
 
     def channels(self, adj: Tensor) -> tuple[tuple[Tensor, Tensor, Tensor], tuple[Tensor, Tensor, Tensor]]:
         """Each channel's own ``(users, items, topics)`` (one propagation each), before routing."""
@@ -80,9 +90,10 @@ class RoutedLightGCN(nn.Module):
         (u_k, i_k, t_k), (u_c, i_c, t_c) = knowledge, collaborative
         g = (~self.cold_users).to(u_k.dtype)[:, None]
         h = self.item_gate.to(i_k.dtype)[:, None]
-        users = torch.cat([u_k, g * u_c, -g * u_k], 1)
-        items = torch.cat([i_k, h * i_c, h * i_k], 1)
-        return users, items, torch.cat([t_k, t_c, t_k], 1)
+        beta = self.prior_weight.to(u_k.dtype).expand(u_k.shape[0], 1)
+        users = torch.cat([u_k, g * u_c, -g * u_k, beta], 1)
+        items = torch.cat([i_k, h * i_c, h * i_k, self.item_prior.to(i_k.dtype)[:, None]], 1)
+        return users, items, torch.cat([t_k, t_c, t_k, t_k.new_zeros(t_k.shape[0], 1)], 1)
 
     def embed(self, adj: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """``(users, items, topics)``: each channel propagated once, then routed."""

@@ -129,6 +129,9 @@ EASE_L2 = (10.0, 100.0, 500.0, 2000.0)
 ITEM_GATE_COUNTS = (0.0, 2.0, 10.0)
 """Gate counts of ``graphrec``'s item routing tried on validation (0: only items without interactions
 go to the knowledge channel; see :class:`~graphrec.models.routed.RoutedLightGCN`)."""
+PRIOR_WEIGHTS = (0.0, 0.25, 0.5, 1.0, 2.0)
+"""Weights of ``graphrec``'s popularity prior tried on validation, relative to the spread of its scores
+(see :func:`select_item_gate`)."""
 
 
 def model_spec(name: str, **overrides: Any) -> ModelSpec:
@@ -485,9 +488,16 @@ def fit(
 
 
 def select_item_gate(model: RoutedLightGCN, inputs: Inputs, split: Split) -> dict[str, Any]:
-    """Choose the routed model's item gate count among :data:`ITEM_GATE_COUNTS` by validation Recall@20
-    (ties: the first, i.e. the smaller count; ``0`` without a validation split), set it, and return the
-    choice and the grid. The channels are propagated once."""
+    """Choose the routed model's item gate count (:data:`ITEM_GATE_COUNTS`) and popularity prior weight
+    (:data:`PRIOR_WEIGHTS`) by validation Recall@20, set them and return the choice and the grid.
+
+    A prior weight ``r`` means ``β = r · σ_s / σ_p``: ``σ_s`` is the standard deviation of the routed
+    model's scores over (up to 256) validation users × the validation candidates, ``σ_p`` that of
+    ``log(1 + n_i)`` over the candidates, so ``r`` is on the scale of the scores whatever the model's.
+    Ties go to the first (smaller gate, no prior). Without a validation split: gate 0, no prior. The
+    channels are propagated once.
+    """
+    import numpy as np
     import torch
 
     from graphrec.eval.ranking import dot_product_scores
@@ -495,20 +505,35 @@ def select_item_gate(model: RoutedLightGCN, inputs: Inputs, split: Split) -> dic
     model.eval()
     if not split.val.shape[1]:
         model.set_gate_count(0.0)
-        return {"gate_count": 0.0, "selected_on": "default (no validation split)"}
+        model.set_prior_weight(0.0)
+        return {"gate_count": 0.0, "prior": 0.0, "beta": 0.0, "selected_on": "default (no validation split)"}
     with torch.inference_mode():
         channels = model.channels(inputs.adj)
     exclude = group_by_user(inputs.train)
+    candidates = validation_candidates(split, inputs)
+    cand = torch.from_numpy(np.flatnonzero(candidates))
+    sample = torch.from_numpy(np.unique(split.val[0])[:256])
     grid: list[dict[str, float]] = []
     for gate in ITEM_GATE_COUNTS:
         model.set_gate_count(gate)
+        model.set_prior_weight(0.0)
         with torch.inference_mode():
             users, items, _ = model.route(*channels)
-        val = evaluate_ranking(dot_product_scores(users, items), split.val, exclude, validation_candidates(split, inputs), ks=(20,))
-        grid.append({"gate_count": gate, "val_recall@20": val.get("all", {}).get("recall@20", 0.0)})
-    best = max(grid, key=lambda r: r["val_recall@20"])  # max keeps the first of equals
+            spread = float((users[sample] @ items[cand].T).std())
+        prior_spread = float(model.item_prior[cand].std()) if len(cand) > 1 else 0.0
+        for r in PRIOR_WEIGHTS if prior_spread > 0 else PRIOR_WEIGHTS[:1]:
+            beta = r * spread / prior_spread if r else 0.0
+            model.set_prior_weight(beta)
+            with torch.inference_mode():
+                users, items, _ = model.route(*channels)
+            val = evaluate_ranking(dot_product_scores(users, items), split.val, exclude, candidates, ks=(20,))
+            grid.append({"gate_count": gate, "prior": r, "beta": beta, "val_recall@20": val.get("all", {}).get("recall@20", 0.0)})
+    best = max(grid, key=lambda row: row["val_recall@20"])  # max keeps the first of equals
     model.set_gate_count(best["gate_count"])
-    logger.info("item gate count %g (validation recall@20 %.4f)", best["gate_count"], best["val_recall@20"])
+    model.set_prior_weight(best["beta"])
+    logger.info(
+        "item gate count %g, popularity prior %g (validation recall@20 %.4f)", best["gate_count"], best["prior"], best["val_recall@20"]
+    )
     return {**best, "selected_on": "validation", "grid": grid}
 
 

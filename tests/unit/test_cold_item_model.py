@@ -15,6 +15,7 @@ from graphrec.models.lightgcn import CrossScenarioLightGCN
 from graphrec.train.experiment import (
     GNN_MODELS,
     ITEM_GATE_COUNTS,
+    PRIOR_WEIGHTS,
     MODELS,
     build_inputs,
     build_model,
@@ -69,21 +70,27 @@ def test_routing_per_user_and_item_and_the_gate_chosen_on_validation() -> None:
     cfg = TrainConfig(epochs=4, batch_size=64, lr=0.05, seed=0)
     fitted = fit(export, split, model_spec("graphrec", dim=8), cfg, target="books", item_x=x)
     chosen = fitted.result.config["item_gate"]
-    assert chosen["selected_on"] == "validation" and len(chosen["grid"]) == len(ITEM_GATE_COUNTS)
+    assert chosen["selected_on"] == "validation"
+    assert {(g["gate_count"], g["prior"]) for g in chosen["grid"]} <= {(c, r) for c in ITEM_GATE_COUNTS for r in PRIOR_WEIGHTS}
     assert chosen["val_recall@20"] == max(g["val_recall@20"] for g in chosen["grid"])
+    assert float(fitted.model.prior_weight) == pytest.approx(chosen["beta"])
     model = fitted.model
     counts = torch.from_numpy(fitted.inputs.item_counts).float()
     with torch.inference_mode():
         (u_k, i_k, _), (u_c, i_c, _) = model.channels(fitted.inputs.adj)
         for gate in ITEM_GATE_COUNTS:
-            model.set_gate_count(gate)
-            users, items, _ = model.embed(fitted.inputs.adj)
-            assert users.shape[1] == items.shape[1] == 24
-            h = (counts > 0).float() if gate == 0 else counts / (counts + gate)
-            g = (~model.cold_users).float()
-            expect = (1 - g[:, None] * h[None, :]) * (u_k @ i_k.T) + g[:, None] * h[None, :] * (u_c @ i_c.T)
-            assert torch.allclose(users @ items.T, expect, atol=1e-4)
+            for beta in (0.0, 0.7):
+                model.set_gate_count(gate)
+                model.set_prior_weight(beta)
+                users, items, _ = model.embed(fitted.inputs.adj)
+                assert users.shape[1] == items.shape[1] == 25
+                h = (counts > 0).float() if gate == 0 else counts / (counts + gate)
+                g = (~model.cold_users).float()
+                expect = (1 - g[:, None] * h[None, :]) * (u_k @ i_k.T) + g[:, None] * h[None, :] * (u_c @ i_c.T)
+                expect = expect + beta * torch.log1p(counts)[None, :]
+                assert torch.allclose(users @ items.T, expect, atol=1e-4)
         model.set_gate_count(0.0)
+        model.set_prior_weight(0.0)
         scores = model.embed(fitted.inputs.adj)[0] @ model.embed(fitted.inputs.adj)[1].T
     held = torch.from_numpy(np.unique(split.test[1]))
     warm_users = torch.from_numpy(np.flatnonzero(~model.cold_users.numpy()))
@@ -94,7 +101,7 @@ def test_routing_per_user_and_item_and_the_gate_chosen_on_validation() -> None:
     # no validation split (a production run): the default, recorded as such
     no_val = type(split)(split.train, split.val[:, :0], split.test, split.slices, split.meta)
     prod = fit(export, no_val, model_spec("graphrec", dim=8), TrainConfig(epochs=2, batch_size=64, lr=0.05), target="books", item_x=x)
-    assert prod.result.config["item_gate"] == {"gate_count": 0.0, "selected_on": "default (no validation split)"}
+    assert prod.result.config["item_gate"] == {"gate_count": 0.0, "prior": 0.0, "beta": 0.0, "selected_on": "default (no validation split)"}
 
 
 def test_cold_item_validation_ranks_among_validation_items() -> None:

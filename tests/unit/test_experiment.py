@@ -127,10 +127,10 @@ def test_routed_model_scores_cold_users_by_knowledge_and_warm_by_collaborative(t
         assert routed.metrics["warm"][m] == pytest.approx(collaborative.metrics["warm"][m])
     assert knowledge.metrics["warm"] != collaborative.metrics["warm"]  # the routing is what differs
     emb = routed.embeddings()
-    # one space: [knowledge, collaborative, -knowledge] blocks of 8 (see graphrec.models.routed)
-    assert emb["user"].shape[1] == emb["item"].shape[1] == emb["topic"].shape[1] == 24
+    # one space: [knowledge, collaborative, -knowledge] blocks of 8 and the prior column (see graphrec.models.routed)
+    assert emb["user"].shape[1] == emb["item"].shape[1] == emb["topic"].shape[1] == 25
     cold = split.slices["cold"]
-    assert not emb["user"][cold, 8:].any() and emb["user"][cold, :8].any()  # cold users: knowledge block only
+    assert not emb["user"][cold, 8:24].any() and emb["user"][cold, :8].any()  # cold users: knowledge block only
     # the run folder round-trips a routed model too
     save_run(tmp_path, routed, export, split, cfg, target="books", source="movies")
     spec = model_spec("graphrec", dim=8)
