@@ -3,6 +3,7 @@
     OMP_NUM_THREADS=1 .venv/bin/python bench/closed_form_bench.py                 # all pairs, seeds 0 1 2
     OMP_NUM_THREADS=1 .venv/bin/python bench/closed_form_bench.py --pair movies-books --seeds 0
     .venv/bin/python bench/closed_form_bench.py --table                            # the table again, from the JSON
+    OMP_NUM_THREADS=1 .venv/bin/python bench/closed_form_bench.py --diagnose --pair movies-books  # protocol variants
 
 Pairs as ``bench/knowledge_bench.py``'s :data:`PAIRS` (Amazon-KG Movies_and_TV -> Books and its reverse
 in the home ``bench/.work/amazon-kg``, MovieLens-100K genre families drama -> action in
@@ -20,6 +21,12 @@ excluded) on the test set's ``cold`` and ``warm`` slices:
   the source EASE ridge chosen on the simulated-cold slice (:func:`graphrec.models.baselines.fit_bridge`);
 * ``bridge+ease`` — the bridge for users without target training interactions, EASE for the others
   (:func:`graphrec.models.baselines.combined_reference`).
+
+``--diagnose`` (after the main runs, with their chosen parameters; nothing re-selected, nothing selected on
+test) measures two protocol variants that may explain a gap to another implementation's figures:
+``exclude train+val`` (the validation items also excluded from the test ranking, as a harness that refits
+on train+val would) and ``refit train+val`` (EASE and the bridge refitted on training and validation pairs
+with the chosen ridge / parameters, validation items excluded); they go under ``diagnostics`` in the JSON.
 
 No training loop: everything is closed form (single-threaded: set ``OMP_NUM_THREADS=1``). Results go to
 ``bench/results/closed_form.json`` after every (pair, seed); a rerun skips those already there
@@ -121,6 +128,39 @@ def run_seed(export: Any, pair: str, seed: int, cache: dict[Any, Any]) -> dict[s
     return out
 
 
+def diagnose(export: Any, pair: str, seed: int, run: dict[str, Any], cache: dict[Any, Any]) -> dict[str, Any]:
+    """The protocol variants of ``--diagnose`` for one seed, with the parameters ``run`` (a main run) chose."""
+    import dataclasses
+
+    import numpy as np
+
+    from graphrec.data.splits import coldstart_transfer, simulated_cold
+    from graphrec.models.baselines import fit_bridge, fit_target_ease
+    from graphrec.train.experiment import evaluate_slices
+    from knowledge_bench import PAIRS
+
+    source, target = PAIRS[pair]["source"], PAIRS[pair]["target"]
+    split = coldstart_transfer(export, source=source, target=target, seed=seed)
+    sim = simulated_cold(split, export, source=source, target=target, seed=seed)
+    candidates = export.item_scenario == export.scenarios.index(target)
+    both = np.concatenate([split.train, split.val], axis=1)
+    no_val = np.zeros((2, 0), dtype=np.int64)
+    exclude_val = dataclasses.replace(split, train=both)  # for evaluation only: validation items excluded too
+    l2 = run["models"]["ease"]["selected"]["l2"]
+    b = run["models"]["bridge"]["selected"]
+    grid = {"gammas": (b["gamma"],), "l2s": (b["l2"],), "source_l2s": (b["source_l2"],), "seed": seed, "cache": cache}
+    out: dict[str, Any] = {"pair": pair, "seed": seed, "ease_l2": l2, "bridge": {k: b[k] for k in ("gamma", "l2", "source_l2")}}
+    ease, _ = fit_target_ease(export, split, target=target, l2s=(l2,))
+    out["ease exclude train+val"] = evaluate_slices(ease, exclude_val, candidates, ks=(20,))
+    ease_refit, _ = fit_target_ease(export, dataclasses.replace(split, train=both, val=no_val), target=target, l2s=(l2,))
+    out["ease refit train+val"] = evaluate_slices(ease_refit, exclude_val, candidates, ks=(20,))
+    bridge_refit, _ = fit_bridge(export, dataclasses.replace(sim, train=both, val=no_val), source=source, target=target, **grid)
+    out["bridge refit train+val"] = evaluate_slices(bridge_refit, exclude_val, candidates, ks=(20,))
+    shown = {k: {s: round(v[s]["recall@20"], 4) for s in SLICES if s in v} for k, v in out.items() if isinstance(v, dict) and "warm" in v}
+    print(f"{pair} seed {seed} diagnostics: R@20 {shown}", flush=True)
+    return out
+
+
 def short(selected: dict[str, Any]) -> str:
     return " ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in selected.items() if k in ("l2", "gamma", "source_l2", "val_recall@20"))
 
@@ -168,6 +208,19 @@ def print_table(data: dict[str, Any]) -> None:
         for model in ("ease", "bridge"):
             for seed, sel in models.get(model, {}).get("selected", {}).items():
                 print(f"- {pair} {model} seed {seed}: " + ", ".join(f"{k} {v:.4g}" for k, v in sel.items()))
+    diagnostics = data.get("diagnostics") or []
+    if diagnostics:
+        print("\nDiagnostics (protocol variants, parameters as chosen above; Recall@20 mean over the seeds listed):")
+        print("\n| pair | variant | cold R@20 | warm R@20 | seeds |\n|---|---|---|---|---|")
+        for pair in dict.fromkeys(d["pair"] for d in diagnostics):
+            rows = [d for d in diagnostics if d["pair"] == pair]
+            for variant in ("ease exclude train+val", "ease refit train+val", "bridge refit train+val"):
+                cells = []
+                for s in SLICES:
+                    vals = [d[variant][s]["recall@20"] for d in rows if s in d.get(variant, {})]
+                    skip = (variant.startswith("ease") and s == "cold") or (variant.startswith("bridge") and s == "warm")
+                    cells.append("n/a" if skip or not vals else f"{statistics.mean(vals):.4f}")
+                print(f"| {pair} | {variant} | " + " | ".join(cells) + f" | {','.join(str(d['seed']) for d in rows)} |")
     for pair, ref in REFERENCE.items():
         if pair in summary:
             for model, figures in ref.items():
@@ -182,6 +235,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     p.add_argument("--fresh", action="store_true", help="ignore the runs already in the JSON")
     p.add_argument("--table", action="store_true", help="print the table from the JSON and exit")
+    p.add_argument("--diagnose", action="store_true", help="the protocol variants (see the docstring) for runs already done")
     args = p.parse_args(argv)
     if args.table:
         print_table(json.loads(OUT.read_text()))
@@ -192,6 +246,19 @@ def main(argv: list[str] | None = None) -> None:
     data = json.loads(OUT.read_text()) if OUT.exists() and not args.fresh else {"runs": []}
     runs: list[dict[str, Any]] = data["runs"]
     done = {(r["pair"], r["seed"]) for r in runs}
+    if args.diagnose:
+        torch.set_num_threads(1)
+        found = {(r["pair"], r["seed"]): r for r in runs}
+        diagnostics: list[dict[str, Any]] = data.setdefault("diagnostics", [])
+        for pair in args.pair:
+            export, _ = load_export(pair)
+            cache_d: dict[Any, Any] = {}
+            for seed in args.seeds:
+                if (pair, seed) in found:
+                    diagnostics[:] = [d for d in diagnostics if (d["pair"], d["seed"]) != (pair, seed)]
+                    diagnostics.append(diagnose(export, pair, seed, found[(pair, seed)], cache_d))
+                    OUT.write_text(json.dumps(data, indent=1, default=float))
+        return
     agents: dict[str, str] = data.get("stores", {})
     exports: dict[str, Any] = {}
     for pair in args.pair:
@@ -207,7 +274,7 @@ def main(argv: list[str] | None = None) -> None:
         cache: dict[Any, Any] = {}  # source EASE per ridge: the source part of the split does not depend on the seed
         for seed in todo:
             runs.append(run_seed(exports[home], pair, seed, cache))
-            payload = {"protocol": "coldstart-transfer", "meta": run_metadata(), "stores": agents, "summary": summarise(runs), "runs": runs}
+            payload = {"protocol": "coldstart-transfer", "meta": run_metadata(), "stores": agents, "summary": summarise(runs), "runs": runs, "diagnostics": data.get("diagnostics", [])}
             OUT.write_text(json.dumps(payload, indent=1, default=float))
     print_table(json.loads(OUT.read_text()))
 
