@@ -242,6 +242,15 @@ def prepare_home(source: str) -> dict[str, Any]:
     return record
 
 
+def code_digest() -> str:
+    """sha256 (12 hex) of graphrec/'s Python sources as this process loaded them: runs of different model
+    code are never mixed in a table (the model changes while this bench runs)."""
+    h = hashlib.sha256()
+    for path in sorted((REPO / "graphrec").rglob("*.py")):
+        h.update(str(path.relative_to(REPO)).encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()[:12]
+
+
 def split_digest(split: Any) -> str:
     """sha256 (12 hex) of a split's train/val/test pairs: the same across homes, or the comparison is void."""
     h = hashlib.sha256()
@@ -281,8 +290,11 @@ def paired_rows(runs: list[dict[str, Any]], protocol: str, model: str, slice_: s
     return rows
 
 
-def print_table(data: dict[str, Any], seeds: list[int] | None = None) -> None:
-    runs = [r for r in data["runs"] if seeds is None or r["seed"] in seeds]
+def print_table(data: dict[str, Any], seeds: list[int] | None = None, code: str | None = None) -> None:
+    """The tables of the runs of ``code`` (default: the latest run's) and ``seeds`` (default: all)."""
+    code = code or data["runs"][-1].get("code")
+    runs = [r for r in data["runs"] if r.get("code") == code and (seeds is None or r["seed"] in seeds)]
+    print(f"\nmodel code {code} (git {runs[0].get('git') if runs else '?'}); {len(runs)} runs")
     summary = summarise(runs)
     homes = data.get("homes", {})
     print("\n### Topic sources (ml100k-genres: drama → action)\n")
@@ -326,10 +338,11 @@ def run(args: argparse.Namespace) -> None:
     from graphrec.train.loop import TrainConfig
 
     torch.set_num_threads(1)
+    code = code_digest()  # after the imports above: the code this process trains with
     data = json.loads(RESULTS.read_text()) if RESULTS.exists() else {"runs": [], "homes": {}}
     runs: list[dict[str, Any]] = data["runs"]
     homes: dict[str, Any] = data.setdefault("homes", {})
-    done = {(r["source"], r["protocol"], r["model"], r["seed"]) for r in runs}
+    done = {(r["source"], r["protocol"], r["model"], r["seed"]) for r in runs if r.get("code") == code}
     sources = [s for s in args.sources if s != "llm" or args.with_llm]
     graphs: dict[str, Any] = {}
     for source in sources:
@@ -356,20 +369,22 @@ def run(args: argparse.Namespace) -> None:
                         "best_val": res.best_val if res else None, "epochs_run": len(res.history) if res else 0,
                         "seconds": round(time.perf_counter() - t0, 1), "topics_in_export": len(export.topic_ids),
                         "has_topic_edges": int(export.has_topic.shape[1]), "split_sha256": split_digest(split),
-                        "store": agent,
+                        "store": agent, "code": code, "git": run_metadata()["git"],
                     }  # fmt: skip
                     runs.append(record)
                     shown = {s: round(fitted.metrics.get(s, {}).get("recall@20", float("nan")), 4) for s in PROTOCOLS[protocol]["slices"]}
                     print(f"{source} {protocol} {model} seed={seed}: R@20 {shown} best epoch {record['best_epoch']} "
                           f"({record['seconds']:.0f} s)", flush=True)  # fmt: skip
                     header = {"pair": PAIR, "train": {"epochs": args.epochs, "lr": args.lr, "patience": args.patience}}
-                    RESULTS.write_text(json.dumps({**header, "meta": run_metadata(), "homes": homes, "summary": summarise(runs), "runs": runs}, indent=1, default=float))
-    digests = {}
+                    summary = summarise([r for r in runs if r.get("code") == code])
+                    RESULTS.write_text(json.dumps({**header, "meta": run_metadata(), "code": code, "homes": homes, "summary": summary, "runs": runs}, indent=1, default=float))
+    digests: dict[tuple[str, int], set[str]] = {}
     for r in runs:
-        digests.setdefault((r["protocol"], r["seed"]), set()).add(r["split_sha256"])
+        if r.get("code") == code:
+            digests.setdefault((r["protocol"], r["seed"]), set()).add(r["split_sha256"])
     if any(len(d) > 1 for d in digests.values()):
         raise GraphRecError(f"splits differ across homes for the same protocol and seed: {digests}")
-    print_table(json.loads(RESULTS.read_text()), args.seeds)
+    print_table(json.loads(RESULTS.read_text()), args.seeds, code)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -384,6 +399,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--lr", type=float, default=0.005)
     p.add_argument("--patience", type=int, default=5)
     p.add_argument("--port", type=int, default=0, help="serve-smollm2: port")
+    p.add_argument("--code", default=None, help="table: runs of this model-code digest (default: the latest run's)")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
     if args.command == "serve-smollm2":
@@ -393,7 +409,7 @@ def main(argv: list[str] | None = None) -> None:
             if source != "llm" or args.with_llm:
                 print(json.dumps(prepare_home(source), indent=1), flush=True)
     elif args.command == "table":
-        print_table(json.loads(RESULTS.read_text()), args.seeds)
+        print_table(json.loads(RESULTS.read_text()), args.seeds, args.code)
     else:
         run(args)
 
