@@ -168,7 +168,7 @@ def main(argv: list[str] | None = None) -> None:
                             "pair": pair, "fraction": fraction, "model": model, "lr": lr, "seed": seed,
                             "metrics": fitted.metrics, "best_epoch": res.best_epoch if res else None,
                             "best_val": res.best_val if res else None, "epochs_run": len(res.history) if res else 0,
-                            "selected": {k: v for k, v in (res.config if res else {}).items() if k in ("content_map", "l2", "grid")},
+                            "selected": {k: v for k, v in (res.config if res else {}).items() if k in ("item_gate", "l2", "grid")},
                             "seconds": time.perf_counter() - t0, "split": split.meta, "store": agent,
                         }  # fmt: skip
                         runs.append(run)
