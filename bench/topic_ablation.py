@@ -3,6 +3,8 @@
     .venv/bin/python bench/topic_ablation.py prepare            # the homes (idempotent), extraction times
     .venv/bin/python bench/topic_ablation.py run                # all runs not yet in the JSON, then the table
     .venv/bin/python bench/topic_ablation.py table              # the table again, from the JSON (--seeds: those only)
+    .venv/bin/python bench/topic_ablation.py run --pair movies-books --sources none discovered metadata \
+        discovered+metadata --protocols sparse --models graphrec --seeds 0   # another pair (see --pair)
     OMP_NUM_THREADS=1 is set by the script itself (training is single-threaded).
 
 Pair: MovieLens-100K with genre families as scenarios (``bench/genre_pair.py``: ``drama`` source →
@@ -57,7 +59,6 @@ from graphrec.results import run_metadata
 logger = logging.getLogger(__name__)
 
 PAIR = "ml100k-genres"
-TARGET = "action"
 BASE_HOME = REPO / "bench" / ".work" / "ml-100k-genres"
 HOMES = REPO / "bench" / ".work" / "topic-ablation"
 TAXONOMY = REPO / "bench" / "taxonomies" / "movie_themes.txt"
@@ -251,6 +252,41 @@ def code_digest() -> str:
     return h.hexdigest()[:12]
 
 
+def results_file(pair: str) -> Path:
+    """``bench/results/topic_ablation.json`` for the genre pair, ``topic_ablation_<pair>.json`` for another."""
+    return RESULTS if pair == PAIR else RESULTS.with_name(f"topic_ablation_{pair}.json")
+
+
+def restrict_topics(export: Any, methods: tuple[str, ...]) -> Any:
+    """``export`` with only the topics of ``methods`` (topic ids are ``<method>:<name>``) and their memberships:
+    in the model, the same as a home holding only those topics (topic rows keep their relative order)."""
+    import dataclasses
+
+    import numpy as np
+
+    keep = np.array([t.split(":", 1)[0] in methods for t in export.topic_ids], dtype=bool)
+    new_row = np.cumsum(keep) - 1
+    members = keep[export.has_topic[1]] if export.has_topic.shape[1] else np.zeros(0, dtype=bool)
+    has_topic = np.stack([export.has_topic[0][members], new_row[export.has_topic[1][members]]]).astype(np.int64)
+    return dataclasses.replace(
+        export, topic_ids=[t for t, k in zip(export.topic_ids, keep) if k], has_topic=has_topic.reshape(2, -1),
+        has_topic_weight=export.has_topic_weight[members],
+    )  # fmt: skip
+
+
+def export_counts(export: Any) -> dict[str, dict[str, int]]:
+    """Per topic method in ``export``: topics, HAS_TOPIC edges and items with a topic."""
+    import numpy as np
+
+    out: dict[str, dict[str, int]] = {}
+    method_of = np.array([t.split(":", 1)[0] for t in export.topic_ids])
+    for method in sorted(set(method_of.tolist())):
+        rows = np.flatnonzero(method_of == method)
+        members = np.isin(export.has_topic[1], rows)
+        out[method] = {"topics": len(rows), "edges": int(members.sum()), "items": len(np.unique(export.has_topic[0][members]))}
+    return out
+
+
 def split_digest(split: Any) -> str:
     """sha256 (12 hex) of a split's train/val/test pairs: the same across homes, or the comparison is void."""
     h = hashlib.sha256()
@@ -297,7 +333,10 @@ def print_table(data: dict[str, Any], seeds: list[int] | None = None, code: str 
     print(f"\nmodel code {code} (git {runs[0].get('git') if runs else '?'}); {len(runs)} runs")
     summary = summarise(runs)
     homes = data.get("homes", {})
-    print("\n### Topic sources (ml100k-genres: drama → action)\n")
+    from knowledge_bench import PAIRS
+
+    pair = data.get("pair", PAIR)
+    print(f"\n### Topic sources ({pair}: {PAIRS[pair]['source']} → {PAIRS[pair]['target']})\n")
     print("| source | topics | HAS_TOPIC edges | items with a topic | extraction s |")
     print("|---|---|---|---|---|")
     for source in SOURCES:
@@ -331,7 +370,7 @@ def print_table(data: dict[str, Any], seeds: list[int] | None = None, code: str 
 
 def run(args: argparse.Namespace) -> None:
     import torch
-    from knowledge_bench import make_split
+    from knowledge_bench import PAIRS, load_pair, make_split
     from train_bench import prepared_graph
 
     from graphrec.train.experiment import fit, model_spec
@@ -339,14 +378,26 @@ def run(args: argparse.Namespace) -> None:
 
     torch.set_num_threads(1)
     code = code_digest()  # after the imports above: the code this process trains with
-    data = json.loads(RESULTS.read_text()) if RESULTS.exists() else {"runs": [], "homes": {}}
+    pair, results = args.pair, results_file(args.pair)
+    target = PAIRS[pair]["target"]
+    data = json.loads(results.read_text()) if results.exists() else {"runs": [], "homes": {}}
     runs: list[dict[str, Any]] = data["runs"]
     homes: dict[str, Any] = data.setdefault("homes", {})
     done = {(r["source"], r["protocol"], r["model"], r["seed"]) for r in runs if r.get("code") == code}
     sources = [s for s in args.sources if s != "llm" or args.with_llm]
     graphs: dict[str, Any] = {}
-    for source in sources:
-        homes[source] = prepare_home(source)
+    if pair == PAIR:
+        for source in sources:
+            homes[source] = prepare_home(source)
+    else:  # the pair's home (discovered + metadata topics), restricted in memory per source
+        base = load_pair(pair)
+        available = export_counts(base[0])
+        for source in sources:
+            if any(m not in available for m in SOURCES[source]):
+                raise ConfigError(f"{pair}'s home has no topics of {source!r} (it has {sorted(available)}); choose among those")
+            graphs[source] = (restrict_topics(base[0], SOURCES[source]), base[1], base[2])
+            homes[source] = {"source": source, "home": f"{PAIRS[pair]['home']} (topics restricted in memory)", "steps": [],
+                             "counts": export_counts(graphs[source][0])}  # fmt: skip
     for seed in args.seeds:
         for protocol in args.protocols:
             splits: dict[str, Any] = {}
@@ -357,14 +408,14 @@ def run(args: argparse.Namespace) -> None:
                     if source not in graphs:
                         graphs[source] = prepared_graph(HOMES / source)
                     export, item_x, agent = graphs[source]
-                    split = splits.get(source) or make_split(export, PAIR, protocol, seed, PROTOCOLS[protocol]["fraction"])
+                    split = splits.get(source) or make_split(export, pair, protocol, seed, PROTOCOLS[protocol]["fraction"])
                     splits[source] = split
                     config = TrainConfig(epochs=args.epochs, lr=args.lr, patience=args.patience, seed=seed)
                     t0 = time.perf_counter()
-                    fitted = fit(export, split, model_spec(model), config, target=TARGET, item_x=item_x)
+                    fitted = fit(export, split, model_spec(model), config, target=target, item_x=item_x)
                     res = fitted.result
                     record = {
-                        "source": source, "protocol": protocol, "fraction": PROTOCOLS[protocol]["fraction"], "model": model,
+                        "pair": pair, "source": source, "protocol": protocol, "fraction": PROTOCOLS[protocol]["fraction"], "model": model,
                         "seed": seed, "metrics": fitted.metrics, "best_epoch": res.best_epoch if res else None,
                         "best_val": res.best_val if res else None, "epochs_run": len(res.history) if res else 0,
                         "seconds": round(time.perf_counter() - t0, 1), "topics_in_export": len(export.topic_ids),
@@ -375,21 +426,23 @@ def run(args: argparse.Namespace) -> None:
                     shown = {s: round(fitted.metrics.get(s, {}).get("recall@20", float("nan")), 4) for s in PROTOCOLS[protocol]["slices"]}
                     print(f"{source} {protocol} {model} seed={seed}: R@20 {shown} best epoch {record['best_epoch']} "
                           f"({record['seconds']:.0f} s)", flush=True)  # fmt: skip
-                    header = {"pair": PAIR, "train": {"epochs": args.epochs, "lr": args.lr, "patience": args.patience}}
+                    header = {"pair": pair, "train": {"epochs": args.epochs, "lr": args.lr, "patience": args.patience}}
                     summary = summarise([r for r in runs if r.get("code") == code])
-                    RESULTS.write_text(json.dumps({**header, "meta": run_metadata(), "code": code, "homes": homes, "summary": summary, "runs": runs}, indent=1, default=float))
+                    results.write_text(json.dumps({**header, "meta": run_metadata(), "code": code, "homes": homes, "summary": summary, "runs": runs}, indent=1, default=float))
     digests: dict[tuple[str, int], set[str]] = {}
     for r in runs:
         if r.get("code") == code:
             digests.setdefault((r["protocol"], r["seed"]), set()).add(r["split_sha256"])
     if any(len(d) > 1 for d in digests.values()):
         raise GraphRecError(f"splits differ across homes for the same protocol and seed: {digests}")
-    print_table(json.loads(RESULTS.read_text()), args.seeds, code)
+    print_table(json.loads(results.read_text()), args.seeds, code)
 
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("command", choices=("prepare", "run", "table", "serve-smollm2"))
+    p.add_argument("--pair", default=PAIR, help="ml100k-genres (one home per source), or another pair of "
+                   "knowledge_bench.PAIRS: its home's topics restricted in memory per source (discovered, metadata)")
     p.add_argument("--sources", nargs="+", default=list(SOURCES), choices=list(SOURCES))
     p.add_argument("--with-llm", action="store_true", help="include the llm source (SmolLM2 on CPU: about 2 s per item)")
     p.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS)
@@ -409,7 +462,7 @@ def main(argv: list[str] | None = None) -> None:
             if source != "llm" or args.with_llm:
                 print(json.dumps(prepare_home(source), indent=1), flush=True)
     elif args.command == "table":
-        print_table(json.loads(RESULTS.read_text()), args.seeds, args.code)
+        print_table(json.loads(results_file(args.pair).read_text()), args.seeds, args.code)
     else:
         run(args)
 
