@@ -38,7 +38,7 @@ PAIRS: dict[str, dict[str, Any]] = {
 }
 MODELS = (
     "popularity", "ease", "text-knn", "lightgcn-target", "lightgcn-merged", "graphrec-no-bert", "graphrec-no-topics",
-    "graphrec-no-source", "graphrec-single", "graphrec",
+    "graphrec-no-source", "graphrec-single", "graphrec", "bridge+ease",
 )
 COLD_ITEM_MODELS = ("popularity", "ease", "text-knn", "lightgcn-merged", "graphrec")
 SPARSE_MODELS = ("popularity", "ease", "lightgcn-target", "lightgcn-merged", "graphrec-no-bert", "graphrec-no-topics", "graphrec")

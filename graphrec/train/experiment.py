@@ -20,6 +20,10 @@ Models (:data:`MODELS`):
 * ``graphrec-no-source`` — ``graphrec`` on the target scenario's interactions only (ablation).
 * ``ease`` — target-only EASE (closed form, ridge chosen on validation; :mod:`graphrec.models.baselines`).
 * ``text-knn`` — text kNN: users as the mean text vector of their training items, items as their own.
+* ``bridge+ease`` — the closed-form reference for a coldstart-transfer split: users without target
+  history by the kernel-ridge bridge from their EASE-smoothed source history (selected on a
+  simulated-cold validation slice, :func:`graphrec.data.splits.simulated_cold`), the others by
+  target-only EASE (:func:`graphrec.models.baselines.fit_bridge`, ``fit_target_ease``).
 
 Items without a training interaction (new or held-out items) are never drawn as BPR negatives; in
 models with text features their layer 0 is their text alone (no untrained ID vector), and ``graphrec``
@@ -65,7 +69,7 @@ class ModelSpec:
 
     Attributes:
         name: Name in reports.
-        kind: ``"gnn"`` (LightGCN-style, trained with BPR), ``"popularity"``, ``"ease"`` or ``"text-knn"``
+        kind: ``"gnn"`` (LightGCN-style, trained with BPR), ``"popularity"``, ``"ease"``, ``"text-knn"`` or ``"bridge"``
             (closed-form baselines: harness only, they have no embeddings to write back).
         num_layers: Propagation layers (0 is matrix factorisation; default 3).
         dim: Embedding size (default 64).
@@ -87,7 +91,7 @@ class ModelSpec:
     """
 
     name: str
-    kind: Literal["gnn", "popularity", "ease", "text-knn"] = "gnn"
+    kind: Literal["gnn", "popularity", "ease", "text-knn", "bridge"] = "gnn"
     num_layers: int = 3
     dim: int = 64
     text: bool = True
@@ -119,6 +123,7 @@ MODELS: dict[str, ModelSpec] = {
         ModelSpec("graphrec-no-source", route=True, graph="target"),
         ModelSpec("ease", kind="ease", text=False, topics=False, graph="target"),
         ModelSpec("text-knn", kind="text-knn", topics=False),
+        ModelSpec("bridge+ease", kind="bridge", text=False, topics=False),
     )
 }
 GNN_MODELS: tuple[str, ...] = tuple(name for name, spec in MODELS.items() if spec.kind in ("gnn", "popularity"))
@@ -461,6 +466,8 @@ def fit(
         fitted = Fitted(spec, inputs, None, popularity=popularity_scores(inputs.train, len(export.item_keys)))
     elif spec.kind == "ease":
         fitted = fit_ease(export, split, spec, inputs)
+    elif spec.kind == "bridge":
+        fitted = fit_bridge_reference(export, split, spec, inputs, target=target)
     elif spec.kind == "text-knn":
         assert item_x is not None  # build_inputs checked it
         fitted = fit_text_knn(export, spec, inputs, item_x)
@@ -582,3 +589,31 @@ def fit_text_knn(export: GraphExport, spec: ModelSpec, inputs: Inputs, item_x: n
 
     users, items = text_profiles(inputs.train, item_x, len(export.user_ids))
     return Fitted(spec, inputs, None, result=TrainResult(best_epoch=0, best_val=0.0), scorer=dot_product_scores(users, items))
+
+
+def fit_bridge_reference(export: GraphExport, split: Split, spec: ModelSpec, inputs: Inputs, *, target: str) -> Fitted:
+    """The ``bridge+ease`` reference: the bridge for users without target training interactions, target-only
+    EASE for the others, each selected on validation (the bridge on a simulated-cold slice, added to the
+    split with its own seed when it has none).
+
+    Raises:
+        ConfigError: The split has no source scenario (the bridge needs a coldstart-transfer split).
+    """
+    from graphrec.data.splits import SIMULATED_COLD, simulated_cold
+    from graphrec.models.baselines import combined_reference, fit_bridge, fit_target_ease
+    from graphrec.train.loop import TrainResult
+
+    source = split.meta.get("source")
+    if not isinstance(source, str):
+        raise ConfigError(
+            f"model {spec.name!r} maps users' source history to the target: it needs a coldstart-transfer split "
+            f"with a source scenario (this split's protocol is {split.meta.get('protocol')!r})"
+        )
+    seed = int(split.meta.get("seed", 0))  # type: ignore[call-overload]
+    if SIMULATED_COLD not in split.slices:
+        split = simulated_cold(split, export, source=source, target=target, seed=seed)
+    cold_fn, bridge = fit_bridge(export, split, source=source, target=target, seed=seed)
+    warm_fn, ease = fit_target_ease(export, split, target=target)
+    cold = ~users_with_items(inputs.train, inputs.candidates, len(export.user_ids))
+    result = TrainResult(best_epoch=0, best_val=float(ease.get("val_recall@20", 0.0)), config={"bridge": bridge, "ease": ease})
+    return Fitted(spec, inputs, None, result=result, scorer=combined_reference(cold_fn, warm_fn, cold))

@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from graphrec.data.splits import coldstart_items, coldstart_transfer
+from graphrec.errors import ConfigError
 from graphrec.models.baselines import ease_item_weights, text_profiles, user_item_matrix
 from graphrec.models.lightgcn import CrossScenarioLightGCN
 from graphrec.train.experiment import (
@@ -148,3 +149,15 @@ def test_closed_form_baselines_in_the_harness(name: str) -> None:
     else:  # text kNN ranks them by text
         assert scores[:, held].abs().sum() > 0
     assert name not in GNN_MODELS and name in MODELS
+
+
+def test_bridge_reference_in_the_harness() -> None:
+    export, x = toy_export()
+    split = coldstart_transfer(export, source="movies", target="books", seed=0)
+    fitted = fit(export, split, model_spec("bridge+ease"), TrainConfig(), target="books")
+    assert set(fitted.result.config) == {"bridge", "ease"} and fitted.model is None
+    pop = fit(export, split, model_spec("popularity"), TrainConfig(), target="books")
+    # cold users of the toy have a taste that their movies reveal: the bridge must beat popularity on them
+    assert fitted.metrics["cold"]["recall@10"] > pop.metrics["cold"]["recall@10"]
+    with pytest.raises(ConfigError, match="coldstart-transfer"):
+        fit(export, coldstart_items(export, target="books", seed=0), model_spec("bridge+ease"), TrainConfig(), target="books")
