@@ -227,6 +227,8 @@ def main(argv: list[str] | None = None) -> int:
     runs: list[dict[str, Any]] = previous.get("runs", [])
     if args.table:
         print(table(summarise(runs)))
+        if previous.get("missing"):
+            print(f"\nnot run yet: {', '.join(previous['missing'])}")
         return 0
     folders = ensure_splits(args.home.resolve(), args.targets, args.seeds)
     python = lightfm_python()
@@ -238,6 +240,14 @@ def main(argv: list[str] | None = None) -> int:
               "command": "OMP_NUM_THREADS=1 .venv/bin/python bench/cold_items_peers.py"}  # fmt: skip
     from graphrec.results import run_metadata
 
+    def save() -> None:
+        summary = summarise(runs)
+        have = {(r["target"], r["seed"], r["model"]) for r in runs}
+        missing = [f"{v} {t} seed{s}" for v in VARIANTS for t in TARGETS for s in (0, 1, 2) if (t, s, v) not in have]
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps({**header, "meta": run_metadata(), "summary": summary, "table": table(summary),
+                                        "missing": missing, "runs": runs}, indent=1, ensure_ascii=False, default=float))  # fmt: skip
+
     for variant in args.variants:
         for target in args.targets:
             for seed in args.seeds:
@@ -248,10 +258,8 @@ def main(argv: list[str] | None = None) -> int:
                 shown = {s: round(run["metrics"][s]["recall@20"], 4) for s in ("held-out-items", "all")}
                 print(f"{variant} {run['pair']} seed={seed}: recall@20 {shown}, best epoch {run['best_epoch']}, "
                       f"{run['seconds']['wall']:.0f}s", flush=True)  # fmt: skip
-                summary = summarise(runs)
-                args.out.parent.mkdir(parents=True, exist_ok=True)
-                args.out.write_text(json.dumps({**header, "meta": run_metadata(), "summary": summary, "table": table(summary),
-                                                "runs": runs}, indent=1, ensure_ascii=False, default=float))  # fmt: skip
+                save()
+    save()  # also when every run was already there: the summary and table of the current code
     print(table(summarise(runs)))
     return 0
 
