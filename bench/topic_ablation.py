@@ -326,11 +326,31 @@ def paired_rows(runs: list[dict[str, Any]], protocol: str, model: str, slice_: s
     return rows
 
 
-def print_table(data: dict[str, Any], seeds: list[int] | None = None, code: str | None = None) -> None:
-    """The tables of the runs of ``code`` (default: the latest run's) and ``seeds`` (default: all)."""
-    code = code or data["runs"][-1].get("code")
-    runs = [r for r in data["runs"] if r.get("code") == code and (seeds is None or r["seed"] in seeds)]
-    print(f"\nmodel code {code} (git {runs[0].get('git') if runs else '?'}); {len(runs)} runs")
+def pooled_runs(runs: list[dict[str, Any]], codes: list[str]) -> list[dict[str, Any]]:
+    """The runs of several model-code digests as one set, when they agree: a run repeated under two of them
+    (same pair, source, protocol, model, seed) must have the same metrics, and is kept once.
+
+    Raises:
+        GraphRecError: A repeated run differs (the codes train differently: tabulate them apart).
+    """
+    kept: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for r in runs:
+        if r.get("code") not in codes:
+            continue
+        key = (r.get("pair", PAIR), r["source"], r["protocol"], r["model"], r["seed"])
+        if key in kept and kept[key]["metrics"] != r["metrics"]:
+            raise GraphRecError(f"run {key} differs between model codes {kept[key]['code']} and {r['code']}; tabulate them apart")
+        kept.setdefault(key, r)
+    return list(kept.values())
+
+
+def print_table(data: dict[str, Any], seeds: list[int] | None = None, codes: list[str] | None = None) -> None:
+    """The tables of the runs of ``codes`` (default: the latest run's; several are pooled only where
+    their repeated runs agree, :func:`pooled_runs`) and ``seeds`` (default: all)."""
+    codes = codes or [data["runs"][-1].get("code")]
+    runs = [r for r in pooled_runs(data["runs"], codes) if seeds is None or r["seed"] in seeds]
+    gits = sorted({r.get("git", "?") for r in runs})
+    print(f"\nmodel code {'+'.join(codes)} (git {', '.join(gits)}); {len(runs)} runs")
     summary = summarise(runs)
     homes = data.get("homes", {})
     from knowledge_bench import PAIRS
@@ -435,7 +455,7 @@ def run(args: argparse.Namespace) -> None:
             digests.setdefault((r["protocol"], r["seed"]), set()).add(r["split_sha256"])
     if any(len(d) > 1 for d in digests.values()):
         raise GraphRecError(f"splits differ across homes for the same protocol and seed: {digests}")
-    print_table(json.loads(results.read_text()), args.seeds, code)
+    print_table(json.loads(results.read_text()), args.seeds, [code])
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -452,7 +472,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--lr", type=float, default=0.005)
     p.add_argument("--patience", type=int, default=5)
     p.add_argument("--port", type=int, default=0, help="serve-smollm2: port")
-    p.add_argument("--code", default=None, help="table: runs of this model-code digest (default: the latest run's)")
+    p.add_argument("--code", nargs="+", default=None,
+                   help="table: runs of these model-code digests (default: the latest run's); several are pooled where repeated runs agree")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
     if args.command == "serve-smollm2":
