@@ -369,7 +369,7 @@ def print_table(data: dict[str, Any], seeds: list[int] | None = None, codes: lis
             print(f"| {source} | {topics} | {edges} | {items} | {secs:.0f} |")
     for protocol, p in PROTOCOLS.items():
         cols = [f"{s} {m.replace('recall', 'R').replace('ndcg', 'N')}" for s in p["slices"] for m in METRICS]
-        head = "cold items (20% of action items held out)" if protocol == "cold-items" else f"sparse target, p = {p['fraction']:g}"
+        head = "cold items (20% of the target's items held out)" if protocol == "cold-items" else f"sparse target, p = {p['fraction']:g}"
         print(f"\n### {head}\n")
         print("| model | topics | seeds | " + " | ".join(cols) + " |")
         print("|---" * (len(cols) + 3) + "|")
