@@ -63,17 +63,10 @@ OUT = REPO / "bench" / "results" / "closed_form.json"
 def load_export(pair: str) -> tuple[Any, str]:
     """``(export, store agent)`` of ``pair``'s prepared home (prepared first if needed, as knowledge_bench does).
     Item features are not loaded: no closed-form model here reads them."""
-    from knowledge_bench import PAIRS
-    from train_bench import prepare, prepared_graph
+    from knowledge_bench import prepare_pair_home
+    from train_bench import prepared_graph
 
-    p = PAIRS[pair]
-    home = REPO / "bench" / ".work" / p["home"]
-    if p["spec"] is not None:
-        prepare(home.resolve(), p["spec"], n_topics=None)
-    elif not (home / "prepared.json").exists():
-        from genre_pair import main as prepare_genre_pair
-
-        prepare_genre_pair([])
+    home = prepare_pair_home(pair)
     graph = prepared_graph(home, features=False)
     return graph.export, graph.store_agent
 

@@ -50,9 +50,10 @@ def results_file(protocol: str) -> Path:
     return REPO / "bench" / "results" / f"knowledge_{protocol}.json"
 
 
-def load_pair(pair: str) -> tuple[Any, Any, str]:
-    """``(export, item features, store agent)`` of ``pair``'s prepared home (prepared now if needed)."""
-    from train_bench import prepare, prepared_graph
+def prepare_pair_home(pair: str) -> Path:
+    """``pair``'s graphrec home, prepared with the CLI first if needed (Amazon-KG: ``train_bench.prepare``;
+    the MovieLens genre pair: ``bench/genre_pair.py``)."""
+    from train_bench import prepare
 
     p = PAIRS[pair]
     home = REPO / "bench" / ".work" / p["home"]
@@ -62,7 +63,14 @@ def load_pair(pair: str) -> tuple[Any, Any, str]:
         from genre_pair import main as prepare_genre_pair
 
         prepare_genre_pair([])
-    export, item_x, agent = prepared_graph(home)
+    return home
+
+
+def load_pair(pair: str) -> tuple[Any, Any, str]:
+    """``(export, item features, store agent)`` of ``pair``'s prepared home (prepared now if needed)."""
+    from train_bench import prepared_graph
+
+    export, item_x, agent = prepared_graph(prepare_pair_home(pair))
     return export, item_x, agent
 
 

@@ -373,7 +373,7 @@ class Fitted:
     result: TrainResult | None = None
     metrics: dict[str, dict[str, float]] = field(default_factory=dict)
     scorer: Callable[[torch.Tensor], torch.Tensor] | None = None
-    """Score function of a closed-form baseline (``ease``, ``text-knn``); ``None`` for the others."""
+    """Score function of a closed-form baseline (``ease``, ``text-knn``, ``bridge+ease``); ``None`` for the others."""
 
     def score_fn(self) -> Any:
         """Score function over all items (one propagation, cached in the closure)."""

@@ -152,7 +152,7 @@ def test_closed_form_baselines_in_the_harness(name: str) -> None:
 
 
 def test_bridge_reference_in_the_harness() -> None:
-    export, x = toy_export()
+    export, _ = toy_export()
     split = coldstart_transfer(export, source="movies", target="books", seed=0)
     fitted = fit(export, split, model_spec("bridge+ease"), TrainConfig(), target="books")
     assert set(fitted.result.config) == {"bridge", "ease"} and fitted.model is None
