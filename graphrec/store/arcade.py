@@ -121,9 +121,20 @@ def runtime_paths() -> tuple[Path, Path]:
 
 def free_port() -> int:
     """Return a TCP port that is free on 127.0.0.1 right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    return free_ports(1)[0]
+
+
+def free_ports(n: int) -> list[int]:
+    """``n`` distinct TCP ports free on 127.0.0.1 right now. The sockets are held open until all are
+    chosen: closing each before asking for the next lets the kernel hand out the same port twice (it
+    did: a server got its Bolt and HTTP ports equal and could not start)."""
+    with contextlib.ExitStack() as stack:
+        ports = []
+        for _ in range(n):
+            s = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+            s.bind(("127.0.0.1", 0))
+            ports.append(int(s.getsockname()[1]))
+        return ports
 
 
 def pid_alive(pid: int) -> bool:
@@ -378,7 +389,7 @@ class EmbeddedArcadeDB:
 
     def _start(self, *, detached: bool) -> ArcadeServerInfo:
         java, jars = runtime_paths()
-        bolt_port, http_port, https_port = free_port(), free_port(), free_port()
+        bolt_port, http_port, https_port = free_ports(3)
         db_dir = self.root / "databases"
         db_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.users.configure()
