@@ -47,7 +47,7 @@ BRIDGE_L2: tuple[float, ...] = (1.0, 3.0, 10.0, 30.0, 100.0)
 BRIDGE_SOURCE_L2: tuple[float, ...] = (300.0, 1000.0, 3000.0)
 """Ridge values of the source scenario's EASE (the bridge's smoother) tried on the simulated-cold slice."""
 TARGET_EASE_L2: tuple[float, ...] = (10.0, 100.0, 500.0, 2000.0)
-"""Ridge values of target-only EASE tried on validation (as ``graphrec.train.experiment.EASE_L2``)."""
+"""Ridge values of target-only EASE tried on validation (the first without a validation split)."""
 
 
 def ease_item_weights(train: np.ndarray, items: np.ndarray, *, l2: float) -> torch.Tensor:
@@ -328,12 +328,21 @@ def fit_bridge(
 
 
 def fit_target_ease(
-    export: GraphExport, split: Split, *, target: str, l2s: Sequence[float] = TARGET_EASE_L2
+    export: GraphExport,
+    split: Split,
+    *,
+    target: str,
+    l2s: Sequence[float] = TARGET_EASE_L2,
+    val_candidates: np.ndarray | None = None,
 ) -> tuple[ScoreFn, dict[str, Any]]:
     """Target-only EASE over the target items with training interactions, its ridge the one of ``l2s``
     with the best validation Recall@20 (``split.val``, training items excluded; the first without a
     validation split). One inversion per ridge; only the chosen weights are kept. Users score through
     a sparse product (``x_u · B``); a user without target history scores 0 everywhere.
+
+    Args:
+        val_candidates: Bool ``[num_items]``: the items validation ranks over (default: the target's;
+            the harness passes :func:`graphrec.train.experiment.validation_candidates`).
 
     Returns:
         ``(score function over all items, {"l2", "val_recall@20", "grid", ...})``.
@@ -353,7 +362,7 @@ def fit_target_ease(
     items = np.flatnonzero((export.item_scenario == t_idx) & (counts > 0))
     x = user_item_matrix(split.train, len(export.user_ids), items)
     items_t = torch.from_numpy(items)
-    candidates = export.item_scenario == t_idx
+    candidates = export.item_scenario == t_idx if val_candidates is None else val_candidates
     exclude = group_by_user(split.train)
 
     def scorer_for(b: np.ndarray) -> ScoreFn:

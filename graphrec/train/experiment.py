@@ -18,7 +18,7 @@ Models (:data:`MODELS`):
   BERT features (the latter is ``graphrec``'s collaborative channel).
 * ``graphrec-transfer`` — ``graphrec-single`` plus the experimental cold-start transfer head.
 * ``graphrec-no-source`` — ``graphrec`` on the target scenario's interactions only (ablation).
-* ``ease`` — target-only EASE (closed form, ridge chosen on validation; :mod:`graphrec.models.baselines`).
+* ``ease`` — target-only EASE (closed form, ridge of ``TARGET_EASE_L2`` chosen on validation; :mod:`graphrec.models.baselines`).
 * ``text-knn`` — text kNN: users as the mean text vector of their training items, items as their own.
 * ``bridge+ease`` — the closed-form reference for a coldstart-transfer split: users without target
   history by the kernel-ridge bridge from their EASE-smoothed source history (selected on a
@@ -129,8 +129,6 @@ MODELS: dict[str, ModelSpec] = {
 GNN_MODELS: tuple[str, ...] = tuple(name for name, spec in MODELS.items() if spec.kind in ("gnn", "popularity"))
 """The presets a run folder can hold (``graphrec train --model``): the closed-form baselines are harness-only."""
 
-EASE_L2 = (10.0, 100.0, 500.0, 2000.0)
-"""EASE ridge values tried on validation (the first is used without a validation split)."""
 ITEM_GATE_COUNTS = (0.0, 2.0, 10.0)
 """Gate counts of ``graphrec``'s item routing tried on validation (0: only items without interactions
 go to the knowledge channel; see :class:`~graphrec.models.routed.RoutedLightGCN`)."""
@@ -465,7 +463,7 @@ def fit(
     if spec.kind == "popularity":
         fitted = Fitted(spec, inputs, None, popularity=popularity_scores(inputs.train, len(export.item_keys)))
     elif spec.kind == "ease":
-        fitted = fit_ease(export, split, spec, inputs)
+        fitted = fit_ease(export, split, spec, inputs, target=target)
     elif spec.kind == "bridge":
         fitted = fit_bridge_reference(export, split, spec, inputs, target=target)
     elif spec.kind == "text-knn":
@@ -544,41 +542,15 @@ def select_item_gate(model: RoutedLightGCN, inputs: Inputs, split: Split) -> dic
     return {**best, "selected_on": "validation", "grid": grid}
 
 
-def fit_ease(export: GraphExport, split: Split, spec: ModelSpec, inputs: Inputs) -> Fitted:
-    """Target-only EASE with the ridge of :data:`EASE_L2` that has the best validation Recall@20."""
-    import numpy as np
-    import torch
-
-    from graphrec.models.baselines import ease_item_weights, user_item_matrix
+def fit_ease(export: GraphExport, split: Split, spec: ModelSpec, inputs: Inputs, *, target: str) -> Fitted:
+    """Target-only EASE (:func:`graphrec.models.baselines.fit_target_ease`), its ridge chosen on
+    validation over :func:`validation_candidates`."""
+    from graphrec.models.baselines import fit_target_ease
     from graphrec.train.loop import TrainResult
 
-    items = np.flatnonzero(inputs.candidates & (inputs.item_counts > 0))  # type: ignore[operator]
-    x = user_item_matrix(inputs.train, len(export.user_ids), items)
-    n_items = len(export.item_keys)
-    items_t = torch.from_numpy(items)
-
-    def scorer_for(b: torch.Tensor) -> Callable[[torch.Tensor], torch.Tensor]:
-        def score(user_rows: torch.Tensor) -> torch.Tensor:
-            rows = torch.from_numpy(x[user_rows.numpy()].toarray())
-            out = torch.zeros(len(user_rows), n_items)
-            out[:, items_t] = rows @ b
-            return out
-
-        return score
-
-    exclude = group_by_user(inputs.train)
-    grid = []
-    best: tuple[float, float, Any] | None = None
-    for l2 in EASE_L2 if split.val.shape[1] else EASE_L2[:1]:
-        scorer = scorer_for(ease_item_weights(inputs.train, items, l2=l2))
-        val = evaluate_ranking(scorer, split.val, exclude, validation_candidates(split, inputs), ks=(20,)) if split.val.shape[1] else {}
-        recall = val.get("all", {}).get("recall@20", 0.0)
-        grid.append({"l2": l2, "val_recall@20": recall})
-        if best is None or recall > best[1]:
-            best = (l2, recall, scorer)
-    assert best is not None
-    result = TrainResult(best_epoch=0, best_val=best[1], config={"l2": best[0], "grid": grid})
-    return Fitted(spec, inputs, None, result=result, scorer=best[2])
+    scorer, params = fit_target_ease(export, split, target=target, val_candidates=validation_candidates(split, inputs))
+    result = TrainResult(best_epoch=0, best_val=params["val_recall@20"], config=params)
+    return Fitted(spec, inputs, None, result=result, scorer=scorer)
 
 
 def fit_text_knn(export: GraphExport, spec: ModelSpec, inputs: Inputs, item_x: np.ndarray) -> Fitted:
