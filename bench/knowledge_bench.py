@@ -94,12 +94,18 @@ def summarise(runs: list[dict[str, Any]], protocol: str) -> dict[str, Any]:
         lr = max(by_lr, key=lambda x: statistics.mean(r["best_val"] or 0.0 for r in by_lr[x]))
         rs = by_lr[lr]
         entry: dict[str, Any] = {"lr": lr, "seeds": sorted(r["seed"] for r in rs)}
-        for s in SLICES[protocol]:
-            for m in METRICS:
-                vals = [r["metrics"][s][m] for r in rs if s in r["metrics"]]
-                if vals:
-                    entry[f"{s}/{m}"] = [statistics.mean(vals), statistics.stdev(vals) if len(vals) > 1 else 0.0]
-        out[f"{pair}|{fraction}|{model}"] = entry
+        out[f"{pair}|{fraction}|{model}"] = {**entry, **slice_stats(rs, SLICES[protocol])}
+    return out
+
+
+def slice_stats(runs: list[dict[str, Any]], slices: tuple[str, ...], metrics: tuple[str, ...] = METRICS) -> dict[str, list[float]]:
+    """``{"<slice>/<metric>": [mean, sample std]}`` over ``runs`` (std 0 for one run); slices a run lacks are skipped."""
+    out: dict[str, list[float]] = {}
+    for s in slices:
+        for m in metrics:
+            vals = [r["metrics"][s][m] for r in runs if s in r["metrics"]]
+            if vals:
+                out[f"{s}/{m}"] = [statistics.mean(vals), statistics.stdev(vals) if len(vals) > 1 else 0.0]
     return out
 
 

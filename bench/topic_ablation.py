@@ -297,18 +297,15 @@ def split_digest(split: Any) -> str:
 
 def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """Mean ± std over seeds per (protocol, model, source) and slice/metric."""
+    from knowledge_bench import slice_stats
+
     groups: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
     for r in runs:
         groups.setdefault((r["protocol"], r["model"], r["source"]), []).append(r)
     out: dict[str, Any] = {}
     for (protocol, model, source), rs in groups.items():
         entry: dict[str, Any] = {"seeds": sorted(r["seed"] for r in rs), "best_epoch": [r["best_epoch"] for r in rs]}
-        for s in PROTOCOLS[protocol]["slices"]:
-            for m in METRICS:
-                vals = [r["metrics"][s][m] for r in rs if s in r["metrics"]]
-                if vals:
-                    entry[f"{s}/{m}"] = [statistics.mean(vals), statistics.stdev(vals) if len(vals) > 1 else 0.0]
-        out[f"{protocol}|{model}|{source}"] = entry
+        out[f"{protocol}|{model}|{source}"] = {**entry, **slice_stats(rs, tuple(PROTOCOLS[protocol]["slices"]), METRICS)}
     return out
 
 
