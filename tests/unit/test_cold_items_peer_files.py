@@ -26,6 +26,7 @@ from graphrec.errors import GraphRecError
 from graphrec.eval.ranking import dot_product_scores, group_by_user, rank_top_k
 from graphrec.train.experiment import evaluate_slices
 from tests.unit.test_experiment import toy_export
+from tests.unit.test_peer_bench import write_topk
 
 
 @pytest.fixture()
@@ -55,13 +56,6 @@ def test_cold_items_folder_is_graphrecs_split(cold_folder) -> None:
     assert parse_split_name("amazon-kg") == ("amazon-kg", None)
 
 
-def write_lists(path: Path, export, users: list[int], top: np.ndarray) -> None:
-    lines = ["user_id\titem_id\trank"]
-    for row, u in enumerate(users):
-        lines += [f"{export.user_ids[u]}\t{item_token(*export.item_keys[i])}\t{r}" for r, i in enumerate(top[row].tolist(), 1)]
-    path.write_text("\n".join(lines) + "\n")
-
-
 def test_evaluator_equals_graphrecs_cold_item_evaluation(cold_folder, tmp_path: Path) -> None:
     export, split, candidates, folder = cold_folder
     rng = np.random.default_rng(3)
@@ -71,10 +65,10 @@ def test_evaluator_equals_graphrecs_cold_item_evaluation(cold_folder, tmp_path: 
     users = sorted(set(split.test[0].tolist()))
     held = np.zeros_like(candidates)
     held[np.unique(split.test[1])] = True
-    write_lists(tmp_path / "topk.tsv", export, users, rank_top_k(score, users, candidates, exclude, k=20))
+    write_topk(tmp_path / "topk.tsv", export, users, rank_top_k(score, users, candidates, exclude, k=20))
     (tmp_path / "no-held").mkdir()
-    write_lists(tmp_path / "no-held" / "topk.tsv", export, users, rank_top_k(score, users, candidates, exclude, k=20))
-    write_lists(tmp_path / f"topk-{HELD_OUT_ITEMS}.tsv", export, users, rank_top_k(score, users, held, exclude, k=5))
+    write_topk(tmp_path / "no-held" / "topk.tsv", export, users, rank_top_k(score, users, candidates, exclude, k=20))
+    write_topk(tmp_path / f"topk-{HELD_OUT_ITEMS}.tsv", export, users, rank_top_k(score, users, held, exclude, k=5))
     got = evaluate_topk(folder, tmp_path / "topk.tsv", ks=(5,))
     want = evaluate_slices(score, split, candidates, ks=(5,))
     assert set(got) == set(want) and HELD_OUT_ITEMS in want and "warm" in want
@@ -92,17 +86,17 @@ def test_evaluator_checks_lists_against_the_protocols_exclusions(cold_folder, tm
     val_item = next(i for u, i in split.val.T.tolist() if u == with_val)
     books = [i for i in np.flatnonzero(candidates).tolist() if i != val_item]
     top = np.array([[val_item, *[i for i in books if i not in group_by_user(split.train).get(u, set())][:4]] for u in users])
-    write_lists(tmp_path / "topk.tsv", export, users, top)
+    write_topk(tmp_path / "topk.tsv", export, users, top)
     evaluate_topk(folder, tmp_path / "topk.tsv", ks=(5,))  # a validation item may be recommended (not excluded)
     train_item = next(i for u, i in split.train.T.tolist() if u == users[0] and candidates[i])
     top[0, 0] = train_item
-    write_lists(tmp_path / "topk.tsv", export, users, top)
+    write_topk(tmp_path / "topk.tsv", export, users, top)
     with pytest.raises(GraphRecError, match="one of its train items"):
         evaluate_topk(folder, tmp_path / "topk.tsv", ks=(5,))
     seen0 = group_by_user(split.train).get(users[0], set())
     top[0, 0] = next(i for i in books if i not in np.unique(split.test[1]) and i not in top[0] and i not in seen0)
-    write_lists(tmp_path / "topk.tsv", export, users, top)
-    write_lists(tmp_path / f"topk-{HELD_OUT_ITEMS}.tsv", export, users, top)  # not held-out items
+    write_topk(tmp_path / "topk.tsv", export, users, top)
+    write_topk(tmp_path / f"topk-{HELD_OUT_ITEMS}.tsv", export, users, top)  # not held-out items
     with pytest.raises(GraphRecError, match=f"not a candidate item \\(see candidates-{HELD_OUT_ITEMS}.txt\\)"):
         evaluate_topk(folder, tmp_path / "topk.tsv", ks=(5,))
 
