@@ -4,6 +4,8 @@
     .venv/bin/python bench/knowledge_bench.py cold-items --pair movies-books
     # sparse target: a fraction p of each user's target training interactions kept (coldstart-transfer split)
     .venv/bin/python bench/knowledge_bench.py sparse --pair movies-books --fractions 0.05
+    # cold users: the coldstart-transfer split itself (graphrec's cold path selected on simulated-cold users)
+    .venv/bin/python bench/knowledge_bench.py cold-users --pair movies-books --merged-lrs 0.005 0.001
     .venv/bin/python bench/knowledge_bench.py table          # the tables again, from the JSON
 
 Pairs (:data:`PAIRS`): Amazon-KG Movies_and_TV -> Books, its reverse Books -> Movies_and_TV, and
@@ -41,8 +43,10 @@ MODELS = (
     "graphrec-no-source", "graphrec-single", "graphrec", "bridge+ease",
 )
 COLD_ITEM_MODELS = ("popularity", "ease", "text-knn", "lightgcn-merged", "graphrec")
+COLD_USER_MODELS = ("popularity", "ease", "bridge+ease", "lightgcn-merged", "graphrec")
 SPARSE_MODELS = ("popularity", "ease", "lightgcn-target", "lightgcn-merged", "graphrec-no-bert", "graphrec-no-topics", "graphrec")
-SLICES = {"cold-items": ("held-out-items", "all", "warm", "cold"), "sparse": ("all", "warm", "cold")}
+SLICES = {"cold-items": ("held-out-items", "all", "warm", "cold"), "sparse": ("all", "warm", "cold"), "cold-users": ("cold", "warm", "all")}
+PROTOCOLS = tuple(SLICES)
 METRICS = ("recall@20", "ndcg@20")
 
 
@@ -85,10 +89,13 @@ def make_split(export: Any, pair: str, protocol: str, seed: int, fraction: float
 
 
 def summarise(runs: list[dict[str, Any]], protocol: str) -> dict[str, Any]:
-    """Per (pair, fraction, model): the learning rate chosen on mean validation recall, mean ± std per slice."""
+    """Per (pair, fraction, model): the learning rate chosen on mean validation recall, mean ± std per slice
+    (cold-users: every learning rate a model ran at, as ``model@lr``: the issue compares each)."""
     groups: dict[tuple[str, float, str], dict[float, list[dict[str, Any]]]] = {}
     for r in runs:
-        groups.setdefault((r["pair"], r["fraction"], r["model"]), {}).setdefault(r["lr"], []).append(r)
+        several = protocol == "cold-users" and len({x["lr"] for x in runs if x["model"] == r["model"] and x["pair"] == r["pair"]}) > 1
+        model = f"{r['model']}@{r['lr']:g}" if several else r["model"]
+        groups.setdefault((r["pair"], r["fraction"], model), {}).setdefault(r["lr"], []).append(r)
     out: dict[str, Any] = {}
     for (pair, fraction, model), by_lr in groups.items():
         lr = max(by_lr, key=lambda x: statistics.mean(r["best_val"] or 0.0 for r in by_lr[x]))
@@ -119,17 +126,15 @@ def print_tables(data: dict[str, Any], protocol: str) -> None:
         cols = [f"{s} {m.replace('recall', 'R').replace('ndcg', 'N')}" for s in SLICES[protocol] for m in METRICS]
         print("| model | lr | seeds | " + " | ".join(cols) + " |")
         print("|---" * (len(cols) + 3) + "|")
-        for model in MODELS:
-            e = rows.get(model)
-            if not e:
-                continue
+        for model in sorted(rows, key=lambda m: (MODELS.index(m.split("@")[0]) if m.split("@")[0] in MODELS else 99, m)):
+            e = rows[model]
             cells = [f"{e[f'{s}/{m}'][0]:.4f} ± {e[f'{s}/{m}'][1]:.4f}" if f"{s}/{m}" in e else "–" for s in SLICES[protocol] for m in METRICS]
             print(f"| {model} | {e['lr'] or '–'} | {','.join(map(str, e['seeds']))} | " + " | ".join(cells) + " |")
 
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("protocol", choices=("cold-items", "sparse", "table"))
+    p.add_argument("protocol", choices=(*PROTOCOLS, "table"))
     p.add_argument("--pair", nargs="+", default=["movies-books"], choices=sorted(PAIRS))
     p.add_argument("--models", nargs="+", default=None, choices=MODELS)
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
@@ -146,7 +151,7 @@ def main(argv: list[str] | None = None) -> None:
 
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     if args.protocol == "table":
-        for protocol in ("cold-items", "sparse"):
+        for protocol in PROTOCOLS:
             if results_file(protocol).exists():
                 print(f"\n## {protocol}")
                 print_tables(json.loads(results_file(protocol).read_text()), protocol)
@@ -159,7 +164,7 @@ def main(argv: list[str] | None = None) -> None:
     data = json.loads(out.read_text()) if out.exists() else {"runs": []}
     runs: list[dict[str, Any]] = data["runs"]
     done = {(r["pair"], r["fraction"], r["model"], r["lr"], r["seed"]) for r in runs}
-    models = args.models or (COLD_ITEM_MODELS if args.protocol == "cold-items" else SPARSE_MODELS)
+    models = args.models or {"cold-items": COLD_ITEM_MODELS, "cold-users": COLD_USER_MODELS}.get(args.protocol, SPARSE_MODELS)
     fractions = args.fractions if args.protocol == "sparse" else [1.0]
     for pair in args.pair:
         export, item_x, agent = load_pair(pair)
@@ -182,7 +187,8 @@ def main(argv: list[str] | None = None) -> None:
                             "pair": pair, "fraction": fraction, "model": model, "lr": lr, "seed": seed,
                             "metrics": fitted.metrics, "best_epoch": res.best_epoch if res else None,
                             "best_val": res.best_val if res else None, "epochs_run": len(res.history) if res else 0,
-                            "selected": {k: v for k, v in (res.config if res else {}).items() if k in ("item_gate", "l2", "grid")},
+                            "selected": {k: v for k, v in (res.config if res else {}).items() if k in ("item_gate", "cold_path", "l2", "grid", "bridge", "ease")},
+                            "channels": {k: {f: v[f] for f in ("best_epoch", "best_val")} for k, v in (res.config if res else {}).get("channels", {}).items()},
                             "seconds": time.perf_counter() - t0, "split": split.meta, "store": agent,
                         }  # fmt: skip
                         runs.append(run)

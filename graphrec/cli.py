@@ -624,7 +624,9 @@ def _check_target_fraction(ctx: click.Context, param: click.Parameter, value: fl
 
 @cli.command()
 @click.option("--target", required=True, help="Scenario to recommend in (e.g. books).")
-@click.option("--source", default=None, help="Source scenario of the coldstart protocol (e.g. movies).")
+@click.option("--source", default=None,
+              help="Source scenario of the coldstart protocol (e.g. movies); with --split none, graphrec's cold path "
+                   "is selected on simulated-cold users of this scenario.")
 @click.option("--model", "model_name", type=click.Choice(_model_names()), default="graphrec", show_default=True,
               help="graphrec, an ablation, or a baseline.")
 @click.option("--split", "protocol", type=click.Choice(_protocols()), default=None,
@@ -719,6 +721,13 @@ def train(
                 f"best epoch {fitted.result.best_epoch} of {len(fitted.result.history)} "
                 f"({fitted.result.seconds_per_epoch:.2f} s/epoch); run: {run_dir}"
             )
+            cold_path = fitted.result.config.get("cold_path", {})
+            if cold_path.get("selected_on") == "val-simulated-cold":
+                click.echo(
+                    f"cold path selected on {cold_path['record']['users']} simulated-cold users: knowledge channel "
+                    f"{cold_path['selection']['best_epoch'] + 1} epochs, cold users' popularity prior {cold_path['prior']:g} "
+                    f"(simulated-cold recall@20 {cold_path['val_recall@20']:.4f})"
+                )
         if fitted.metrics:
             _print_metrics(fitted.metrics, title=f"test metrics ({split_config.protocol} split, {target})")
         if write_back:

@@ -299,6 +299,9 @@ def sparse_target(split: Split, export: GraphExport, *, target: str, fraction: f
 
 SIMULATED_COLD = "val-simulated-cold"
 """Slice name of the simulated-cold validation users of :func:`simulated_cold`."""
+SIMULATED_COLD_PROTOCOLS = ("coldstart-transfer", "none")
+"""Protocols :func:`simulated_cold` applies to: the cold-user protocol, and a production split (no
+hold-out; the simulated-cold targets are then the hidden training pairs alone)."""
 
 
 def simulated_cold(
@@ -311,7 +314,8 @@ def simulated_cold(
     fraction: float | None = None,
     max_users: int | None = None,
 ) -> Split:
-    """Mark a seeded share of a :func:`coldstart_transfer` split's warm shared users as *simulated cold*.
+    """Mark a seeded share of a :func:`coldstart_transfer` split's warm shared users as *simulated cold*
+    (or of a :func:`no_holdout` split's shared users: a production model's cold path is selected the same way).
 
     The test-cold users of the protocol have a source history and no target history; a model's cold
     path (the one that scores them) cannot be selected on validation, whose users are all warm. This
@@ -358,10 +362,11 @@ def simulated_cold(
     """
     import numpy as np
 
-    if split.meta.get("protocol") != "coldstart-transfer":
+    if split.meta.get("protocol") not in SIMULATED_COLD_PROTOCOLS:
         raise ConfigError(
-            f"simulated-cold validation needs a coldstart-transfer split; this one is {split.meta.get('protocol')!r}. "
-            "Make it with coldstart_transfer (graphrec train --split coldstart)"
+            f"simulated-cold validation needs a coldstart-transfer split or a production one (no hold-out); this one is "
+            f"{split.meta.get('protocol')!r}. Make it with coldstart_transfer (graphrec train --split coldstart) or "
+            "no_holdout (--split none)"
         )
     for name, given in (("source", source), ("target", target)):
         if split.meta.get(name) not in (None, given):
@@ -372,15 +377,15 @@ def simulated_cold(
     if not (isinstance(fraction, (int, float)) and 0.0 < fraction <= 1.0):
         raise ConfigError(f"simulated-cold fraction {fraction!r} is out of range: it must be > 0 and <= 1 (default 0.5)")
     cold = np.asarray(split.slices.get("cold", np.zeros(0, dtype=np.int64)), dtype=np.int64)
-    if max_users is None:
-        max_users = max(1, len(cold))
-    if max_users < 1:
-        raise ConfigError(f"simulated-cold max_users must be at least 1; got {max_users}")
     n_users = len(export.user_ids)
     scen = export.item_scenario[split.train[1]]
     has_source, has_target = np.zeros(n_users, dtype=bool), np.zeros(n_users, dtype=bool)
     has_source[split.train[0, scen == s_idx]] = True
     has_target[split.train[0, scen == t_idx]] = True
+    if max_users is None:  # as many as the cold users the cold path will serve (production: source history only)
+        max_users = max(1, len(cold) if "cold" in split.slices else int((has_source & ~has_target).sum()))
+    if max_users < 1:
+        raise ConfigError(f"simulated-cold max_users must be at least 1; got {max_users}")
     eligible = np.flatnonzero(has_source & has_target & ~np.isin(np.arange(n_users), cold))
     n = min(int(round(len(eligible) * fraction)), int(max_users))
     if n < 1:
@@ -608,9 +613,17 @@ def check_graph_has_no_held_out_edges(data: object, split: Split) -> None:
             )
 
 
-def no_holdout(export: GraphExport) -> Split:
-    """All interactions train, nothing held out (for a production model; it cannot be evaluated)."""
+def no_holdout(export: GraphExport, *, source: str | None = None, target: str | None = None) -> Split:
+    """All interactions train, nothing held out (for a production model; it cannot be evaluated).
+
+    Args:
+        source: The scenario cold users are served from (recorded in ``meta``; with it, a routed model
+            selects its cold path on a :func:`simulated_cold` slice of the training data).
+        target: The target scenario (recorded in ``meta``).
+    """
     import numpy as np
 
     empty = np.zeros((2, 0), dtype=np.int64)
-    return Split(export.interactions.copy(), empty, empty.copy(), meta={"protocol": "none"})
+    meta: dict[str, object] = {"protocol": "none"}
+    meta.update({k: v for k, v in (("source", source), ("target", target)) if v is not None})
+    return Split(export.interactions.copy(), empty, empty.copy(), meta=meta)

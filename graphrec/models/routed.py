@@ -16,12 +16,19 @@ for every item with an interaction and 0 for the others). It is one dot product 
 vectors, so every consumer of embeddings (ranking, write-back, vector indexes, ``INTERESTED_IN``)
 works unchanged::
 
-    user = [k_u,  g_u · c_u,  −g_u · k_u,  β]
+    user = [k_u,  g_u · c_u,  −g_u · k_u,  β_u]
     item = [k_i,  h_i · c_i,   h_i · k_i,  log(1 + n_i)]      (topics as items with h = 1, prior 0)
 
 The last column adds ``β · log(1 + n_i)``, a popularity prior (an item bias), with ``β``
 (buffer ``prior_weight``, default 0) chosen on validation: where the target scenario is sparse, how
-often an item was chosen is evidence the embeddings of a few interactions do not carry.
+often an item was chosen is evidence the embeddings of a few interactions do not carry. Cold users
+have a ``β`` of their own (buffer ``cold_prior_weight``; the same as the others' unless set), chosen
+for them on simulated-cold users: how far a user's other scenarios predict their taste here differs
+from pair to pair, and where they predict little, popularity is the better part of a cold user's score.
+
+The knowledge channel may propagate over a graph of its own (:meth:`RoutedLightGCN.set_knowledge_graph`):
+the training graph without the target interactions of the simulated-cold validation users, the graph
+it was trained and selected on.
 """
 
 from __future__ import annotations
@@ -67,6 +74,8 @@ class RoutedLightGCN(nn.Module):
         self.register_buffer("item_gate", (counts > 0).float())  # saved: the gate count is chosen on validation
         self.register_buffer("item_prior", torch.log1p(counts), persistent=False)
         self.register_buffer("prior_weight", torch.zeros(()))  # saved: chosen on validation
+        self.register_buffer("cold_prior_weight", torch.zeros(()))  # saved: chosen on simulated-cold users
+        self.knowledge_adj: Tensor | None = None
 
     def set_gate_count(self, gate_count: float) -> None:
         """Set the item gate to ``n / (n + gate_count)`` (``0``: 1 for items with an interaction, else 0)."""
@@ -75,13 +84,24 @@ class RoutedLightGCN(nn.Module):
         n = self.item_counts
         self.item_gate.copy_(n / (n + gate_count) if gate_count > 0 else (n > 0).float())
 
-    def set_prior_weight(self, weight: float) -> None:
-        """Set ``β``, the weight of the popularity prior ``log(1 + n_i)`` (0: none)."""
+    def set_prior_weight(self, weight: float, *, cold: float | None = None) -> None:
+        """Set ``β``, the weight of the popularity prior ``log(1 + n_i)`` (0: none), and cold users' own
+        (default: the same ``β``)."""
         self.prior_weight.fill_(float(weight))
+        self.cold_prior_weight.fill_(float(weight if cold is None else cold))
+
+    def set_cold_prior_weight(self, weight: float) -> None:
+        """Set cold users' ``β`` alone."""
+        self.cold_prior_weight.fill_(float(weight))
+
+    def set_knowledge_graph(self, adj: Tensor | None) -> None:
+        """Propagate the knowledge channel over ``adj`` instead of the graph given to :meth:`channels`
+        (``None``: the same graph for both channels)."""
+        self.knowledge_adj = adj
 
     def channels(self, adj: Tensor) -> tuple[tuple[Tensor, Tensor, Tensor], tuple[Tensor, Tensor, Tensor]]:
         """Each channel's own ``(users, items, topics)`` (one propagation each), before routing."""
-        return self.knowledge.embed(adj), self.collaborative.embed(adj)
+        return self.knowledge.embed(adj if self.knowledge_adj is None else self.knowledge_adj), self.collaborative.embed(adj)
 
     def route(
         self, knowledge: tuple[Tensor, Tensor, Tensor], collaborative: tuple[Tensor, Tensor, Tensor]
@@ -90,7 +110,7 @@ class RoutedLightGCN(nn.Module):
         (u_k, i_k, t_k), (u_c, i_c, t_c) = knowledge, collaborative
         g = (~self.cold_users).to(u_k.dtype)[:, None]
         h = self.item_gate.to(i_k.dtype)[:, None]
-        beta = self.prior_weight.to(u_k.dtype).expand(u_k.shape[0], 1)
+        beta = torch.where(self.cold_users[:, None], self.cold_prior_weight, self.prior_weight).to(u_k.dtype)
         users = torch.cat([u_k, g * u_c, -g * u_k, beta], 1)
         items = torch.cat([i_k, h * i_c, h * i_k, self.item_prior.to(i_k.dtype)[:, None]], 1)
         return users, items, torch.cat([t_k, t_c, t_k, t_k.new_zeros(t_k.shape[0], 1)], 1)

@@ -25,6 +25,11 @@ Models (:data:`MODELS`):
   simulated-cold validation slice, :func:`graphrec.data.splits.simulated_cold`), the others by
   target-only EASE (:func:`graphrec.models.baselines.fit_bridge`, ``fit_target_ease``).
 
+``graphrec``'s cold path is selected for cold users where there are users to simulate (a coldstart split,
+or a production split with a source): its knowledge channel trains on the graph without the
+simulated-cold validation users' target interactions (:func:`cold_path_split`, :func:`cold_path_inputs`),
+early-stops on them, and cold users' popularity prior is chosen on them (:func:`select_cold_prior`).
+
 Items without a training interaction (new or held-out items) are never drawn as BPR negatives; in
 models with text features their layer 0 is their text alone (no untrained ID vector), and ``graphrec``
 routes them, for every user, to its knowledge channel (the collaborative channel's ID vector of such
@@ -51,7 +56,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
     import numpy as np
     import torch
-
     from torch_geometric.data import HeteroData
 
     from graphrec.data.export import GraphExport
@@ -88,6 +92,10 @@ class ModelSpec:
             without target training interactions are scored by this spec's model (the knowledge
             channel), the others by the same model without BERT features (the collaborative channel);
             each channel trains and early-stops on its own (default false).
+        cold_refit: A routed spec whose cold path was selected on simulated-cold users (see
+            :func:`fit_routed`): train the knowledge channel again on the whole training graph for the
+            chosen number of epochs (default true), so the users simulated cold still teach it the map
+            from source to target; false keeps the channel trained without them.
     """
 
     name: str
@@ -101,6 +109,7 @@ class ModelSpec:
     users: Literal["id", "items", "id+items"] = "id"
     transfer: bool = False
     route: bool = False
+    cold_refit: bool = True
 
     def channel(self, name: Literal["knowledge", "collaborative"]) -> ModelSpec:
         """The single-channel spec of a routed spec's ``name`` channel."""
@@ -129,6 +138,9 @@ MODELS: dict[str, ModelSpec] = {
 GNN_MODELS: tuple[str, ...] = tuple(name for name, spec in MODELS.items() if spec.kind in ("gnn", "popularity"))
 """The presets a run folder can hold (``graphrec train --model``): the closed-form baselines are harness-only."""
 
+COLD_PRIOR_WEIGHTS = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
+"""Weights of the popularity prior of ``graphrec``'s cold users tried on simulated-cold users, relative
+to the spread of the knowledge channel's scores (see :func:`select_cold_prior`; 8: popularity first)."""
 ITEM_GATE_COUNTS = (0.0, 2.0, 10.0)
 """Gate counts of ``graphrec``'s item routing tried on validation (0: only items without interactions
 go to the knowledge channel; see :class:`~graphrec.models.routed.RoutedLightGCN`)."""
@@ -248,11 +260,15 @@ def build_inputs(
 
 
 def build_model(
-    spec: ModelSpec, export: GraphExport, inputs: Inputs, *, seed: int | None = None
+    spec: ModelSpec, export: GraphExport, inputs: Inputs, *, seed: int | None = None, knowledge_inputs: Inputs | None = None
 ) -> CrossScenarioLightGCN | RoutedLightGCN:
     """A fresh model for ``spec``: a :class:`CrossScenarioLightGCN`, or for a routed spec a
     :class:`~graphrec.models.routed.RoutedLightGCN` of two. Seed torch before calling, or pass ``seed``
     (torch is then seeded before each channel, so a channel starts as its single-channel spec would).
+
+    Args:
+        knowledge_inputs: A routed spec's knowledge channel's own inputs (its cold path's graph, see
+            :func:`cold_path_inputs`; default ``inputs``).
     """
     import torch
 
@@ -263,7 +279,7 @@ def build_model(
     if spec.route:
         from graphrec.models.routed import RoutedLightGCN
 
-        knowledge = build_model(spec.channel("knowledge"), export, inputs, seed=seed)
+        knowledge = build_model(spec.channel("knowledge"), export, knowledge_inputs or inputs, seed=seed)
         collaborative = build_model(
             spec.channel("collaborative"), export, dataclasses.replace(inputs, item_x=None, topic_x=None), seed=seed
         )
@@ -375,7 +391,6 @@ class Fitted:
 
     def score_fn(self) -> Any:
         """Score function over all items (one propagation, cached in the closure)."""
-        import torch
 
         if self.scorer is not None:
             return self.scorer
@@ -469,25 +484,18 @@ def fit(
     elif spec.kind == "text-knn":
         assert item_x is not None  # build_inputs checked it
         fitted = fit_text_knn(export, spec, inputs, item_x)
+    elif spec.route:
+        np.random.seed(config.seed)
+        fitted = fit_routed(export, split, spec, config, inputs, target=target, item_x=item_x, progress=progress, on_epoch=on_epoch)
     else:
         np.random.seed(config.seed)
         model = build_model(spec, export, inputs, seed=config.seed)
-        channels = {"knowledge": model.knowledge, "collaborative": model.collaborative} if spec.route else {"": model}
-        # in order: a routed model's collaborative channel early-stops on the routed model (its knowledge
-        # channel trained first), so new items and cold users are scored as they will be served
-        results = {
-            name: train_bpr(
-                channel, inputs.adj, inputs.train, split.val, export.item_scenario, validation_candidates(split, inputs), config,
-                transfer_pairs=inputs.transfer_pairs, data=inputs.data, progress=progress,
-                on_epoch=None if on_epoch is None else functools.partial(on_epoch, name), channel=name,
-                evaluate_with=model if name == "collaborative" else None,
-            )  # fmt: skip
-            for name, channel in channels.items()
-        }
-        fitted = Fitted(spec, inputs, model, result=results[""] if "" in results else merge_channel_results(results))
-        if spec.route:
-            assert fitted.result is not None
-            fitted.result.config["item_gate"] = select_item_gate(model, inputs, split)  # type: ignore[arg-type]
+        result = train_bpr(
+            model, inputs.adj, inputs.train, split.val, export.item_scenario, validation_candidates(split, inputs), config,
+            transfer_pairs=inputs.transfer_pairs, data=inputs.data, progress=progress,
+            on_epoch=None if on_epoch is None else functools.partial(on_epoch, ""),
+        )  # fmt: skip
+        fitted = Fitted(spec, inputs, model, result=result)
     fitted.metrics = evaluate_slices(fitted.score_fn(), split, inputs.candidates, ks=(10, 20))
     return fitted
 
@@ -542,6 +550,176 @@ def select_item_gate(model: RoutedLightGCN, inputs: Inputs, split: Split) -> dic
     return {**best, "selected_on": "validation", "grid": grid}
 
 
+def cold_path_split(export: GraphExport, split: Split, *, target: str) -> Split | None:
+    """``split`` with a simulated-cold validation slice (:func:`~graphrec.data.splits.simulated_cold`,
+    seeded by the split's seed) for a routed model's cold path, or ``None`` where there is none to make:
+    not a cold-user or production split, no source scenario, or no shared user to simulate (logged)."""
+    from graphrec.data.splits import (
+        SIMULATED_COLD,
+        SIMULATED_COLD_PROTOCOLS,
+        simulated_cold,
+    )
+
+    source = split.meta.get("source")
+    if split.meta.get("protocol") not in SIMULATED_COLD_PROTOCOLS or not isinstance(source, str):
+        return None
+    if SIMULATED_COLD in split.slices:
+        return split
+    try:
+        return simulated_cold(split, export, source=source, target=target, seed=int(split.meta.get("seed", 0)))  # type: ignore[call-overload]
+    except ConfigError as e:
+        logger.warning("cold path selected on warm validation users only: %s", e)
+        return None
+
+
+def cold_path_inputs(export: GraphExport, split: Split, spec: ModelSpec, *, target: str, item_x: np.ndarray | None) -> Inputs:
+    """The knowledge channel's inputs for ``split`` with a simulated-cold slice: its training pairs and
+    graph without the simulated-cold users' target training interactions
+    (:func:`~graphrec.data.splits.cold_path_train`)."""
+    from graphrec.data.splits import cold_path_train
+
+    return build_inputs(export, dataclasses.replace(split, train=cold_path_train(split)), spec.channel("knowledge"), target=target, item_x=item_x)
+
+
+def fit_routed(
+    export: GraphExport,
+    split: Split,
+    spec: ModelSpec,
+    config: TrainConfig,
+    inputs: Inputs,
+    *,
+    target: str,
+    item_x: np.ndarray | None,
+    progress: bool = False,
+    on_epoch: Callable[[str, int, CrossScenarioLightGCN, torch.Tensor], None] | None = None,
+) -> Fitted:
+    """Train a routed spec's two channels (see :func:`fit`), in order: the knowledge channel, then the
+    collaborative one, early-stopping on the routed model (so new items and cold users are scored as they
+    will be served); then choose the item gate and the warm users' prior on validation.
+
+    Where there are users to simulate (:func:`cold_path_split`) the knowledge channel is first trained on
+    its cold path's graph (:func:`cold_path_inputs`), early-stopping on the simulated-cold users, and cold
+    users' prior is chosen on them (:func:`select_cold_prior`); with ``spec.cold_refit`` it is then
+    trained again on the whole training graph for the chosen number of epochs, its prior weight carried
+    over relative to its score spread. ``on_epoch`` sees the selection run as channel
+    ``"knowledge/simulated-cold"``.
+    """
+    import dataclasses
+
+    from graphrec.data.splits import SIMULATED_COLD, simulated_cold_targets
+    from graphrec.train.loop import train_bpr
+
+    cold_split = cold_path_split(export, split, target=target)
+    knowledge_inputs = inputs if cold_split is None else cold_path_inputs(export, cold_split, spec, target=target, item_x=item_x)
+    model = build_model(spec, export, inputs, seed=config.seed, knowledge_inputs=knowledge_inputs)
+    candidates = validation_candidates(split, inputs)
+
+    def train(name: str, channel: Any, own: Inputs, val: np.ndarray, cfg: TrainConfig, evaluate_with: Any = None) -> TrainResult:
+        return train_bpr(
+            channel, own.adj, own.train, val, export.item_scenario, candidates, cfg,
+            transfer_pairs=own.transfer_pairs, data=own.data, progress=progress,
+            on_epoch=None if on_epoch is None else functools.partial(on_epoch, name), channel=name, evaluate_with=evaluate_with,
+        )  # fmt: skip
+
+    results: dict[str, TrainResult] = {}
+    cold_path: dict[str, Any] = {"selected_on": "validation (no simulated-cold users: not a cold-user or production split with a source)"}
+    if cold_split is None:
+        results["knowledge"] = train("knowledge", model.knowledge, inputs, split.val, config)
+    else:
+        selection = train("knowledge/simulated-cold", model.knowledge, knowledge_inputs, simulated_cold_targets(cold_split, export), config)
+        model.set_knowledge_graph(knowledge_inputs.adj)
+        cold_path = select_cold_prior(model, knowledge_inputs, cold_split, export)
+        cold_path["selection"] = {"best_epoch": selection.best_epoch, "best_val": selection.best_val, "epochs_run": len(selection.history)}
+        results["knowledge"] = selection
+        if spec.cold_refit:
+            epochs = selection.best_epoch + 1
+            model.knowledge = build_model(spec.channel("knowledge"), export, inputs, seed=config.seed)  # type: ignore[assignment]
+            model.set_knowledge_graph(None)
+            refit = train("knowledge", model.knowledge, inputs, split.val[:, :0], dataclasses.replace(config, epochs=epochs))
+            results["knowledge"] = dataclasses.replace(refit, best_epoch=selection.best_epoch, best_val=selection.best_val)
+            cold_path["beta"] = cold_prior_beta(model, inputs, cold_path["prior"], fallback_users=cold_split.slices[SIMULATED_COLD])
+            cold_path["refit"] = {"epochs": epochs, "beta": cold_path["beta"]}
+    results["collaborative"] = train("collaborative", model.collaborative, inputs, split.val, config, evaluate_with=model)
+    fitted = Fitted(spec, inputs, model, result=merge_channel_results(results))
+    assert fitted.result is not None
+    fitted.result.config["item_gate"] = select_item_gate(model, inputs, split)  # sets one prior for all users
+    if "beta" in cold_path:
+        model.set_cold_prior_weight(cold_path["beta"])
+    fitted.result.config["cold_path"] = cold_path
+    return fitted
+
+
+def score_spread(users: torch.Tensor, items: torch.Tensor, user_rows: np.ndarray, candidates: np.ndarray) -> float:
+    """Standard deviation of ``users[user_rows] @ items[candidates].T`` (up to 256 users; 0 without any)."""
+    import numpy as np
+    import torch
+
+    rows = torch.from_numpy(np.asarray(user_rows, dtype=np.int64)[:256])
+    if not len(rows):
+        return 0.0
+    return float((users[rows] @ items[torch.from_numpy(np.flatnonzero(candidates))].T).std())
+
+
+def cold_prior_beta(model: RoutedLightGCN, inputs: Inputs, weight: float, *, fallback_users: np.ndarray | None = None) -> float:
+    """``β`` of cold users' prior for a relative ``weight`` (see :func:`select_cold_prior`) on ``model``'s
+    knowledge channel over ``inputs``: the spread of its scores for the model's cold users (or
+    ``fallback_users`` where it has none) over the candidates, over the spread of ``log(1 + n_i)``."""
+    import numpy as np
+    import torch
+
+    if not weight:
+        return 0.0
+    model.eval()
+    with torch.inference_mode():
+        users, items, _ = model.channels(inputs.adj)[0]
+    rows = np.flatnonzero(model.cold_users.numpy())
+    if not len(rows) and fallback_users is not None:
+        rows = np.asarray(fallback_users)
+    prior = model.item_prior[torch.from_numpy(np.flatnonzero(inputs.candidates))]
+    prior_spread = float(prior.std()) if len(prior) > 1 else 0.0
+    return weight * score_spread(users, items, rows, inputs.candidates) / prior_spread if prior_spread > 0 else 0.0
+
+
+def select_cold_prior(model: RoutedLightGCN, knowledge_inputs: Inputs, split: Split, export: GraphExport) -> dict[str, Any]:
+    """Choose cold users' popularity prior weight (:data:`COLD_PRIOR_WEIGHTS`) by Recall@20 on the
+    simulated-cold users of ``split`` (their target validation and hidden training pairs, ranked over the
+    target's items by the knowledge channel on its cold path's graph, with popularity counted on that
+    graph's training pairs) and return the choice (``prior``: the relative weight ``r``; ``beta``: the
+    weight for this knowledge channel) and the grid; the model is not changed. ``r`` is relative to the
+    score spread as in :func:`select_item_gate`. Ties go to the smaller weight.
+    """
+    import numpy as np
+    import torch
+
+    from graphrec.data.splits import SIMULATED_COLD, simulated_cold_targets
+    from graphrec.eval.ranking import dot_product_scores
+
+    targets = simulated_cold_targets(split, export)
+    model.eval()
+    with torch.inference_mode():
+        users, items, _ = model.knowledge.embed(knowledge_inputs.adj)
+    prior = torch.from_numpy(np.log1p(np.bincount(knowledge_inputs.train[1], minlength=items.shape[0])).astype(np.float32))
+    candidates = knowledge_inputs.candidates
+    spread = score_spread(users, items, np.asarray(split.slices[SIMULATED_COLD]), candidates)
+    cand = torch.from_numpy(np.flatnonzero(candidates))
+    prior_spread = float(prior[cand].std()) if len(cand) > 1 else 0.0
+    exclude = group_by_user(knowledge_inputs.train)
+    grid: list[dict[str, float]] = []
+    for r in COLD_PRIOR_WEIGHTS if prior_spread > 0 else COLD_PRIOR_WEIGHTS[:1]:
+        beta = r * spread / prior_spread if r else 0.0
+        score = dot_product_scores(
+            torch.cat([users, users.new_full((users.shape[0], 1), beta)], 1), torch.cat([items, prior[:, None]], 1)
+        )
+        val = evaluate_ranking(score, targets, exclude, candidates, ks=(20,))
+        grid.append({"prior": r, "beta": beta, "val_recall@20": val.get("all", {}).get("recall@20", 0.0)})
+    best = max(grid, key=lambda row: row["val_recall@20"])
+    logger.info(
+        "cold users: popularity prior %g (simulated-cold recall@20 %.4f, %d users)",
+        best["prior"], best["val_recall@20"], len(split.slices[SIMULATED_COLD]),
+    )  # fmt: skip
+    return {**best, "selected_on": SIMULATED_COLD, "record": split.meta.get("simulated_cold"), "grid": grid}
+
+
 def fit_ease(export: GraphExport, split: Split, spec: ModelSpec, inputs: Inputs, *, target: str) -> Fitted:
     """Target-only EASE (:func:`graphrec.models.baselines.fit_target_ease`), its ridge chosen on
     validation over :func:`validation_candidates`."""
@@ -572,7 +750,11 @@ def fit_bridge_reference(export: GraphExport, split: Split, spec: ModelSpec, inp
         ConfigError: The split has no source scenario (the bridge needs a coldstart-transfer split).
     """
     from graphrec.data.splits import SIMULATED_COLD, simulated_cold
-    from graphrec.models.baselines import combined_reference, fit_bridge, fit_target_ease
+    from graphrec.models.baselines import (
+        combined_reference,
+        fit_bridge,
+        fit_target_ease,
+    )
     from graphrec.train.loop import TrainResult
 
     source = split.meta.get("source")

@@ -75,7 +75,7 @@ def make_split(export: GraphExport, config: SplitConfig, *, target: str) -> Spli
     elif config.protocol == "random":
         split = splits.random_per_user(export, seed=config.seed)
     elif config.protocol == "none":
-        split = splits.no_holdout(export)
+        split = splits.no_holdout(export, source=config.source, target=target)
     else:
         raise ConfigError(f"unknown split protocol {config.protocol!r}; use one of {', '.join(PROTOCOLS)}")
     return splits.sparse_target(split, export, target=target, fraction=config.target_fraction, seed=config.seed)

@@ -58,6 +58,10 @@ RUN_FILES = (CONFIG_FILE, METRICS_FILE, CURVES_FILE, MODEL_FILE, EMBEDDINGS_FILE
 _RETRAIN = "pass --run with another run folder, or delete this folder and retrain (`graphrec train`)"
 
 
+SELECTIONS = ("item_gate", "cold_path", "channels")
+"""Choices a training made on validation (``TrainResult.config`` keys), saved in ``metrics.json["selected"]``."""
+
+
 def new_run_dir(runs: Path, model: str, seed: int) -> Path:
     """A fresh, unique ``train-<time>-<model>-s<seed>`` folder under ``runs``."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -188,6 +192,7 @@ def save_run(
         best_epoch=result.best_epoch if result else None,
         best_val=result.best_val if result else None,
         seconds_per_epoch=result.seconds_per_epoch if result else None,
+        selected={k: v for k, v in (result.config if result else {}).items() if k in SELECTIONS},
         history=result.history if result else [],
     )
     _write_json(run_dir / METRICS_FILE, metrics)

@@ -14,9 +14,22 @@ import torch
 from graphrec.data.export import GraphExport
 from graphrec.data.splits import coldstart_transfer
 from graphrec.errors import ConfigError
-from graphrec.models.lightgcn import normalized_adjacency, symmetric_spmm, user_item_mean
+from graphrec.eval.ranking import dot_product_scores
+from graphrec.models.lightgcn import (
+    normalized_adjacency,
+    symmetric_spmm,
+    user_item_mean,
+)
 from graphrec.serve.recommend import read_user_ids, recommend
-from graphrec.train.experiment import MODELS, build_inputs, build_model, fit, model_spec, topic_features
+from graphrec.train.experiment import (
+    MODELS,
+    build_inputs,
+    build_model,
+    evaluate_slices,
+    fit,
+    model_spec,
+    topic_features,
+)
 from graphrec.train.loop import TrainConfig
 from graphrec.train.rundir import load_checkpoint, load_run, save_run
 
@@ -119,13 +132,22 @@ def test_routed_model_scores_cold_users_by_knowledge_and_warm_by_collaborative(t
         ran = [e for c, e, *_ in calls if c == name]
         assert ran == list(range(sum(key in row for row in routed.result.history))) and ran
     assert not any(training for _, _, training, _ in calls)
-    assert all(adj is routed.inputs.adj for *_, adj in calls)  # the graph the channels propagate over
-    knowledge = fit(export, split, model_spec("graphrec-single", dim=8), cfg, target="books", item_x=x)
-    collaborative = fit(export, split, model_spec("graphrec-no-bert", dim=8), cfg, target="books", item_x=x)
+    # the graph each channel propagates over: the training graph, but for the run that selects the cold
+    # path (its own graph, without the simulated-cold users' target interactions)
+    model = routed.model
+    assert model.knowledge_adj is None and any(c == "knowledge/simulated-cold" for c, *_ in calls)
+    assert all((adj is routed.inputs.adj) == (c != "knowledge/simulated-cold") for c, *_, adj in calls)
+    model.set_gate_count(0.0)
+    model.set_prior_weight(0.0)
+    with torch.inference_mode():
+        (u_k, i_k, _), (u_c, i_c, _) = model.channels(routed.inputs.adj)
+    by_routed = evaluate_slices(routed.score_fn(), split, routed.inputs.candidates)
+    by_knowledge = evaluate_slices(dot_product_scores(u_k, i_k), split, routed.inputs.candidates)
+    by_collaborative = evaluate_slices(dot_product_scores(u_c, i_c), split, routed.inputs.candidates)
     for m in ("recall@20", "ndcg@20", "mrr@10"):
-        assert routed.metrics["cold"][m] == pytest.approx(knowledge.metrics["cold"][m])
-        assert routed.metrics["warm"][m] == pytest.approx(collaborative.metrics["warm"][m])
-    assert knowledge.metrics["warm"] != collaborative.metrics["warm"]  # the routing is what differs
+        assert by_routed["cold"][m] == pytest.approx(by_knowledge["cold"][m])
+        assert by_routed["warm"][m] == pytest.approx(by_collaborative["warm"][m])
+    assert by_knowledge["warm"] != by_collaborative["warm"]  # the routing is what differs
     emb = routed.embeddings()
     # one space: [knowledge, collaborative, -knowledge] blocks of 8 and the prior column (see graphrec.models.routed)
     assert emb["user"].shape[1] == emb["item"].shape[1] == emb["topic"].shape[1] == 25
@@ -133,6 +155,9 @@ def test_routed_model_scores_cold_users_by_knowledge_and_warm_by_collaborative(t
     assert not emb["user"][cold, 8:24].any() and emb["user"][cold, :8].any()  # cold users: knowledge block only
     # the run folder round-trips a routed model too
     save_run(tmp_path, routed, export, split, cfg, target="books", source="movies")
+    selected = json.loads((tmp_path / "metrics.json").read_text())["selected"]  # what validation chose, saved
+    assert selected["cold_path"]["selected_on"] == "val-simulated-cold" and selected["item_gate"]["selected_on"] == "validation"
+    assert selected["cold_path"]["prior"] == routed.result.config["cold_path"]["prior"]
     spec = model_spec("graphrec", dim=8)
     model = build_model(spec, export, build_inputs(export, split, spec, target="books", item_x=x), seed=99)
     model.load_state_dict(load_checkpoint(tmp_path))

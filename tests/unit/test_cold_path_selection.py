@@ -1,0 +1,181 @@
+"""graphrec's cold path selected for cold users: on a cold-user split (and a production split with a
+source) the knowledge channel trains on the graph without the simulated-cold users' target
+interactions, early-stops on those users' hidden target pairs, and cold users get a popularity prior
+of their own chosen on them; then (the default) the channel is trained again on the whole graph for
+the chosen number of epochs. Everywhere else the routed model behaves as before."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from graphrec.data.splits import (
+    SIMULATED_COLD,
+    cold_path_train,
+    coldstart_items,
+    coldstart_transfer,
+    no_holdout,
+    pairs_set,
+    simulated_cold,
+    simulated_cold_targets,
+)
+from graphrec.eval.ranking import evaluate_ranking, group_by_user
+from graphrec.train.experiment import (
+    COLD_PRIOR_WEIGHTS,
+    cold_path_split,
+    fit,
+    model_spec,
+)
+from graphrec.train.loop import TrainConfig
+from tests.unit.test_experiment import toy_export
+
+CONFIG = TrainConfig(epochs=6, batch_size=64, lr=0.05, patience=3, seed=0)
+
+
+@pytest.fixture(scope="module")
+def fitted():  # type: ignore[no-untyped-def]
+    """graphrec without the refit: the knowledge channel stays the one selected on simulated-cold users."""
+    export, x = toy_export()
+    split = coldstart_transfer(export, source="movies", target="books", seed=0)
+    return export, split, fit(export, split, model_spec("graphrec", dim=8, cold_refit=False), CONFIG, target="books", item_x=x)
+
+
+def adjacency_pairs(adj: torch.Tensor, num_users: int, num_items: int) -> set[tuple[int, int]]:
+    """The (user row, item row) edges of a normalised adjacency over ``[users | items | topics]``."""
+    coo = adj.to_sparse_coo().coalesce()
+    r, c = coo.indices()
+    keep = (r < num_users) & (c >= num_users) & (c < num_users + num_items)
+    return {(int(u), int(i) - num_users) for u, i in zip(r[keep].tolist(), c[keep].tolist(), strict=True)}
+
+
+def test_knowledge_channel_never_sees_the_simulated_cold_users_target_interactions(fitted) -> None:  # type: ignore[no-untyped-def]
+    export, split, f = fitted
+    cold_split = cold_path_split(export, split, target="books")
+    assert cold_split is not None and SIMULATED_COLD in cold_split.slices
+    hidden = pairs_set(cold_split.cold_hidden)
+    assert hidden and hidden <= pairs_set(split.train)
+    model = f.model
+    n_users, n_items = len(export.user_ids), len(export.item_keys)
+    knowledge_edges = adjacency_pairs(model.knowledge_adj, n_users, n_items)
+    full_edges = adjacency_pairs(f.inputs.adj, n_users, n_items)
+    assert knowledge_edges == pairs_set(cold_path_train(cold_split))
+    assert hidden <= full_edges and not hidden & knowledge_edges
+    # the simulated-cold users stay warm for routing (the collaborative channel trains on their target pairs)
+    assert not model.cold_users[torch.from_numpy(cold_split.slices[SIMULATED_COLD])].any()
+
+
+def test_knowledge_channel_early_stops_on_the_simulated_cold_users(fitted) -> None:  # type: ignore[no-untyped-def]
+    export, split, f = fitted
+    cold_split = cold_path_split(export, split, target="books")
+    know = f.result.config["channels"]["knowledge"]
+    chosen = f.result.config["cold_path"]
+    # the knowledge channel, restored to its best epoch, scores on the simulated-cold targets exactly what
+    # it recorded as its best validation (and what the prior grid starts from, at weight 0)
+    targets = simulated_cold_targets(cold_split, export)
+    with torch.inference_mode():
+        users, items, _ = f.model.knowledge.embed(f.model.knowledge_adj)
+    exclude = group_by_user(cold_path_train(cold_split))
+    val = evaluate_ranking(lambda rows: users[rows] @ items.T, targets, exclude, export.item_scenario == 0, ks=(20,))
+    assert val["all"]["recall@20"] == pytest.approx(know["best_val"], abs=1e-6)
+    assert chosen["grid"][0]["prior"] == 0.0
+    assert chosen["grid"][0]["val_recall@20"] == pytest.approx(know["best_val"], abs=1e-6)
+    assert not pairs_set(targets) & pairs_set(split.test)  # selection never reads a test pair
+
+
+def test_cold_users_get_their_own_prior_chosen_on_simulated_cold_users(fitted) -> None:  # type: ignore[no-untyped-def]
+    export, split, f = fitted
+    chosen, gate = f.result.config["cold_path"], f.result.config["item_gate"]
+    assert chosen["selected_on"] == SIMULATED_COLD
+    assert [g["prior"] for g in chosen["grid"]] == list(COLD_PRIOR_WEIGHTS)
+    assert chosen["val_recall@20"] == max(g["val_recall@20"] for g in chosen["grid"])
+    model = f.model
+    assert float(model.cold_prior_weight) == pytest.approx(chosen["beta"])
+    assert float(model.prior_weight) == pytest.approx(gate["beta"])
+    # routing: cold users' score is the knowledge channel plus their own prior, the others' their own
+    counts = torch.from_numpy(f.inputs.item_counts).float()
+    with torch.inference_mode():
+        model.set_prior_weight(0.3, cold=1.7)
+        (u_k, i_k, _), (u_c, i_c, _) = model.channels(f.inputs.adj)
+        users, items, _ = model.embed(f.inputs.adj)
+        scores = users @ items.T
+    cold = model.cold_users
+    assert cold.any() and (~cold).any()
+    assert torch.allclose(scores[cold], (u_k @ i_k.T)[cold] + 1.7 * torch.log1p(counts), atol=1e-4)
+    h = model.item_gate
+    expect_warm = (1 - h) * (u_k @ i_k.T)[~cold] + h * (u_c @ i_c.T)[~cold] + 0.3 * torch.log1p(counts)
+    assert torch.allclose(scores[~cold], expect_warm, atol=1e-4)
+    model.set_prior_weight(0.3)
+    assert float(model.cold_prior_weight) == pytest.approx(0.3)  # one weight for all unless told otherwise
+
+
+def test_the_default_refits_the_knowledge_channel_on_the_whole_graph_for_the_chosen_epochs(fitted) -> None:  # type: ignore[no-untyped-def]
+    export, split, selected = fitted
+    _, x = toy_export()
+    calls: list[tuple[str, int, torch.Tensor]] = []
+    f = fit(
+        export, split, model_spec("graphrec", dim=8), CONFIG, target="books", item_x=x,
+        on_epoch=lambda channel, epoch, model, adj: calls.append((channel, epoch, adj)),
+    )  # fmt: skip
+    chosen, chosen_without = f.result.config["cold_path"], selected.result.config["cold_path"]
+    # the same selection run as without the refit (same seed, same graph)
+    assert chosen["selection"] == chosen_without["selection"] and chosen["prior"] == chosen_without["prior"]
+    epochs = chosen["selection"]["best_epoch"] + 1
+    assert chosen["refit"]["epochs"] == epochs
+    assert [e for c, e, _ in calls if c == "knowledge"] == list(range(epochs))
+    assert [e for c, e, _ in calls if c == "knowledge/simulated-cold"] == list(range(chosen["selection"]["epochs_run"]))
+    assert all(adj is f.inputs.adj for c, _, adj in calls if c != "knowledge/simulated-cold")
+    assert all(adj is not f.inputs.adj for c, _, adj in calls if c == "knowledge/simulated-cold")
+    model = f.model
+    assert model.knowledge_adj is None  # one graph again
+    # the refit channel saw the simulated-cold users' target interactions: its item evidence counts them
+    assert torch.equal(model.knowledge.item_evidence[:, 0], torch.from_numpy((f.inputs.item_counts > 0).astype("float32")))
+    # the prior weight carries over relative to the score spread (for the model's real cold users)
+    r = chosen["prior"]
+    with torch.inference_mode():
+        users, items, _ = model.knowledge.embed(f.inputs.adj)
+    cold_rows = torch.from_numpy(np.flatnonzero(model.cold_users.numpy()))
+    cand = torch.from_numpy(np.flatnonzero(f.inputs.candidates))
+    spread = float((users[cold_rows] @ items[cand].T).std())
+    expect = r * spread / float(model.item_prior[cand].std()) if r else 0.0
+    assert float(model.cold_prior_weight) == pytest.approx(expect, rel=1e-5)
+    assert chosen["beta"] == pytest.approx(expect, rel=1e-5)
+
+
+def test_a_production_split_with_a_source_selects_the_cold_path_the_same_way() -> None:
+    export, x = toy_export()
+    split = no_holdout(export, source="movies", target="books")
+    f = fit(export, split, model_spec("graphrec", dim=8), CONFIG, target="books", item_x=x)
+    chosen = f.result.config["cold_path"]
+    assert chosen["selected_on"] == SIMULATED_COLD
+    assert chosen["record"]["val_pairs"] == 0 and chosen["record"]["hidden_train_pairs"] > 0
+    selection = chosen["selection"]
+    assert selection["best_val"] >= 0.0 and 0 <= selection["best_epoch"] < CONFIG.epochs
+    assert chosen["refit"]["epochs"] == selection["best_epoch"] + 1  # epochs chosen, not "all epochs"
+    assert f.result.config["item_gate"]["selected_on"].startswith("default")  # no warm validation in production
+    # the same draw as simulated_cold on the same split
+    again = simulated_cold(split, export, source="movies", target="books", seed=0)
+    assert chosen["record"] == again.meta["simulated_cold"]
+
+
+def test_splits_without_cold_users_to_simulate_keep_one_graph() -> None:
+    export, x = toy_export()
+    for split in (coldstart_items(export, target="books", seed=0), no_holdout(export)):
+        assert cold_path_split(export, split, target="books") is None
+        f = fit(export, split, model_spec("graphrec", dim=8), TrainConfig(epochs=2, batch_size=64, lr=0.05), target="books", item_x=x)
+        assert f.model.knowledge_adj is None
+        assert f.result.config["cold_path"]["selected_on"].startswith("validation")
+        assert float(f.model.cold_prior_weight) == float(f.model.prior_weight)
+
+
+def test_no_shared_user_to_simulate_falls_back_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+    export, _ = toy_export()
+    split = coldstart_transfer(export, source="movies", target="books", seed=0)
+    books = export.item_scenario == 0
+    # every warm user loses its movies: nobody has both scenarios outside the test-cold slice
+    keep = books[split.train[1]] | np.isin(split.train[0], split.slices["cold"])
+    dropped = np.concatenate([split.dropped, split.train[:, ~keep]], axis=1)
+    lonely = type(split)(split.train[:, keep], split.val, split.test, split.slices, split.meta, dropped=dropped)
+    with caplog.at_level("WARNING", logger="graphrec.train.experiment"):
+        assert cold_path_split(export, lonely, target="books") is None
+    assert "no simulated-cold validation user" in caplog.text
