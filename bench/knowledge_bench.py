@@ -50,8 +50,14 @@ PROTOCOLS = tuple(SLICES)
 METRICS = ("recall@20", "ndcg@20")
 
 
-def results_file(protocol: str) -> Path:
-    return REPO / "bench" / "results" / f"knowledge_{protocol}.json"
+def results_file(protocol: str, tag: str | None = None) -> Path:
+    return REPO / "bench" / "results" / f"knowledge_{protocol}{'-' + tag if tag else ''}.json"
+
+
+def all_runs(protocol: str) -> list[dict[str, Any]]:
+    """The runs of ``protocol`` in its results file and its tagged ones (``--tag``: parallel lanes)."""
+    files = [results_file(protocol), *sorted(results_file(protocol).parent.glob(f"knowledge_{protocol}-*.json"))]
+    return [r for f in files if f.exists() for r in json.loads(f.read_text())["runs"]]
 
 
 def prepare_pair_home(pair: str) -> Path:
@@ -145,6 +151,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--patience", type=int, default=5)
     p.add_argument("--dim", type=int, default=64)
     p.add_argument("--verbose", action="store_true", help="log every epoch")
+    p.add_argument("--tag", default=None, help="write knowledge_<protocol>-<tag>.json (a parallel lane; `table` reads them all)")
     args = p.parse_args(argv)
     if args.verbose:
         import logging
@@ -152,15 +159,16 @@ def main(argv: list[str] | None = None) -> None:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     if args.protocol == "table":
         for protocol in PROTOCOLS:
-            if results_file(protocol).exists():
+            runs = all_runs(protocol)
+            if runs:
                 print(f"\n## {protocol}")
-                print_tables(json.loads(results_file(protocol).read_text()), protocol)
+                print_tables({"summary": summarise(runs, protocol)}, protocol)
         return
 
     from graphrec.train.experiment import fit, model_spec
     from graphrec.train.loop import TrainConfig
 
-    out = results_file(args.protocol)
+    out = results_file(args.protocol, args.tag)
     data = json.loads(out.read_text()) if out.exists() else {"runs": []}
     runs: list[dict[str, Any]] = data["runs"]
     done = {(r["pair"], r["fraction"], r["model"], r["lr"], r["seed"]) for r in runs}

@@ -604,8 +604,6 @@ def fit_routed(
     over relative to its score spread. ``on_epoch`` sees the selection run as channel
     ``"knowledge/simulated-cold"``.
     """
-    import dataclasses
-
     from graphrec.data.splits import SIMULATED_COLD, simulated_cold_targets
     from graphrec.train.loop import train_bpr
 
