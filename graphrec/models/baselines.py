@@ -22,6 +22,7 @@ the kernel-ridge bridge for cold users.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -190,7 +191,85 @@ def evaluate_simulated_cold(
     return out.get("all", {})
 
 
+@dataclass(frozen=True)
+class BridgeModel:
+    """A fitted kernel-ridge bridge (:func:`fit_bridge_model`): scores ``z_u · Z_fitᵀ · α`` over the
+    target items for any user's smoothed source profile ``z_u``.
+
+    Attributes:
+        params: The chosen parameters, the grid and counts (JSON-safe).
+        x_source: Binary source histories of every user (CSR ``[num_users, n_source]``).
+        source_ease: Source EASE weights of the chosen smoothing (``None`` with ``γ = 0``).
+        z_fit: Smoothed profiles of the fit users ``[n_fit, n_source]``.
+        alpha: ``(K + λI)⁻¹ Y_fit`` ``[n_fit, n_target]``.
+        target_items: Item rows of the target scenario (the columns of ``alpha``).
+        num_items: Items in the graph.
+        val_users: The simulated-cold users, in the order of ``val_scores``.
+        val_scores: Their out-of-fold scores over ``target_items`` with the chosen parameters: each
+            from a bridge fitted without its fold's users (float32 ``[n_val, n_target]``).
+    """
+
+    params: dict[str, Any]
+    x_source: scipy.sparse.csr_matrix
+    source_ease: np.ndarray | None
+    z_fit: np.ndarray
+    alpha: np.ndarray
+    target_items: np.ndarray
+    num_items: int
+    val_users: np.ndarray
+    val_scores: np.ndarray
+
+    def user_factors(self, user_rows: np.ndarray) -> np.ndarray:
+        """``z_u · Z_fitᵀ`` of ``user_rows`` (float32 ``[n, n_fit]``; 0 without a source history)."""
+        import numpy as np
+
+        z = smoothed_profiles(self.x_source[np.asarray(user_rows)], self.source_ease, self.params["gamma"])
+        return (z @ self.z_fit.T).astype(np.float32)
+
+    def score_fn(self) -> ScoreFn:
+        """Scores over all items (0 outside the target scenario)."""
+        import torch
+
+        target_t = torch.from_numpy(self.target_items)
+
+        def score(user_rows: torch.Tensor) -> torch.Tensor:
+            out = torch.zeros(len(user_rows), self.num_items)
+            out[:, target_t] = torch.from_numpy(self.user_factors(user_rows.numpy()) @ self.alpha)
+            return out
+
+        return score
+
+    def embeddings(self, num_users: int, rank: int) -> tuple[np.ndarray, np.ndarray]:
+        """The bridge as ``rank``-d user and item vectors whose dot products are its scores truncated to
+        the top ``rank`` singular directions of ``α`` (``α ≈ U S Vᵀ``: users ``z_u Z_fitᵀ U √S``, target
+        items ``V √S``, other items 0); float32 ``[num_users, rank]``, ``[num_items, rank]``. Returns
+        fewer than ``rank`` columns, zero-padded, where ``α`` has a lower rank."""
+        import numpy as np
+
+        u, sv, vt = np.linalg.svd(self.alpha.astype(np.float64), full_matrices=False)
+        r = min(rank, len(sv))
+        root = np.sqrt(sv[:r])
+        users = np.zeros((num_users, rank), dtype=np.float32)
+        items = np.zeros((self.num_items, rank), dtype=np.float32)
+        users[:, :r] = self.user_factors(np.arange(num_users)) @ (u[:, :r] * root)
+        items[self.target_items, :r] = (vt[:r].T * root).astype(np.float32)
+        return users, items
+
+
 def fit_bridge(
+    export: GraphExport,
+    split: Split,
+    *,
+    source: str,
+    target: str,
+    **options: Any,
+) -> tuple[ScoreFn, dict[str, Any]]:
+    """:func:`fit_bridge_model` as ``(score function over all items, params)`` (same options)."""
+    bridge = fit_bridge_model(export, split, source=source, target=target, **options)
+    return bridge.score_fn(), bridge.params
+
+
+def fit_bridge_model(
     export: GraphExport,
     split: Split,
     *,
@@ -202,7 +281,7 @@ def fit_bridge(
     folds: int = 5,
     seed: int = 0,
     cache: dict[Any, np.ndarray] | None = None,
-) -> tuple[ScoreFn, dict[str, Any]]:
+) -> BridgeModel:
     """Fit the kernel-ridge bridge (module docstring), its parameters chosen on the simulated-cold slice.
 
     *Fit users* have source and target training interactions (``split.train``); ``Y_fit`` are their
@@ -234,7 +313,7 @@ def fit_bridge(
         cache: Optional memo of source EASE weights shared across calls (e.g. seeds of one pair).
 
     Returns:
-        ``(score function over all items, {"gamma", "l2", "source_l2", "val_recall@20", "grid", ...})``.
+        The :class:`BridgeModel` (``params``: ``{"gamma", "l2", "source_l2", "val_recall@20", "grid", ...}``).
 
     Raises:
         ConfigError: No simulated-cold slice, empty grids, ``folds < 1`` or no fit user.
@@ -242,7 +321,6 @@ def fit_bridge(
     import time
 
     import numpy as np
-    import torch
 
     from graphrec.data.splits import SIMULATED_COLD, cold_path_train, scenario_index, simulated_cold_targets
     from graphrec.errors import ConfigError
@@ -303,28 +381,20 @@ def fit_bridge(
                 row = {"source_l2": float(s_l2), "gamma": float(gamma), "l2": float(l2), "val_recall@20": metrics.get("recall@20", 0.0), "val_ndcg@20": metrics.get("ndcg@20", 0.0)}
                 grid.append(row)
                 if best is None or row["val_recall@20"] > best["val_recall@20"]:
-                    best = row
+                    best, best_scores = row, scores[l2]
     assert best is not None
     b_best = _source_ease(train, source_items, best["source_l2"], cache) if best["gamma"] else None
     z_fit = smoothed_profiles(x_source[fit_users], b_best, best["gamma"])
     gram = z_fit.astype(np.float64) @ z_fit.T.astype(np.float64)
     gram[np.diag_indices_from(gram)] += best["l2"]
     alpha = np.linalg.solve(gram, y_fit.astype(np.float64)).astype(np.float32)
-    target_t = torch.from_numpy(target_items)
-
-    def score(user_rows: torch.Tensor) -> torch.Tensor:
-        z = smoothed_profiles(x_source[user_rows.numpy()], b_best, best["gamma"])
-        out = torch.zeros(len(user_rows), n_items)
-        out[:, target_t] = torch.from_numpy((z @ z_fit.T) @ alpha)
-        return out
-
     params: dict[str, Any] = {
         **best, "folds": int(min(folds, len(val_users))), "fit_users": len(fit_users), "val_users": len(val_users),
         "val_targets": int(targets.shape[1]), "source_items": len(source_items), "target_items": len(target_items),
         "seconds": time.perf_counter() - started, "selected_on": "simulated-cold validation", "grid": grid,
     }  # fmt: skip
     logger.info("bridge: source_l2 %g, gamma %g, l2 %g (simulated-cold recall@20 %.4f)", best["source_l2"], best["gamma"], best["l2"], best["val_recall@20"])
-    return score, params
+    return BridgeModel(params, x_source, b_best, z_fit, alpha, target_items, n_items, val_users, best_scores)
 
 
 def fit_target_ease(

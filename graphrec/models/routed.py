@@ -26,6 +26,10 @@ have a ``β`` of their own (buffer ``cold_prior_weight``; the same as the others
 for them on simulated-cold users: how far a user's other scenarios predict their taste here differs
 from pair to pair, and where they predict little, popularity is the better part of a cold user's score.
 
+Cold users may have a closed-form block besides (:meth:`RoutedLightGCN.set_bridge`): ``w · b_u · b_i``
+appended as ``[.., (1 − g_u) · w · b_u]`` / ``[.., b_i]`` (topics 0), e.g. the kernel-ridge bridge from
+their source history, with ``w`` chosen on simulated-cold users.
+
 The knowledge channel may propagate over a graph of its own (:meth:`RoutedLightGCN.set_knowledge_graph`):
 the training graph without the target interactions of the simulated-cold validation users, the graph
 it was trained and selected on.
@@ -75,6 +79,9 @@ class RoutedLightGCN(nn.Module):
         self.register_buffer("item_prior", torch.log1p(counts), persistent=False)
         self.register_buffer("prior_weight", torch.zeros(()))  # saved: chosen on validation
         self.register_buffer("cold_prior_weight", torch.zeros(()))  # saved: chosen on simulated-cold users
+        self.register_buffer("bridge_weight", torch.zeros(()))  # saved: chosen on simulated-cold users
+        self.register_buffer("bridge_users", None)  # set by set_bridge (then saved)
+        self.register_buffer("bridge_items", None)
         self.knowledge_adj: Tensor | None = None
 
     def set_gate_count(self, gate_count: float) -> None:
@@ -93,6 +100,19 @@ class RoutedLightGCN(nn.Module):
     def set_cold_prior_weight(self, weight: float) -> None:
         """Set cold users' ``β`` alone."""
         self.cold_prior_weight.fill_(float(weight))
+
+    def set_bridge(self, users: Tensor, items: Tensor, weight: float) -> None:
+        """Add a closed-form block for cold users: their score gains ``weight · b_u · b_i`` (e.g. the
+        kernel-ridge bridge from their source history, :meth:`graphrec.models.baselines.BridgeModel.embeddings`);
+        warm users' block is 0. ``users`` ``[num_users, r]``, ``items`` ``[num_items, r]``."""
+        if users.shape[0] != self.num_users or items.shape[0] != self.num_items or users.shape[1] != items.shape[1]:
+            raise ValueError(
+                f"bridge blocks must be [num_users={self.num_users}, r] and [num_items={self.num_items}, r]; got "
+                f"{tuple(users.shape)} and {tuple(items.shape)}"
+            )
+        self.bridge_users = users.float()
+        self.bridge_items = items.float()
+        self.bridge_weight.fill_(float(weight))
 
     def set_knowledge_graph(self, adj: Tensor | None) -> None:
         """Propagate the knowledge channel over ``adj`` instead of the graph given to :meth:`channels`
@@ -113,7 +133,13 @@ class RoutedLightGCN(nn.Module):
         beta = torch.where(self.cold_users[:, None], self.cold_prior_weight, self.prior_weight).to(u_k.dtype)
         users = torch.cat([u_k, g * u_c, -g * u_k, beta], 1)
         items = torch.cat([i_k, h * i_c, h * i_k, self.item_prior.to(i_k.dtype)[:, None]], 1)
-        return users, items, torch.cat([t_k, t_c, t_k, t_k.new_zeros(t_k.shape[0], 1)], 1)
+        topics = torch.cat([t_k, t_c, t_k, t_k.new_zeros(t_k.shape[0], 1)], 1)
+        if self.bridge_users is not None and self.bridge_items is not None:
+            cold = self.cold_users.to(u_k.dtype)[:, None] * self.bridge_weight.to(u_k.dtype)
+            users = torch.cat([users, cold * self.bridge_users.to(u_k.dtype)], 1)
+            items = torch.cat([items, self.bridge_items.to(i_k.dtype)], 1)
+            topics = torch.cat([topics, t_k.new_zeros(t_k.shape[0], self.bridge_items.shape[1])], 1)
+        return users, items, topics
 
     def embed(self, adj: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """``(users, items, topics)``: each channel propagated once, then routed."""

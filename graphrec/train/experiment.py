@@ -60,6 +60,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from graphrec.data.export import GraphExport
     from graphrec.data.splits import Split
+    from graphrec.models.baselines import BridgeModel
     from graphrec.models.lightgcn import CrossScenarioLightGCN
     from graphrec.models.routed import RoutedLightGCN
     from graphrec.train.loop import TrainConfig, TrainResult
@@ -96,6 +97,10 @@ class ModelSpec:
             :func:`fit_routed`): train the knowledge channel again on the whole training graph for the
             chosen number of epochs (default true), so the users simulated cold still teach it the map
             from source to target; false keeps the channel trained without them.
+        bridge: A routed spec's closed-form block for cold users, of this rank (0: none, the default):
+            the kernel-ridge bridge from their source history (:func:`~graphrec.models.baselines.fit_bridge_model`,
+            selected on the simulated-cold users), added to their knowledge score with a weight chosen
+            on the same users (:func:`select_cold_prior`); needs users to simulate.
     """
 
     name: str
@@ -110,6 +115,7 @@ class ModelSpec:
     transfer: bool = False
     route: bool = False
     cold_refit: bool = True
+    bridge: int = 0
 
     def channel(self, name: Literal["knowledge", "collaborative"]) -> ModelSpec:
         """The single-channel spec of a routed spec's ``name`` channel."""
@@ -141,6 +147,9 @@ GNN_MODELS: tuple[str, ...] = tuple(name for name, spec in MODELS.items() if spe
 COLD_PRIOR_WEIGHTS = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
 """Weights of the popularity prior of ``graphrec``'s cold users tried on simulated-cold users, relative
 to the spread of the knowledge channel's scores (see :func:`select_cold_prior`; 8: popularity first)."""
+BRIDGE_WEIGHTS = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 16.0)
+"""Weights of the bridge block of ``graphrec``'s cold users tried on simulated-cold users (with a
+``bridge`` rank; relative to the spread of the knowledge channel's scores, as the prior's)."""
 ITEM_GATE_COUNTS = (0.0, 2.0, 10.0)
 """Gate counts of ``graphrec``'s item routing tried on validation (0: only items without interactions
 go to the knowledge channel; see :class:`~graphrec.models.routed.RoutedLightGCN`)."""
@@ -604,6 +613,8 @@ def fit_routed(
     over relative to its score spread. ``on_epoch`` sees the selection run as channel
     ``"knowledge/simulated-cold"``.
     """
+    import torch
+
     from graphrec.data.splits import SIMULATED_COLD, simulated_cold_targets
     from graphrec.train.loop import train_bpr
 
@@ -626,7 +637,13 @@ def fit_routed(
     else:
         selection = train("knowledge/simulated-cold", model.knowledge, knowledge_inputs, simulated_cold_targets(cold_split, export), config)
         model.set_knowledge_graph(knowledge_inputs.adj)
-        cold_path = select_cold_prior(model, knowledge_inputs, cold_split, export)
+        bridge = None
+        if spec.bridge:
+            from graphrec.models.baselines import fit_bridge_model
+
+            source = str(cold_split.meta["source"])
+            bridge = fit_bridge_model(export, cold_split, source=source, target=target, seed=int(split.meta.get("seed", 0)))  # type: ignore[call-overload]
+        cold_path = select_cold_prior(model, knowledge_inputs, cold_split, export, bridge=bridge)
         cold_path["selection"] = {"best_epoch": selection.best_epoch, "best_val": selection.best_val, "epochs_run": len(selection.history)}
         results["knowledge"] = selection
         if spec.cold_refit:
@@ -637,6 +654,12 @@ def fit_routed(
             results["knowledge"] = dataclasses.replace(refit, best_epoch=selection.best_epoch, best_val=selection.best_val)
             cold_path["beta"] = cold_prior_beta(model, inputs, cold_path["prior"], fallback_users=cold_split.slices[SIMULATED_COLD])
             cold_path["refit"] = {"epochs": epochs, "beta": cold_path["beta"]}
+        if bridge is not None:
+            users_b, items_b = bridge.embeddings(len(export.user_ids), spec.bridge)
+            weight = bridge_weight(model, inputs, bridge, cold_path["bridge"], fallback_users=cold_split.slices[SIMULATED_COLD])
+            model.set_bridge(torch.from_numpy(users_b), torch.from_numpy(items_b), weight)
+            cold_path["bridge_weight"] = weight
+            cold_path["bridge_params"] = {k: v for k, v in bridge.params.items() if k != "grid"}
     results["collaborative"] = train("collaborative", model.collaborative, inputs, split.val, config, evaluate_with=model)
     fitted = Fitted(spec, inputs, model, result=merge_channel_results(results))
     assert fitted.result is not None
@@ -678,13 +701,39 @@ def cold_prior_beta(model: RoutedLightGCN, inputs: Inputs, weight: float, *, fal
     return weight * score_spread(users, items, rows, inputs.candidates) / prior_spread if prior_spread > 0 else 0.0
 
 
-def select_cold_prior(model: RoutedLightGCN, knowledge_inputs: Inputs, split: Split, export: GraphExport) -> dict[str, Any]:
-    """Choose cold users' popularity prior weight (:data:`COLD_PRIOR_WEIGHTS`) by Recall@20 on the
-    simulated-cold users of ``split`` (their target validation and hidden training pairs, ranked over the
-    target's items by the knowledge channel on its cold path's graph, with popularity counted on that
-    graph's training pairs) and return the choice (``prior``: the relative weight ``r``; ``beta``: the
-    weight for this knowledge channel) and the grid; the model is not changed. ``r`` is relative to the
-    score spread as in :func:`select_item_gate`. Ties go to the smaller weight.
+def bridge_weight(
+    model: RoutedLightGCN, inputs: Inputs, bridge: BridgeModel, weight: float, *, fallback_users: np.ndarray | None = None
+) -> float:
+    """``w`` of the bridge block for a relative ``weight`` (see :func:`select_cold_prior`): ``weight`` times
+    the spread of the knowledge channel's scores for the model's cold users (or ``fallback_users``) over
+    the spread of the bridge's."""
+    import numpy as np
+    import torch
+
+    if not weight:
+        return 0.0
+    model.eval()
+    rows = np.flatnonzero(model.cold_users.numpy())
+    if not len(rows) and fallback_users is not None:
+        rows = np.asarray(fallback_users)
+    rows = rows[:256]
+    with torch.inference_mode():
+        users, items, _ = model.channels(inputs.adj)[0]
+    b = bridge.score_fn()(torch.from_numpy(rows))[:, torch.from_numpy(np.flatnonzero(inputs.candidates))]
+    b_spread = float(b.std()) if b.numel() > 1 else 0.0
+    return weight * score_spread(users, items, rows, inputs.candidates) / b_spread if b_spread > 0 else 0.0
+
+
+def select_cold_prior(
+    model: RoutedLightGCN, knowledge_inputs: Inputs, split: Split, export: GraphExport, *, bridge: BridgeModel | None = None
+) -> dict[str, Any]:
+    """Choose cold users' popularity prior weight (:data:`COLD_PRIOR_WEIGHTS`) — and with a ``bridge``, the
+    weight of its scores (:data:`BRIDGE_WEIGHTS`, jointly) — by Recall@20 on the simulated-cold users of
+    ``split`` (their target validation and hidden training pairs, ranked over the target's items by the
+    knowledge channel on its cold path's graph, with popularity counted on that graph's training pairs
+    and the bridge's out-of-fold scores) and return the choice (``prior`` and ``bridge``: relative weights
+    ``r``; ``beta``: the prior weight for this knowledge channel) and the grid; the model is not changed.
+    ``r`` is relative to the score spread as in :func:`select_item_gate`. Ties go to the smaller weights.
     """
     import numpy as np
     import torch
@@ -702,18 +751,31 @@ def select_cold_prior(model: RoutedLightGCN, knowledge_inputs: Inputs, split: Sp
     cand = torch.from_numpy(np.flatnonzero(candidates))
     prior_spread = float(prior[cand].std()) if len(cand) > 1 else 0.0
     exclude = group_by_user(knowledge_inputs.train)
+    oof, b_spread = None, 0.0
+    bridge_weights: tuple[float, ...] = (0.0,)
+    if bridge is not None:
+        oof = torch.zeros(users.shape[0], items.shape[0])
+        oof[torch.from_numpy(bridge.val_users)[:, None], torch.from_numpy(bridge.target_items)[None, :]] = torch.from_numpy(bridge.val_scores)
+        b_spread = float(torch.from_numpy(bridge.val_scores).std()) if bridge.val_scores.size > 1 else 0.0
+        bridge_weights = BRIDGE_WEIGHTS if b_spread > 0 else (0.0,)
     grid: list[dict[str, float]] = []
     for r in COLD_PRIOR_WEIGHTS if prior_spread > 0 else COLD_PRIOR_WEIGHTS[:1]:
         beta = r * spread / prior_spread if r else 0.0
-        score = dot_product_scores(
+        base = dot_product_scores(
             torch.cat([users, users.new_full((users.shape[0], 1), beta)], 1), torch.cat([items, prior[:, None]], 1)
         )
-        val = evaluate_ranking(score, targets, exclude, candidates, ks=(20,))
-        grid.append({"prior": r, "beta": beta, "val_recall@20": val.get("all", {}).get("recall@20", 0.0)})
+        for rb in bridge_weights:
+            w = rb * spread / b_spread if rb else 0.0
+
+            def score(rows: torch.Tensor, base: Any = base, w: float = w) -> torch.Tensor:
+                return base(rows) + w * oof[rows] if (w and oof is not None) else base(rows)
+
+            val = evaluate_ranking(score, targets, exclude, candidates, ks=(20,))
+            grid.append({"prior": r, "beta": beta, "bridge": rb, "val_recall@20": val.get("all", {}).get("recall@20", 0.0)})
     best = max(grid, key=lambda row: row["val_recall@20"])
     logger.info(
-        "cold users: popularity prior %g (simulated-cold recall@20 %.4f, %d users)",
-        best["prior"], best["val_recall@20"], len(split.slices[SIMULATED_COLD]),
+        "cold users: popularity prior %g, bridge %g (simulated-cold recall@20 %.4f, %d users)",
+        best["prior"], best["bridge"], best["val_recall@20"], len(split.slices[SIMULATED_COLD]),
     )  # fmt: skip
     return {**best, "selected_on": SIMULATED_COLD, "record": split.meta.get("simulated_cold"), "grid": grid}
 

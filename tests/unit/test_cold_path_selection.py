@@ -21,7 +21,9 @@ from graphrec.data.splits import (
     simulated_cold_targets,
 )
 from graphrec.eval.ranking import evaluate_ranking, group_by_user
+from graphrec.models.baselines import fit_bridge_model
 from graphrec.train.experiment import (
+    BRIDGE_WEIGHTS,
     COLD_PRIOR_WEIGHTS,
     cold_path_split,
     fit,
@@ -179,3 +181,50 @@ def test_no_shared_user_to_simulate_falls_back_with_a_warning(caplog: pytest.Log
     with caplog.at_level("WARNING", logger="graphrec.train.experiment"):
         assert cold_path_split(export, lonely, target="books") is None
     assert "no simulated-cold validation user" in caplog.text
+
+
+def test_bridge_embeddings_reproduce_its_scores_and_truncate_by_singular_values() -> None:
+    export, _ = toy_export()
+    split = cold_path_split(export, coldstart_transfer(export, source="movies", target="books", seed=0), target="books")
+    bridge = fit_bridge_model(export, split, source="movies", target="books", seed=0)
+    n_users = len(export.user_ids)
+    rows = torch.arange(n_users)
+    exact = bridge.score_fn()(rows)
+    full = len(bridge.alpha)  # rank >= n_fit: exact
+    users, items = bridge.embeddings(n_users, full + 3)
+    assert users.shape == (n_users, full + 3) and items.shape == (len(export.item_keys), full + 3)
+    assert torch.allclose(torch.from_numpy(users @ items.T), exact, atol=1e-4)
+    assert not items[export.item_scenario != 0].any()  # only target items carry the block
+    # a lower rank is the best approximation of that rank (Eckart–Young on α): error shrinks with rank
+    errors = []
+    for r in (2, 8, full):
+        u, i = bridge.embeddings(n_users, r)
+        errors.append(float((torch.from_numpy(u @ i.T) - exact).norm()))
+    assert errors[0] > errors[1] > errors[2] and errors[2] < 1e-3
+
+
+def test_bridge_block_adds_to_cold_users_only_with_its_weight_chosen_on_simulated_cold_users() -> None:
+    export, x = toy_export()
+    split = coldstart_transfer(export, source="movies", target="books", seed=0)
+    f = fit(export, split, model_spec("graphrec", dim=8, bridge=6), CONFIG, target="books", item_x=x)
+    chosen = f.result.config["cold_path"]
+    assert {(g["prior"], g["bridge"]) for g in chosen["grid"]} == {(r, b) for r in COLD_PRIOR_WEIGHTS for b in BRIDGE_WEIGHTS}
+    assert chosen["val_recall@20"] == max(g["val_recall@20"] for g in chosen["grid"])
+    model = f.model
+    assert float(model.bridge_weight) == pytest.approx(chosen["bridge_weight"])
+    emb = f.embeddings()
+    assert emb["user"].shape[1] == emb["item"].shape[1] == emb["topic"].shape[1] == 25 + 6
+    cold = model.cold_users.numpy()
+    assert not emb["user"][~cold, 25:].any()  # warm users: no bridge block
+    assert not emb["topic"][:, 25:].any()
+    with torch.inference_mode():
+        model.set_bridge(model.bridge_users, model.bridge_items, 0.0)
+        without = model.embed(f.inputs.adj)
+        model.set_bridge(model.bridge_users, model.bridge_items, 2.5)
+        users, items, _ = model.embed(f.inputs.adj)
+    gain = (users @ items.T) - (without[0] @ without[1].T)
+    assert torch.allclose(gain[~model.cold_users], torch.zeros(1), atol=1e-5)
+    bridge = model.bridge_users @ model.bridge_items.T
+    assert torch.allclose(gain[model.cold_users], 2.5 * bridge[model.cold_users], atol=1e-4)
+    with pytest.raises(ValueError, match="bridge blocks"):
+        model.set_bridge(model.bridge_users[:3], model.bridge_items, 1.0)
