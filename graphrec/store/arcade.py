@@ -65,6 +65,10 @@ _CLIENTS_FILE = "clients.lock"  # shared flock held by every process using the s
 _LOG_FILE = "server.log"
 
 
+START_ATTEMPTS = 3
+"""Starts of the embedded server tried when a chosen port is taken by another process meanwhile."""
+
+
 @dataclass(frozen=True)
 class ArcadeServerInfo:
     """A running embedded ArcadeDB server, as recorded in its state file.
@@ -388,6 +392,30 @@ class EmbeddedArcadeDB:
         return info
 
     def _start(self, *, detached: bool) -> ArcadeServerInfo:
+        """Start the server on three free ports; where another process takes one of them between their
+        choice and the JVM's bind (two graphrec commands starting at once), start again on new ones
+        (:data:`START_ATTEMPTS` in all)."""
+        for attempt in range(1, START_ATTEMPTS + 1):
+            log_offset = self.log_path.stat().st_size if self.log_path.exists() else 0
+            try:
+                return self._start_once(detached=detached)
+            except StoreUnavailableError:
+                if attempt == START_ATTEMPTS or not self._port_taken_since(log_offset):
+                    raise
+                logger.warning("a port chosen for embedded ArcadeDB was taken by another process; starting again on new ports")
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _port_taken_since(self, log_offset: int) -> bool:
+        """Whether the log written since ``log_offset`` says a port could not be bound."""
+        try:
+            with open(self.log_path, "rb") as fh:
+                fh.seek(log_offset)
+                text = fh.read()
+        except OSError:
+            return False
+        return b"Unable to listen" in text or b"Address already in use" in text
+
+    def _start_once(self, *, detached: bool) -> ArcadeServerInfo:
         java, jars = runtime_paths()
         bolt_port, http_port, https_port = free_ports(3)
         db_dir = self.root / "databases"

@@ -245,3 +245,39 @@ def test_library_use_keeps_the_home_private_without_touching_the_umask(tmp_path:
     server_files = [p for p in (home / "arcadedb").rglob("*") if not p.is_symlink()]
     assert any(p.suffix == ".bucket" for p in server_files)
     assert [f"{oct(p.stat().st_mode & 0o777)} {p}" for p in server_files if p.stat().st_mode & 0o077] == []
+
+
+def test_a_port_taken_between_choice_and_bind_starts_the_server_on_new_ports(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Two commands starting servers at once can pick the same free port: the second JVM cannot bind it.
+    Here a real listener holds the Bolt port the first start chose; the server starts on new ports."""
+    import socket
+
+    import graphrec.store.arcade as arcade
+
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    real = arcade.free_ports
+    picks: list[list[int]] = []
+
+    def first_taken(n: int) -> list[int]:
+        ports = real(n)
+        picks.append([taken.getsockname()[1], *ports[1:]] if not picks else ports)
+        return picks[-1]
+
+    monkeypatch.setattr(arcade, "free_ports", first_taken)
+    server = arcade.EmbeddedArcadeDB(tmp_path / "arcadedb")
+    try:
+        with caplog.at_level("WARNING", logger="graphrec.store.arcade"):
+            client = server.attach()
+        try:
+            assert len(picks) == 2 and client.info.bolt_port == picks[1][0] != picks[0][0]
+        finally:
+            client.close()
+        assert "taken by another process" in caplog.text
+        assert b"Unable to listen" in server.log_path.read_bytes()
+    finally:
+        server.stop()
+        taken.close()
