@@ -114,6 +114,14 @@ class RoutedLightGCN(nn.Module):
         self.bridge_items = items.float()
         self.bridge_weight.fill_(float(weight))
 
+    def _load_from_state_dict(self, state_dict: dict, prefix: str, *args: object, **kwargs: object) -> None:  # type: ignore[override]
+        # a checkpoint with a bridge block loads into a model built without one (the block is closed-form,
+        # fitted after building): take its shape from the checkpoint
+        for name in ("bridge_users", "bridge_items"):
+            if prefix + name in state_dict and getattr(self, name) is None:
+                setattr(self, name, torch.empty_like(state_dict[prefix + name]))
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)  # type: ignore[arg-type]
+
     def set_knowledge_graph(self, adj: Tensor | None) -> None:
         """Propagate the knowledge channel over ``adj`` instead of the graph given to :meth:`channels`
         (``None``: the same graph for both channels)."""

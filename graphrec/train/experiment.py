@@ -97,7 +97,7 @@ class ModelSpec:
             :func:`fit_routed`): train the knowledge channel again on the whole training graph for the
             chosen number of epochs (default true), so the users simulated cold still teach it the map
             from source to target; false keeps the channel trained without them.
-        bridge: A routed spec's closed-form block for cold users, of this rank (0: none, the default):
+        bridge: A routed spec's closed-form block for cold users, of this rank (default 256; 0: none):
             the kernel-ridge bridge from their source history (:func:`~graphrec.models.baselines.fit_bridge_model`,
             selected on the simulated-cold users), added to their knowledge score with a weight chosen
             on the same users (:func:`select_cold_prior`); needs users to simulate.
@@ -115,7 +115,7 @@ class ModelSpec:
     transfer: bool = False
     route: bool = False
     cold_refit: bool = True
-    bridge: int = 0
+    bridge: int = 256
 
     def channel(self, name: Literal["knowledge", "collaborative"]) -> ModelSpec:
         """The single-channel spec of a routed spec's ``name`` channel."""
@@ -136,6 +136,7 @@ MODELS: dict[str, ModelSpec] = {
         ModelSpec("graphrec-no-bert", text=False),
         ModelSpec("graphrec-transfer", transfer=True),
         ModelSpec("graphrec-no-source", route=True, graph="target"),
+        ModelSpec("graphrec-no-bridge", route=True, bridge=0),
         ModelSpec("ease", kind="ease", text=False, topics=False, graph="target"),
         ModelSpec("text-knn", kind="text-knn", topics=False),
         ModelSpec("bridge+ease", kind="bridge", text=False, topics=False),

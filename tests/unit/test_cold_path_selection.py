@@ -37,10 +37,12 @@ CONFIG = TrainConfig(epochs=6, batch_size=64, lr=0.05, patience=3, seed=0)
 
 @pytest.fixture(scope="module")
 def fitted():  # type: ignore[no-untyped-def]
-    """graphrec without the refit: the knowledge channel stays the one selected on simulated-cold users."""
+    """graphrec without the refit (and without the bridge block, tested below): the knowledge channel
+    stays the one selected on simulated-cold users."""
     export, x = toy_export()
     split = coldstart_transfer(export, source="movies", target="books", seed=0)
-    return export, split, fit(export, split, model_spec("graphrec", dim=8, cold_refit=False), CONFIG, target="books", item_x=x)
+    spec = model_spec("graphrec", dim=8, cold_refit=False, bridge=0)
+    return export, split, fit(export, split, spec, CONFIG, target="books", item_x=x)
 
 
 def adjacency_pairs(adj: torch.Tensor, num_users: int, num_items: int) -> set[tuple[int, int]]:
@@ -116,7 +118,7 @@ def test_the_default_refits_the_knowledge_channel_on_the_whole_graph_for_the_cho
     _, x = toy_export()
     calls: list[tuple[str, int, torch.Tensor]] = []
     f = fit(
-        export, split, model_spec("graphrec", dim=8), CONFIG, target="books", item_x=x,
+        export, split, model_spec("graphrec", dim=8, bridge=0), CONFIG, target="books", item_x=x,
         on_epoch=lambda channel, epoch, model, adj: calls.append((channel, epoch, adj)),
     )  # fmt: skip
     chosen, chosen_without = f.result.config["cold_path"], selected.result.config["cold_path"]
@@ -147,8 +149,9 @@ def test_the_default_refits_the_knowledge_channel_on_the_whole_graph_for_the_cho
 def test_a_production_split_with_a_source_selects_the_cold_path_the_same_way() -> None:
     export, x = toy_export()
     split = no_holdout(export, source="movies", target="books")
-    f = fit(export, split, model_spec("graphrec", dim=8), CONFIG, target="books", item_x=x)
+    f = fit(export, split, model_spec("graphrec", dim=8, bridge=4), CONFIG, target="books", item_x=x)
     chosen = f.result.config["cold_path"]
+    assert chosen["bridge_params"]["val_users"] == chosen["record"]["users"]  # the bridge too, on the same users
     assert chosen["selected_on"] == SIMULATED_COLD
     assert chosen["record"]["val_pairs"] == 0 and chosen["record"]["hidden_train_pairs"] > 0
     selection = chosen["selection"]

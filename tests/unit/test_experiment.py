@@ -139,6 +139,8 @@ def test_routed_model_scores_cold_users_by_knowledge_and_warm_by_collaborative(t
     assert all((adj is routed.inputs.adj) == (c != "knowledge/simulated-cold") for c, *_, adj in calls)
     model.set_gate_count(0.0)
     model.set_prior_weight(0.0)
+    bridge_weight = float(model.bridge_weight)
+    model.set_bridge(model.bridge_users, model.bridge_items, 0.0)  # the bridge block: tests/unit/test_cold_path_selection.py
     with torch.inference_mode():
         (u_k, i_k, _), (u_c, i_c, _) = model.channels(routed.inputs.adj)
     by_routed = evaluate_slices(routed.score_fn(), split, routed.inputs.candidates)
@@ -148,11 +150,13 @@ def test_routed_model_scores_cold_users_by_knowledge_and_warm_by_collaborative(t
         assert by_routed["cold"][m] == pytest.approx(by_knowledge["cold"][m])
         assert by_routed["warm"][m] == pytest.approx(by_collaborative["warm"][m])
     assert by_knowledge["warm"] != by_collaborative["warm"]  # the routing is what differs
+    model.set_bridge(model.bridge_users, model.bridge_items, bridge_weight)
     emb = routed.embeddings()
-    # one space: [knowledge, collaborative, -knowledge] blocks of 8 and the prior column (see graphrec.models.routed)
-    assert emb["user"].shape[1] == emb["item"].shape[1] == emb["topic"].shape[1] == 25
+    # one space: [knowledge, collaborative, -knowledge] blocks of 8, the prior column and the cold users'
+    # bridge block of rank 256 (see graphrec.models.routed)
+    assert emb["user"].shape[1] == emb["item"].shape[1] == emb["topic"].shape[1] == 25 + 256
     cold = split.slices["cold"]
-    assert not emb["user"][cold, 8:24].any() and emb["user"][cold, :8].any()  # cold users: knowledge block only
+    assert not emb["user"][cold, 8:24].any() and emb["user"][cold, :8].any()  # cold users: knowledge block, no collaborative one
     # the run folder round-trips a routed model too
     save_run(tmp_path, routed, export, split, cfg, target="books", source="movies")
     selected = json.loads((tmp_path / "metrics.json").read_text())["selected"]  # what validation chose, saved
