@@ -54,3 +54,19 @@ def test_train_on_the_cold_item_and_sparse_target_protocols(graph: StoreConfig, 
     books = sparse.scenario_mask("books")
     assert int(books[sparse.train[1]].sum()) == meta["target_train_kept"]
     assert {"all", "cold", "warm"} <= set(json.loads((sparse_dir / "metrics.json").read_text())["metrics"])
+
+
+def test_a_production_model_selects_its_cold_path_on_simulated_cold_users(graph: StoreConfig, tmp_path: Path) -> None:
+    run_dir = tmp_path / "prod"
+    out = invoke(graph, "train", "--target", "books", "--source", "movies", "--split", "none", "--epochs", "3",
+                 "--no-write-back", "--out", str(run_dir))  # fmt: skip
+    assert "cold path selected on" in out and "simulated-cold users" in out
+    run = load_run(run_dir)
+    split_meta = run.config["split"]
+    assert (split_meta["protocol"], split_meta["source"], split_meta["target"]) == ("none", "movies", "books")
+    assert run.test.shape[1] == 0 and run.val.shape[1] == 0  # nothing held out: every interaction trains
+    selected = json.loads((run_dir / "metrics.json").read_text())["selected"]["cold_path"]
+    assert selected["selected_on"] == "val-simulated-cold"
+    record = selected["record"]
+    assert record["val_pairs"] == 0 and record["hidden_train_pairs"] > 0 and record["users"] >= 1
+    assert 1 <= selected["refit"]["epochs"] <= 3
