@@ -628,7 +628,8 @@ def fit_routed(
         return train_bpr(
             channel, own.adj, own.train, val, export.item_scenario, candidates, cfg,
             transfer_pairs=own.transfer_pairs, data=own.data, progress=progress,
-            on_epoch=None if on_epoch is None else functools.partial(on_epoch, name), channel=name, evaluate_with=evaluate_with,
+            on_epoch=None if on_epoch is None else functools.partial(on_epoch, name), channel=name.split("/")[0],
+            evaluate_with=evaluate_with,
         )  # fmt: skip
 
     results: dict[str, TrainResult] = {}
