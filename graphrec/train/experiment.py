@@ -609,10 +609,13 @@ def fit_routed(
 
     Where there are users to simulate (:func:`cold_path_split`) the knowledge channel is first trained on
     its cold path's graph (:func:`cold_path_inputs`), early-stopping on the simulated-cold users, and cold
-    users' prior is chosen on them (:func:`select_cold_prior`); with ``spec.cold_refit`` it is then
-    trained again on the whole training graph for the chosen number of epochs, its prior weight carried
-    over relative to its score spread. ``on_epoch`` sees the selection run as channel
-    ``"knowledge/simulated-cold"``.
+    users' prior — with ``spec.bridge``, also the weight of the kernel-ridge bridge fitted on the same
+    split (:func:`~graphrec.models.baselines.fit_bridge_model`) — is chosen on them
+    (:func:`select_cold_prior`); with ``spec.cold_refit`` the channel is then trained again on the whole
+    training graph for the chosen number of epochs. Both weights carry over relative to the score spread
+    (:func:`cold_prior_beta`, :func:`bridge_weight`), and the bridge enters as a ``spec.bridge``-rank block
+    (:meth:`~graphrec.models.routed.RoutedLightGCN.set_bridge`). ``on_epoch`` sees the selection run as
+    channel ``"knowledge/simulated-cold"``.
     """
     import torch
 
