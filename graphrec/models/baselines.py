@@ -239,6 +239,10 @@ class BridgeModel:
 
         return score
 
+    def val_score_fn(self) -> ScoreFn:
+        """The out-of-fold scores of :attr:`val_users` over all items (0 for other users and items)."""
+        return _rows_score_fn({int(u): k for k, u in enumerate(self.val_users)}, self.val_scores, self.target_items, self.num_items)
+
     def embeddings(self, num_users: int, rank: int) -> tuple[np.ndarray, np.ndarray]:
         """The bridge as ``rank``-d user and item vectors whose dot products are its scores truncated to
         the top ``rank`` singular directions of ``α`` (``α ≈ U S Vᵀ``: users ``z_u Z_fitᵀ U √S``, target

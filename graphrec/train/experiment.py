@@ -759,8 +759,7 @@ def select_cold_prior(
     oof, b_spread = None, 0.0
     bridge_weights: tuple[float, ...] = (0.0,)
     if bridge is not None:
-        oof = torch.zeros(users.shape[0], items.shape[0])
-        oof[torch.from_numpy(bridge.val_users)[:, None], torch.from_numpy(bridge.target_items)[None, :]] = torch.from_numpy(bridge.val_scores)
+        oof = bridge.val_score_fn()
         b_spread = float(torch.from_numpy(bridge.val_scores).std()) if bridge.val_scores.size > 1 else 0.0
         bridge_weights = BRIDGE_WEIGHTS if b_spread > 0 else (0.0,)
     grid: list[dict[str, float]] = []
@@ -773,7 +772,7 @@ def select_cold_prior(
             w = rb * spread / b_spread if rb else 0.0
 
             def score(rows: torch.Tensor, base: Any = base, w: float = w) -> torch.Tensor:
-                return base(rows) + w * oof[rows] if (w and oof is not None) else base(rows)
+                return base(rows) + w * oof(rows) if (w and oof is not None) else base(rows)
 
             val = evaluate_ranking(score, targets, exclude, candidates, ks=(20,))
             grid.append({"prior": r, "beta": beta, "bridge": rb, "val_recall@20": val.get("all", {}).get("recall@20", 0.0)})
