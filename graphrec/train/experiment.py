@@ -535,14 +535,14 @@ def select_item_gate(model: RoutedLightGCN, inputs: Inputs, split: Split) -> dic
     exclude = group_by_user(inputs.train)
     candidates = validation_candidates(split, inputs)
     cand = torch.from_numpy(np.flatnonzero(candidates))
-    sample = torch.from_numpy(np.unique(split.val[0])[:256])
+    sample = np.unique(split.val[0])
     grid: list[dict[str, float]] = []
     for gate in ITEM_GATE_COUNTS:
         model.set_gate_count(gate)
         model.set_prior_weight(0.0)
         with torch.inference_mode():
             users, items, _ = model.route(*channels)
-            spread = float((users[sample] @ items[cand].T).std())
+            spread = score_spread(users, items, sample, candidates)
         prior_spread = float(model.item_prior[cand].std()) if len(cand) > 1 else 0.0
         for r in PRIOR_WEIGHTS if prior_spread > 0 else PRIOR_WEIGHTS[:1]:
             beta = r * spread / prior_spread if r else 0.0
@@ -613,7 +613,7 @@ def fit_routed(
     split (:func:`~graphrec.models.baselines.fit_bridge_model`) — is chosen on them
     (:func:`select_cold_prior`); with ``spec.cold_refit`` the channel is then trained again on the whole
     training graph for the chosen number of epochs. Both weights carry over relative to the score spread
-    (:func:`cold_prior_beta`, :func:`bridge_weight`), and the bridge enters as a ``spec.bridge``-rank block
+    (:func:`carried_cold_weights`), and the bridge enters as a ``spec.bridge``-rank block
     (:meth:`~graphrec.models.routed.RoutedLightGCN.set_bridge`). ``on_epoch`` sees the selection run as
     channel ``"knowledge/simulated-cold"``.
     """
@@ -657,11 +657,17 @@ def fit_routed(
             model.set_knowledge_graph(None)
             refit = train("knowledge", model.knowledge, inputs, split.val[:, :0], dataclasses.replace(config, epochs=epochs))
             results["knowledge"] = dataclasses.replace(refit, best_epoch=selection.best_epoch, best_val=selection.best_val)
-            cold_path["beta"] = cold_prior_beta(model, inputs, cold_path["prior"], fallback_users=cold_split.slices[SIMULATED_COLD])
-            cold_path["refit"] = {"epochs": epochs, "beta": cold_path["beta"]}
+        # the weights chosen above, carried over to the knowledge channel that serves (the prior's only
+        # when refit: without, the selected channel serves and its β stands)
+        beta, weight = carried_cold_weights(
+            model, inputs, prior=cold_path["prior"] if spec.cold_refit else 0.0, bridge=bridge,
+            bridge_weight=cold_path["bridge"], fallback_users=cold_split.slices[SIMULATED_COLD],
+        )  # fmt: skip
+        if spec.cold_refit:
+            cold_path["beta"] = beta
+            cold_path["refit"] = {"epochs": epochs, "beta": beta}
         if bridge is not None:
             users_b, items_b = bridge.embeddings(len(export.user_ids), spec.bridge)
-            weight = bridge_weight(model, inputs, bridge, cold_path["bridge"], fallback_users=cold_split.slices[SIMULATED_COLD])
             model.set_bridge(torch.from_numpy(users_b), torch.from_numpy(items_b), weight)
             cold_path["bridge_weight"] = weight
             cold_path["bridge_params"] = {k: v for k, v in bridge.params.items() if k != "grid"}
@@ -686,47 +692,45 @@ def score_spread(users: torch.Tensor, items: torch.Tensor, user_rows: np.ndarray
     return float((users[rows] @ items[torch.from_numpy(np.flatnonzero(candidates))].T).std())
 
 
-def cold_prior_beta(model: RoutedLightGCN, inputs: Inputs, weight: float, *, fallback_users: np.ndarray | None = None) -> float:
-    """``β`` of cold users' prior for a relative ``weight`` (see :func:`select_cold_prior`) on ``model``'s
-    knowledge channel over ``inputs``: the spread of its scores for the model's cold users (or
-    ``fallback_users`` where it has none) over the candidates, over the spread of ``log(1 + n_i)``."""
+def carried_cold_weights(
+    model: RoutedLightGCN,
+    inputs: Inputs,
+    *,
+    prior: float,
+    bridge: BridgeModel | None = None,
+    bridge_weight: float = 0.0,
+    fallback_users: np.ndarray | None = None,
+) -> tuple[float, float]:
+    """The weights ``(β, w)`` of cold users' popularity prior and bridge block on ``model`` for the
+    relative weights ``prior`` and ``bridge_weight`` chosen by :func:`select_cold_prior`: each times the
+    spread of the knowledge channel's scores (over ``inputs``) for the model's cold users (or
+    ``fallback_users`` where it has none; up to 256) over the candidates, over the spread of
+    ``log(1 + n_i)`` / of the bridge's scores for the same users. One propagation; 0 for a weight of 0."""
     import numpy as np
     import torch
 
-    if not weight:
-        return 0.0
+    with_bridge = bridge is not None and bool(bridge_weight)
+    if not prior and not with_bridge:
+        return 0.0, 0.0
     model.eval()
     with torch.inference_mode():
         users, items, _ = model.channels(inputs.adj)[0]
-    rows = np.flatnonzero(model.cold_users.numpy())
-    if not len(rows) and fallback_users is not None:
-        rows = np.asarray(fallback_users)
-    prior = model.item_prior[torch.from_numpy(np.flatnonzero(inputs.candidates))]
-    prior_spread = float(prior.std()) if len(prior) > 1 else 0.0
-    return weight * score_spread(users, items, rows, inputs.candidates) / prior_spread if prior_spread > 0 else 0.0
-
-
-def bridge_weight(
-    model: RoutedLightGCN, inputs: Inputs, bridge: BridgeModel, weight: float, *, fallback_users: np.ndarray | None = None
-) -> float:
-    """``w`` of the bridge block for a relative ``weight`` (see :func:`select_cold_prior`): ``weight`` times
-    the spread of the knowledge channel's scores for the model's cold users (or ``fallback_users``) over
-    the spread of the bridge's."""
-    import numpy as np
-    import torch
-
-    if not weight:
-        return 0.0
-    model.eval()
     rows = np.flatnonzero(model.cold_users.numpy())
     if not len(rows) and fallback_users is not None:
         rows = np.asarray(fallback_users)
     rows = rows[:256]
-    with torch.inference_mode():
-        users, items, _ = model.channels(inputs.adj)[0]
-    b = bridge.score_fn()(torch.from_numpy(rows))[:, torch.from_numpy(np.flatnonzero(inputs.candidates))]
-    b_spread = float(b.std()) if b.numel() > 1 else 0.0
-    return weight * score_spread(users, items, rows, inputs.candidates) / b_spread if b_spread > 0 else 0.0
+    spread = score_spread(users, items, rows, inputs.candidates)
+    cand = torch.from_numpy(np.flatnonzero(inputs.candidates))
+    beta = w = 0.0
+    if prior:
+        prior_spread = float(model.item_prior[cand].std()) if len(cand) > 1 else 0.0
+        beta = prior * spread / prior_spread if prior_spread > 0 else 0.0
+    if with_bridge:
+        assert bridge is not None
+        b = bridge.score_fn()(torch.from_numpy(rows))[:, cand]
+        b_spread = float(b.std()) if b.numel() > 1 else 0.0
+        w = bridge_weight * spread / b_spread if b_spread > 0 else 0.0
+    return beta, w
 
 
 def select_cold_prior(
