@@ -91,11 +91,11 @@ class RoutedLightGCN(nn.Module):
         n = self.item_counts
         self.item_gate.copy_(n / (n + gate_count) if gate_count > 0 else (n > 0).float())
 
-    def set_prior_weight(self, weight: float, *, cold: float | None = None) -> None:
-        """Set ``β``, the weight of the popularity prior ``log(1 + n_i)`` (0: none), and cold users' own
-        (default: the same ``β``)."""
+    def set_prior_weight(self, weight: float) -> None:
+        """Set ``β``, the weight of the popularity prior ``log(1 + n_i)`` (0: none), for every user (cold
+        users' own with :meth:`set_cold_prior_weight` after)."""
         self.prior_weight.fill_(float(weight))
-        self.cold_prior_weight.fill_(float(weight if cold is None else cold))
+        self.cold_prior_weight.fill_(float(weight))
 
     def set_cold_prior_weight(self, weight: float) -> None:
         """Set cold users' ``β`` alone."""

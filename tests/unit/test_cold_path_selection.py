@@ -99,7 +99,8 @@ def test_cold_users_get_their_own_prior_chosen_on_simulated_cold_users(fitted) -
     # routing: cold users' score is the knowledge channel plus their own prior, the others' their own
     counts = torch.from_numpy(f.inputs.item_counts).float()
     with torch.inference_mode():
-        model.set_prior_weight(0.3, cold=1.7)
+        model.set_prior_weight(0.3)
+        model.set_cold_prior_weight(1.7)
         (u_k, i_k, _), (u_c, i_c, _) = model.channels(f.inputs.adj)
         users, items, _ = model.embed(f.inputs.adj)
         scores = users @ items.T
