@@ -407,12 +407,7 @@ class EmbeddedArcadeDB:
 
     def _port_taken_since(self, log_offset: int) -> bool:
         """Whether the log written since ``log_offset`` says a port could not be bound."""
-        try:
-            with open(self.log_path, "rb") as fh:
-                fh.seek(log_offset)
-                text = fh.read()
-        except OSError:
-            return False
+        text = self._log_since(log_offset)
         return b"Unable to listen" in text or b"Address already in use" in text
 
     def _start_once(self, *, detached: bool) -> ArcadeServerInfo:
@@ -492,12 +487,16 @@ class EmbeddedArcadeDB:
 
     def _started_since(self, log_offset: int) -> bool:
         """Whether the log written since ``log_offset`` says the server (and its database) is up."""
+        return b"ArcadeDB Server started" in self._log_since(log_offset)
+
+    def _log_since(self, log_offset: int) -> bytes:
+        """The server log written since byte ``log_offset`` (empty when it cannot be read)."""
         try:
             with open(self.log_path, "rb") as fh:
                 fh.seek(log_offset)
-                return b"ArcadeDB Server started" in fh.read()
+                return fh.read()
         except OSError:
-            return False
+            return b""
 
     def _log_tail(self, lines: int = 15) -> str:
         try:
