@@ -721,8 +721,10 @@ def train(
                 f"best epoch {fitted.result.best_epoch} of {len(fitted.result.history)} "
                 f"({fitted.result.seconds_per_epoch:.2f} s/epoch); run: {run_dir}"
             )
+            from graphrec.data.splits import SIMULATED_COLD
+
             cold_path = fitted.result.config.get("cold_path", {})
-            if cold_path.get("selected_on") == "val-simulated-cold":
+            if cold_path.get("selected_on") == SIMULATED_COLD:
                 click.echo(
                     f"cold path selected on {cold_path['record']['users']} simulated-cold users: knowledge channel "
                     f"{cold_path['selection']['best_epoch'] + 1} epochs, cold users' popularity prior {cold_path['prior']:g} "
