@@ -620,9 +620,17 @@ def no_holdout(export: GraphExport, *, source: str | None = None, target: str | 
         source: The scenario cold users are served from (recorded in ``meta``; with it, a routed model
             selects its cold path on a :func:`simulated_cold` slice of the training data).
         target: The target scenario (recorded in ``meta``).
+
+    Raises:
+        ConfigError: ``source`` or ``target`` is not a scenario of the graph, or they are the same.
     """
     import numpy as np
 
+    for name in (source, target):
+        if name is not None:
+            scenario_index(export, name)
+    if source is not None and source == target:
+        raise ConfigError("source and target scenarios must differ")
     empty = np.zeros((2, 0), dtype=np.int64)
     meta: dict[str, object] = {"protocol": "none"}
     meta.update({k: v for k, v in (("source", source), ("target", target)) if v is not None})

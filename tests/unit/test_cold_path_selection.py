@@ -20,6 +20,7 @@ from graphrec.data.splits import (
     simulated_cold,
     simulated_cold_targets,
 )
+from graphrec.errors import ConfigError
 from graphrec.eval.ranking import evaluate_ranking, group_by_user
 from graphrec.models.baselines import fit_bridge_model
 from graphrec.train.experiment import (
@@ -162,6 +163,14 @@ def test_a_production_split_with_a_source_selects_the_cold_path_the_same_way() -
     # the same draw as simulated_cold on the same split
     again = simulated_cold(split, export, source="movies", target="books", seed=0)
     assert chosen["record"] == again.meta["simulated_cold"]
+
+
+def test_a_production_split_rejects_a_source_the_graph_does_not_have() -> None:
+    export, _ = toy_export()
+    with pytest.raises(ConfigError, match=r"scenario 'film' is not in the graph; it has \['books', 'movies'\]"):
+        no_holdout(export, source="film", target="books")
+    with pytest.raises(ConfigError, match="must differ"):
+        no_holdout(export, source="books", target="books")
 
 
 def test_splits_without_cold_users_to_simulate_keep_one_graph() -> None:
