@@ -730,6 +730,12 @@ def train(
                     f"{cold_path['selection']['best_epoch'] + 1} epochs, cold users' popularity prior {cold_path['prior']:g} "
                     f"(simulated-cold recall@20 {cold_path['val_recall@20']:.4f})"
                 )
+            text = fitted.result.config.get("item_gate", {}).get("text")
+            if text:
+                click.echo(
+                    f"text block {text['text']:g} for items with item gate count {text['gate_count']:g} "
+                    f"(validation recall@20 {text['val_recall@20']:.4f})"
+                )
         if fitted.metrics:
             _print_metrics(fitted.metrics, title=f"test metrics ({split_config.protocol} split, {target})")
         if write_back:

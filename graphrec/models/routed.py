@@ -30,6 +30,12 @@ Cold users may have a closed-form block besides (:meth:`RoutedLightGCN.set_bridg
 appended as ``[.., (1 − g_u) · w · b_u]`` / ``[.., b_i]`` (topics 0), e.g. the kernel-ridge bridge from
 their source history, with ``w`` chosen on simulated-cold users.
 
+Every user may have a text block besides (:meth:`RoutedLightGCN.set_text`): ``w_t · (1 − h_i) · p_u·q_i``
+appended as ``[.., w_t · p_u]`` / ``[.., (1 − h_i) · q_i]`` (topics 0), with ``q_i`` the item's unit text
+vector and ``p_u`` the mean of the user's training items' (text kNN): where an item has little or no
+interaction evidence, a plain cosine to what the user chose is often the better part of its score, and
+``w_t`` is chosen on validation.
+
 The knowledge channel may propagate over a graph of its own (:meth:`RoutedLightGCN.set_knowledge_graph`):
 the training graph without the target interactions of the simulated-cold validation users, the graph
 it was trained and selected on.
@@ -82,6 +88,9 @@ class RoutedLightGCN(nn.Module):
         self.register_buffer("bridge_weight", torch.zeros(()))  # saved: chosen on simulated-cold users
         self.register_buffer("bridge_users", None)  # set by set_bridge (then saved)
         self.register_buffer("bridge_items", None)
+        self.register_buffer("text_weight", torch.zeros(()))  # saved: chosen on validation
+        self.register_buffer("text_users", None)  # set by set_text (then saved)
+        self.register_buffer("text_items", None)
         self.knowledge_adj: Tensor | None = None
 
     def set_gate_count(self, gate_count: float) -> None:
@@ -114,10 +123,32 @@ class RoutedLightGCN(nn.Module):
         self.bridge_items = items.float()
         self.bridge_weight.fill_(float(weight))
 
+    def set_text(self, users: Tensor, items: Tensor, weight: float) -> None:
+        """Add the text block: every user's score of item ``i`` gains ``weight · (1 − h_i) · p_u · q_i``
+        (``h_i`` the item gate), e.g. text kNN (:func:`graphrec.models.baselines.text_profiles`).
+        ``users`` ``[num_users, d]``, ``items`` ``[num_items, d]``."""
+        if users.shape[0] != self.num_users or items.shape[0] != self.num_items or users.shape[1] != items.shape[1]:
+            raise ValueError(
+                f"text blocks must be [num_users={self.num_users}, d] and [num_items={self.num_items}, d]; got "
+                f"{tuple(users.shape)} and {tuple(items.shape)}"
+            )
+        self.text_users = users.float()
+        self.text_items = items.float()
+        self.set_text_weight(weight)
+
+    def clear_text(self) -> None:
+        """Remove the text block (the vectors lose its columns)."""
+        self.text_users = self.text_items = None
+        self.set_text_weight(0.0)
+
+    def set_text_weight(self, weight: float) -> None:
+        """Set ``w_t``, the weight of the text block (0: none)."""
+        self.text_weight.fill_(float(weight))
+
     def _load_from_state_dict(self, state_dict: dict, prefix: str, *args: object, **kwargs: object) -> None:  # type: ignore[override]
-        # a checkpoint with a bridge block loads into a model built without one (the block is closed-form,
-        # fitted after building): take its shape from the checkpoint
-        for name in ("bridge_users", "bridge_items"):
+        # a checkpoint with a bridge or text block loads into a model built without one (the blocks are
+        # closed-form, fitted after building): take their shapes from the checkpoint
+        for name in ("bridge_users", "bridge_items", "text_users", "text_items"):
             if prefix + name in state_dict and getattr(self, name) is None:
                 setattr(self, name, torch.empty_like(state_dict[prefix + name]))
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)  # type: ignore[arg-type]
@@ -147,6 +178,10 @@ class RoutedLightGCN(nn.Module):
             users = torch.cat([users, cold * self.bridge_users.to(u_k.dtype)], 1)
             items = torch.cat([items, self.bridge_items.to(i_k.dtype)], 1)
             topics = torch.cat([topics, t_k.new_zeros(t_k.shape[0], self.bridge_items.shape[1])], 1)
+        if self.text_users is not None and self.text_items is not None:
+            users = torch.cat([users, self.text_weight.to(u_k.dtype) * self.text_users.to(u_k.dtype)], 1)
+            items = torch.cat([items, (1 - h) * self.text_items.to(i_k.dtype)], 1)
+            topics = torch.cat([topics, t_k.new_zeros(t_k.shape[0], self.text_items.shape[1])], 1)
         return users, items, topics
 
     def embed(self, adj: Tensor) -> tuple[Tensor, Tensor, Tensor]:

@@ -18,6 +18,8 @@ Models (:data:`MODELS`):
   BERT features (the latter is ``graphrec``'s collaborative channel).
 * ``graphrec-transfer`` — ``graphrec-single`` plus the experimental cold-start transfer head.
 * ``graphrec-no-source`` — ``graphrec`` on the target scenario's interactions only (ablation).
+* ``graphrec-no-bridge`` / ``graphrec-no-text-block`` — ``graphrec`` without its cold users' bridge block /
+  without its text block (ablations).
 * ``ease`` — target-only EASE (closed form, ridge of ``TARGET_EASE_L2`` chosen on validation; :mod:`graphrec.models.baselines`).
 * ``text-knn`` — text kNN: users as the mean text vector of their training items, items as their own.
 * ``bridge+ease`` — the closed-form reference for a coldstart-transfer split: users without target
@@ -34,7 +36,8 @@ Items without a training interaction (new or held-out items) are never drawn as 
 models with text features their layer 0 is their text alone (no untrained ID vector), and ``graphrec``
 routes them, for every user, to its knowledge channel (the collaborative channel's ID vector of such
 an item was never trained); items with few interactions can lean on it too, by a gate chosen on
-validation (:func:`select_item_gate`).
+validation (:func:`select_item_gate`), and such items get text kNN besides, weighted on validation
+(:func:`text_block`, :func:`select_text_weight`).
 
 Topic features are the weighted mean of their member items' text features (item text only: no
 interaction enters them); user features are never stored (see :mod:`graphrec.features`).
@@ -101,6 +104,10 @@ class ModelSpec:
             the kernel-ridge bridge from their source history (:func:`~graphrec.models.baselines.fit_bridge_model`,
             selected on the simulated-cold users), added to their knowledge score with a weight chosen
             on the same users (:func:`select_cold_prior`); needs users to simulate.
+        text_block: A routed spec's text block (default true; needs ``text``): text kNN for items with
+            little or no interaction evidence, ``w_t · (1 − h_i) · p_u · q_i`` with the weight and the item
+            gate chosen on validation (:meth:`~graphrec.models.routed.RoutedLightGCN.set_text`,
+            :func:`select_text_weight`).
     """
 
     name: str
@@ -116,6 +123,7 @@ class ModelSpec:
     route: bool = False
     cold_refit: bool = True
     bridge: int = 256
+    text_block: bool = True
 
     def channel(self, name: Literal["knowledge", "collaborative"]) -> ModelSpec:
         """The single-channel spec of a routed spec's ``name`` channel."""
@@ -137,6 +145,7 @@ MODELS: dict[str, ModelSpec] = {
         ModelSpec("graphrec-transfer", transfer=True),
         ModelSpec("graphrec-no-source", route=True, graph="target"),
         ModelSpec("graphrec-no-bridge", route=True, bridge=0),
+        ModelSpec("graphrec-no-text-block", route=True, text_block=False),
         ModelSpec("ease", kind="ease", text=False, topics=False, graph="target"),
         ModelSpec("text-knn", kind="text-knn", topics=False),
         ModelSpec("bridge+ease", kind="bridge", text=False, topics=False),
@@ -154,6 +163,9 @@ BRIDGE_WEIGHTS = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 16.0)
 ITEM_GATE_COUNTS = (0.0, 2.0, 10.0)
 """Gate counts of ``graphrec``'s item routing tried on validation (0: only items without interactions
 go to the knowledge channel; see :class:`~graphrec.models.routed.RoutedLightGCN`)."""
+TEXT_WEIGHTS = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 16.0)
+"""Weights of ``graphrec``'s text block tried on validation, relative to the spread of its scores (see
+:func:`select_text_weight`; 16: text kNN first for the items that lean on it)."""
 PRIOR_WEIGHTS = (0.0, 0.25, 0.5, 1.0, 2.0)
 """Weights of ``graphrec``'s popularity prior tried on validation, relative to the spread of its scores
 (see :func:`select_item_gate`)."""
@@ -529,6 +541,7 @@ def select_item_gate(model: RoutedLightGCN, inputs: Inputs, split: Split) -> dic
     if not split.val.shape[1]:
         model.set_gate_count(0.0)
         model.set_prior_weight(0.0)
+        model.clear_text()
         return {"gate_count": 0.0, "prior": 0.0, "beta": 0.0, "selected_on": "default (no validation split)"}
     with torch.inference_mode():
         channels = model.channels(inputs.adj)
@@ -557,7 +570,59 @@ def select_item_gate(model: RoutedLightGCN, inputs: Inputs, split: Split) -> dic
     logger.info(
         "item gate count %g, popularity prior %g (validation recall@20 %.4f)", best["gate_count"], best["prior"], best["val_recall@20"]
     )
-    return {**best, "selected_on": "validation", "grid": grid}
+    out: dict[str, Any] = {**best, "selected_on": "validation", "grid": grid}
+    if model.text_users is not None and model.text_items is not None:
+        out["text"] = select_text_weight(model, channels, split, candidates, exclude, sample, prior_beta=best["beta"])
+        out["gate_count"] = out["text"]["gate_count"]
+    return out
+
+
+def select_text_weight(
+    model: RoutedLightGCN,
+    channels: Any,
+    split: Split,
+    candidates: np.ndarray,
+    exclude: dict[int, np.ndarray],
+    sample: np.ndarray,
+    *,
+    prior_beta: float,
+) -> dict[str, Any]:
+    """Choose the routed model's text block weight (:data:`TEXT_WEIGHTS`) jointly with its item gate count
+    (:data:`ITEM_GATE_COUNTS`: the gate decides which items lean on text) by validation Recall@20, the
+    popularity prior fixed at ``prior_beta``; set them and return the choice and the grid.
+
+    A text weight ``r`` means ``w_t = r · σ_s / σ_t``: ``σ_s`` the spread of the routed scores without the
+    block (as in :func:`select_item_gate`), ``σ_t`` that of the text scores ``p_u · q_i`` over the same
+    users and candidates. Ties go to no text, then the smaller gate; where no text is chosen the block
+    is removed (:meth:`~graphrec.models.routed.RoutedLightGCN.clear_text`).
+    """
+    import torch
+
+    from graphrec.eval.ranking import dot_product_scores
+
+    assert model.text_users is not None and model.text_items is not None
+    text_spread = score_spread(model.text_users, model.text_items, sample, candidates)
+    grid: list[dict[str, float]] = []
+    for r in TEXT_WEIGHTS if text_spread > 0 else TEXT_WEIGHTS[:1]:
+        for gate in ITEM_GATE_COUNTS:
+            model.set_gate_count(gate)
+            model.set_text_weight(0.0)
+            with torch.inference_mode():
+                users, items, _ = model.route(*channels)
+                spread = score_spread(users, items, sample, candidates)
+            weight = r * spread / text_spread if r else 0.0
+            model.set_text_weight(weight)
+            with torch.inference_mode():
+                users, items, _ = model.route(*channels)
+            val = evaluate_ranking(dot_product_scores(users, items), split.val, exclude, candidates, ks=(20,))
+            grid.append({"text": r, "weight": weight, "gate_count": gate, "val_recall@20": val.get("all", {}).get("recall@20", 0.0)})
+    best = max(grid, key=lambda row: row["val_recall@20"])
+    model.set_gate_count(best["gate_count"])
+    model.set_text_weight(best["weight"])
+    if not best["weight"]:
+        model.clear_text()  # not chosen: no columns of zeros in every vector
+    logger.info("text block %g, item gate count %g (validation recall@20 %.4f)", best["text"], best["gate_count"], best["val_recall@20"])
+    return {**best, "prior_beta": prior_beta, "grid": grid}
 
 
 def cold_path_split(export: GraphExport, split: Split, *, target: str) -> Split | None:
@@ -672,6 +737,8 @@ def fit_routed(
             cold_path["bridge_weight"] = weight
             cold_path["bridge_params"] = {k: v for k, v in bridge.params.items() if k != "grid"}
     results["collaborative"] = train("collaborative", model.collaborative, inputs, split.val, config, evaluate_with=model)
+    if spec.text_block and item_x is not None:
+        model.set_text(*text_block(export, inputs, item_x), 0.0)  # weight: select_item_gate
     fitted = Fitted(spec, inputs, model, result=merge_channel_results(results))
     assert fitted.result is not None
     fitted.result.config["item_gate"] = select_item_gate(model, inputs, split)  # sets one prior for all users
@@ -679,6 +746,25 @@ def fit_routed(
         model.set_cold_prior_weight(cold_path["beta"])
     fitted.result.config["cold_path"] = cold_path
     return fitted
+
+
+def text_block(export: GraphExport, inputs: Inputs, item_x: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+    """The routed model's text block ``(users [num_users, d], items [num_items, d])``: text kNN profiles of
+    the training pairs (:func:`~graphrec.models.baselines.text_profiles`), each item's unit text vector
+    less its scenario's mean, so the block reorders the items that lean on text without lifting them as
+    a group above the others (a constant per user and scenario)."""
+    import numpy as np
+    import torch
+
+    from graphrec.models.baselines import text_profiles
+
+    users, items = text_profiles(inputs.train, item_x, len(export.user_ids))
+    scenario = torch.from_numpy(np.asarray(export.item_scenario, dtype=np.int64))
+    centred = items.clone()
+    for s in torch.unique(scenario):
+        of = scenario == s
+        centred[of] -= items[of].mean(0)
+    return users, centred
 
 
 def score_spread(users: torch.Tensor, items: torch.Tensor, user_rows: np.ndarray, candidates: np.ndarray) -> float:

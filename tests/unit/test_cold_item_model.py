@@ -16,12 +16,14 @@ from graphrec.models.lightgcn import CrossScenarioLightGCN
 from graphrec.train.experiment import (
     GNN_MODELS,
     ITEM_GATE_COUNTS,
-    PRIOR_WEIGHTS,
     MODELS,
+    PRIOR_WEIGHTS,
+    TEXT_WEIGHTS,
     build_inputs,
     build_model,
     fit,
     model_spec,
+    text_block,
     validation_candidates,
 )
 from graphrec.train.loop import TrainConfig
@@ -77,6 +79,7 @@ def test_routing_per_user_and_item_and_the_gate_chosen_on_validation() -> None:
     assert float(fitted.model.prior_weight) == pytest.approx(chosen["beta"])
     model = fitted.model
     counts = torch.from_numpy(fitted.inputs.item_counts).float()
+    model.set_text_weight(0.0)  # the text block: its own test below
     with torch.inference_mode():
         (u_k, i_k, _), (u_c, i_c, _) = model.channels(fitted.inputs.adj)
         for gate in ITEM_GATE_COUNTS:
@@ -84,7 +87,7 @@ def test_routing_per_user_and_item_and_the_gate_chosen_on_validation() -> None:
                 model.set_gate_count(gate)
                 model.set_prior_weight(beta)
                 users, items, _ = model.embed(fitted.inputs.adj)
-                assert users.shape[1] == items.shape[1] == 25
+                assert users.shape[1] == items.shape[1] == 25 + (0 if model.text_users is None else x.shape[1])
                 h = (counts > 0).float() if gate == 0 else counts / (counts + gate)
                 g = (~model.cold_users).float()
                 expect = (1 - g[:, None] * h[None, :]) * (u_k @ i_k.T) + g[:, None] * h[None, :] * (u_c @ i_c.T)
@@ -103,6 +106,59 @@ def test_routing_per_user_and_item_and_the_gate_chosen_on_validation() -> None:
     no_val = type(split)(split.train, split.val[:, :0], split.test, split.slices, split.meta)
     prod = fit(export, no_val, model_spec("graphrec", dim=8), TrainConfig(epochs=2, batch_size=64, lr=0.05), target="books", item_x=x)
     assert prod.result.config["item_gate"] == {"gate_count": 0.0, "prior": 0.0, "beta": 0.0, "selected_on": "default (no validation split)"}
+    assert prod.model.text_users is None  # nothing to choose its weight on: no text block
+
+
+def test_text_block_is_text_knn_for_items_without_evidence_with_its_weight_chosen_on_validation() -> None:
+    export, x = toy_export()
+    split = coldstart_items(export, target="books", seed=0)
+    cfg = TrainConfig(epochs=4, batch_size=64, lr=0.05, seed=0)
+    fitted = fit(export, split, model_spec("graphrec", dim=8), cfg, target="books", item_x=x)
+    model, inputs = fitted.model, fitted.inputs
+    chosen = fitted.result.config["item_gate"]["text"]
+    assert {(g["text"], g["gate_count"]) for g in chosen["grid"]} == {(r, c) for r in TEXT_WEIGHTS for c in ITEM_GATE_COUNTS}
+    assert chosen["val_recall@20"] == max(g["val_recall@20"] for g in chosen["grid"])
+    assert float(model.text_weight) == pytest.approx(chosen["weight"])
+    assert fitted.result.config["item_gate"]["gate_count"] == chosen["gate_count"]
+    assert (model.text_users is None) == (chosen["weight"] == 0)  # not chosen: no block in the vectors
+    if model.text_users is None:
+        model.set_text(*text_block(export, inputs, x), 0.0)
+    # the block holds text kNN of the training split (no held-out pair enters a user's profile), items
+    # centred per scenario: within a scenario the same order, and no lift of the items as a group
+    p, unit = text_profiles(inputs.train, x, len(export.user_ids))
+    assert torch.equal(model.text_users, p)
+    q = model.text_items
+    for s in np.unique(export.item_scenario):
+        of = torch.from_numpy(export.item_scenario == s)
+        assert torch.allclose(q[of], unit[of] - unit[of].mean(0), atol=1e-6)
+        assert torch.allclose(q[of].sum(0), torch.zeros(x.shape[1]), atol=1e-4)
+    counts = torch.from_numpy(inputs.item_counts).float()
+    with torch.inference_mode():
+        channels = model.channels(inputs.adj)
+        for gate in ITEM_GATE_COUNTS:
+            model.set_gate_count(gate)
+            h = (counts > 0).float() if gate == 0 else counts / (counts + gate)
+            model.set_text_weight(0.0)
+            users0, items0, _ = model.route(*channels)
+            model.set_text_weight(1.5)
+            users, items, _ = model.route(*channels)
+            expect = users0 @ items0.T + 1.5 * (p @ q.T) * (1 - h)[None, :]
+            assert torch.allclose(users @ items.T, expect, atol=1e-4)
+    # new items: text kNN with the weight; items with interactions (gate 0): untouched
+    held = torch.from_numpy(np.unique(split.test[1]))
+    model.set_gate_count(0.0)
+    with torch.inference_mode():
+        users, items, topics = model.route(*channels)
+    assert torch.count_nonzero(topics[:, -x.shape[1]:]) == 0
+    seen = torch.from_numpy(np.flatnonzero(counts.numpy() > 0))
+    assert torch.count_nonzero(items[seen, -x.shape[1]:]) == 0 and torch.allclose(items[held, -x.shape[1]:], q[held])
+    # a checkpoint with the block loads into a freshly built model
+    fresh = build_model(model_spec("graphrec", dim=8), export, inputs, seed=1)
+    fresh.load_state_dict(model.state_dict())
+    assert torch.equal(fresh.text_users, model.text_users) and float(fresh.text_weight) == 1.5
+    # the ablation has no block
+    plain = fit(export, split, model_spec("graphrec-no-text-block", dim=8), cfg, target="books", item_x=x)
+    assert plain.model.text_users is None and "text" not in plain.result.config["item_gate"]
 
 
 def test_cold_item_validation_ranks_among_validation_items() -> None:

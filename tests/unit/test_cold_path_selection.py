@@ -226,9 +226,10 @@ def test_bridge_block_adds_to_cold_users_only_with_its_weight_chosen_on_simulate
     model = f.model
     assert float(model.bridge_weight) == pytest.approx(chosen["bridge_weight"])
     emb = f.embeddings()
-    assert emb["user"].shape[1] == emb["item"].shape[1] == emb["topic"].shape[1] == 25 + 6
+    text = 0 if model.text_users is None else model.text_users.shape[1]
+    assert emb["user"].shape[1] == emb["item"].shape[1] == emb["topic"].shape[1] == 25 + 6 + text
     cold = model.cold_users.numpy()
-    assert not emb["user"][~cold, 25:].any()  # warm users: no bridge block
+    assert not emb["user"][~cold, 25:31].any()  # warm users: no bridge block
     assert not emb["topic"][:, 25:].any()
     with torch.inference_mode():
         model.set_bridge(model.bridge_users, model.bridge_items, 0.0)
