@@ -535,7 +535,6 @@ def select_item_gate(model: RoutedLightGCN, inputs: Inputs, split: Split) -> dic
     import numpy as np
     import torch
 
-    from graphrec.eval.ranking import dot_product_scores
 
     model.eval()
     if not split.val.shape[1]:
@@ -549,21 +548,11 @@ def select_item_gate(model: RoutedLightGCN, inputs: Inputs, split: Split) -> dic
     candidates = validation_candidates(split, inputs)
     cand = torch.from_numpy(np.flatnonzero(candidates))
     sample = np.unique(split.val[0])
-    grid: list[dict[str, float]] = []
-    for gate in ITEM_GATE_COUNTS:
-        model.set_gate_count(gate)
-        model.set_prior_weight(0.0)
-        with torch.inference_mode():
-            users, items, _ = model.route(*channels)
-            spread = score_spread(users, items, sample, candidates)
-        prior_spread = float(model.item_prior[cand].std()) if len(cand) > 1 else 0.0
-        for r in PRIOR_WEIGHTS if prior_spread > 0 else PRIOR_WEIGHTS[:1]:
-            beta = r * spread / prior_spread if r else 0.0
-            model.set_prior_weight(beta)
-            with torch.inference_mode():
-                users, items, _ = model.route(*channels)
-            val = evaluate_ranking(dot_product_scores(users, items), split.val, exclude, candidates, ks=(20,))
-            grid.append({"gate_count": gate, "prior": r, "beta": beta, "val_recall@20": val.get("all", {}).get("recall@20", 0.0)})
+    prior_spread = float(model.item_prior[cand].std()) if len(cand) > 1 else 0.0
+    grid = gate_weight_grid(
+        model, channels, split, exclude, candidates, sample,
+        weights=PRIOR_WEIGHTS, block_spread=prior_spread, set_weight=model.set_prior_weight, names=("prior", "beta"),
+    )  # fmt: skip
     best = max(grid, key=lambda row: row["val_recall@20"])  # max keeps the first of equals
     model.set_gate_count(best["gate_count"])
     model.set_prior_weight(best["beta"])
@@ -575,6 +564,60 @@ def select_item_gate(model: RoutedLightGCN, inputs: Inputs, split: Split) -> dic
         out["text"] = select_text_weight(model, channels, split, candidates, exclude, sample, prior_beta=best["beta"])
         out["gate_count"] = out["text"]["gate_count"]
     return out
+
+
+def gate_weight_grid(
+    model: RoutedLightGCN,
+    channels: Any,
+    split: Split,
+    exclude: dict[int, np.ndarray],
+    candidates: np.ndarray,
+    sample: np.ndarray,
+    *,
+    weights: tuple[float, ...],
+    block_spread: float,
+    set_weight: Callable[[float], None],
+    names: tuple[str, str],
+) -> list[dict[str, float]]:
+    """Validation Recall@20 of ``model`` for each item gate count (:data:`ITEM_GATE_COUNTS`) × relative
+    weight ``r`` of one block: ``set_weight(r · σ_s / block_spread)``, ``σ_s`` the spread of the routed
+    scores without the block at that gate (only ``r = 0`` where ``block_spread`` is 0). Rows
+    ``{"gate_count", names[0]: r, names[1]: weight, "val_recall@20"}``, gate by gate; the model keeps
+    the last setting."""
+    grid: list[dict[str, float]] = []
+    for gate in ITEM_GATE_COUNTS:
+        model.set_gate_count(gate)
+        set_weight(0.0)
+        spread = routed_spread(model, channels, sample, candidates)
+        for r in weights if block_spread > 0 else weights[:1]:
+            weight = r * spread / block_spread if r else 0.0
+            set_weight(weight)
+            val = routed_val_recall(model, channels, split, exclude, candidates)
+            grid.append({"gate_count": gate, names[0]: r, names[1]: weight, "val_recall@20": val})
+    return grid
+
+
+def routed_spread(model: RoutedLightGCN, channels: Any, sample: np.ndarray, candidates: np.ndarray) -> float:
+    """:func:`score_spread` of ``model`` routed as it is now set, from its channels' embeddings."""
+    import torch
+
+    with torch.inference_mode():
+        users, items, _ = model.route(*channels)
+    return score_spread(users, items, sample, candidates)
+
+
+def routed_val_recall(
+    model: RoutedLightGCN, channels: Any, split: Split, exclude: dict[int, np.ndarray], candidates: np.ndarray
+) -> float:
+    """Validation Recall@20 of ``model`` routed as it is now set, from its channels' embeddings."""
+    import torch
+
+    from graphrec.eval.ranking import dot_product_scores
+
+    with torch.inference_mode():
+        users, items, _ = model.route(*channels)
+    val = evaluate_ranking(dot_product_scores(users, items), split.val, exclude, candidates, ks=(20,))
+    return float(val.get("all", {}).get("recall@20", 0.0))
 
 
 def select_text_weight(
@@ -596,27 +639,15 @@ def select_text_weight(
     users and candidates. Ties go to no text, then the smaller gate; where no text is chosen the block
     is removed (:meth:`~graphrec.models.routed.RoutedLightGCN.clear_text`).
     """
-    import torch
-
-    from graphrec.eval.ranking import dot_product_scores
 
     assert model.text_users is not None and model.text_items is not None
     text_spread = score_spread(model.text_users, model.text_items, sample, candidates)
-    grid: list[dict[str, float]] = []
-    for r in TEXT_WEIGHTS if text_spread > 0 else TEXT_WEIGHTS[:1]:
-        for gate in ITEM_GATE_COUNTS:
-            model.set_gate_count(gate)
-            model.set_text_weight(0.0)
-            with torch.inference_mode():
-                users, items, _ = model.route(*channels)
-                spread = score_spread(users, items, sample, candidates)
-            weight = r * spread / text_spread if r else 0.0
-            model.set_text_weight(weight)
-            with torch.inference_mode():
-                users, items, _ = model.route(*channels)
-            val = evaluate_ranking(dot_product_scores(users, items), split.val, exclude, candidates, ks=(20,))
-            grid.append({"text": r, "weight": weight, "gate_count": gate, "val_recall@20": val.get("all", {}).get("recall@20", 0.0)})
-    best = max(grid, key=lambda row: row["val_recall@20"])
+    grid = gate_weight_grid(
+        model, channels, split, exclude, candidates, sample,
+        weights=TEXT_WEIGHTS, block_spread=text_spread, set_weight=model.set_text_weight, names=("text", "weight"),
+    )  # fmt: skip
+    # ties: no text first, then the smaller weight and gate
+    best = max(grid, key=lambda row: (row["val_recall@20"], -row["text"], -row["gate_count"]))
     model.set_gate_count(best["gate_count"])
     model.set_text_weight(best["weight"])
     if not best["weight"]:
