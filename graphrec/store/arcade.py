@@ -455,12 +455,15 @@ class EmbeddedArcadeDB:
             detached=detached,
             owner_pid=os.getpid(),
         )
+        # recorded before waiting: a command killed during start-up (SIGKILL, SIGTERM) leaves a server
+        # the next command finds, reuses and stops, not an orphan JVM holding the database lock
+        self._write_state(info)
         try:
             self._wait_for_bolt(info, proc=proc, log_offset=log_offset)
         except BaseException:
             _terminate(proc.pid, timeout=10)
+            self.state_path.unlink(missing_ok=True)
             raise
-        self._write_state(info)
         logger.info("embedded ArcadeDB ready: pid=%d bolt=%s", info.pid, info.uri)
         return info
 

@@ -35,6 +35,20 @@ from graphrec.cli import cli
 cli(prog_name="graphrec")
 """
 
+STARTING_CLI = """
+import os, signal, sys
+import graphrec.store.arcade as arcade
+_wait = arcade.EmbeddedArcadeDB._wait_for_bolt
+def wait_for_bolt(self, info, *, proc, log_offset=None):
+    if proc is not None:  # this command started the JVM and waits for it: stop here
+        os.kill(os.getpid(), signal.SIGSTOP)
+    return _wait(self, info, proc=proc, log_offset=log_offset)
+arcade.EmbeddedArcadeDB._wait_for_bolt = wait_for_bolt
+sys.argv[0] = "graphrec"
+from graphrec.cli import cli
+cli(prog_name="graphrec")
+"""
+
 
 _spawned: list[subprocess.Popen[str]] = []
 
@@ -65,10 +79,11 @@ def graphrec(home: Path, *args: str) -> list[str]:
     return [sys.executable, "-m", "graphrec", "--home", str(home), "--no-progress", *args]
 
 
-def paused(home: Path, *args: str) -> subprocess.Popen[str]:
-    """Start ``graphrec ARGS`` that stops itself once it uses the server; returns when it has stopped."""
+def paused(home: Path, *args: str, script: str = PAUSED_CLI) -> subprocess.Popen[str]:
+    """Start ``graphrec ARGS`` that stops itself once it uses the server (or where ``script`` says);
+    returns when it has stopped."""
     proc = subprocess.Popen(
-        [sys.executable, "-c", PAUSED_CLI, "--home", str(home), "--no-progress", *args],
+        [sys.executable, "-c", script, "--home", str(home), "--no-progress", *args],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     _spawned.append(proc)
@@ -161,6 +176,23 @@ def test_server_left_by_killed_commands_is_reused_and_then_stopped(tmp_path: Pat
     out = subprocess.run(graphrec(home, "query", "RETURN 1 AS one", "--format", "json"), capture_output=True, text=True, timeout=180)
     assert out.returncode == 0 and json.loads(out.stdout) == [{"one": 1}], out.stderr
     assert f"embedded ArcadeDB (pid {jvm}, started by pid {first.pid}) was left running by graphrec commands" in out.stderr
+    assert wait_until(lambda: not pid_alive(jvm)) and not jvm_running(home)
+
+
+def test_a_command_killed_while_the_server_starts_leaves_no_orphan(tmp_path: Path) -> None:
+    """Killed after the JVM was launched and before it answered: the server is recorded all the same, so
+    the next command reuses it (rather than starting a second JVM on a locked database) and stops it."""
+    home = tmp_path / "home"
+    first = paused(home, "stats", script=STARTING_CLI)
+    jvm = server_pid(home)
+    assert pid_alive(jvm)
+    first.kill()
+    first.communicate()
+    status = subprocess.run(graphrec(home, "server", "status"), capture_output=True, text=True, timeout=60).stdout
+    assert str(jvm) in status and "no command uses it (left by a killed command)" in status, status
+    out = subprocess.run(graphrec(home, "query", "RETURN 1 AS one", "--format", "json"), capture_output=True, text=True, timeout=180)
+    assert out.returncode == 0 and json.loads(out.stdout) == [{"one": 1}], out.stderr
+    assert f"embedded ArcadeDB (pid {jvm}, started by pid {first.pid}) was left running" in out.stderr
     assert wait_until(lambda: not pid_alive(jvm)) and not jvm_running(home)
 
 
