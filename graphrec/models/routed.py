@@ -31,10 +31,11 @@ appended as ``[.., (1 − g_u) · w · b_u]`` / ``[.., b_i]`` (topics 0), e.g. t
 their source history, with ``w`` chosen on simulated-cold users.
 
 Every user may have a text block besides (:meth:`RoutedLightGCN.set_text`): ``w_t · (1 − h_i) · p_u·q_i``
-appended as ``[.., w_t · p_u]`` / ``[.., (1 − h_i) · q_i]`` (topics 0), with ``q_i`` the item's unit text
-vector and ``p_u`` the mean of the user's training items' (text kNN): where an item has little or no
-interaction evidence, a plain cosine to what the user chose is often the better part of its score, and
-``w_t`` is chosen on validation.
+appended as ``[.., w_t · p_u]`` / ``[.., (1 − h_i) · q_i]`` (topics ``[.., q_t]``, their own text), with
+``q_i`` the item's unit text vector and ``p_u`` the mean of the user's training items' (text kNN): where
+an item has little or no interaction evidence, a plain cosine to what the user chose is often the
+better part of its score, and ``w_t`` is chosen on validation. Topics carry the block in full, so a
+user's topic affinities (``INTERESTED_IN``) follow the same text similarity their recommendations do.
 
 The knowledge channel may propagate over a graph of its own (:meth:`RoutedLightGCN.set_knowledge_graph`):
 the training graph without the target interactions of the simulated-cold validation users, the graph
@@ -91,6 +92,7 @@ class RoutedLightGCN(nn.Module):
         self.register_buffer("text_weight", torch.zeros(()))  # saved: chosen on validation
         self.register_buffer("text_users", None)  # set by set_text (then saved)
         self.register_buffer("text_items", None)
+        self.register_buffer("text_topics", None)
         self.knowledge_adj: Tensor | None = None
 
     def set_gate_count(self, gate_count: float) -> None:
@@ -123,22 +125,28 @@ class RoutedLightGCN(nn.Module):
         self.bridge_items = items.float()
         self.bridge_weight.fill_(float(weight))
 
-    def set_text(self, users: Tensor, items: Tensor, weight: float) -> None:
+    def set_text(self, users: Tensor, items: Tensor, weight: float, topics: Tensor | None = None) -> None:
         """Add the text block: every user's score of item ``i`` gains ``weight · (1 − h_i) · p_u · q_i``
-        (``h_i`` the item gate), e.g. text kNN (:func:`graphrec.models.baselines.text_profiles`).
-        ``users`` ``[num_users, d]``, ``items`` ``[num_items, d]``."""
-        if users.shape[0] != self.num_users or items.shape[0] != self.num_items or users.shape[1] != items.shape[1]:
+        (``h_i`` the item gate), e.g. text kNN (:func:`graphrec.models.baselines.text_profiles`), and of
+        topic ``t`` ``weight · p_u · q_t``. ``users`` ``[num_users, d]``, ``items`` ``[num_items, d]``,
+        ``topics`` ``[num_topics, d]`` (default 0)."""
+        topics = items.new_zeros(self.num_topics, items.shape[1]) if topics is None else topics
+        if (
+            users.shape[0] != self.num_users or items.shape[0] != self.num_items or topics.shape[0] != self.num_topics
+            or not users.shape[1] == items.shape[1] == topics.shape[1]
+        ):  # fmt: skip
             raise ValueError(
-                f"text blocks must be [num_users={self.num_users}, d] and [num_items={self.num_items}, d]; got "
-                f"{tuple(users.shape)} and {tuple(items.shape)}"
+                f"text blocks must be [num_users={self.num_users}, d], [num_items={self.num_items}, d] and "
+                f"[num_topics={self.num_topics}, d]; got {tuple(users.shape)}, {tuple(items.shape)} and {tuple(topics.shape)}"
             )
         self.text_users = users.float()
         self.text_items = items.float()
+        self.text_topics = topics.float()
         self.set_text_weight(weight)
 
     def clear_text(self) -> None:
         """Remove the text block (the vectors lose its columns)."""
-        self.text_users = self.text_items = None
+        self.text_users = self.text_items = self.text_topics = None
         self.set_text_weight(0.0)
 
     def set_text_weight(self, weight: float) -> None:
@@ -148,7 +156,7 @@ class RoutedLightGCN(nn.Module):
     def _load_from_state_dict(self, state_dict: dict, prefix: str, *args: object, **kwargs: object) -> None:  # type: ignore[override]
         # a checkpoint with a bridge or text block loads into a model built without one (the blocks are
         # closed-form, fitted after building): take their shapes from the checkpoint
-        for name in ("bridge_users", "bridge_items", "text_users", "text_items"):
+        for name in ("bridge_users", "bridge_items", "text_users", "text_items", "text_topics"):
             if prefix + name in state_dict and getattr(self, name) is None:
                 setattr(self, name, torch.empty_like(state_dict[prefix + name]))
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)  # type: ignore[arg-type]
@@ -178,10 +186,10 @@ class RoutedLightGCN(nn.Module):
             users = torch.cat([users, cold * self.bridge_users.to(u_k.dtype)], 1)
             items = torch.cat([items, self.bridge_items.to(i_k.dtype)], 1)
             topics = torch.cat([topics, t_k.new_zeros(t_k.shape[0], self.bridge_items.shape[1])], 1)
-        if self.text_users is not None and self.text_items is not None:
+        if self.text_users is not None and self.text_items is not None and self.text_topics is not None:
             users = torch.cat([users, self.text_weight.to(u_k.dtype) * self.text_users.to(u_k.dtype)], 1)
             items = torch.cat([items, (1 - h) * self.text_items.to(i_k.dtype)], 1)
-            topics = torch.cat([topics, t_k.new_zeros(t_k.shape[0], self.text_items.shape[1])], 1)
+            topics = torch.cat([topics, self.text_topics.to(t_k.dtype)], 1)
         return users, items, topics
 
     def embed(self, adj: Tensor) -> tuple[Tensor, Tensor, Tensor]:

@@ -769,7 +769,8 @@ def fit_routed(
             cold_path["bridge_params"] = {k: v for k, v in bridge.params.items() if k != "grid"}
     results["collaborative"] = train("collaborative", model.collaborative, inputs, split.val, config, evaluate_with=model)
     if spec.text_block and item_x is not None:
-        model.set_text(*text_block(export, inputs, item_x), 0.0)  # weight: select_item_gate
+        users_t, items_t, topics_t = text_block(export, inputs, item_x)
+        model.set_text(users_t, items_t, 0.0, topics=topics_t)  # weight: select_item_gate
     fitted = Fitted(spec, inputs, model, result=merge_channel_results(results))
     assert fitted.result is not None
     fitted.result.config["item_gate"] = select_item_gate(model, inputs, split)  # sets one prior for all users
@@ -779,11 +780,12 @@ def fit_routed(
     return fitted
 
 
-def text_block(export: GraphExport, inputs: Inputs, item_x: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
-    """The routed model's text block ``(users [num_users, d], items [num_items, d])``: text kNN profiles of
-    the training pairs (:func:`~graphrec.models.baselines.text_profiles`), each item's unit text vector
-    less its scenario's mean, so the block reorders the items that lean on text without lifting them as
-    a group above the others (a constant per user and scenario)."""
+def text_block(export: GraphExport, inputs: Inputs, item_x: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The routed model's text block ``(users [num_users, d], items [num_items, d], topics [num_topics, d])``:
+    text kNN profiles of the training pairs (:func:`~graphrec.models.baselines.text_profiles`); each item's
+    unit text vector less its scenario's mean, so the block reorders the items that lean on text without
+    lifting them as a group above the others (a constant per user and scenario); each topic's text (the
+    weighted mean of its members' unit vectors, :func:`topic_features`) less the topics' mean."""
     import numpy as np
     import torch
 
@@ -795,7 +797,11 @@ def text_block(export: GraphExport, inputs: Inputs, item_x: np.ndarray) -> tuple
     for s in torch.unique(scenario):
         of = scenario == s
         centred[of] -= items[of].mean(0)
-    return users, centred
+    topics = torch.zeros(inputs.num_topics, items.shape[1])
+    if inputs.num_topics:
+        topics = torch.from_numpy(topic_features(export, items.numpy())[: inputs.num_topics])
+        topics -= topics.mean(0)
+    return users, centred, topics
 
 
 def score_spread(users: torch.Tensor, items: torch.Tensor, user_rows: np.ndarray, candidates: np.ndarray) -> float:

@@ -24,6 +24,7 @@ from graphrec.train.experiment import (
     fit,
     model_spec,
     text_block,
+    topic_features,
     validation_candidates,
 )
 from graphrec.train.loop import TrainConfig
@@ -122,7 +123,8 @@ def test_text_block_is_text_knn_for_items_without_evidence_with_its_weight_chose
     assert fitted.result.config["item_gate"]["gate_count"] == chosen["gate_count"]
     assert (model.text_users is None) == (chosen["weight"] == 0)  # not chosen: no block in the vectors
     if model.text_users is None:
-        model.set_text(*text_block(export, inputs, x), 0.0)
+        users_t, items_t, topics_t = text_block(export, inputs, x)
+        model.set_text(users_t, items_t, 0.0, topics=topics_t)
     # the block holds text kNN of the training split (no held-out pair enters a user's profile), items
     # centred per scenario: within a scenario the same order, and no lift of the items as a group
     p, unit = text_profiles(inputs.train, x, len(export.user_ids))
@@ -149,7 +151,11 @@ def test_text_block_is_text_knn_for_items_without_evidence_with_its_weight_chose
     model.set_gate_count(0.0)
     with torch.inference_mode():
         users, items, topics = model.route(*channels)
-    assert torch.count_nonzero(topics[:, -x.shape[1]:]) == 0
+    # topics carry the block in full (their members' mean unit text, centred over topics): a user's topic
+    # affinities follow the text similarity their recommendations do
+    member_text = topic_features(export, unit.numpy())[: model.num_topics]
+    assert model.num_topics and torch.allclose(topics[:, -x.shape[1]:], torch.from_numpy(member_text - member_text.mean(0)), atol=1e-6)
+    assert torch.allclose(users @ topics.T, users0 @ topics.T + 1.5 * p @ topics[:, -x.shape[1]:].T, atol=1e-4)  # users0: weight 0
     seen = torch.from_numpy(np.flatnonzero(counts.numpy() > 0))
     assert torch.count_nonzero(items[seen, -x.shape[1]:]) == 0 and torch.allclose(items[held, -x.shape[1]:], q[held])
     # a checkpoint with the block loads into a freshly built model

@@ -230,7 +230,7 @@ def test_bridge_block_adds_to_cold_users_only_with_its_weight_chosen_on_simulate
     assert emb["user"].shape[1] == emb["item"].shape[1] == emb["topic"].shape[1] == 25 + 6 + text
     cold = model.cold_users.numpy()
     assert not emb["user"][~cold, 25:31].any()  # warm users: no bridge block
-    assert not emb["topic"][:, 25:].any()
+    assert not emb["topic"][:, 25:31].any()  # nor topics
     with torch.inference_mode():
         model.set_bridge(model.bridge_users, model.bridge_items, 0.0)
         without = model.embed(f.inputs.adj)
