@@ -535,7 +535,6 @@ def select_item_gate(model: RoutedLightGCN, inputs: Inputs, split: Split) -> dic
     import numpy as np
     import torch
 
-
     model.eval()
     if not split.val.shape[1]:
         model.set_gate_count(0.0)
@@ -561,7 +560,7 @@ def select_item_gate(model: RoutedLightGCN, inputs: Inputs, split: Split) -> dic
     )
     out: dict[str, Any] = {**best, "selected_on": "validation", "grid": grid}
     if model.text_users is not None and model.text_items is not None:
-        out["text"] = select_text_weight(model, channels, split, candidates, exclude, sample, prior_beta=best["beta"])
+        out["text"] = select_text_weight(model, channels, split, candidates, exclude, sample)
         out["gate_count"] = out["text"]["gate_count"]
     return out
 
@@ -627,19 +626,16 @@ def select_text_weight(
     candidates: np.ndarray,
     exclude: dict[int, np.ndarray],
     sample: np.ndarray,
-    *,
-    prior_beta: float,
 ) -> dict[str, Any]:
     """Choose the routed model's text block weight (:data:`TEXT_WEIGHTS`) jointly with its item gate count
     (:data:`ITEM_GATE_COUNTS`: the gate decides which items lean on text) by validation Recall@20, the
-    popularity prior fixed at ``prior_beta``; set them and return the choice and the grid.
+    popularity prior as :func:`select_item_gate` set it; set them and return the choice and the grid.
 
     A text weight ``r`` means ``w_t = r · σ_s / σ_t``: ``σ_s`` the spread of the routed scores without the
     block (as in :func:`select_item_gate`), ``σ_t`` that of the text scores ``p_u · q_i`` over the same
     users and candidates. Ties go to no text, then the smaller gate; where no text is chosen the block
     is removed (:meth:`~graphrec.models.routed.RoutedLightGCN.clear_text`).
     """
-
     assert model.text_users is not None and model.text_items is not None
     text_spread = score_spread(model.text_users, model.text_items, sample, candidates)
     grid = gate_weight_grid(
@@ -653,7 +649,7 @@ def select_text_weight(
     if not best["weight"]:
         model.clear_text()  # not chosen: no columns of zeros in every vector
     logger.info("text block %g, item gate count %g (validation recall@20 %.4f)", best["text"], best["gate_count"], best["val_recall@20"])
-    return {**best, "prior_beta": prior_beta, "grid": grid}
+    return {**best, "grid": grid}
 
 
 def cold_path_split(export: GraphExport, split: Split, *, target: str) -> Split | None:
@@ -799,7 +795,7 @@ def text_block(export: GraphExport, inputs: Inputs, item_x: np.ndarray) -> tuple
         centred[of] -= items[of].mean(0)
     topics = torch.zeros(inputs.num_topics, items.shape[1])
     if inputs.num_topics:
-        topics = torch.from_numpy(topic_features(export, items.numpy())[: inputs.num_topics])
+        topics = torch.from_numpy(topic_features(export, items.numpy()))
         topics -= topics.mean(0)
     return users, centred, topics
 
