@@ -727,7 +727,8 @@ def train(
             if cold_path.get("selected_on") == SIMULATED_COLD:
                 click.echo(
                     f"cold path selected on {cold_path['record']['users']} simulated-cold users: knowledge channel "
-                    f"{cold_path['selection']['best_epoch'] + 1} epochs, cold users' popularity prior {cold_path['prior']:g} "
+                    f"{cold_path['selection']['best_epoch'] + 1} epochs at lr {cold_path['selection']['lr']:g}, "
+                    f"cold users' popularity prior {cold_path['prior']:g} "
                     f"(simulated-cold recall@20 {cold_path['val_recall@20']:.4f})"
                 )
             text = fitted.result.config.get("item_gate", {}).get("text")

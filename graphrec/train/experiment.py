@@ -108,6 +108,10 @@ class ModelSpec:
             little or no interaction evidence, ``w_t · (1 − h_i) · p_u · q_i`` with the weight and the item
             gate chosen on validation (:meth:`~graphrec.models.routed.RoutedLightGCN.set_text`,
             :func:`select_text_weight`).
+        cold_lr_factors: Learning rates of a routed spec's knowledge channel tried on the simulated-cold
+            users, as factors of the run's (default ``(1.0, 0.2)``: 0.005 and 0.001
+            at the default lr); the one whose best epoch scores highest there is kept (ties: the first),
+            and the refit uses it. Without users to simulate only the run's lr is used.
     """
 
     name: str
@@ -124,6 +128,7 @@ class ModelSpec:
     cold_refit: bool = True
     bridge: int = 256
     text_block: bool = True
+    cold_lr_factors: tuple[float, ...] = (1.0, 0.2)
 
     def channel(self, name: Literal["knowledge", "collaborative"]) -> ModelSpec:
         """The single-channel spec of a routed spec's ``name`` channel."""
@@ -732,7 +737,10 @@ def fit_routed(
     if cold_split is None:
         results["knowledge"] = train("knowledge", model.knowledge, inputs, split.val, config)
     else:
-        selection = train("knowledge/simulated-cold", model.knowledge, knowledge_inputs, simulated_cold_targets(cold_split, export), config)
+        selection, cold_config, tried = select_cold_lr(
+            model, spec, export, knowledge_inputs, config, functools.partial(train, "knowledge/simulated-cold"),
+            simulated_cold_targets(cold_split, export),
+        )  # fmt: skip
         model.set_knowledge_graph(knowledge_inputs.adj)
         bridge = None
         if spec.bridge:
@@ -741,13 +749,14 @@ def fit_routed(
             source = str(cold_split.meta["source"])
             bridge = fit_bridge_model(export, cold_split, source=source, target=target, seed=int(split.meta.get("seed", 0)))  # type: ignore[call-overload]
         cold_path = select_cold_prior(model, knowledge_inputs, cold_split, export, bridge=bridge)
-        cold_path["selection"] = {"best_epoch": selection.best_epoch, "best_val": selection.best_val, "epochs_run": len(selection.history)}
+        cold_path["selection"] = {"best_epoch": selection.best_epoch, "best_val": selection.best_val, "epochs_run": len(selection.history),
+                                  "lr": cold_config.lr, "best_val_by_lr": tried}  # fmt: skip
         results["knowledge"] = selection
         if spec.cold_refit:
             epochs = selection.best_epoch + 1
             model.knowledge = build_model(spec.channel("knowledge"), export, inputs, seed=config.seed)  # type: ignore[assignment]
             model.set_knowledge_graph(None)
-            refit = train("knowledge", model.knowledge, inputs, split.val[:, :0], dataclasses.replace(config, epochs=epochs))
+            refit = train("knowledge", model.knowledge, inputs, split.val[:, :0], dataclasses.replace(cold_config, epochs=epochs))
             results["knowledge"] = dataclasses.replace(refit, best_epoch=selection.best_epoch, best_val=selection.best_val)
         # the weights chosen above, carried over to the knowledge channel that serves (the prior's only
         # when refit: without, the selected channel serves and its β stands)
@@ -774,6 +783,42 @@ def fit_routed(
         model.set_cold_prior_weight(cold_path["beta"])
     fitted.result.config["cold_path"] = cold_path
     return fitted
+
+
+def select_cold_lr(
+    model: RoutedLightGCN,
+    spec: ModelSpec,
+    export: GraphExport,
+    knowledge_inputs: Inputs,
+    config: TrainConfig,
+    train: Callable[..., TrainResult],
+    targets: np.ndarray,
+) -> tuple[TrainResult, TrainConfig, dict[str, float]]:
+    """Train the knowledge channel of ``model`` at each of ``spec.cold_lr_factors`` × ``config.lr`` on its cold
+    path's graph, early-stopping on the simulated-cold users' ``targets``, and keep the best (ties: the first).
+
+    Args:
+        train: ``train(channel, inputs, val, config) -> TrainResult`` (restores the channel's best epoch).
+
+    Returns:
+        ``(the kept channel's result, its config, best validation Recall by lr)``; ``model.knowledge`` is
+        the kept channel.
+    """
+    best: tuple[TrainResult, TrainConfig, Any] | None = None
+    tried: dict[str, float] = {}
+    for k, factor in enumerate(spec.cold_lr_factors or (1.0,)):
+        cfg = dataclasses.replace(config, lr=config.lr * factor)
+        # the first is the routed model's own channel (seeded as this one would be)
+        channel = model.knowledge if k == 0 else build_model(spec.channel("knowledge"), export, knowledge_inputs, seed=config.seed)
+        result = train(channel, knowledge_inputs, targets, cfg)
+        tried[f"{cfg.lr:g}"] = result.best_val
+        if best is None or result.best_val > best[0].best_val:
+            best = (result, cfg, channel)
+    assert best is not None
+    model.knowledge = best[2]
+    if len(tried) > 1:
+        logger.info("knowledge channel's lr on simulated-cold users: %s (best validation Recall by lr %s)", best[1].lr, tried)
+    return best[0], best[1], tried
 
 
 def text_block(export: GraphExport, inputs: Inputs, item_x: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

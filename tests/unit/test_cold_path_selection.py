@@ -88,6 +88,29 @@ def test_knowledge_channel_early_stops_on_the_simulated_cold_users(fitted) -> No
     assert not pairs_set(targets) & pairs_set(split.test)  # selection never reads a test pair
 
 
+def test_the_knowledge_channels_learning_rate_is_chosen_on_the_simulated_cold_users(fitted) -> None:  # type: ignore[no-untyped-def]
+    export, split, f = fitted
+    _, x = toy_export()
+    selection = f.result.config["cold_path"]["selection"]
+    by_lr = selection["best_val_by_lr"]
+    assert list(by_lr) == [f"{CONFIG.lr:g}", f"{CONFIG.lr * 0.2:g}"]  # the default grid: the run's lr and a fifth
+    best = max(by_lr.values())
+    assert selection["best_val"] == best and selection["lr"] == pytest.approx(float(next(k for k, v in by_lr.items() if v == best)))
+    # each entry is what a run at that learning rate alone scores; the kept channel is that run's channel
+    kept = None
+    for factor, lr in ((1.0, CONFIG.lr), (0.2, CONFIG.lr * 0.2)):
+        spec = model_spec("graphrec", dim=8, cold_refit=False, bridge=0, cold_lr_factors=(factor,))
+        alone = fit(export, split, spec, CONFIG, target="books", item_x=x)
+        assert alone.result.config["cold_path"]["selection"]["best_val"] == pytest.approx(by_lr[f"{lr:g}"], abs=1e-9)
+        if lr == pytest.approx(selection["lr"]):
+            kept = alone
+    assert kept is not None
+    with torch.inference_mode():
+        u, i, _ = f.model.knowledge.embed(f.model.knowledge_adj)
+        u_alone, i_alone, _ = kept.model.knowledge.embed(kept.model.knowledge_adj)
+    assert torch.allclose(u @ i.T, u_alone @ i_alone.T, atol=1e-5)
+
+
 def test_cold_users_get_their_own_prior_chosen_on_simulated_cold_users(fitted) -> None:  # type: ignore[no-untyped-def]
     export, split, f = fitted
     chosen, gate = f.result.config["cold_path"], f.result.config["item_gate"]
@@ -129,7 +152,14 @@ def test_the_default_refits_the_knowledge_channel_on_the_whole_graph_for_the_cho
     epochs = chosen["selection"]["best_epoch"] + 1
     assert chosen["refit"]["epochs"] == epochs
     assert [e for c, e, _ in calls if c == "knowledge"] == list(range(epochs))
-    assert [e for c, e, _ in calls if c == "knowledge/simulated-cold"] == list(range(chosen["selection"]["epochs_run"]))
+    # the selection ran once per learning rate tried (each from epoch 0), the kept one for epochs_run epochs
+    selection_epochs = [e for c, e, _ in calls if c == "knowledge/simulated-cold"]
+    starts = [k for k, e in enumerate(selection_epochs) if e == 0] + [len(selection_epochs)]
+    runs = [selection_epochs[a:b] for a, b in zip(starts, starts[1:])]
+    assert len(runs) == len(chosen["selection"]["best_val_by_lr"]) == 2
+    assert all(r == list(range(len(r))) for r in runs) and chosen["selection"]["epochs_run"] in map(len, runs)
+    # the refit trains at the learning rate chosen on the simulated-cold users
+    assert f.result.config["channels"]["knowledge"]["config"]["lr"] == pytest.approx(chosen["selection"]["lr"])
     assert all(adj is f.inputs.adj for c, _, adj in calls if c != "knowledge/simulated-cold")
     assert all(adj is not f.inputs.adj for c, _, adj in calls if c == "knowledge/simulated-cold")
     model = f.model
