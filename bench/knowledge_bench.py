@@ -151,7 +151,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--patience", type=int, default=5)
     p.add_argument("--dim", type=int, default=64)
     p.add_argument("--verbose", action="store_true", help="log every epoch")
-    p.add_argument("--tag", default=None, help="write knowledge_<protocol>-<tag>.json (a parallel lane; `table` reads them all)")
+    p.add_argument("--tag", default=None, help="write knowledge_<protocol>-<tag>.json (a parallel lane; `table` reads them all, "
+                   "`table --tag T` that lane's runs only: one run side by side)")
     args = p.parse_args(argv)
     if args.verbose:
         import logging
@@ -159,7 +160,8 @@ def main(argv: list[str] | None = None) -> None:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     if args.protocol == "table":
         for protocol in PROTOCOLS:
-            runs = all_runs(protocol)
+            one = results_file(protocol, args.tag)
+            runs = (json.loads(one.read_text())["runs"] if one.exists() else []) if args.tag else all_runs(protocol)
             if runs:
                 print(f"\n## {protocol}")
                 print_tables({"summary": summarise(runs, protocol)}, protocol)
