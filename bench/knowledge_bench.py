@@ -40,7 +40,7 @@ PAIRS: dict[str, dict[str, Any]] = {
 }
 MODELS = (
     "popularity", "ease", "text-knn", "lightgcn-target", "lightgcn-merged", "graphrec-no-bert", "graphrec-no-topics",
-    "graphrec-no-source", "graphrec-no-bridge", "graphrec-no-text-block", "graphrec-single", "graphrec", "bridge+ease",
+    "graphrec-no-source", "graphrec-no-bridge", "graphrec-no-text-block", "graphrec-no-ease", "graphrec-single", "graphrec", "bridge+ease",
 )
 COLD_ITEM_MODELS = ("popularity", "ease", "text-knn", "lightgcn-merged", "graphrec")
 COLD_USER_MODELS = ("popularity", "ease", "bridge+ease", "lightgcn-merged", "graphrec")

@@ -737,6 +737,12 @@ def train(
                     f"text block {text['text']:g} for items with item gate count {text['gate_count']:g} "
                     f"(validation recall@20 {text['val_recall@20']:.4f})"
                 )
+            ease = fitted.result.config.get("item_gate", {}).get("ease")
+            if ease:
+                click.echo(
+                    f"EASE block {ease['ease']:g} for warm users (ridge {ease['params']['l2']:g}; "
+                    f"validation recall@20 {ease['val_recall@20']:.4f})"
+                )
         if fitted.metrics:
             _print_metrics(fitted.metrics, title=f"test metrics ({split_config.protocol} split, {target})")
         if write_back:

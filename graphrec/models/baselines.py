@@ -76,6 +76,54 @@ def ease_item_weights(train: np.ndarray, items: np.ndarray, *, l2: float) -> tor
     return b.float()
 
 
+def ease_embeddings(
+    train: np.ndarray, num_users: int, num_items: int, items: np.ndarray, *, l2: float, rank: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """EASE over ``items`` (:func:`ease_item_weights`) as ``rank``-d user and item vectors whose dot
+    products are its scores ``x_u · B`` on the items outside the user's history, truncated to the top
+    ``rank`` eigenvectors of the Gram matrix ``G = XᵀX``.
+
+    With ``G = Q Λ Qᵀ`` and ``P = (G + λI)⁻¹ = (I − Q diag(s) Qᵀ) / λ``, ``s_k = λ_k / (λ_k + λ)``, EASE's
+    score of an item ``i`` the user has not chosen is ``Σ_k (x_u · q_k) · s_k · q_ik / (λ · P_ii)``: users
+    ``x_u Q diag(s) / λ``, items ``q_i / P_ii`` (exact at full rank; ``P_ii`` always exact). The
+    shrinkage ``s_k`` is largest for the strongest directions, so a few hundred carry most of the score.
+    Scores of items in the user's history differ from EASE's (they are excluded from every ranking).
+
+    Args:
+        train: int64 ``[2, n]`` (user row, item row) training pairs; only pairs on ``items`` count.
+        num_users: Users in the graph (rows of the user vectors; users without a pair on ``items`` get 0).
+        num_items: Items in the graph (rows of the item vectors; items outside ``items`` get 0).
+        items: int64 item rows EASE covers (e.g. the target's items with a training interaction).
+        l2: The ridge ``λ`` (> 0).
+        rank: Columns of the vectors (fewer eigenvectors, zero-padded, where ``len(items) < rank``).
+
+    Returns:
+        float32 ``(users [num_users, rank], items [num_items, rank])``.
+    """
+    import numpy as np
+
+    x = user_item_matrix(train, num_users, items)
+    gram = np.asarray((x.T @ x).todense(), dtype=np.float64)
+    n = len(items)
+    r = min(rank, n)
+    if n <= max(2 * rank, 2000):
+        lam, q = np.linalg.eigh(gram)
+        lam, q = lam[::-1][:r], q[:, ::-1][:, :r]
+    else:
+        import scipy.sparse.linalg
+
+        lam, q = scipy.sparse.linalg.eigsh(gram, k=r, which="LA", v0=np.ones(n))
+        lam, q = lam[::-1], q[:, ::-1]
+    gram.flat[:: n + 1] += l2
+    p_diag = np.diag(np.linalg.inv(gram))
+    shrink = np.clip(lam, 0.0, None) / (np.clip(lam, 0.0, None) + l2)
+    users = np.zeros((num_users, rank), dtype=np.float32)
+    out_items = np.zeros((num_items, rank), dtype=np.float32)
+    users[:, :r] = np.asarray(x @ q, dtype=np.float64) * (shrink / l2)
+    out_items[items, :r] = q / p_diag[:, None]
+    return users, out_items
+
+
 def user_item_matrix(train: np.ndarray, num_users: int, items: np.ndarray) -> scipy.sparse.csr_matrix:
     """SciPy CSR ``[num_users, len(items)]`` (float32, binary) of the ``train`` pairs on ``items``."""
     import numpy as np

@@ -30,6 +30,11 @@ Cold users may have a closed-form block besides (:meth:`RoutedLightGCN.set_bridg
 appended as ``[.., (1 − g_u) · w · b_u]`` / ``[.., b_i]`` (topics 0), e.g. the kernel-ridge bridge from
 their source history, with ``w`` chosen on simulated-cold users.
 
+Warm users may have one too (:meth:`RoutedLightGCN.set_ease`): ``w_e · e_u · e_i`` appended as
+``[.., g_u · w_e · e_u]`` / ``[.., e_i]`` (topics 0), e.g. a low-rank factorisation of target-only EASE
+(a linear item–item model, often the best ranker of a dense target's warm users), with ``w_e`` chosen on
+validation.
+
 Every user may have a text block besides (:meth:`RoutedLightGCN.set_text`): ``w_t · (1 − h_i) · p_u·q_i``
 appended as ``[.., w_t · p_u]`` / ``[.., (1 − h_i) · q_i]`` (topics ``[.., q_t]``, their own text), with
 ``q_i`` the item's unit text vector and ``p_u`` the mean of the user's training items' (text kNN): where
@@ -89,6 +94,9 @@ class RoutedLightGCN(nn.Module):
         self.register_buffer("bridge_weight", torch.zeros(()))  # saved: chosen on simulated-cold users
         self.register_buffer("bridge_users", None)  # set by set_bridge (then saved)
         self.register_buffer("bridge_items", None)
+        self.register_buffer("ease_weight", torch.zeros(()))  # saved: chosen on validation
+        self.register_buffer("ease_users", None)  # set by set_ease (then saved)
+        self.register_buffer("ease_items", None)
         self.register_buffer("text_weight", torch.zeros(()))  # saved: chosen on validation
         self.register_buffer("text_users", None)  # set by set_text (then saved)
         self.register_buffer("text_items", None)
@@ -112,18 +120,39 @@ class RoutedLightGCN(nn.Module):
         """Set cold users' ``β`` alone."""
         self.cold_prior_weight.fill_(float(weight))
 
+    def _check_block(self, name: str, users: Tensor, items: Tensor) -> None:
+        if users.shape[0] != self.num_users or items.shape[0] != self.num_items or users.shape[1] != items.shape[1]:
+            raise ValueError(
+                f"{name} blocks must be [num_users={self.num_users}, r] and [num_items={self.num_items}, r]; got "
+                f"{tuple(users.shape)} and {tuple(items.shape)}"
+            )
+
     def set_bridge(self, users: Tensor, items: Tensor, weight: float) -> None:
         """Add a closed-form block for cold users: their score gains ``weight · b_u · b_i`` (e.g. the
         kernel-ridge bridge from their source history, :meth:`graphrec.models.baselines.BridgeModel.embeddings`);
         warm users' block is 0. ``users`` ``[num_users, r]``, ``items`` ``[num_items, r]``."""
-        if users.shape[0] != self.num_users or items.shape[0] != self.num_items or users.shape[1] != items.shape[1]:
-            raise ValueError(
-                f"bridge blocks must be [num_users={self.num_users}, r] and [num_items={self.num_items}, r]; got "
-                f"{tuple(users.shape)} and {tuple(items.shape)}"
-            )
+        self._check_block("bridge", users, items)
         self.bridge_users = users.float()
         self.bridge_items = items.float()
         self.bridge_weight.fill_(float(weight))
+
+    def set_ease(self, users: Tensor, items: Tensor, weight: float) -> None:
+        """Add a closed-form block for warm users: their score gains ``weight · e_u · e_i`` (e.g. target-only
+        EASE, :func:`graphrec.models.baselines.ease_embeddings`); cold users' block is 0. ``users``
+        ``[num_users, r]``, ``items`` ``[num_items, r]``."""
+        self._check_block("ease", users, items)
+        self.ease_users = users.float()
+        self.ease_items = items.float()
+        self.set_ease_weight(weight)
+
+    def set_ease_weight(self, weight: float) -> None:
+        """Set ``w_e``, the weight of the warm users' block (0: none)."""
+        self.ease_weight.fill_(float(weight))
+
+    def clear_ease(self) -> None:
+        """Remove the warm users' block (the vectors lose its columns)."""
+        self.ease_users = self.ease_items = None
+        self.set_ease_weight(0.0)
 
     def set_text(self, users: Tensor, items: Tensor, weight: float, topics: Tensor | None = None) -> None:
         """Add the text block: every user's score of item ``i`` gains ``weight · (1 − h_i) · p_u · q_i``
@@ -156,7 +185,7 @@ class RoutedLightGCN(nn.Module):
     def _load_from_state_dict(self, state_dict: dict, prefix: str, *args: object, **kwargs: object) -> None:  # type: ignore[override]
         # a checkpoint with a bridge or text block loads into a model built without one (the blocks are
         # closed-form, fitted after building): take their shapes from the checkpoint
-        for name in ("bridge_users", "bridge_items", "text_users", "text_items", "text_topics"):
+        for name in ("bridge_users", "bridge_items", "ease_users", "ease_items", "text_users", "text_items", "text_topics"):
             if prefix + name in state_dict and getattr(self, name) is None:
                 setattr(self, name, torch.empty_like(state_dict[prefix + name]))
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)  # type: ignore[arg-type]
@@ -181,11 +210,14 @@ class RoutedLightGCN(nn.Module):
         users = torch.cat([u_k, g * u_c, -g * u_k, beta], 1)
         items = torch.cat([i_k, h * i_c, h * i_k, self.item_prior.to(i_k.dtype)[:, None]], 1)
         topics = torch.cat([t_k, t_c, t_k, t_k.new_zeros(t_k.shape[0], 1)], 1)
-        if self.bridge_users is not None and self.bridge_items is not None:
-            cold = self.cold_users.to(u_k.dtype)[:, None] * self.bridge_weight.to(u_k.dtype)
-            users = torch.cat([users, cold * self.bridge_users.to(u_k.dtype)], 1)
-            items = torch.cat([items, self.bridge_items.to(i_k.dtype)], 1)
-            topics = torch.cat([topics, t_k.new_zeros(t_k.shape[0], self.bridge_items.shape[1])], 1)
+        for who, weight, b_users, b_items in (
+            (1 - g, self.bridge_weight, self.bridge_users, self.bridge_items),  # cold users'
+            (g, self.ease_weight, self.ease_users, self.ease_items),  # warm users'
+        ):
+            if b_users is not None and b_items is not None:
+                users = torch.cat([users, who * weight.to(u_k.dtype) * b_users.to(u_k.dtype)], 1)
+                items = torch.cat([items, b_items.to(i_k.dtype)], 1)
+                topics = torch.cat([topics, t_k.new_zeros(t_k.shape[0], b_items.shape[1])], 1)
         if self.text_users is not None and self.text_items is not None and self.text_topics is not None:
             users = torch.cat([users, self.text_weight.to(u_k.dtype) * self.text_users.to(u_k.dtype)], 1)
             items = torch.cat([items, (1 - h) * self.text_items.to(i_k.dtype)], 1)

@@ -108,6 +108,10 @@ class ModelSpec:
             little or no interaction evidence, ``w_t · (1 − h_i) · p_u · q_i`` with the weight and the item
             gate chosen on validation (:meth:`~graphrec.models.routed.RoutedLightGCN.set_text`,
             :func:`select_text_weight`).
+        ease: A routed spec's closed-form block for warm users, of this rank (default 256; 0: none):
+            target-only EASE (:func:`~graphrec.models.baselines.ease_embeddings`, its ridge chosen on
+            validation) added to warm users' score with a weight chosen on validation
+            (:func:`select_ease_weight`); needs validation pairs on items with training interactions.
         cold_lr_factors: Learning rates of a routed spec's knowledge channel tried on the simulated-cold
             users, as factors of the run's (default ``(1.0, 0.2)``: 0.005 and 0.001
             at the default lr); the one whose best epoch scores highest there is kept (ties: the first),
@@ -128,6 +132,7 @@ class ModelSpec:
     cold_refit: bool = True
     bridge: int = 256
     text_block: bool = True
+    ease: int = 256
     cold_lr_factors: tuple[float, ...] = (1.0, 0.2)
 
     def channel(self, name: Literal["knowledge", "collaborative"]) -> ModelSpec:
@@ -151,6 +156,7 @@ MODELS: dict[str, ModelSpec] = {
         ModelSpec("graphrec-no-source", route=True, graph="target"),
         ModelSpec("graphrec-no-bridge", route=True, bridge=0),
         ModelSpec("graphrec-no-text-block", route=True, text_block=False),
+        ModelSpec("graphrec-no-ease", route=True, ease=0),
         ModelSpec("ease", kind="ease", text=False, topics=False, graph="target"),
         ModelSpec("text-knn", kind="text-knn", topics=False),
         ModelSpec("bridge+ease", kind="bridge", text=False, topics=False),
@@ -168,6 +174,9 @@ BRIDGE_WEIGHTS = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 16.0)
 ITEM_GATE_COUNTS = (0.0, 2.0, 10.0)
 """Gate counts of ``graphrec``'s item routing tried on validation (0: only items without interactions
 go to the knowledge channel; see :class:`~graphrec.models.routed.RoutedLightGCN`)."""
+EASE_WEIGHTS = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 16.0)
+"""Weights of ``graphrec``'s warm-user EASE block tried on validation, relative to the spread of the routed
+scores without it (see :func:`select_ease_weight`; 16: EASE first)."""
 TEXT_WEIGHTS = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 16.0)
 """Weights of ``graphrec``'s text block tried on validation, relative to the spread of its scores (see
 :func:`select_text_weight`; 16: text kNN first for the items that lean on it)."""
@@ -545,6 +554,7 @@ def select_item_gate(model: RoutedLightGCN, inputs: Inputs, split: Split) -> dic
         model.set_gate_count(0.0)
         model.set_prior_weight(0.0)
         model.clear_text()
+        model.clear_ease()
         return {"gate_count": 0.0, "prior": 0.0, "beta": 0.0, "selected_on": "default (no validation split)"}
     with torch.inference_mode():
         channels = model.channels(inputs.adj)
@@ -567,6 +577,8 @@ def select_item_gate(model: RoutedLightGCN, inputs: Inputs, split: Split) -> dic
     if model.text_users is not None and model.text_items is not None:
         out["text"] = select_text_weight(model, channels, split, candidates, exclude, sample)
         out["gate_count"] = out["text"]["gate_count"]
+    if model.ease_users is not None and model.ease_items is not None:
+        out["ease"] = select_ease_weight(model, channels, split, candidates, exclude, sample, gate_count=out["gate_count"])
     return out
 
 
@@ -582,14 +594,15 @@ def gate_weight_grid(
     block_spread: float,
     set_weight: Callable[[float], None],
     names: tuple[str, str],
+    gates: tuple[float, ...] = ITEM_GATE_COUNTS,
 ) -> list[dict[str, float]]:
-    """Validation Recall@20 of ``model`` for each item gate count (:data:`ITEM_GATE_COUNTS`) × relative
+    """Validation Recall@20 of ``model`` for each item gate count (``gates``, default :data:`ITEM_GATE_COUNTS`) × relative
     weight ``r`` of one block: ``set_weight(r · σ_s / block_spread)``, ``σ_s`` the spread of the routed
     scores without the block at that gate (only ``r = 0`` where ``block_spread`` is 0). Rows
     ``{"gate_count", names[0]: r, names[1]: weight, "val_recall@20"}``, gate by gate; the model keeps
     the last setting."""
     grid: list[dict[str, float]] = []
-    for gate in ITEM_GATE_COUNTS:
+    for gate in gates:
         model.set_gate_count(gate)
         set_weight(0.0)
         spread = routed_spread(model, channels, sample, candidates)
@@ -655,6 +668,58 @@ def select_text_weight(
         model.clear_text()  # not chosen: no columns of zeros in every vector
     logger.info("text block %g, item gate count %g (validation recall@20 %.4f)", best["text"], best["gate_count"], best["val_recall@20"])
     return {**best, "grid": grid}
+
+
+def select_ease_weight(
+    model: RoutedLightGCN,
+    channels: Any,
+    split: Split,
+    candidates: np.ndarray,
+    exclude: dict[int, np.ndarray],
+    sample: np.ndarray,
+    *,
+    gate_count: float,
+) -> dict[str, Any]:
+    """Choose the weight of the routed model's warm-user EASE block (:data:`EASE_WEIGHTS`) by validation
+    Recall@20, the item gate, prior and text block as :func:`select_item_gate` set them; set it and return
+    the choice and the grid. A weight ``r`` means ``w_e = r · σ_s / σ_e`` (``σ_e`` the spread of the EASE
+    scores over the same users and candidates). Ties go to no block, which is then removed
+    (:meth:`~graphrec.models.routed.RoutedLightGCN.clear_ease`)."""
+    assert model.ease_users is not None and model.ease_items is not None
+    ease_spread = score_spread(model.ease_users, model.ease_items, sample, candidates)
+    grid = gate_weight_grid(
+        model, channels, split, exclude, candidates, sample, weights=EASE_WEIGHTS, block_spread=ease_spread,
+        set_weight=model.set_ease_weight, names=("ease", "weight"), gates=(gate_count,),
+    )  # fmt: skip
+    best = max(grid, key=lambda row: (row["val_recall@20"], -row["ease"]))
+    model.set_ease_weight(best["weight"])
+    if not best["weight"]:
+        model.clear_ease()
+    logger.info("EASE block %g for warm users (validation recall@20 %.4f)", best["ease"], best["val_recall@20"])
+    return {**best, "grid": grid}
+
+
+def ease_block(
+    export: GraphExport, split: Split, inputs: Inputs, *, target: str, rank: int
+) -> tuple[torch.Tensor, torch.Tensor, dict[str, Any]] | None:
+    """Target-only EASE as the routed model's warm-user block: its ridge chosen on validation
+    (:func:`~graphrec.models.baselines.fit_target_ease`), then ``rank``-d vectors
+    (:func:`~graphrec.models.baselines.ease_embeddings`). ``None`` where validation has no pair on an item
+    with a training interaction (nothing to choose the ridge or the weight on: the cold-item protocol,
+    a production split)."""
+    import numpy as np
+    import torch
+
+    from graphrec.data.splits import scenario_index
+    from graphrec.models.baselines import ease_embeddings, fit_target_ease
+
+    counts = inputs.item_counts if inputs.item_counts is not None else np.bincount(split.train[1], minlength=len(export.item_keys))
+    if not split.val.shape[1] or not (counts[split.val[1]] > 0).any():
+        return None
+    _, params = fit_target_ease(export, split, target=target, val_candidates=validation_candidates(split, inputs))
+    items = np.flatnonzero((export.item_scenario == scenario_index(export, target)) & (counts > 0))
+    users_e, items_e = ease_embeddings(split.train, len(export.user_ids), len(export.item_keys), items, l2=params["l2"], rank=rank)
+    return torch.from_numpy(users_e), torch.from_numpy(items_e), {k: v for k, v in params.items() if k != "seconds"}
 
 
 def cold_path_split(export: GraphExport, split: Split, *, target: str) -> Split | None:
@@ -776,9 +841,14 @@ def fit_routed(
     if spec.text_block and item_x is not None:
         users_t, items_t, topics_t = text_block(export, inputs, item_x)
         model.set_text(users_t, items_t, 0.0, topics=topics_t)  # weight: select_item_gate
+    ease = ease_block(export, split, inputs, target=target, rank=spec.ease) if spec.ease else None
+    if ease is not None:
+        model.set_ease(ease[0], ease[1], 0.0)  # weight: select_item_gate
     fitted = Fitted(spec, inputs, model, result=merge_channel_results(results))
     assert fitted.result is not None
     fitted.result.config["item_gate"] = select_item_gate(model, inputs, split)  # sets one prior for all users
+    if ease is not None and "ease" in fitted.result.config["item_gate"]:
+        fitted.result.config["item_gate"]["ease"]["params"] = ease[2]
     if "beta" in cold_path:
         model.set_cold_prior_weight(cold_path["beta"])
     fitted.result.config["cold_path"] = cold_path

@@ -73,9 +73,11 @@ def test_train_write_back_recommend_explain(graph: StoreConfig, tmp_path: Path, 
         assert interests == {"n": 5 * n_users, "users": n_users, "hi": 5}
         emb = store.read("MATCH (i:Item) WHERE i.embedding IS NOT NULL RETURN count(i) AS n, min(size(i.embedding)) AS d")[0]
         # three 64-d blocks of two channels, a prior and the cold users' rank-256 bridge block (the routed
-        # default), and the 384-d (MiniLM) text block where validation chose it
+        # default), the warm users' rank-256 EASE block and the 384-d (MiniLM) text block where validation
+        # chose them
         text = meta["selected"]["item_gate"].get("text", {}).get("weight", 0.0)
-        assert emb == {"n": len(run.item_keys), "d": 3 * 64 + 1 + 256 + (384 if text else 0)}
+        ease = meta["selected"]["item_gate"].get("ease", {}).get("weight", 0.0)
+        assert emb == {"n": len(run.item_keys), "d": 3 * 64 + 1 + 256 + (256 if ease else 0) + (384 if text else 0)}
         # the quickstart-style query: each user's top learned topics
         top = store.run_query(
             "MATCH (u:User {id: $u})-[r:INTERESTED_IN]->(t:Topic) RETURN t.label AS topic, r.score AS score ORDER BY r.rank",

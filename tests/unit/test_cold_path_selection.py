@@ -257,7 +257,8 @@ def test_bridge_block_adds_to_cold_users_only_with_its_weight_chosen_on_simulate
     assert float(model.bridge_weight) == pytest.approx(chosen["bridge_weight"])
     emb = f.embeddings()
     text = 0 if model.text_users is None else model.text_users.shape[1]
-    assert emb["user"].shape[1] == emb["item"].shape[1] == emb["topic"].shape[1] == 25 + 6 + text
+    ease = 0 if model.ease_users is None else model.ease_users.shape[1]
+    assert emb["user"].shape[1] == emb["item"].shape[1] == emb["topic"].shape[1] == 25 + 6 + ease + text
     cold = model.cold_users.numpy()
     assert not emb["user"][~cold, 25:31].any()  # warm users: no bridge block
     assert not emb["topic"][:, 25:31].any()  # nor topics

@@ -143,6 +143,8 @@ def test_routed_model_scores_cold_users_by_knowledge_and_warm_by_collaborative(t
     model.set_bridge(model.bridge_users, model.bridge_items, 0.0)  # the bridge block: tests/unit/test_cold_path_selection.py
     text_weight = float(model.text_weight)
     model.set_text_weight(0.0)  # the text block: tests/unit/test_cold_item_model.py
+    ease_weight = float(model.ease_weight)
+    model.set_ease_weight(0.0)  # the warm users' EASE block: tests/unit/test_ease_block.py
     with torch.inference_mode():
         (u_k, i_k, _), (u_c, i_c, _) = model.channels(routed.inputs.adj)
     by_routed = evaluate_slices(routed.score_fn(), split, routed.inputs.candidates)
@@ -154,11 +156,14 @@ def test_routed_model_scores_cold_users_by_knowledge_and_warm_by_collaborative(t
     assert by_knowledge["warm"] != by_collaborative["warm"]  # the routing is what differs
     model.set_bridge(model.bridge_users, model.bridge_items, bridge_weight)
     model.set_text_weight(text_weight)
+    model.set_ease_weight(ease_weight)
     emb = routed.embeddings()
     # one space: [knowledge, collaborative, -knowledge] blocks of 8, the prior column, the cold users'
-    # bridge block of rank 256 and the text block where validation chose it (see graphrec.models.routed)
+    # bridge block of rank 256, the warm users' EASE block of rank 256 and the text block where
+    # validation chose them (see graphrec.models.routed)
     text = 0 if model.text_users is None else model.text_users.shape[1]
-    assert emb["user"].shape[1] == emb["item"].shape[1] == emb["topic"].shape[1] == 25 + 256 + text
+    ease = 0 if model.ease_users is None else 256
+    assert emb["user"].shape[1] == emb["item"].shape[1] == emb["topic"].shape[1] == 25 + 256 + ease + text
     cold = split.slices["cold"]
     assert not emb["user"][cold, 8:24].any() and emb["user"][cold, :8].any()  # cold users: knowledge block, no collaborative one
     # the run folder round-trips a routed model too
