@@ -37,7 +37,7 @@ models with text features their layer 0 is their text alone (no untrained ID vec
 routes them, for every user, to its knowledge channel (the collaborative channel's ID vector of such
 an item was never trained); items with few interactions can lean on it too, by a gate chosen on
 validation (:func:`select_item_gate`), and such items get text kNN besides, weighted on validation
-(:func:`text_block`, :func:`select_text_weight`).
+(:func:`text_block`, :func:`select_block_weight`).
 
 Topic features are the weighted mean of their member items' text features (item text only: no
 interaction enters them); user features are never stored (see :mod:`graphrec.features`).
@@ -107,11 +107,11 @@ class ModelSpec:
         text_block: A routed spec's text block (default true; needs ``text``): text kNN for items with
             little or no interaction evidence, ``w_t · (1 − h_i) · p_u · q_i`` with the weight and the item
             gate chosen on validation (:meth:`~graphrec.models.routed.RoutedLightGCN.set_text`,
-            :func:`select_text_weight`).
+            :func:`select_block_weight`).
         ease: A routed spec's closed-form block for warm users, of this rank (default 256; 0: none):
             target-only EASE (:func:`~graphrec.models.baselines.ease_embeddings`, its ridge chosen on
             validation) added to warm users' score with a weight chosen on validation
-            (:func:`select_ease_weight`); needs validation pairs on items with training interactions.
+            (:func:`select_block_weight`); needs validation pairs on items with training interactions.
         cold_lr_factors: Learning rates of a routed spec's knowledge channel tried on the simulated-cold
             users, as factors of the run's (default ``(1.0, 0.2)``: 0.005 and 0.001
             at the default lr); the one whose best epoch scores highest there is kept (ties: the first),
@@ -176,10 +176,10 @@ ITEM_GATE_COUNTS = (0.0, 2.0, 10.0)
 go to the knowledge channel; see :class:`~graphrec.models.routed.RoutedLightGCN`)."""
 EASE_WEIGHTS = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 16.0)
 """Weights of ``graphrec``'s warm-user EASE block tried on validation, relative to the spread of the routed
-scores without it (see :func:`select_ease_weight`; 16: EASE first)."""
+scores without it (see :func:`select_block_weight`; 16: EASE first)."""
 TEXT_WEIGHTS = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 16.0)
 """Weights of ``graphrec``'s text block tried on validation, relative to the spread of its scores (see
-:func:`select_text_weight`; 16: text kNN first for the items that lean on it)."""
+:func:`select_block_weight`; 16: text kNN first for the items that lean on it)."""
 PRIOR_WEIGHTS = (0.0, 0.25, 0.5, 1.0, 2.0)
 """Weights of ``graphrec``'s popularity prior tried on validation, relative to the spread of its scores
 (see :func:`select_item_gate`)."""
@@ -575,10 +575,10 @@ def select_item_gate(model: RoutedLightGCN, inputs: Inputs, split: Split) -> dic
     )
     out: dict[str, Any] = {**best, "selected_on": "validation", "grid": grid}
     if model.text_users is not None and model.text_items is not None:
-        out["text"] = select_text_weight(model, channels, split, candidates, exclude, sample)
+        out["text"] = select_block_weight(model, channels, split, candidates, exclude, sample, block="text")
         out["gate_count"] = out["text"]["gate_count"]
     if model.ease_users is not None and model.ease_items is not None:
-        out["ease"] = select_ease_weight(model, channels, split, candidates, exclude, sample, gate_count=out["gate_count"])
+        out["ease"] = select_block_weight(model, channels, split, candidates, exclude, sample, block="ease", gates=(out["gate_count"],))
     return out
 
 
@@ -637,40 +637,7 @@ def routed_val_recall(
     return float(val.get("all", {}).get("recall@20", 0.0))
 
 
-def select_text_weight(
-    model: RoutedLightGCN,
-    channels: Any,
-    split: Split,
-    candidates: np.ndarray,
-    exclude: dict[int, np.ndarray],
-    sample: np.ndarray,
-) -> dict[str, Any]:
-    """Choose the routed model's text block weight (:data:`TEXT_WEIGHTS`) jointly with its item gate count
-    (:data:`ITEM_GATE_COUNTS`: the gate decides which items lean on text) by validation Recall@20, the
-    popularity prior as :func:`select_item_gate` set it; set them and return the choice and the grid.
-
-    A text weight ``r`` means ``w_t = r · σ_s / σ_t``: ``σ_s`` the spread of the routed scores without the
-    block (as in :func:`select_item_gate`), ``σ_t`` that of the text scores ``p_u · q_i`` over the same
-    users and candidates. Ties go to no text, then the smaller gate; where no text is chosen the block
-    is removed (:meth:`~graphrec.models.routed.RoutedLightGCN.clear_text`).
-    """
-    assert model.text_users is not None and model.text_items is not None
-    text_spread = score_spread(model.text_users, model.text_items, sample, candidates)
-    grid = gate_weight_grid(
-        model, channels, split, exclude, candidates, sample,
-        weights=TEXT_WEIGHTS, block_spread=text_spread, set_weight=model.set_text_weight, names=("text", "weight"),
-    )  # fmt: skip
-    # ties: no text first, then the smaller weight and gate
-    best = max(grid, key=lambda row: (row["val_recall@20"], -row["text"], -row["gate_count"]))
-    model.set_gate_count(best["gate_count"])
-    model.set_text_weight(best["weight"])
-    if not best["weight"]:
-        model.clear_text()  # not chosen: no columns of zeros in every vector
-    logger.info("text block %g, item gate count %g (validation recall@20 %.4f)", best["text"], best["gate_count"], best["val_recall@20"])
-    return {**best, "grid": grid}
-
-
-def select_ease_weight(
+def select_block_weight(
     model: RoutedLightGCN,
     channels: Any,
     split: Split,
@@ -678,24 +645,37 @@ def select_ease_weight(
     exclude: dict[int, np.ndarray],
     sample: np.ndarray,
     *,
-    gate_count: float,
+    block: Literal["text", "ease"],
+    gates: tuple[float, ...] = ITEM_GATE_COUNTS,
 ) -> dict[str, Any]:
-    """Choose the weight of the routed model's warm-user EASE block (:data:`EASE_WEIGHTS`) by validation
-    Recall@20, the item gate, prior and text block as :func:`select_item_gate` set them; set it and return
-    the choice and the grid. A weight ``r`` means ``w_e = r · σ_s / σ_e`` (``σ_e`` the spread of the EASE
-    scores over the same users and candidates). Ties go to no block, which is then removed
-    (:meth:`~graphrec.models.routed.RoutedLightGCN.clear_ease`)."""
-    assert model.ease_users is not None and model.ease_items is not None
-    ease_spread = score_spread(model.ease_users, model.ease_items, sample, candidates)
+    """Choose the weight of one of the routed model's closed-form blocks by validation Recall@20, jointly
+    with the item gate count over ``gates``, the popularity prior (and any block chosen before) as they are
+    set; set them and return the choice and the grid.
+
+    ``block``: ``"text"`` (:data:`TEXT_WEIGHTS`, over every gate: the gate decides which items lean on
+    text) or ``"ease"`` (the warm users' EASE block, :data:`EASE_WEIGHTS`, at the gate already chosen). A
+    weight ``r`` means ``w = r · σ_s / σ_b``: ``σ_s`` the spread of the routed scores without the block (as
+    in :func:`select_item_gate`), ``σ_b`` that of the block's own scores over the same users and
+    candidates. Ties go to no block, then the smaller gate; where no block is chosen it is removed, so the
+    vectors carry no columns of zeros.
+    """
+    if block == "text":
+        users_b, items_b, weights = model.text_users, model.text_items, TEXT_WEIGHTS
+        set_weight, clear = model.set_text_weight, model.clear_text
+    else:
+        users_b, items_b, weights = model.ease_users, model.ease_items, EASE_WEIGHTS
+        set_weight, clear = model.set_ease_weight, model.clear_ease
+    assert users_b is not None and items_b is not None
     grid = gate_weight_grid(
-        model, channels, split, exclude, candidates, sample, weights=EASE_WEIGHTS, block_spread=ease_spread,
-        set_weight=model.set_ease_weight, names=("ease", "weight"), gates=(gate_count,),
+        model, channels, split, exclude, candidates, sample, weights=weights,
+        block_spread=score_spread(users_b, items_b, sample, candidates), set_weight=set_weight, names=(block, "weight"), gates=gates,
     )  # fmt: skip
-    best = max(grid, key=lambda row: (row["val_recall@20"], -row["ease"]))
-    model.set_ease_weight(best["weight"])
+    best = max(grid, key=lambda row: (row["val_recall@20"], -row[block], -row["gate_count"]))
+    model.set_gate_count(best["gate_count"])
+    set_weight(best["weight"])
     if not best["weight"]:
-        model.clear_ease()
-    logger.info("EASE block %g for warm users (validation recall@20 %.4f)", best["ease"], best["val_recall@20"])
+        clear()
+    logger.info("%s block %g, item gate count %g (validation recall@20 %.4f)", block, best[block], best["gate_count"], best["val_recall@20"])
     return {**best, "grid": grid}
 
 
