@@ -113,9 +113,11 @@ class ModelSpec:
             validation) added to warm users' score with a weight chosen on validation
             (:func:`select_block_weight`); needs validation pairs on items with training interactions.
         cold_lr_factors: Learning rates of a routed spec's knowledge channel tried on the simulated-cold
-            users, as factors of the run's (default ``(1.0, 0.2)``: 0.005 and 0.001
-            at the default lr); the one whose best epoch scores highest there is kept (ties: the first),
-            and the refit uses it. Without users to simulate only the run's lr is used.
+            users, as factors of the run's; the one whose best epoch scores highest there is kept (ties: the
+            first) and the refit uses it. Default ``(1.0,)``: the run's rate only. ``(1.0, 0.2)`` also tries
+            a fifth of it; measured on three pairs it never won except once, on 86 simulated-cold users of a
+            1%-sparse target, where it cost 38% of that run's Recall@20 (BENCHMARKS.md), so it is not the
+            default. Without users to simulate only the run's lr is used.
     """
 
     name: str
@@ -133,7 +135,7 @@ class ModelSpec:
     bridge: int = 256
     text_block: bool = True
     ease: int = 256
-    cold_lr_factors: tuple[float, ...] = (1.0, 0.2)
+    cold_lr_factors: tuple[float, ...] = (1.0,)
 
     def channel(self, name: Literal["knowledge", "collaborative"]) -> ModelSpec:
         """The single-channel spec of a routed spec's ``name`` channel."""

@@ -42,7 +42,7 @@ def fitted():  # type: ignore[no-untyped-def]
     stays the one selected on simulated-cold users."""
     export, x = toy_export()
     split = coldstart_transfer(export, source="movies", target="books", seed=0)
-    spec = model_spec("graphrec", dim=8, cold_refit=False, bridge=0)
+    spec = model_spec("graphrec", dim=8, cold_refit=False, bridge=0, cold_lr_factors=(1.0, 0.2))
     return export, split, fit(export, split, spec, CONFIG, target="books", item_x=x)
 
 
@@ -93,7 +93,7 @@ def test_the_knowledge_channels_learning_rate_is_chosen_on_the_simulated_cold_us
     _, x = toy_export()
     selection = f.result.config["cold_path"]["selection"]
     by_lr = selection["best_val_by_lr"]
-    assert list(by_lr) == [f"{CONFIG.lr:g}", f"{CONFIG.lr * 0.2:g}"]  # the default grid: the run's lr and a fifth
+    assert list(by_lr) == [f"{CONFIG.lr:g}", f"{CONFIG.lr * 0.2:g}"]  # the grid asked for: the run's lr and a fifth
     best = max(by_lr.values())
     assert selection["best_val"] == best and selection["lr"] == pytest.approx(float(next(k for k, v in by_lr.items() if v == best)))
     # each entry is what a run at that learning rate alone scores; the kept channel is that run's channel
@@ -143,7 +143,7 @@ def test_the_default_refits_the_knowledge_channel_on_the_whole_graph_for_the_cho
     _, x = toy_export()
     calls: list[tuple[str, int, torch.Tensor]] = []
     f = fit(
-        export, split, model_spec("graphrec", dim=8, bridge=0), CONFIG, target="books", item_x=x,
+        export, split, model_spec("graphrec", dim=8, bridge=0, cold_lr_factors=(1.0, 0.2)), CONFIG, target="books", item_x=x,
         on_epoch=lambda channel, epoch, model, adj: calls.append((channel, epoch, adj)),
     )  # fmt: skip
     chosen, chosen_without = f.result.config["cold_path"], selected.result.config["cold_path"]
