@@ -179,6 +179,9 @@ go to the knowledge channel; see :class:`~graphrec.models.routed.RoutedLightGCN`
 EASE_WEIGHTS = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 16.0)
 """Weights of ``graphrec``'s warm-user EASE block tried on validation, relative to the spread of the routed
 scores without it (see :func:`select_block_weight`; 16: EASE first)."""
+EASE_MAX_ITEMS = 20_000
+"""Most target items with interactions for which ``graphrec`` fits its EASE block (a dense items × items
+inverse: 3.2 GB in float64 at the cap); above it the block is skipped with a warning."""
 TEXT_WEIGHTS = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 16.0)
 """Weights of ``graphrec``'s text block tried on validation, relative to the spread of its scores (see
 :func:`select_block_weight`; 16: text kNN first for the items that lean on it)."""
@@ -682,13 +685,14 @@ def select_block_weight(
 
 
 def ease_block(
-    export: GraphExport, split: Split, inputs: Inputs, *, target: str, rank: int
+    export: GraphExport, split: Split, inputs: Inputs, *, target: str, rank: int, max_items: int = EASE_MAX_ITEMS
 ) -> tuple[torch.Tensor, torch.Tensor, dict[str, Any]] | None:
     """Target-only EASE as the routed model's warm-user block: its ridge chosen on validation
     (:func:`~graphrec.models.baselines.fit_target_ease`), then ``rank``-d vectors
     (:func:`~graphrec.models.baselines.ease_embeddings`). ``None`` where validation has no pair on an item
     with a training interaction (nothing to choose the ridge or the weight on: the cold-item protocol,
-    a production split)."""
+    a production split), and — with a warning — where the target has more than ``max_items`` items with
+    interactions (EASE inverts a dense items × items matrix: 8 bytes × items², several times)."""
     import numpy as np
     import torch
 
@@ -698,8 +702,14 @@ def ease_block(
     counts = inputs.item_counts if inputs.item_counts is not None else np.bincount(split.train[1], minlength=len(export.item_keys))
     if not split.val.shape[1] or not (counts[split.val[1]] > 0).any():
         return None
-    _, params = fit_target_ease(export, split, target=target, val_candidates=validation_candidates(split, inputs))
     items = np.flatnonzero((export.item_scenario == scenario_index(export, target)) & (counts > 0))
+    if len(items) > max_items:
+        logger.warning(
+            "no EASE block: the target %r has %d items with interactions, more than %d (its dense items x items "
+            "inverse would take %.1f GB); pass ModelSpec(ease=0) to silence this", target, len(items), max_items, 8 * len(items) ** 2 / 1e9,
+        )  # fmt: skip
+        return None
+    _, params = fit_target_ease(export, split, target=target, val_candidates=validation_candidates(split, inputs))
     users_e, items_e = ease_embeddings(split.train, len(export.user_ids), len(export.item_keys), items, l2=params["l2"], rank=rank)
     return torch.from_numpy(users_e), torch.from_numpy(items_e), {k: v for k, v in params.items() if k != "seconds"}
 

@@ -104,3 +104,13 @@ def test_no_ease_block_where_validation_cannot_choose_it(protocol: str) -> None:
     )
     fitted = fit(export, split, model_spec("graphrec", dim=8, bridge=0), CONFIG, target="books", item_x=x)
     assert fitted.model.ease_users is None and "ease" not in fitted.result.config["item_gate"]
+
+
+def test_no_ease_block_for_a_target_too_large_for_a_dense_inverse(caplog: pytest.LogCaptureFixture) -> None:
+    export, x = toy_export()
+    split = coldstart_transfer(export, source="movies", target="books", seed=0)
+    fitted = fit(export, split, model_spec("graphrec-no-ease", dim=8, bridge=0), CONFIG, target="books", item_x=x)
+    assert ease_block(export, split, fitted.inputs, target="books", rank=8, max_items=100) is not None
+    with caplog.at_level("WARNING", logger="graphrec.train.experiment"):
+        assert ease_block(export, split, fitted.inputs, target="books", rank=8, max_items=10) is None
+    assert "no EASE block: the target 'books' has" in caplog.text and "more than 10" in caplog.text
