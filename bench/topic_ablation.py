@@ -164,10 +164,9 @@ def serve_smollm2(port: int, max_new_tokens: int = 16) -> None:
 
 def extract_llm(home: Path) -> str:
     """``topics extract --method llm`` against a SmolLM2 endpoint started (and stopped) here."""
+    import importlib.util
     import urllib.error
     import urllib.request
-
-    import importlib.util
 
     from ingest.topics.local_namer import smollm2_gguf
 

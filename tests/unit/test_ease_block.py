@@ -7,9 +7,24 @@ import numpy as np
 import pytest
 import torch
 
-from graphrec.data.splits import coldstart_items, coldstart_transfer, no_holdout, scenario_index
-from graphrec.models.baselines import ease_embeddings, ease_item_weights, user_item_matrix
-from graphrec.train.experiment import EASE_WEIGHTS, build_model, ease_block, fit, model_spec
+from graphrec.data.splits import (
+    coldstart_items,
+    coldstart_transfer,
+    no_holdout,
+    scenario_index,
+)
+from graphrec.models.baselines import (
+    ease_embeddings,
+    ease_item_weights,
+    user_item_matrix,
+)
+from graphrec.train.experiment import (
+    EASE_WEIGHTS,
+    build_model,
+    ease_block,
+    fit,
+    model_spec,
+)
 from graphrec.train.loop import TrainConfig
 from tests.unit.test_experiment import toy_export
 
