@@ -116,7 +116,8 @@ def ease_embeddings(
         lam, q = lam[::-1], q[:, ::-1]
     gram.flat[:: n + 1] += l2
     p_diag = np.diag(np.linalg.inv(gram))
-    shrink = np.clip(lam, 0.0, None) / (np.clip(lam, 0.0, None) + l2)
+    lam = np.clip(lam, 0.0, None)  # G is positive semi-definite: negatives are round-off
+    shrink = lam / (lam + l2)
     users = np.zeros((num_users, rank), dtype=np.float32)
     out_items = np.zeros((num_items, rank), dtype=np.float32)
     users[:, :r] = np.asarray(x @ q, dtype=np.float64) * (shrink / l2)

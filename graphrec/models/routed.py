@@ -159,15 +159,10 @@ class RoutedLightGCN(nn.Module):
         (``h_i`` the item gate), e.g. text kNN (:func:`graphrec.models.baselines.text_profiles`), and of
         topic ``t`` ``weight · p_u · q_t``. ``users`` ``[num_users, d]``, ``items`` ``[num_items, d]``,
         ``topics`` ``[num_topics, d]`` (default 0)."""
+        self._check_block("text", users, items)
         topics = items.new_zeros(self.num_topics, items.shape[1]) if topics is None else topics
-        if (
-            users.shape[0] != self.num_users or items.shape[0] != self.num_items or topics.shape[0] != self.num_topics
-            or not users.shape[1] == items.shape[1] == topics.shape[1]
-        ):  # fmt: skip
-            raise ValueError(
-                f"text blocks must be [num_users={self.num_users}, d], [num_items={self.num_items}, d] and "
-                f"[num_topics={self.num_topics}, d]; got {tuple(users.shape)}, {tuple(items.shape)} and {tuple(topics.shape)}"
-            )
+        if topics.shape != (self.num_topics, items.shape[1]):
+            raise ValueError(f"the text block's topics must be [num_topics={self.num_topics}, {items.shape[1]}]; got {tuple(topics.shape)}")
         self.text_users = users.float()
         self.text_items = items.float()
         self.text_topics = topics.float()

@@ -699,7 +699,8 @@ def ease_block(
     from graphrec.data.splits import scenario_index
     from graphrec.models.baselines import ease_embeddings, fit_target_ease
 
-    counts = inputs.item_counts if inputs.item_counts is not None else np.bincount(split.train[1], minlength=len(export.item_keys))
+    counts = inputs.item_counts
+    assert counts is not None  # build_inputs sets it
     if not split.val.shape[1] or not (counts[split.val[1]] > 0).any():
         return None
     items = np.flatnonzero((export.item_scenario == scenario_index(export, target)) & (counts > 0))
