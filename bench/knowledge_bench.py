@@ -151,6 +151,11 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--patience", type=int, default=5)
     p.add_argument("--dim", type=int, default=64)
     p.add_argument("--verbose", action="store_true", help="log every epoch")
+    p.add_argument("--mode", choices=("split", "refit", "none"), default="split",
+                   help="split: select on the split's validation, train on its training pairs (default); refit: as "
+                   "`graphrec train --split none` now does, on the split's training + validation pairs: validation carved "
+                   "out, selection, training again on all (model name +refit); none: as --split none --no-refit, all "
+                   "those pairs trained for --epochs with nothing selected (+none). Test pairs are the same in all three")
     p.add_argument("--tag", default=None, help="write knowledge_<protocol>-<tag>.json (a parallel lane; `table` reads them all, "
                    "`table --tag T` that lane's runs only: one run side by side)")
     args = p.parse_args(argv)
@@ -167,8 +172,10 @@ def main(argv: list[str] | None = None) -> None:
                 print_tables({"summary": summarise(runs, protocol)}, protocol)
         return
 
+    from graphrec.data.splits import merged_validation
     from graphrec.train.experiment import fit, model_spec
     from graphrec.train.loop import TrainConfig
+    from graphrec.train.refit import fit_refit
 
     out = results_file(args.protocol, args.tag)
     data = json.loads(out.read_text()) if out.exists() else {"runs": []}
@@ -182,22 +189,29 @@ def main(argv: list[str] | None = None) -> None:
         for fraction in fractions:
             for seed in args.seeds:
                 split = make_split(export, pair, args.protocol, seed, fraction)
-                for model in models:
-                    spec = model_spec(model, dim=args.dim)
+                for base_model in models:
+                    spec = model_spec(base_model, dim=args.dim)
+                    model = base_model + ("" if args.mode == "split" else f"+{args.mode}")
                     trainable = spec.kind == "gnn"
-                    lrs = (args.merged_lrs or args.lrs) if model == "lightgcn-merged" else args.lrs
+                    lrs = (args.merged_lrs or args.lrs) if base_model == "lightgcn-merged" else args.lrs
                     for lr in lrs if trainable else [0.0]:
                         if (pair, fraction, model, lr, seed) in done:
                             continue
                         config = TrainConfig(epochs=args.epochs, lr=lr or 1e-3, patience=args.patience, seed=seed)
                         t0 = time.perf_counter()
-                        fitted = fit(export, split, spec, config, target=target, item_x=item_x if spec.text else None)
+                        x = item_x if spec.text else None
+                        if args.mode == "split":
+                            fitted = fit(export, split, spec, config, target=target, item_x=x)
+                        elif args.mode == "refit":
+                            fitted, _ = fit_refit(export, merged_validation(split), spec, config, target=target, item_x=x)
+                        else:
+                            fitted = fit(export, merged_validation(split), spec, config, target=target, item_x=x)
                         res = fitted.result
                         run = {
-                            "pair": pair, "fraction": fraction, "model": model, "lr": lr, "seed": seed,
+                            "pair": pair, "fraction": fraction, "model": model, "mode": args.mode, "lr": lr, "seed": seed,
                             "metrics": fitted.metrics, "best_epoch": res.best_epoch if res else None,
                             "best_val": res.best_val if res else None, "epochs_run": len(res.history) if res else 0,
-                            "selected": {k: v for k, v in (res.config if res else {}).items() if k in ("item_gate", "cold_path", "l2", "grid", "bridge", "ease")},
+                            "selected": {k: v for k, v in (res.config if res else {}).items() if k in ("item_gate", "cold_path", "l2", "grid", "bridge", "ease", "refit")},
                             "channels": {k: {f: v[f] for f in ("best_epoch", "best_val")} for k, v in (res.config if res else {}).get("channels", {}).items()},
                             "seconds": time.perf_counter() - t0, "split": split.meta, "store": agent,
                         }  # fmt: skip

@@ -637,7 +637,11 @@ def _check_target_fraction(ctx: click.Context, param: click.Parameter, value: fl
               help="Sparse target: after the split, keep this seeded share (0 < P <= 1) of each user's target "
                    "training interactions; the source and the held-out data stay complete.")
 @click.option("--seed", default=0, show_default=True, help="Seed of the split and of training.")
-@click.option("--epochs", default=40, show_default=True)
+@click.option("--refit/--no-refit", default=None,
+              help="Select on validation (with --split none: 10% of each target user's interactions, carved out), "
+                   "then train again on training + validation with the epochs, gate and block weights chosen. "
+                   "Default: on for --split none, off otherwise.")
+@click.option("--epochs", default=40, show_default=True, help="Most epochs per channel (early stopping on validation).")
 @click.option("--lr", default=0.005, show_default=True, help="Adam learning rate.")
 @click.option("--batch-size", default=2048, show_default=True, help="BPR pairs per step.")
 @click.option("--dim", default=64, show_default=True, help="Embedding size.")
@@ -661,7 +665,7 @@ def _check_target_fraction(ctx: click.Context, param: click.Parameter, value: fl
 @click.pass_obj
 @_writes(when="write_back")
 def train(
-    c: Context, target: str, source: str | None, model_name: str, protocol: str | None, seed: int, epochs: int, lr: float,
+    c: Context, target: str, source: str | None, model_name: str, protocol: str | None, seed: int, refit: bool | None, epochs: int, lr: float,
     batch_size: int, dim: int, layers: int | None, weight_decay: float, patience: int, num_neighbors: str | None,
     features_path: Path | None, target_fraction: float,
     write_back: bool, k: int, topics_per_user: int, vector_index: bool | None, write_batch_size: int, out: Path | None,
@@ -706,7 +710,7 @@ def train(
         try:
             fitted, split = train_from_export(
                 export, target=target, spec=spec, split_config=split_config, train_config=train_config, item_x=item_x,
-                run_dir=run_dir, progress=c.progress, extra={"store": agent},
+                run_dir=run_dir, progress=c.progress, extra={"store": agent}, refit=refit,
             )  # fmt: skip
         except BaseException as e:
             kept = _discard_unfinished_run(run_dir, created=created)
@@ -734,14 +738,24 @@ def train(
             text = fitted.result.config.get("item_gate", {}).get("text")
             if text:
                 click.echo(
-                    f"text block {text['text']:g} for items with item gate count {text['gate_count']:g} "
-                    f"(validation recall@20 {text['val_recall@20']:.4f})"
+                    f"text block {text['text']:g} for items with item gate count {text['gate_count']:g}"
+                    + (f" (validation recall@20 {text['val_recall@20']:.4f})" if "val_recall@20" in text else "")
                 )
             ease = fitted.result.config.get("item_gate", {}).get("ease")
             if ease:
                 click.echo(
-                    f"EASE block {ease['ease']:g} for warm users (ridge {ease['params']['l2']:g}; "
-                    f"validation recall@20 {ease['val_recall@20']:.4f})"
+                    f"EASE block {ease['ease']:g} for warm users (ridge {ease['params']['l2']:g}"
+                    + (f"; validation recall@20 {ease['val_recall@20']:.4f})" if "val_recall@20" in ease else ")")
+                )
+            refit_record = fitted.result.config.get("refit")
+            if refit_record:
+                validation = refit_record["validation"]
+                epochs_by = ", ".join(f"{name or 'model'} {n}" for name, n in refit_record["choices"]["epochs"].items())
+                click.echo(
+                    f"selected on {validation['pairs']} validation pairs"
+                    + (" carved from training" if validation.get("carved_from") else "")
+                    + f", then trained again on all {split.train.shape[1]} training interactions"
+                    + (f" (epochs: {epochs_by})" if epochs_by else "")
                 )
         if fitted.metrics:
             _print_metrics(fitted.metrics, title=f"test metrics ({split_config.protocol} split, {target})")

@@ -11,6 +11,9 @@
   their interactions (test; a second share is validation): items nobody was seen interacting with.
 * :func:`sparse_target` — applied after any split: keeps a seeded fraction of each user's
   target-scenario *training* interactions (a new, sparse scenario); validation and test are unchanged.
+* :func:`holdout_validation` — applied to a split without validation (a production one, or a split's
+  train + validation before a refit): a seeded share of each target user's training interactions
+  becomes validation, so a model can be selected before it is trained again on everything.
 * :func:`simulated_cold` — applied to a :func:`coldstart_transfer` split: a seeded share of the warm
   *shared* users become *simulated-cold validation users*, whose target training interactions a cold
   path must not see (they stay in ``train`` for the collaborative path), so a cold path can be selected
@@ -487,6 +490,77 @@ def check_simulated_cold(split: Split, export: GraphExport) -> None:
 def pairs_set(pairs: np.ndarray) -> set[tuple[int, int]]:
     """The ``(user, item)`` pairs of an int64 ``[2, n]`` array, as a set."""
     return {(int(u), int(i)) for u, i in pairs.T.tolist()}
+
+
+def holdout_validation(split: Split, export: GraphExport, *, target: str, seed: int, fraction: float = 0.1) -> Split:
+    """Carve a validation split out of ``split.train``: for every user with at least 3 target training
+    interactions, a seeded ``max(1, round(n · fraction))`` of their ``n`` target training pairs move to
+    validation (as :func:`random_per_user` does; at least 2 stay in training). Source interactions, the
+    test pairs and the slices are unchanged. For selecting a model that is then trained again on
+    ``train`` + validation (:func:`~graphrec.train.refit.fit_refit`): a production split has no
+    validation of its own.
+
+    Args:
+        split: A split without validation pairs (e.g. :func:`no_holdout`, or any split with its
+            validation merged into training).
+        target: The target scenario.
+        seed: Seed of the draw (a stream of its own).
+        fraction: Share of each user's target training pairs held out (``0 < fraction < 1``; default 0.1).
+
+    Returns:
+        The split with ``val`` set and ``meta["validation"]`` recording the draw.
+
+    Raises:
+        ConfigError: The split already has validation pairs, a fraction out of range, or no user has 3
+            target training interactions (nothing to select on).
+    """
+    import numpy as np
+
+    if split.val.shape[1]:
+        raise ConfigError(f"the split already has {split.val.shape[1]} validation pairs; carve validation only from a split without")
+    if not (isinstance(fraction, (int, float)) and 0.0 < fraction < 1.0):
+        raise ConfigError(f"validation fraction {fraction!r} is out of range: it must be > 0 and < 1 (default 0.1)")
+    t_idx = scenario_index(export, target)
+    is_target = export.item_scenario[split.train[1]] == t_idx
+    by_user: dict[int, list[int]] = defaultdict(list)
+    for u, i in split.train[:, is_target].T.tolist():
+        by_user[u].append(i)
+    rng = np.random.default_rng([seed, 0x7A1])
+    train, val = [tuple(p) for p in split.train[:, ~is_target].T.tolist()], []
+    for u in sorted(by_user):
+        items = sorted(by_user[u])
+        if len(items) < 3:
+            train += [(u, i) for i in items]
+            continue
+        order = [items[k] for k in rng.permutation(len(items))]
+        n_val = max(1, int(round(len(items) * fraction)))
+        val += [(u, i) for i in order[:n_val]]
+        train += [(u, i) for i in order[n_val:]]
+    if not val:
+        raise ConfigError(
+            f"no validation to select on: no user has 3 or more {target!r} training interactions; train without "
+            "selection (graphrec train --no-refit)"
+        )
+    meta = {**split.meta, "validation": {"carved_from": "train", "target": target, "seed": seed, "fraction": float(fraction),
+                                         "pairs": len(val), "users": len({u for u, _ in val})}}  # fmt: skip
+    out = replace(split, train=_pairs(train), val=_pairs(val), meta=meta)
+    check_no_leakage(out, export)
+    return out
+
+
+def merged_validation(split: Split) -> Split:
+    """``split`` with its validation pairs moved into training (what a refit trains on); test, slices and
+    the record of any sparse draw unchanged, any simulated-cold record dropped (it was drawn for the
+    smaller training set)."""
+    import numpy as np
+
+    if not split.val.shape[1]:
+        return split
+    slices = {k: v for k, v in split.slices.items() if k != SIMULATED_COLD}
+    meta = {k: v for k, v in split.meta.items() if k != "simulated_cold"}
+    train = _pairs(np.concatenate([split.train, split.val], axis=1).T.tolist())
+    return replace(split, train=train, val=_pairs([]), slices=slices, meta={**meta, "validation_merged": int(split.val.shape[1])},
+                   cold_hidden=_pairs([]))  # fmt: skip
 
 
 def random_per_user(export: GraphExport, *, seed: int, val_fraction: float = 0.1, test_fraction: float = 0.1) -> Split:

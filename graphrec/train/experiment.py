@@ -67,6 +67,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from graphrec.models.lightgcn import CrossScenarioLightGCN
     from graphrec.models.routed import RoutedLightGCN
     from graphrec.train.loop import TrainConfig, TrainResult
+    from graphrec.train.refit import Choices
 
 logger = logging.getLogger(__name__)
 
@@ -501,6 +502,7 @@ def fit(
     item_x: np.ndarray | None = None,
     progress: bool = False,
     on_epoch: Callable[[str, int, CrossScenarioLightGCN, torch.Tensor], None] | None = None,
+    choices: Choices | None = None,
 ) -> Fitted:
     """Train ``spec`` on ``split.train`` (early stopping on ``split.val``) and evaluate on ``split.test``.
 
@@ -510,6 +512,8 @@ def fit(
         on_epoch: Called as ``on_epoch(channel, epoch, model, adj)`` after each epoch (``channel`` is
             ``"knowledge"``/``"collaborative"`` for a routed spec, else ``""``; ``adj`` the graph it
             propagates over); for diagnostics.
+        choices: What a selection run chose (:class:`~graphrec.train.refit.Choices`), applied instead of
+            selecting: for a refit on a split without validation (:func:`~graphrec.train.refit.fit_refit`).
     """
     import numpy as np
 
@@ -519,7 +523,7 @@ def fit(
     if spec.kind == "popularity":
         fitted = Fitted(spec, inputs, None, popularity=popularity_scores(inputs.train, len(export.item_keys)))
     elif spec.kind == "ease":
-        fitted = fit_ease(export, split, spec, inputs, target=target)
+        fitted = fit_ease(export, split, spec, inputs, target=target, l2=None if choices is None else choices.ease_l2)
     elif spec.kind == "bridge":
         fitted = fit_bridge_reference(export, split, spec, inputs, target=target)
     elif spec.kind == "text-knn":
@@ -527,10 +531,14 @@ def fit(
         fitted = fit_text_knn(export, spec, inputs, item_x)
     elif spec.route:
         np.random.seed(config.seed)
-        fitted = fit_routed(export, split, spec, config, inputs, target=target, item_x=item_x, progress=progress, on_epoch=on_epoch)
+        fitted = fit_routed(
+            export, split, spec, config, inputs, target=target, item_x=item_x, progress=progress, on_epoch=on_epoch, choices=choices
+        )  # fmt: skip
     else:
         np.random.seed(config.seed)
         model = build_model(spec, export, inputs, seed=config.seed)
+        if choices is not None:
+            config = dataclasses.replace(config, epochs=choices.epochs[""])
         result = train_bpr(
             model, inputs.adj, inputs.train, split.val, export.item_scenario, validation_candidates(split, inputs), config,
             transfer_pairs=inputs.transfer_pairs, data=inputs.data, progress=progress,
@@ -578,7 +586,7 @@ def select_item_gate(model: RoutedLightGCN, inputs: Inputs, split: Split) -> dic
     logger.info(
         "item gate count %g, popularity prior %g (validation recall@20 %.4f)", best["gate_count"], best["prior"], best["val_recall@20"]
     )
-    out: dict[str, Any] = {**best, "selected_on": "validation", "grid": grid}
+    out: dict[str, Any] = {**best, "prior_gate": best["gate_count"], "selected_on": "validation", "grid": grid}
     if model.text_users is not None and model.text_items is not None:
         out["text"] = select_block_weight(model, channels, split, candidates, exclude, sample, block="text")
         out["gate_count"] = out["text"]["gate_count"]
@@ -715,6 +723,26 @@ def ease_block(
     return torch.from_numpy(users_e), torch.from_numpy(items_e), {k: v for k, v in params.items() if k != "seconds"}
 
 
+def ease_block_at(
+    export: GraphExport, split: Split, inputs: Inputs, *, target: str, rank: int, l2: float | None
+) -> tuple[torch.Tensor, torch.Tensor, dict[str, Any]] | None:
+    """The EASE block of :func:`ease_block` at a ridge already chosen (a refit: no validation); ``None``
+    without one."""
+    import numpy as np
+    import torch
+
+    from graphrec.data.splits import scenario_index
+    from graphrec.models.baselines import ease_embeddings
+
+    counts = inputs.item_counts
+    assert counts is not None  # build_inputs sets it
+    items = np.flatnonzero((export.item_scenario == scenario_index(export, target)) & (counts > 0))
+    if l2 is None or not len(items):
+        return None
+    users_e, items_e = ease_embeddings(split.train, len(export.user_ids), len(export.item_keys), items, l2=l2, rank=rank)
+    return torch.from_numpy(users_e), torch.from_numpy(items_e), {"l2": l2}
+
+
 def cold_path_split(export: GraphExport, split: Split, *, target: str) -> Split | None:
     """``split`` with a simulated-cold validation slice (:func:`~graphrec.data.splits.simulated_cold`,
     seeded by the split's seed) for a routed model's cold path, or ``None`` where there is none to make:
@@ -757,10 +785,13 @@ def fit_routed(
     item_x: np.ndarray | None,
     progress: bool = False,
     on_epoch: Callable[[str, int, CrossScenarioLightGCN, torch.Tensor], None] | None = None,
+    choices: Choices | None = None,
 ) -> Fitted:
     """Train a routed spec's two channels (see :func:`fit`), in order: the knowledge channel, then the
     collaborative one, early-stopping on the routed model (so new items and cold users are scored as they
-    will be served); then choose the item gate and the warm users' prior on validation.
+    will be served); then choose the item gate and the warm users' prior on validation. With ``choices``
+    (a refit) each channel trains for its chosen epochs and the gate, prior and blocks are set from them
+    (:func:`~graphrec.train.refit.apply_choices`) instead.
 
     Where there are users to simulate (:func:`cold_path_split`) the knowledge channel is first trained on
     its cold path's graph (:func:`cold_path_inputs`), early-stopping on the simulated-cold users, and cold
@@ -792,8 +823,11 @@ def fit_routed(
 
     results: dict[str, TrainResult] = {}
     cold_path: dict[str, Any] = {"selected_on": "validation (no simulated-cold users: not a cold-user or production split with a source)"}
+    def epochs_of(channel: str) -> TrainConfig:
+        return config if choices is None else dataclasses.replace(config, epochs=choices.epochs[channel])
+
     if cold_split is None:
-        results["knowledge"] = train("knowledge", model.knowledge, inputs, split.val, config)
+        results["knowledge"] = train("knowledge", model.knowledge, inputs, split.val, epochs_of("knowledge"))
     else:
         selection, cold_config, tried = select_cold_lr(
             model, spec, export, knowledge_inputs, config, functools.partial(train, "knowledge/simulated-cold"),
@@ -830,16 +864,24 @@ def fit_routed(
             model.set_bridge(torch.from_numpy(users_b), torch.from_numpy(items_b), weight)
             cold_path["bridge_weight"] = weight
             cold_path["bridge_params"] = {k: v for k, v in bridge.params.items() if k != "grid"}
-    results["collaborative"] = train("collaborative", model.collaborative, inputs, split.val, config, evaluate_with=model)
-    if spec.text_block and item_x is not None:
+    results["collaborative"] = train("collaborative", model.collaborative, inputs, split.val, epochs_of("collaborative"), evaluate_with=model)
+    if spec.text_block and item_x is not None and (choices is None or choices.text):
         users_t, items_t, topics_t = text_block(export, inputs, item_x)
         model.set_text(users_t, items_t, 0.0, topics=topics_t)  # weight: select_item_gate
-    ease = ease_block(export, split, inputs, target=target, rank=spec.ease) if spec.ease else None
+    if choices is None:
+        ease = ease_block(export, split, inputs, target=target, rank=spec.ease) if spec.ease else None
+    else:
+        ease = ease_block_at(export, split, inputs, target=target, rank=spec.ease, l2=choices.ease_l2) if spec.ease and choices.ease else None
     if ease is not None:
         model.set_ease(ease[0], ease[1], 0.0)  # weight: select_item_gate
     fitted = Fitted(spec, inputs, model, result=merge_channel_results(results))
     assert fitted.result is not None
-    fitted.result.config["item_gate"] = select_item_gate(model, inputs, split)  # sets one prior for all users
+    if choices is None:
+        fitted.result.config["item_gate"] = select_item_gate(model, inputs, split)  # sets one prior for all users
+    else:
+        from graphrec.train.refit import apply_choices
+
+        fitted.result.config["item_gate"] = apply_choices(model, inputs, split, choices)
     if ease is not None and "ease" in fitted.result.config["item_gate"]:
         fitted.result.config["item_gate"]["ease"]["params"] = ease[2]
     if "beta" in cold_path:
@@ -1015,13 +1057,14 @@ def select_cold_prior(
     return {**best, "selected_on": SIMULATED_COLD, "record": split.meta.get("simulated_cold"), "grid": grid}
 
 
-def fit_ease(export: GraphExport, split: Split, spec: ModelSpec, inputs: Inputs, *, target: str) -> Fitted:
+def fit_ease(export: GraphExport, split: Split, spec: ModelSpec, inputs: Inputs, *, target: str, l2: float | None = None) -> Fitted:
     """Target-only EASE (:func:`graphrec.models.baselines.fit_target_ease`), its ridge chosen on
-    validation over :func:`validation_candidates`."""
-    from graphrec.models.baselines import fit_target_ease
+    validation over :func:`validation_candidates` (or ``l2`` where given: a refit)."""
+    from graphrec.models.baselines import TARGET_EASE_L2, fit_target_ease
     from graphrec.train.loop import TrainResult
 
-    scorer, params = fit_target_ease(export, split, target=target, val_candidates=validation_candidates(split, inputs))
+    l2s = TARGET_EASE_L2 if l2 is None else (l2,)
+    scorer, params = fit_target_ease(export, split, target=target, l2s=l2s, val_candidates=validation_candidates(split, inputs))
     result = TrainResult(best_epoch=0, best_val=params["val_recall@20"], config=params)
     return Fitted(spec, inputs, None, result=result, scorer=scorer)
 

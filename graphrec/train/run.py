@@ -107,19 +107,35 @@ def train_from_export(
     run_dir: Path | None = None,
     progress: bool = False,
     extra: dict[str, object] | None = None,
+    refit: bool | None = None,
 ) -> tuple[Fitted, Split]:
     """Split, train and evaluate; save the run into ``run_dir`` when given.
+
+    Args:
+        refit: Select on validation, then train again on training + validation with the choices made
+            (:func:`~graphrec.train.refit.fit_refit`; a split without validation has it carved from
+            training). Default ``None``: refit a trainable model of a production split (``none``), whose
+            epochs, gate, prior and block weights nothing would choose otherwise.
+
+    Returns:
+        ``(fitted, the split it was trained on)`` (with a refit: training + validation, no validation).
 
     Raises:
         ConfigError: Unknown target, or a model that needs features without them.
     """
     from graphrec.train.experiment import fit
+    from graphrec.train.refit import fit_refit
     from graphrec.train.rundir import save_run
 
     if target not in export.scenarios:
         raise ConfigError(f"target scenario {target!r} is not in the graph; it has {export.scenarios}")
     split = make_split(export, split_config, target=target)
-    fitted = fit(export, split, spec, train_config, target=target, item_x=item_x, progress=progress)
+    if refit is None:
+        refit = split_config.protocol == "none" and spec.kind == "gnn"
+    if refit:
+        fitted, split = fit_refit(export, split, spec, train_config, target=target, item_x=item_x, progress=progress)
+    else:
+        fitted = fit(export, split, spec, train_config, target=target, item_x=item_x, progress=progress)
     if run_dir is not None:
         save_run(run_dir, fitted, export, split, train_config, target=target, source=split_config.source, extra=extra)
         logger.info("run saved to %s", run_dir)

@@ -58,7 +58,7 @@ RUN_FILES = (CONFIG_FILE, METRICS_FILE, CURVES_FILE, MODEL_FILE, EMBEDDINGS_FILE
 _RETRAIN = "pass --run with another run folder, or delete this folder and retrain (`graphrec train`)"
 
 
-SELECTIONS = ("item_gate", "cold_path", "channels")
+SELECTIONS = ("item_gate", "cold_path", "channels", "refit")
 """Choices a training made on validation (``TrainResult.config`` keys), saved in ``metrics.json["selected"]``."""
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from graphrec.data.export import export_graph
 from graphrec.store.connect import StoreConfig, open_store
 from graphrec.train.rundir import load_run
 from tests.integration.test_train import invoke
@@ -61,11 +62,20 @@ def test_a_production_model_selects_its_cold_path_on_simulated_cold_users(graph:
     out = invoke(graph, "train", "--target", "books", "--source", "movies", "--split", "none", "--epochs", "3",
                  "--no-write-back", "--out", str(run_dir))  # fmt: skip
     assert "cold path selected on" in out and "simulated-cold users" in out
+    assert "validation pairs carved from training, then trained again on all" in out
     run = load_run(run_dir)
     split_meta = run.config["split"]
     assert (split_meta["protocol"], split_meta["source"], split_meta["target"]) == ("none", "movies", "books")
     assert run.test.shape[1] == 0 and run.val.shape[1] == 0  # nothing held out: every interaction trains
-    selected = json.loads((run_dir / "metrics.json").read_text())["selected"]["cold_path"]
+    with open_store(graph) as store:
+        assert run.train.shape[1] == export_graph(store).interactions.shape[1]
+    all_selected = json.loads((run_dir / "metrics.json").read_text())["selected"]
+    refit = all_selected["refit"]  # selected on validation carved from training, then trained on everything
+    assert refit["validation"]["carved_from"] == "train" and refit["validation"]["pairs"] > 0
+    assert set(refit["choices"]["epochs"]) == {"knowledge", "collaborative"}
+    assert all(1 <= n <= 3 for n in refit["choices"]["epochs"].values())
+    assert all_selected["item_gate"]["gate_count"] == refit["choices"]["gate_count"]
+    selected = all_selected["cold_path"]
     assert selected["selected_on"] == "val-simulated-cold"
     record = selected["record"]
     assert record["val_pairs"] == 0 and record["hidden_train_pairs"] > 0 and record["users"] >= 1
