@@ -11,6 +11,10 @@ class ConfigError(GraphRecError):
     """A configuration or dataset spec value is invalid."""
 
 
+class NoValidationError(ConfigError):
+    """No validation split can be carved from the training data (too few interactions per user)."""
+
+
 class InputDataError(GraphRecError):
     """An input file cannot be read as declared (missing, empty, missing columns, bad header).
 

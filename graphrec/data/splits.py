@@ -34,7 +34,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-from graphrec.errors import ConfigError, GraphRecError
+from graphrec.errors import ConfigError, GraphRecError, NoValidationError
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -511,8 +511,8 @@ def holdout_validation(split: Split, export: GraphExport, *, target: str, seed: 
         The split with ``val`` set and ``meta["validation"]`` recording the draw.
 
     Raises:
-        ConfigError: The split already has validation pairs, a fraction out of range, or no user has 3
-            target training interactions (nothing to select on).
+        ConfigError: The split already has validation pairs or a fraction out of range.
+        NoValidationError: No user has 3 target training interactions (nothing to select on).
     """
     import numpy as np
 
@@ -537,7 +537,7 @@ def holdout_validation(split: Split, export: GraphExport, *, target: str, seed: 
         val += [(u, i) for i in order[:n_val]]
         train += [(u, i) for i in order[n_val:]]
     if not val:
-        raise ConfigError(
+        raise NoValidationError(
             f"no validation to select on: no user has 3 or more {target!r} training interactions; train without "
             "selection (graphrec train --no-refit)"
         )

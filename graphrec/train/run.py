@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, get_args
 
-from graphrec.errors import ConfigError
+from graphrec.errors import ConfigError, NoValidationError
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -115,7 +115,9 @@ def train_from_export(
         refit: Select on validation, then train again on training + validation with the choices made
             (:func:`~graphrec.train.refit.fit_refit`; a split without validation has it carved from
             training). Default ``None``: refit a trainable model of a production split (``none``), whose
-            epochs, gate, prior and block weights nothing would choose otherwise.
+            epochs, gate, prior and block weights nothing would choose otherwise; where no target user has
+            3 interactions to carve validation from, that default trains without selection, with a warning
+            (an explicit ``True`` raises).
 
     Returns:
         ``(fitted, the split it was trained on)`` (with a refit: training + validation, no validation).
@@ -130,11 +132,18 @@ def train_from_export(
     if target not in export.scenarios:
         raise ConfigError(f"target scenario {target!r} is not in the graph; it has {export.scenarios}")
     split = make_split(export, split_config, target=target)
-    if refit is None:
+    auto = refit is None
+    if auto:
         refit = split_config.protocol == "none" and spec.kind == "gnn"
+    fitted = None
     if refit:
-        fitted, split = fit_refit(export, split, spec, train_config, target=target, item_x=item_x, progress=progress)
-    else:
+        try:
+            fitted, split = fit_refit(export, split, spec, train_config, target=target, item_x=item_x, progress=progress)
+        except NoValidationError as e:
+            if not auto:
+                raise
+            logger.warning("training on everything without selection (%s)", e)
+    if fitted is None:
         fitted = fit(export, split, spec, train_config, target=target, item_x=item_x, progress=progress)
     if run_dir is not None:
         save_run(run_dir, fitted, export, split, train_config, target=target, source=split_config.source, extra=extra)

@@ -17,7 +17,7 @@ from graphrec.data.splits import (
     pairs_set,
     scenario_index,
 )
-from graphrec.errors import ConfigError
+from graphrec.errors import ConfigError, NoValidationError
 from graphrec.eval.ranking import group_by_user
 from graphrec.train.experiment import (
     ease_block,
@@ -29,6 +29,7 @@ from graphrec.train.experiment import (
 )
 from graphrec.train.loop import TrainConfig
 from graphrec.train.refit import Choices, apply_choices, choices_of, fit_refit
+from graphrec.train.run import SplitConfig, train_from_export
 from tests.unit.test_experiment import toy_export
 
 CONFIG = TrainConfig(epochs=6, batch_size=64, lr=0.01, patience=2, seed=0)
@@ -137,3 +138,22 @@ def test_a_production_split_is_selected_on_carved_validation_then_refit_on_every
     assert pairs_set(on.train) == pairs_set(cold.train) | pairs_set(cold.val) and np.array_equal(on.test, cold.test)
     assert refit.result.config["refit"]["validation"]["pairs"] == cold.val.shape[1]
     assert {"cold", "warm"} <= set(refit.metrics)
+
+
+def test_without_users_to_carve_validation_from_a_production_run_trains_unselected_and_says_so(caplog: pytest.LogCaptureFixture) -> None:
+    export, x = toy_export()
+    books = scenario_index(export, "books")
+    inter = export.interactions
+    first_two = np.zeros(inter.shape[1], dtype=bool)  # every user keeps at most 2 books
+    for u in np.unique(inter[0]):
+        rows = np.flatnonzero((inter[0] == u) & (export.item_scenario[inter[1]] == books))
+        first_two[rows[:2]] = True
+    sparse = dataclasses.replace(export, interactions=inter[:, first_two | (export.item_scenario[inter[1]] != books)])
+    spec, split_config = model_spec("lightgcn-merged", dim=8), SplitConfig(protocol="none", source="movies")
+    with pytest.raises(NoValidationError, match="no validation to select on.*--no-refit"):
+        train_from_export(sparse, target="books", spec=spec, split_config=split_config, train_config=CONFIG, item_x=None, refit=True)
+    with caplog.at_level("WARNING", logger="graphrec.train.run"):
+        fitted, split = train_from_export(sparse, target="books", spec=spec, split_config=split_config, train_config=CONFIG, item_x=None)
+    assert "training on everything without selection" in caplog.text
+    assert "refit" not in fitted.result.config and len(fitted.result.history) == CONFIG.epochs
+    assert pairs_set(split.train) == pairs_set(sparse.interactions)
