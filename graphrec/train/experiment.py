@@ -699,13 +699,13 @@ def ease_block(
     (:func:`~graphrec.models.baselines.fit_target_ease`), then ``rank``-d vectors
     (:func:`~graphrec.models.baselines.ease_embeddings`). ``None`` where validation has no pair on an item
     with a training interaction (nothing to choose the ridge or the weight on: the cold-item protocol,
-    a production split), and — with a warning — where the target has more than ``max_items`` items with
-    interactions (EASE inverts a dense items × items matrix: 8 bytes × items², several times)."""
+    a production split without a carved validation), and — with a warning — where the target has more than
+    ``max_items`` items with interactions (EASE inverts a dense items × items matrix: 8 bytes × items², several
+    times)."""
     import numpy as np
-    import torch
 
     from graphrec.data.splits import scenario_index
-    from graphrec.models.baselines import ease_embeddings, fit_target_ease
+    from graphrec.models.baselines import fit_target_ease
 
     counts = inputs.item_counts
     assert counts is not None  # build_inputs sets it
@@ -719,8 +719,8 @@ def ease_block(
         )  # fmt: skip
         return None
     _, params = fit_target_ease(export, split, target=target, val_candidates=validation_candidates(split, inputs))
-    users_e, items_e = ease_embeddings(split.train, len(export.user_ids), len(export.item_keys), items, l2=params["l2"], rank=rank)
-    return torch.from_numpy(users_e), torch.from_numpy(items_e), {k: v for k, v in params.items() if k != "seconds"}
+    users_e, items_e, _ = ease_block_at(export, split, inputs, target=target, rank=rank, l2=params["l2"])  # type: ignore[misc]
+    return users_e, items_e, {k: v for k, v in params.items() if k != "seconds"}
 
 
 def ease_block_at(
@@ -823,6 +823,7 @@ def fit_routed(
 
     results: dict[str, TrainResult] = {}
     cold_path: dict[str, Any] = {"selected_on": "validation (no simulated-cold users: not a cold-user or production split with a source)"}
+
     def epochs_of(channel: str) -> TrainConfig:
         return config if choices is None else dataclasses.replace(config, epochs=choices.epochs[channel])
 
