@@ -48,7 +48,9 @@ class Choices:
 
     Attributes:
         epochs: Epochs to train, by channel (``""`` for a single model; ``"knowledge"``,
-            ``"collaborative"`` for a routed one): the selection run's best epoch + 1.
+            ``"collaborative"`` for a routed one): the selection run's best epoch + 1. A routed model's
+            knowledge channel uses its entry only where it has no cold path to select on simulated-cold
+            users (no source scenario); otherwise the refit selects it there again (``cold_path``).
         prior_gate: Item gate count at which the popularity prior was chosen.
         prior: Popularity prior weight, relative to the score spread (``r`` of :func:`select_item_gate`).
         text_gate: Item gate count chosen with the text block (``None``: no text block).
