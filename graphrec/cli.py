@@ -626,7 +626,8 @@ def _check_target_fraction(ctx: click.Context, param: click.Parameter, value: fl
 @click.option("--target", required=True, help="Scenario to recommend in (e.g. books).")
 @click.option("--source", default=None,
               help="Source scenario of the coldstart protocol (e.g. movies); with --split none, graphrec's cold path "
-                   "is selected on simulated-cold users of this scenario.")
+                   "is selected on simulated-cold users of this scenario (default there: the other scenario of a "
+                   "two-scenario graph).")
 @click.option("--model", "model_name", type=click.Choice(_model_names()), default="graphrec", show_default=True,
               help="graphrec, an ablation, or a baseline.")
 @click.option("--split", "protocol", type=click.Choice(_protocols()), default=None,

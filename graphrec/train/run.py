@@ -36,7 +36,8 @@ class SplitConfig:
             ``coldstart-items`` (20% of the target's items held out with all their interactions, see
             :func:`~graphrec.data.splits.coldstart_items`), ``random`` (per-user 80/10/10) or ``none``
             (train on everything; no evaluation).
-        source: Source scenario of the coldstart protocol.
+        source: Source scenario of the coldstart protocol; with ``none``, the scenario a routed model's
+            cold path is selected from (default there: the graph's other scenario, where it has only two).
         seed: Split seed (default 0); also seeds the sparse-target draw.
         target_fraction: Share of each user's target training interactions kept after the split
             (sparse-target protocol, :func:`~graphrec.data.splits.sparse_target`; ``0 < p <= 1``,
@@ -75,7 +76,12 @@ def make_split(export: GraphExport, config: SplitConfig, *, target: str) -> Spli
     elif config.protocol == "random":
         split = splits.random_per_user(export, seed=config.seed)
     elif config.protocol == "none":
-        split = splits.no_holdout(export, source=config.source, target=target)
+        source = config.source
+        others = [s for s in export.scenarios if s != target]
+        if source is None and len(others) == 1:  # the one scenario cold users can come from
+            source = others[0]
+            logger.info("production split: cold users' source scenario is %r, the graph's only other scenario", source)
+        split = splits.no_holdout(export, source=source, target=target)
     else:
         raise ConfigError(f"unknown split protocol {config.protocol!r}; use one of {', '.join(PROTOCOLS)}")
     return splits.sparse_target(split, export, target=target, fraction=config.target_fraction, seed=config.seed)
@@ -146,6 +152,7 @@ def train_from_export(
     if fitted is None:
         fitted = fit(export, split, spec, train_config, target=target, item_x=item_x, progress=progress)
     if run_dir is not None:
-        save_run(run_dir, fitted, export, split, train_config, target=target, source=split_config.source, extra=extra)
+        source = split.meta.get("source", split_config.source)  # --split none may have inferred it
+        save_run(run_dir, fitted, export, split, train_config, target=target, source=source if isinstance(source, str) else None, extra=extra)
         logger.info("run saved to %s", run_dir)
     return fitted, split

@@ -29,7 +29,7 @@ from graphrec.train.experiment import (
 )
 from graphrec.train.loop import TrainConfig
 from graphrec.train.refit import Choices, apply_choices, choices_of, fit_refit
-from graphrec.train.run import SplitConfig, train_from_export
+from graphrec.train.run import SplitConfig, make_split, train_from_export
 from tests.unit.test_experiment import toy_export
 
 CONFIG = TrainConfig(epochs=6, batch_size=64, lr=0.01, patience=2, seed=0)
@@ -157,3 +157,11 @@ def test_without_users_to_carve_validation_from_a_production_run_trains_unselect
     assert "training on everything without selection" in caplog.text
     assert "refit" not in fitted.result.config and len(fitted.result.history) == CONFIG.epochs
     assert pairs_set(split.train) == pairs_set(sparse.interactions)
+
+
+def test_a_production_split_of_a_two_scenario_graph_takes_the_other_scenario_as_source() -> None:
+    export, _ = toy_export()
+    assert make_split(export, SplitConfig(protocol="none"), target="books").meta["source"] == "movies"
+    assert make_split(export, SplitConfig(protocol="none", source="movies"), target="books").meta["source"] == "movies"
+    three = dataclasses.replace(export, scenarios=["books", "movies", "music"])  # no scenario to prefer: none taken
+    assert "source" not in make_split(three, SplitConfig(protocol="none"), target="books").meta
