@@ -157,7 +157,7 @@ def main(argv: list[str] | None = None) -> None:
                    "out, selection, training again on all (model name +refit); none: as --split none --no-refit, all "
                    "those pairs trained for --epochs with nothing selected (+none). Test pairs are the same in all three")
     p.add_argument("--tag", default=None, help="write knowledge_<protocol>-<tag>.json (a parallel lane; `table` reads them all, "
-                   "`table --tag T` that lane's runs only: one run side by side)")
+                   "`table --tag T` that lane's runs only: one run side by side; a glob, e.g. 'refit-*', several lanes)")
     args = p.parse_args(argv)
     if args.verbose:
         import logging
@@ -165,8 +165,8 @@ def main(argv: list[str] | None = None) -> None:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     if args.protocol == "table":
         for protocol in PROTOCOLS:
-            one = results_file(protocol, args.tag)
-            runs = (json.loads(one.read_text())["runs"] if one.exists() else []) if args.tag else all_runs(protocol)
+            lanes = sorted(results_file(protocol).parent.glob(results_file(protocol, args.tag).name)) if args.tag else []
+            runs = [r for f in lanes for r in json.loads(f.read_text())["runs"]] if args.tag else all_runs(protocol)
             if runs:
                 print(f"\n## {protocol}")
                 print_tables({"summary": summarise(runs, protocol)}, protocol)
