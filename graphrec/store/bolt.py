@@ -289,14 +289,16 @@ class GraphStore:
         """``message``, or the server's own reason from its log where the message hides it."""
         if self._server_log is None or log_offset is None or "server log" not in message:
             return message
-        reason = None
-        for _ in range(10):  # the server logs the reason as it answers: give the line a moment to land
-            reason = server_log_reason(self._server_log, log_offset)
-            if reason is not None:
-                break
+        # the server logs the reason as it answers: give the line a moment to land (up to 5 s: a loaded
+        # machine can be that slow to flush it; only a failed request waits)
+        deadline = time.monotonic() + 5.0
+        reason = server_log_reason(self._server_log, log_offset)
+        while reason is None and time.monotonic() < deadline:
             time.sleep(0.05)
-        if reason is None:
-            return f"{message} ({self._server_log})"
+            reason = server_log_reason(self._server_log, log_offset)
+        if reason is None:  # nothing logged for this request: a full disk also stops the log itself
+            disk = disk_full_reason(self._server_log.parent)
+            return f"{message} ({self._server_log})" if disk is None else f"{message}: {disk} (server log {self._server_log})"
         return f"{reason} (the server's reason, from its log {self._server_log})"
 
     @contextlib.contextmanager
@@ -534,6 +536,21 @@ class GraphStore:
             total += int(deleted)
             if deleted == 0:
                 return total
+
+
+def disk_full_reason(path: Path, *, min_free: int = 1 << 20) -> str | None:
+    """``"No space left on device: …"`` where the filesystem holding ``path`` has less than ``min_free``
+    bytes (default 1 MiB) free, else ``None`` (also where it cannot be measured). For a failed write whose
+    reason the server could not log: its log lies on the same full disk."""
+    import shutil
+
+    try:
+        free = shutil.disk_usage(path).free
+    except OSError:
+        return None
+    if free >= min_free:
+        return None
+    return f"No space left on device: {free} bytes free on the filesystem of {path}; free space there (or move the graphrec home)"
 
 
 _CONCEALED = " (concealed from the client in production mode)"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from graphrec.store.bolt import server_log_reason
+from graphrec.store.bolt import disk_full_reason, server_log_reason
 
 CONCEALED = (
     "2026-12-01 15:36:15.803 INFO  [BoltNetworkExecutor] BOLT: UndefinedVariable: Variable 'BY' not defined "
@@ -43,3 +43,13 @@ def test_only_lines_after_the_offset_count_and_the_latest_failure_wins(tmp_path:
 
 def test_missing_log(tmp_path: Path) -> None:
     assert server_log_reason(tmp_path / "nope.log", 0) is None
+
+
+def test_a_full_disk_is_named_from_the_filesystem_when_the_log_cannot_say(tmp_path: Path) -> None:
+    import shutil
+
+    free = shutil.disk_usage(tmp_path).free
+    assert disk_full_reason(tmp_path, min_free=0) is None  # any free space is enough
+    reason = disk_full_reason(tmp_path, min_free=free + (1 << 40))  # less free than asked: "full"
+    assert reason is not None and reason.startswith("No space left on device:") and str(tmp_path) in reason
+    assert disk_full_reason(tmp_path / "missing" / "dir") is None  # cannot measure: no claim
