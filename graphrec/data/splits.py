@@ -492,6 +492,33 @@ def pairs_set(pairs: np.ndarray) -> set[tuple[int, int]]:
     return {(int(u), int(i)) for u, i in pairs.T.tolist()}
 
 
+def per_user_shares(pairs: np.ndarray, rng: np.random.Generator, fractions: Sequence[float]) -> list[list[tuple[int, int]]]:
+    """Cut each user's items of ``pairs`` (``[2, n]``) into seeded shares: user by user in order, a random
+    permutation of the user's sorted items gives ``max(1, round(n · f))`` items to each of ``fractions`` in
+    turn and the rest to the last share; a user with fewer than 3 items keeps them all in the last share.
+
+    Returns:
+        ``len(fractions) + 1`` lists of ``(user, item)`` pairs.
+    """
+    by_user: dict[int, list[int]] = defaultdict(list)
+    for u, i in pairs.T.tolist():
+        by_user[u].append(i)
+    shares: list[list[tuple[int, int]]] = [[] for _ in range(len(fractions) + 1)]
+    for u in sorted(by_user):
+        items = sorted(by_user[u])
+        if len(items) < 3:
+            shares[-1] += [(u, i) for i in items]
+            continue
+        order = [items[k] for k in rng.permutation(len(items))]
+        start = 0
+        for share, f in zip(shares, fractions):
+            n = max(1, int(round(len(items) * f)))
+            share += [(u, i) for i in order[start : start + n]]
+            start += n
+        shares[-1] += [(u, i) for i in order[start:]]
+    return shares
+
+
 def holdout_validation(split: Split, export: GraphExport, *, target: str, seed: int, fraction: float = 0.1) -> Split:
     """Carve a validation split out of ``split.train``: for every user with at least 3 target training
     interactions, a seeded ``max(1, round(n · fraction))`` of their ``n`` target training pairs move to
@@ -522,20 +549,8 @@ def holdout_validation(split: Split, export: GraphExport, *, target: str, seed: 
         raise ConfigError(f"validation fraction {fraction!r} is out of range: it must be > 0 and < 1 (default 0.1)")
     t_idx = scenario_index(export, target)
     is_target = export.item_scenario[split.train[1]] == t_idx
-    by_user: dict[int, list[int]] = defaultdict(list)
-    for u, i in split.train[:, is_target].T.tolist():
-        by_user[u].append(i)
-    rng = np.random.default_rng([seed, 0x7A1])
-    train, val = [tuple(p) for p in split.train[:, ~is_target].T.tolist()], []
-    for u in sorted(by_user):
-        items = sorted(by_user[u])
-        if len(items) < 3:
-            train += [(u, i) for i in items]
-            continue
-        order = [items[k] for k in rng.permutation(len(items))]
-        n_val = max(1, int(round(len(items) * fraction)))
-        val += [(u, i) for i in order[:n_val]]
-        train += [(u, i) for i in order[n_val:]]
+    val, kept = per_user_shares(split.train[:, is_target], np.random.default_rng([seed, 0x7A1]), (fraction,))
+    train = [tuple(p) for p in split.train[:, ~is_target].T.tolist()] + kept
     if not val:
         raise NoValidationError(
             f"no validation to select on: no user has 3 or more {target!r} training interactions; train without "
@@ -567,22 +582,7 @@ def random_per_user(export: GraphExport, *, seed: int, val_fraction: float = 0.1
     """Per user, a seeded random partition into train / validation / test (users with < 3 interactions train only)."""
     import numpy as np
 
-    rng = np.random.default_rng(seed)
-    by_user: dict[int, list[int]] = defaultdict(list)
-    for u, i in export.interactions.T.tolist():
-        by_user[u].append(i)
-    train, val, test = [], [], []
-    for u in sorted(by_user):
-        items = sorted(by_user[u])
-        if len(items) < 3:
-            train += [(u, i) for i in items]
-            continue
-        order = [items[k] for k in rng.permutation(len(items))]
-        n_test = max(1, int(round(len(items) * test_fraction)))
-        n_val = max(1, int(round(len(items) * val_fraction)))
-        test += [(u, i) for i in order[:n_test]]
-        val += [(u, i) for i in order[n_test : n_test + n_val]]
-        train += [(u, i) for i in order[n_test + n_val :]]
+    test, val, train = per_user_shares(export.interactions, np.random.default_rng(seed), (test_fraction, val_fraction))
     split = Split(_pairs(train), _pairs(val), _pairs(test), meta={"protocol": "random-per-user", "seed": seed})
     check_no_leakage(split, export)
     return split
