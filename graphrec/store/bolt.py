@@ -6,6 +6,7 @@ import contextlib
 import logging
 import os
 import re
+import shutil
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -542,8 +543,6 @@ def disk_full_reason(path: Path, *, min_free: int = 1 << 20) -> str | None:
     """``"No space left on device: …"`` where the filesystem holding ``path`` has less than ``min_free``
     bytes (default 1 MiB) free, else ``None`` (also where it cannot be measured). For a failed write whose
     reason the server could not log: its log lies on the same full disk."""
-    import shutil
-
     try:
         free = shutil.disk_usage(path).free
     except OSError:

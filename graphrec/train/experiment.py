@@ -620,11 +620,19 @@ def gate_weight_grid(
         set_weight(0.0)
         spread = routed_spread(model, channels, sample, candidates)
         for r in weights if block_spread > 0 else weights[:1]:
-            weight = r * spread / block_spread if r else 0.0
+            weight = relative_weight(r, spread, block_spread)
             set_weight(weight)
             val = routed_val_recall(model, channels, split, exclude, candidates)
             grid.append({"gate_count": gate, names[0]: r, names[1]: weight, "val_recall@20": val})
     return grid
+
+
+def relative_weight(r: float, spread: float, block_spread: float) -> float:
+    """The weight of a block (or prior) chosen as ``r`` relative to the score spread: ``r · σ_s / σ_b`` with
+    ``σ_s = spread`` (routed scores without the block) and ``σ_b = block_spread`` (the block's own); 0 for
+    ``r = 0`` or a block without spread. The one rule selection (:func:`gate_weight_grid`) and a refit
+    (:func:`~graphrec.train.refit.apply_choices`) convert by."""
+    return r * spread / block_spread if r and block_spread > 0 else 0.0
 
 
 def routed_spread(model: RoutedLightGCN, channels: Any, sample: np.ndarray, candidates: np.ndarray) -> float:
@@ -702,16 +710,14 @@ def ease_block(
     a production split without a carved validation), and — with a warning — where the target has more than
     ``max_items`` items with interactions (EASE inverts a dense items × items matrix: 8 bytes × items², several
     times)."""
-    import numpy as np
 
-    from graphrec.data.splits import scenario_index
     from graphrec.models.baselines import fit_target_ease
 
     counts = inputs.item_counts
     assert counts is not None  # build_inputs sets it
     if not split.val.shape[1] or not (counts[split.val[1]] > 0).any():
         return None
-    items = np.flatnonzero((export.item_scenario == scenario_index(export, target)) & (counts > 0))
+    items = ease_items(export, inputs, target=target)
     if len(items) > max_items:
         logger.warning(
             "no EASE block: the target %r has %d items with interactions, more than %d (its dense items x items "
@@ -723,20 +729,26 @@ def ease_block(
     return users_e, items_e, {k: v for k, v in params.items() if k != "seconds"}
 
 
+def ease_items(export: GraphExport, inputs: Inputs, *, target: str) -> np.ndarray:
+    """The items of the EASE block: the target's items with a training interaction (export rows)."""
+    import numpy as np
+
+    from graphrec.data.splits import scenario_index
+
+    assert inputs.item_counts is not None  # build_inputs sets it
+    return np.flatnonzero((export.item_scenario == scenario_index(export, target)) & (inputs.item_counts > 0))
+
+
 def ease_block_at(
     export: GraphExport, split: Split, inputs: Inputs, *, target: str, rank: int, l2: float | None
 ) -> tuple[torch.Tensor, torch.Tensor, dict[str, Any]] | None:
     """The EASE block of :func:`ease_block` at a ridge already chosen (a refit: no validation); ``None``
     without one."""
-    import numpy as np
     import torch
 
-    from graphrec.data.splits import scenario_index
     from graphrec.models.baselines import ease_embeddings
 
-    counts = inputs.item_counts
-    assert counts is not None  # build_inputs sets it
-    items = np.flatnonzero((export.item_scenario == scenario_index(export, target)) & (counts > 0))
+    items = ease_items(export, inputs, target=target)
     if l2 is None or not len(items):
         return None
     users_e, items_e = ease_embeddings(split.train, len(export.user_ids), len(export.item_keys), items, l2=l2, rank=rank)

@@ -98,7 +98,7 @@ def choices_of(selected: Fitted, split: Split) -> Choices:
     sample = tuple(int(u) for u in np.unique(split.val[0]))
     return Choices(
         epochs={name: int(channels[name]["best_epoch"]) + 1 for name in ("knowledge", "collaborative")},
-        prior_gate=float(gate.get("prior_gate", gate["gate_count"])),
+        prior_gate=float(gate["prior_gate"]),
         prior=float(gate["prior"]),
         text_gate=None if text is None else float(text["gate_count"]),
         text=0.0 if text is None else float(text["text"]),
@@ -117,6 +117,7 @@ def apply_choices(model: RoutedLightGCN, inputs: Inputs, split: Split, choices: 
     import torch
 
     from graphrec.train.experiment import (
+        relative_weight,
         routed_spread,
         score_spread,
         validation_candidates,
@@ -130,7 +131,7 @@ def apply_choices(model: RoutedLightGCN, inputs: Inputs, split: Split, choices: 
     cand = torch.from_numpy(np.flatnonzero(candidates))
 
     def carried(r: float, block_spread: float) -> float:
-        return r * routed_spread(model, channels, sample, candidates) / block_spread if r and block_spread > 0 else 0.0
+        return relative_weight(r, routed_spread(model, channels, sample, candidates), block_spread) if r else 0.0
 
     model.set_gate_count(choices.prior_gate)
     for set_weight in (model.set_prior_weight, model.set_text_weight, model.set_ease_weight):
