@@ -42,7 +42,6 @@ def synthetic_run(folder: Path, *, n_users: int, n_items: int, dim: int, per_use
     """Write a run folder with random embeddings and ``per_user`` random training items per user."""
     import numpy as np
 
-    from graphrec.data.splits import Split
     from graphrec.train.rundir import CONFIG_FILE, METRICS_FILE, save_embeddings, save_split
 
     rng = np.random.default_rng(seed)
@@ -58,7 +57,7 @@ def synthetic_run(folder: Path, *, n_users: int, n_items: int, dim: int, per_use
     empty = np.zeros((2, 0), dtype=np.int64)
     save_embeddings(folder, emb, user_ids=[f"u{k}" for k in range(n_users)],
                     item_keys=[("items", f"i{k}") for k in range(n_items)], topic_ids=[])  # fmt: skip
-    save_split(folder, Split(train, empty, empty.copy()))
+    save_split(folder, train, empty, empty.copy(), {})
     (folder / CONFIG_FILE).write_text(json.dumps({"target": "items", "model": {"name": "synthetic"}}))
     (folder / METRICS_FILE).write_text(json.dumps({"metrics": {}}))
     return folder

@@ -12,7 +12,7 @@ from graphrec.errors import InputDataError
 from graphrec.eval.ranking import rank_top_k
 
 if TYPE_CHECKING:  # pragma: no cover
-    from graphrec.train.rundir import SavedRun
+    from graphrec.train.record import RunRecord
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ def read_user_ids(path: Path) -> list[str]:
 
 
 def recommend(
-    run: SavedRun,
+    run: RunRecord,
     user_ids: Sequence[str],
     *,
     scenario: str,

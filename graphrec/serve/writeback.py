@@ -20,7 +20,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
 
     from graphrec.store.bolt import GraphStore
-    from graphrec.train.rundir import SavedRun
+    from graphrec.train.record import RunRecord
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ class WriteBackReport:
     notes: list[str] = field(default_factory=list)
 
 
-def topic_embeddings(store: GraphStore, run: SavedRun) -> tuple[list[str], np.ndarray]:
+def topic_embeddings(store: GraphStore, run: RunRecord) -> tuple[list[str], np.ndarray]:
     """Topic ids and embeddings: the run's own topic nodes, or else (a model trained without topics)
     the membership-weighted mean of its item embeddings over the store's ``HAS_TOPIC`` edges."""
     import numpy as np
@@ -64,7 +64,7 @@ def topic_embeddings(store: GraphStore, run: SavedRun) -> tuple[list[str], np.nd
 
 def write_back(
     store: GraphStore,
-    run: SavedRun,
+    run: RunRecord,
     *,
     scenario: str,
     k: int = 20,
@@ -96,8 +96,8 @@ def write_back(
     report = WriteBackReport(run=run.name)
     name = run.name
     logger.info("write-back of %s: embeddings", name)
-    if run.config.get("model", {}).get("kind") == "popularity":
-        report.notes.append("popularity run: no embeddings to write")
+    if not run.has_embeddings:
+        report.notes.append(f"a {run.config['model']['name']} run ranks without embeddings: none to write")
     else:
         report.embeddings["user"] = store.write_batches(
             cypher.SET_USER_EMBEDDINGS,

@@ -19,21 +19,19 @@ ids, index ranges, finite embeddings) and names the folder, the problem and the 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import time
 import zipfile
 import zlib
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
-from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from graphrec.errors import ConfigError, GraphRecError, RunFolderError, TrainingDivergedError
-from graphrec.eval.ranking import ScoreFn, dot_product_scores
+from graphrec.errors import ConfigError, GraphRecError, RunFolderError
 from graphrec.home import replace_private
-from graphrec.results import run_metadata
+from graphrec.train.record import RunRecord, non_finite, record_run
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -56,10 +54,6 @@ REQUIRED_FILES = (CONFIG_FILE, METRICS_FILE, EMBEDDINGS_FILE, SPLIT_FILE)
 #: Every file :func:`save_run` writes.
 RUN_FILES = (CONFIG_FILE, METRICS_FILE, CURVES_FILE, MODEL_FILE, EMBEDDINGS_FILE, SPLIT_FILE)
 _RETRAIN = "pass --run with another run folder, or delete this folder and retrain (`graphrec train`)"
-
-
-SELECTIONS = ("item_gate", "cold_path", "channels", "refit")
-"""Choices a training made on validation (``TrainResult.config`` keys), saved in ``metrics.json["selected"]``."""
 
 
 def new_run_dir(runs: Path, model: str, seed: int) -> Path:
@@ -104,19 +98,6 @@ def _write_json(path: Path, value: Any) -> None:
     replace_private(path, lambda f: f.write(json.dumps(value, indent=2, default=str).encode()))
 
 
-def non_finite(emb: dict[str, np.ndarray]) -> str | None:
-    """``"<n> of <m> <kind> embeddings"`` for the first of ``emb`` (``{"user" | "item" | "topic": array}``)
-    with rows holding NaN or inf; ``None`` when all are finite."""
-    import numpy as np
-
-    for kind, x in emb.items():
-        finite = np.isfinite(x)
-        bad = ~finite.all(axis=tuple(range(1, x.ndim))) if x.ndim > 1 else ~finite
-        if bad.any():
-            return f"{int(bad.sum())} of {len(bad)} {kind} embeddings"
-    return None
-
-
 def plot_curves(history: list[dict[str, float]], path: Path, *, title: str) -> None:
     """Write a PNG with the training loss and the validation metric per epoch (matplotlib, no display)."""
     from matplotlib.figure import Figure
@@ -153,57 +134,43 @@ def save_run(
     target: str,
     source: str | None,
     extra: dict[str, Any] | None = None,
-) -> None:
-    """Write metrics, curves, checkpoint, embeddings, split and (last) config into ``run_dir``.
+) -> RunRecord:
+    """Record a fitted model (:func:`~graphrec.train.record.record_run`, named after ``run_dir``) and
+    write it into ``run_dir`` (:func:`write_run`).
 
     Raises:
         TrainingDivergedError: An embedding is not finite (nothing is written then).
     """
-    import numpy as np
+    record = record_run(fitted, export, split, config, name=run_dir.name, target=target, source=source, extra=extra)
+    return write_run(run_dir, record)
+
+
+def write_run(run_dir: Path, record: RunRecord) -> RunRecord:
+    """Write a run's metrics, curves, checkpoint, embeddings, split and (last) config into ``run_dir``.
+
+    Returns:
+        The record as saved there: named after ``run_dir`` (the ``run`` of its RECOMMENDED edges), with
+        its ``path``.
+    """
     import torch
 
-    emb = fitted.embeddings()
-    if fitted.popularity is not None:  # popularity: a 1-d "embedding" that reproduces its ranking
-        emb = {
-            "user": np.ones((len(export.user_ids), 1), dtype=np.float32),
-            "item": fitted.popularity.numpy()[:, None].astype(np.float32),
-            "topic": np.zeros((0, 1), dtype=np.float32),
-        }
-    bad = non_finite(emb)
-    if bad:  # nothing is written for a diverged model
-        raise TrainingDivergedError(
-            f"{bad} of the trained model are not finite (NaN or inf): training diverged; nothing was saved to "
-            f"{run_dir}. Retrain with a lower learning rate (graphrec train --lr; this run used {config.lr:g})"
-        )
+    if record.name != run_dir.name or record.path != run_dir:
+        record = dataclasses.replace(record, name=run_dir.name, path=run_dir, metrics={**record.metrics, "run": run_dir.name})
     for name in RUN_FILES:  # config.json first: the folder stops looking complete until the save ends
         (run_dir / name).unlink(missing_ok=True)
-    result = fitted.result
-    run_config = {
-        "model": asdict(fitted.spec),
-        "train": asdict(config),
-        "split": split.meta,
-        "target": target,
-        "source": source,
-        **(extra or {}),
-    }
-    metrics = run_metadata(
-        run=run_dir.name,
-        metrics=fitted.metrics,
-        best_epoch=result.best_epoch if result else None,
-        best_val=result.best_val if result else None,
-        seconds_per_epoch=result.seconds_per_epoch if result else None,
-        selected={k: v for k, v in (result.config if result else {}).items() if k in SELECTIONS},
-        history=result.history if result else [],
-    )
-    _write_json(run_dir / METRICS_FILE, metrics)
-    if result and result.history:
-        plot_curves(result.history, run_dir / CURVES_FILE, title=f"{fitted.spec.name}, seed {config.seed}")
-    if fitted.model is not None:
-        state = fitted.model.state_dict()
+    _write_json(run_dir / METRICS_FILE, record.metrics)
+    history = record.metrics.get("history") or []
+    if history:
+        title = f"{record.config['model']['name']}, seed {record.config['train']['seed']}"
+        plot_curves(history, run_dir / CURVES_FILE, title=title)
+    if record.state is not None:
+        state = record.state
         replace_private(run_dir / MODEL_FILE, lambda f: torch.save(state, f))
-    save_embeddings(run_dir, emb, user_ids=export.user_ids, item_keys=export.item_keys, topic_ids=export.topic_ids)
-    save_split(run_dir, split)
-    _write_json(run_dir / CONFIG_FILE, run_config)  # last: marks the folder complete
+    emb = {"user": record.user, "item": record.item, "topic": record.topic}
+    save_embeddings(run_dir, emb, user_ids=record.user_ids, item_keys=record.item_keys, topic_ids=record.topic_ids)
+    save_split(run_dir, record.train, record.val, record.test, record.slices)
+    _write_json(run_dir / CONFIG_FILE, record.config)  # last: marks the folder complete
+    return record
 
 
 def save_embeddings(
@@ -229,88 +196,13 @@ def save_embeddings(
     ))  # fmt: skip
 
 
-def save_split(run_dir: Path, split: Split) -> None:
-    """Write ``split.npz``: the run's train / val / test pairs (export rows) and slices."""
+def save_split(run_dir: Path, train: np.ndarray, val: np.ndarray, test: np.ndarray, slices: dict[str, np.ndarray]) -> None:
+    """Write ``split.npz``: the run's train / val / test pairs (export rows) and user slices."""
     import numpy as np
 
     replace_private(run_dir / SPLIT_FILE, lambda f: np.savez(
-        f,
-        train=split.train,
-        val=split.val,
-        test=split.test,
-        **{f"slice_{name}": users for name, users in split.slices.items()},
+        f, train=train, val=val, test=test, **{f"slice_{name}": users for name, users in slices.items()},
     ))  # fmt: skip
-
-
-@dataclass
-class SavedRun:
-    """A run read back from its directory (embeddings, ids, split, config, metrics)."""
-
-    path: Path
-    config: dict[str, Any]
-    metrics: dict[str, Any]
-    user: np.ndarray
-    item: np.ndarray
-    topic: np.ndarray
-    user_ids: list[str]
-    item_keys: list[tuple[str, str]]
-    topic_ids: list[str]
-    train: np.ndarray
-    val: np.ndarray
-    test: np.ndarray
-    slices: dict[str, np.ndarray] = field(default_factory=dict)
-
-    @property
-    def name(self) -> str:
-        """The run's id (its folder name), written as ``run`` on RECOMMENDED edges."""
-        return self.path.name
-
-    def score_fn(self) -> ScoreFn:
-        """Dot-product scores over the saved embeddings (what serving and ``evaluate`` rank by)."""
-        import torch
-
-        return dot_product_scores(torch.from_numpy(self.user), torch.from_numpy(self.item))
-
-    @cached_property
-    def _user_rows(self) -> dict[str, int]:
-        return {u: k for k, u in enumerate(self.user_ids)}
-
-    @cached_property
-    def _item_scenarios(self) -> np.ndarray:
-        import numpy as np
-
-        return np.array([s for s, _ in self.item_keys])
-
-    @cached_property
-    def _known_index(self) -> tuple[np.ndarray, np.ndarray]:
-        """Every interaction's item row, grouped by user, and each user's start offset in it."""
-        import numpy as np
-
-        pairs = np.concatenate([self.train, self.val, self.test], axis=1)
-        order = np.argsort(pairs[0], kind="stable")
-        return pairs[1, order], np.searchsorted(pairs[0, order], np.arange(len(self.user_ids) + 1))
-
-    def user_row(self) -> dict[str, int]:
-        """``{raw user id: row}`` (built once per run)."""
-        return self._user_rows
-
-    def scenario_mask(self, scenario: str) -> np.ndarray:
-        """Bool mask of the items of ``scenario``.
-
-        Raises:
-            ConfigError: The run has no item of that scenario.
-        """
-        mask = self._item_scenarios == scenario
-        if not mask.any():
-            names = sorted(set(self._item_scenarios.tolist()))
-            raise ConfigError(f"scenario {scenario!r} has no items in run {self.name}; it has {names}")
-        return mask
-
-    def known_items(self, rows: Sequence[int]) -> dict[int, set[int]]:
-        """``{user row: every item it interacted with in the run's graph}`` (train, validation and test:
-        serving never recommends those) for ``rows``; the per-user index is built once per run."""
-        items, starts = self._known_index
-        return {r: set(items[starts[r] : starts[r + 1]].tolist()) for r in rows}
 
 
 def _unusable(run_dir: Path, problem: str, fix: str = _RETRAIN) -> RunFolderError:
@@ -346,11 +238,11 @@ def _read_npz(run_dir: Path, name: str, required: Sequence[str]) -> dict[str, np
     return arrays
 
 
-def _check_run(run: SavedRun) -> None:
+def _check_run(run: RunRecord, d: Path) -> None:
     """Shapes, dtypes, id counts, index ranges and finiteness of a run read from disk."""
     import numpy as np
 
-    d, bad = run.path, _unusable
+    bad = _unusable
     n_users, n_items = len(run.user_ids), len(run.item_keys)
     for kind, x in (("user", run.user), ("item", run.item), ("topic", run.topic)):
         if x.ndim != 2 or not np.issubdtype(x.dtype, np.floating):
@@ -387,7 +279,7 @@ def _check_run(run: SavedRun) -> None:
         raise bad(d, f"{CONFIG_FILE}'s target {target!r} has no items in the run (scenarios: {scenarios})")
 
 
-def load_run(run_dir: Path) -> SavedRun:
+def load_run(run_dir: Path) -> RunRecord:
     """Read and validate a run folder written by :func:`save_run`.
 
     Raises:
@@ -410,7 +302,8 @@ def load_run(run_dir: Path) -> SavedRun:
             raise _unusable(run_dir, f"{EMBEDDINGS_FILE}: {k} is {v.dtype} of shape {v.shape}, not a list of strings")
     if len(ids["item_scenario"]) != len(ids["item_ids"]):
         raise _unusable(run_dir, f"{EMBEDDINGS_FILE}: {len(ids['item_ids'])} item ids for {len(ids['item_scenario'])} item scenarios")
-    run = SavedRun(
+    run = RunRecord(
+        name=run_dir.name,
         path=run_dir,
         config=config,
         metrics=metrics,
@@ -425,7 +318,7 @@ def load_run(run_dir: Path) -> SavedRun:
         test=split["test"],
         slices={k.removeprefix("slice_"): v for k, v in split.items() if k.startswith("slice_")},
     )
-    _check_run(run)
+    _check_run(run, run_dir)
     return run
 
 
