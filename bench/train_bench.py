@@ -99,14 +99,14 @@ class PreparedGraph(NamedTuple):
 def prepared_graph(home: Path, *, features: bool = True) -> PreparedGraph:
     """Export the graph of a prepared home from its store, and load its item features unless ``features`` is false."""
     from graphrec.data.export import export_graph
-    from graphrec.features import ITEM_FEATURES_FILE
+    from graphrec.home import features_file
     from graphrec.store.connect import StoreConfig, open_store
     from graphrec.train.run import load_item_features
 
     with open_store(StoreConfig(home=home.resolve())) as store:
         export = export_graph(store)
         agent = store.capabilities.agent
-    item_x = load_item_features(export, home / "features" / ITEM_FEATURES_FILE) if features else None
+    item_x = load_item_features(export, features_file(home)) if features else None
     return PreparedGraph(export, item_x, agent)
 
 

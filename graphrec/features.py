@@ -28,8 +28,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from graphrec.text.cache import EmbeddingCache, EncodeResult
     from graphrec.text.encoder import TextEncoder
 
-ITEM_FEATURES_FILE = "item_features.npz"
-
 
 def item_text(title: str | None, text: str | None) -> str:
     """The text encoded for an item: ``"<title>. <text>"``, either part alone, or ``""`` if both are empty."""

@@ -21,6 +21,8 @@ logger = logging.getLogger(__name__)
 HOME_ENV = "GRAPHREC_HOME"
 PASSWORD_ENV = "GRAPHREC_NEO4J_PASSWORD"
 DEFAULT_HOME = Path("~/.graphrec")
+ITEM_FEATURES_FILE = "item_features.npz"
+"""File name of the item features under ``<home>/features`` (:func:`features_file`)."""
 HOME_MODE = 0o700
 PRIVATE_UMASK = 0o077
 # what graphrec writes in a home: only these are tightened recursively when an older, looser home is found
@@ -106,6 +108,31 @@ def arcadedb_dir(home: Path) -> Path:
 def runs_dir(home: Path) -> Path:
     """Where run results (ingest summaries, rejects, training runs) are written."""
     return home / "runs"
+
+
+def state_dir(home: Path) -> Path:
+    """Where ingest keeps its resume checkpoints."""
+    return home / "state"
+
+
+def features_file(home: Path) -> Path:
+    """The item feature file ``graphrec embed`` writes and training, topics and export read."""
+    return home / "features" / ITEM_FEATURES_FILE
+
+
+def embedding_cache_file(home: Path) -> Path:
+    """The on-disk cache of text embeddings (model identity + text hash → vector)."""
+    return home / "cache" / "embeddings.sqlite"
+
+
+def llm_cache_file(home: Path) -> Path:
+    """The on-disk cache of LLM topic-extraction answers."""
+    return home / "cache" / "llm_responses.sqlite"
+
+
+def quickstart_dir(home: Path, seed: int) -> Path:
+    """Where ``graphrec quickstart`` generates its synthetic dataset of ``seed``."""
+    return home / "quickstart" / f"seed{seed}"
 
 
 def write_private(path: Path, text: str) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from click.testing import CliRunner
 
 from graphrec.cli import cli
-from graphrec.features import ITEM_FEATURES_FILE, ItemFeatures
+from graphrec.features import ItemFeatures
+from graphrec.home import features_file
 from graphrec.store.connect import StoreConfig, open_store
 from tests.conftest import cli_args
 
@@ -20,7 +21,7 @@ def test_embed_items_then_cached_rerun(store_config: StoreConfig) -> None:
     out = runner.invoke(cli, [*cli_args(store_config), "embed"], catch_exceptions=False)
     assert out.exit_code == 0, out.stderr
     assert "1 with empty text" in out.stdout and "0 from cache" in out.stdout
-    feats = ItemFeatures.load(store_config.home / "features" / ITEM_FEATURES_FILE)
+    feats = ItemFeatures.load(features_file(store_config.home))
     assert [(s, i) for s, i in zip(feats.scenario, feats.ids)] == [(r["s"], r["id"]) for r in items]
     assert feats.x.shape == (len(items), 384)
     blank = feats.ids.index("blank")
@@ -28,4 +29,4 @@ def test_embed_items_then_cached_rerun(store_config: StoreConfig) -> None:
     assert feats.has_text.sum() == len(items) - 1
     again = runner.invoke(cli, [*cli_args(store_config), "embed"], catch_exceptions=False)
     assert again.exit_code == 0 and " 0 encoded" in again.stdout
-    assert (ItemFeatures.load(store_config.home / "features" / ITEM_FEATURES_FILE).x == feats.x).all()
+    assert (ItemFeatures.load(features_file(store_config.home)).x == feats.x).all()

@@ -7,7 +7,8 @@ from click.testing import CliRunner
 
 from graphrec.cli import cli
 from graphrec.data.export import export_graph, item_feature_matrix, to_hetero_data
-from graphrec.features import ITEM_FEATURES_FILE, ItemFeatures
+from graphrec.features import ItemFeatures
+from graphrec.home import features_file
 from graphrec.schema import EdgeType, NodeType
 from graphrec.stats import graph_stats
 from graphrec.store.connect import StoreConfig, open_store
@@ -31,7 +32,7 @@ def test_export_to_hetero_data(store_config: StoreConfig) -> None:
     assert {(r["u"], r["s"], r["i"]) for r in some} <= pairs
     assert len(only_discovered.topic_ids) == 8 and all(t.startswith("discovered:") for t in only_discovered.topic_ids)
 
-    features = ItemFeatures.load(store_config.home / "features" / ITEM_FEATURES_FILE)
+    features = ItemFeatures.load(features_file(store_config.home))
     x, has_text = item_feature_matrix(export, features)
     assert x.shape == (len(export.item_keys), 384) and has_text.all()
     train = export.interactions[:, ::2]  # any subset: only these edges may appear

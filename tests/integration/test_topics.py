@@ -10,7 +10,8 @@ from click.testing import CliRunner
 from sklearn.metrics import normalized_mutual_info_score
 
 from graphrec.cli import cli
-from graphrec.features import ITEM_FEATURES_FILE, ItemFeatures
+from graphrec.features import ItemFeatures
+from graphrec.home import features_file
 from graphrec.store.connect import StoreConfig, open_store
 from ingest.sources.synthetic import THEMES
 from ingest.topics.base import topic_spreads
@@ -109,7 +110,7 @@ def test_features_must_cover_the_store(store_config: StoreConfig) -> None:
         store.execute_write("MERGE (:Item {scenario: 'books', id: 'late-arrival', title: 'New'})", {})
     result = CliRunner().invoke(cli, [*cli_args(store_config), "topics", "extract"])
     assert result.exit_code == 1 and "rerun `graphrec embed`" in result.stderr
-    feats = ItemFeatures.load(store_config.home / "features" / ITEM_FEATURES_FILE)
+    feats = ItemFeatures.load(features_file(store_config.home))
     assert "late-arrival" not in feats.ids
 
 
