@@ -8,9 +8,10 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from graphrec.errors import ConfigError
 from ingest.records import RawRow, Reject
 from ingest.sources import movielens
-from graphrec.errors import ConfigError
+from ingest.sources.amazon_kg import read_amazon_kg_metadata
 from ingest.sources.delimited import read_delimited
 from ingest.sources.jsonl import read_jsonl
 from ingest.sources.parquet import read_parquet
@@ -69,12 +70,6 @@ def _items_only(name: str) -> Reader:
     return reader
 
 
-def _amazon_kg_metadata(path: Path, *, encoding: str = "utf-8") -> Iterator[RawRow | Reject]:
-    from ingest.sources.amazon_kg import read_amazon_kg_metadata
-
-    return read_amazon_kg_metadata(path, encoding=encoding)
-
-
 _RECBOLE = _delimited("\t", quoting=False, strip_types=True)
 _TSV = _delimited("\t", quoting=False)
 _CSV = _delimited(",", quoting=True)
@@ -111,7 +106,7 @@ FORMATS: dict[str, Format] = {
         Format(
             "amazon-kg-metadata",
             _items_only("amazon-kg-metadata"),
-            _amazon_kg_metadata,
+            read_amazon_kg_metadata,
             item_columns={"id": "iid", "categories": "categories"},
             items_only=True,
         ),

@@ -4,25 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from typing import Any
-from urllib.parse import unquote
 
 from graphrec.errors import InputDataError
 from ingest.formats import FORMATS, format_reader
 from ingest.records import InteractionRecord, ItemRecord, RawRow, Reject
+from ingest.sources.amazon_kg import parse_dbpedia_title
 from ingest.sources.lines import shown
 from ingest.spec import FileOptions, InteractionSource, ItemSource
 from ingest.values import BadValue, parse_id, parse_rating, parse_timestamp, text_value
-
-_DBPEDIA_PREFIXES = ("http://dbpedia.org/resource/", "https://dbpedia.org/resource/", "dbr:", "res:")
-
-
-def parse_dbpedia_title(value: str) -> str:
-    """Title from a DBpedia resource name: ``res:No_Mercy_(1986_film)`` → ``No Mercy (1986 film)``."""
-    for prefix in _DBPEDIA_PREFIXES:
-        if value.startswith(prefix):
-            value = value[len(prefix) :]
-            break
-    return unquote(value).replace("_", " ").strip()
 
 
 def read_file(opts: FileOptions, kind: str) -> Iterator[RawRow | Reject]:

@@ -9,11 +9,22 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import unquote
 
 from graphrec.errors import InputDataError
-from ingest.mapping import parse_dbpedia_title
 from ingest.records import RawRow, Reject
 from ingest.sources.lines import content_lines
+
+_DBPEDIA_PREFIXES = ("http://dbpedia.org/resource/", "https://dbpedia.org/resource/", "dbr:", "res:")
+
+
+def parse_dbpedia_title(value: str) -> str:
+    """Title from a DBpedia resource name: ``res:No_Mercy_(1986_film)`` → ``No Mercy (1986 film)``."""
+    for prefix in _DBPEDIA_PREFIXES:
+        if value.startswith(prefix):
+            value = value[len(prefix) :]
+            break
+    return unquote(value).replace("_", " ").strip()
 
 
 def read_amazon_kg_metadata(path: Path, *, encoding: str = "utf-8") -> Iterator[RawRow | Reject]:

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from ingest.formats import FORMATS
-from ingest.mapping import parse_dbpedia_title, read_file
+from ingest.mapping import read_file
 from ingest.records import RawRow, Reject
+from ingest.sources.amazon_kg import parse_dbpedia_title
 from ingest.spec import FileOptions
 
 
