@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from graphrec.errors import TrainingDivergedError
 from graphrec.eval.ranking import dot_product_scores, evaluate_ranking, group_by_user
 from graphrec.train.sampling import bpr_loss, in_scenario_negatives, layer0_l2, observed_items
+from graphrec.train.summary import warn_if_capped
 
 if TYPE_CHECKING:  # pragma: no cover
     from collections.abc import Callable
@@ -114,6 +115,7 @@ def train_bpr(
     on_epoch: Callable[[int, CrossScenarioLightGCN, torch.Tensor], None] | None = None,
     channel: str = "",
     evaluate_with: torch.nn.Module | None = None,
+    desc: str = "",
 ) -> TrainResult:
     """Train with BPR (negatives from each positive's scenario, among items with a training interaction);
     keep the weights of the best validation epoch.
@@ -132,6 +134,9 @@ def train_bpr(
         channel: Name of the routed model's channel being trained, for messages (default: none).
         evaluate_with: Validate this model instead of ``model`` (which must be part of it): a routed
             model whose channel ``model`` is, so the channel early-stops on what will be served.
+        desc: What is trained, in words, for the progress bar and messages: the model's name, or
+            :func:`~graphrec.train.summary.channel_label` of a routed model's channel (default:
+            ``"<channel> channel"``, or ``"training"`` without a channel).
 
     Raises:
         ConfigError: Mini-batch training without ``data`` or a sampling backend, or with the transfer head.
@@ -149,7 +154,9 @@ def train_bpr(
     best_state: dict[str, Any] | None = None
     stale, t_total = 0, 0.0
     sampled = _sampled_epochs(model, train, item_scenario, config, data, transfer_pairs) if config.num_neighbors else None
-    for epoch in tqdm(range(config.epochs), desc="epochs", disable=not progress):
+    label = desc or (f"{channel} channel" if channel else "training")
+    bar = tqdm(range(config.epochs), desc=label if val.shape[1] else f"{label} (no validation)", disable=not progress)
+    for epoch in bar:
         t0 = time.perf_counter()
         model.train()
         if sampled is not None:
@@ -163,25 +170,29 @@ def train_bpr(
         stop = False
         if not val.shape[1]:  # no validation split (train on everything): keep the last epoch
             result.history.append({"epoch": epoch, "loss": loss})
-            logger.info("epoch %d loss %.4f (no validation split)", epoch, loss)
+            logger.info("%s: epoch %d loss %.4f (no validation split)", label, epoch, loss)
             result.best_epoch = epoch
+            bar.set_postfix(loss=f"{loss:.4f}")
         else:
             metrics = evaluate(evaluate_with or model, adj, train, val, candidates, ks=(config.k,), exclude=positives)
             val_recall = metrics.get(f"recall@{config.k}", 0.0)
             result.history.append({"epoch": epoch, "loss": loss, f"val_recall@{config.k}": val_recall})
-            logger.info("epoch %d loss %.4f val recall@%d %.4f", epoch, loss, config.k, val_recall)
+            logger.info("%s: epoch %d loss %.4f val recall@%d %.4f", label, epoch, loss, config.k, val_recall)
             if val_recall > result.best_val:
                 result.best_epoch, result.best_val, stale = epoch, val_recall, 0
                 best_state = copy.deepcopy(model.state_dict())
             else:
                 stale += 1
                 stop = stale >= config.patience
+            bar.set_postfix({"loss": f"{loss:.4f}", f"val R@{config.k}": f"{val_recall:.4f}", "best": result.best_epoch + 1})
         if on_epoch is not None:
             on_epoch(epoch, model, adj)
         if stop:
             break
+    bar.close()
     if best_state is not None:
         model.load_state_dict(best_state)
+        warn_if_capped(label, best_epoch=result.best_epoch, epochs_run=len(result.history), cap=config.epochs, k=config.k)
     result.seconds_per_epoch = t_total / max(len(result.history), 1)
     return result
 

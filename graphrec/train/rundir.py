@@ -5,7 +5,7 @@ Layout of ``<home>/runs/train-<time>-<model>-s<seed>/``:
 * ``config.json`` — model spec, training config, split protocol and counts, target/source, feature file identity.
 * ``metrics.json`` — run metadata (time, git hash, versions, store agent), test metrics per slice,
   best epoch, seconds per epoch and the per-epoch history.
-* ``curves.png`` — training loss and validation Recall@K per epoch.
+* ``curves.png`` — training loss and validation Recall@K per epoch, per channel (:mod:`graphrec.train.curves`).
 * ``model.pt`` — the model's ``state_dict`` (load with ``torch.load(..., weights_only=True)``).
 * ``embeddings.npz`` — final user/item/topic embeddings with their raw ids, item scenarios.
 * ``split.npz`` — the split's train/val/test pairs and user slices (export rows of this run).
@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from graphrec.errors import ConfigError, GraphRecError, RunFolderError
 from graphrec.home import replace_private
+from graphrec.train.curves import plot_curves
 from graphrec.train.record import RunRecord, non_finite, record_run
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -98,32 +99,6 @@ def _write_json(path: Path, value: Any) -> None:
     replace_private(path, lambda f: f.write(json.dumps(value, indent=2, default=str).encode()))
 
 
-def plot_curves(history: list[dict[str, float]], path: Path, *, title: str) -> None:
-    """Write a PNG with the training loss and the validation metric per epoch (matplotlib, no display)."""
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(8, 3.2), dpi=100)
-    ax_loss, ax_val = fig.subplots(1, 2)
-    def curve(key: str) -> tuple[list[float], list[float]]:  # (a routed model's channels may stop at different epochs)
-        rows = [h for h in history if key in h]
-        return [h["epoch"] for h in rows], [h[key] for h in rows]
-
-    keys = {k for h in history for k in h}
-    for prefix, style in (("", "-"), ("collaborative_", "--")):
-        if f"{prefix}loss" in keys:
-            ax_loss.plot(*curve(f"{prefix}loss"), style, marker="o", markersize=3, label=prefix.rstrip("_") or None)
-        val_key = next((k for k in sorted(keys) if k.startswith(f"{prefix}val_")), None)
-        if val_key:
-            ax_val.plot(*curve(val_key), style, marker="o", markersize=3, color="tab:green", label=prefix.rstrip("_") or None)
-            ax_val.set_ylabel(val_key.removeprefix(prefix).replace("_", " "))
-    ax_loss.set_xlabel("epoch")
-    ax_loss.set_ylabel("BPR loss (train)")
-    ax_val.set_xlabel("epoch")
-    fig.suptitle(title)
-    fig.tight_layout()
-    replace_private(path, lambda f: fig.savefig(f, format="png"))
-
-
 def save_run(
     run_dir: Path,
     fitted: Fitted,
@@ -162,7 +137,9 @@ def write_run(run_dir: Path, record: RunRecord) -> RunRecord:
     history = record.metrics.get("history") or []
     if history:
         title = f"{record.config['model']['name']}, seed {record.config['train']['seed']}"
-        plot_curves(history, run_dir / CURVES_FILE, title=title)
+        plot_curves(
+            history, run_dir / CURVES_FILE, title=title, split_meta=record.config.get("split"), selected=record.metrics.get("selected")
+        )
     if record.state is not None:
         state = record.state
         replace_private(run_dir / MODEL_FILE, lambda f: torch.save(state, f))
