@@ -542,7 +542,7 @@ def fit(
         result = train_bpr(
             model, inputs.adj, inputs.train, split.val, export.item_scenario, validation_candidates(split, inputs), config,
             transfer_pairs=inputs.transfer_pairs, data=inputs.data, progress=progress,
-            on_epoch=None if on_epoch is None else functools.partial(on_epoch, ""),
+            on_epoch=None if on_epoch is None else functools.partial(on_epoch, ""), desc=spec.name,
         )  # fmt: skip
         fitted = Fitted(spec, inputs, model, result=result)
     fitted.metrics = evaluate_slices(fitted.score_fn(), split, inputs.candidates, ks=(10, 20))
@@ -819,6 +819,7 @@ def fit_routed(
 
     from graphrec.data.splits import SIMULATED_COLD, simulated_cold_targets
     from graphrec.train.loop import train_bpr
+    from graphrec.train.summary import channel_label
 
     cold_split = cold_path_split(export, split, target=target)
     knowledge_inputs = inputs if cold_split is None else cold_path_inputs(export, cold_split, spec, target=target, item_x=item_x)
@@ -830,7 +831,7 @@ def fit_routed(
             channel, own.adj, own.train, val, export.item_scenario, candidates, cfg,
             transfer_pairs=own.transfer_pairs, data=own.data, progress=progress,
             on_epoch=None if on_epoch is None else functools.partial(on_epoch, name), channel=name.split("/")[0],
-            evaluate_with=evaluate_with,
+            evaluate_with=evaluate_with, desc=channel_label(name),
         )  # fmt: skip
 
     results: dict[str, TrainResult] = {}
