@@ -5,7 +5,7 @@ Nodes::
     (:User {id})
     (:Item {id, scenario, title, text, categories})   -- unique on (scenario, id)
     (:Scenario {name})
-    (:Topic {id, label, source})                 -- filled by the knowledge layer
+    (:Topic {id, label, source, keywords, size}) -- filled by the knowledge layer
     (:GraphrecStore {name, id, created})         -- one node: the graph's identity (ingest checkpoints)
 
 Relationships::
@@ -14,7 +14,7 @@ Relationships::
     (:Item)-[:IN_SCENARIO]->(:Scenario)
     (:Item)-[:HAS_TOPIC {weight, source}]->(:Topic)
     (:User)-[:RECOMMENDED {score, rank, run}]->(:Item)
-    (:User)-[:INTERESTED_IN {score}]->(:Topic)
+    (:User)-[:INTERESTED_IN {score, rank, run}]->(:Topic)
     (:Topic)-[:RELATED_TO {weight, cooccurrence, similarity}]->(:Topic)
 
 Topic nodes also carry the topic graph's figures: ``balance``, ``bridge_score``,
@@ -63,14 +63,20 @@ class Prop:
     LABEL: Final = "label"
     CATEGORIES: Final = "categories"
     SOURCE: Final = "source"
+    KEYWORDS: Final = "keywords"
+    SIZE: Final = "size"
     RATING: Final = "rating"
     TS: Final = "ts"
     WEIGHT: Final = "weight"
     SCORE: Final = "score"
     RANK: Final = "rank"
     RUN: Final = "run"
+    COOCCURRENCE: Final = "cooccurrence"
+    SIMILARITY: Final = "similarity"
     BALANCE: Final = "balance"
     BRIDGE_SCORE: Final = "bridge_score"
+    SPREAD_SCENARIOS: Final = "spread_scenarios"
+    SPREAD_ITEMS: Final = "spread_items"
     EMBEDDING: Final = "embedding"
     EMBEDDING_RUN: Final = "embedding_run"
     CREATED: Final = "created"
