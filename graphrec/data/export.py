@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from graphrec.data.pyg import import_torch_geometric
 from graphrec.errors import GraphRecError
 from graphrec.schema import EdgeType, NodeType
 from graphrec.store import cypher
@@ -136,6 +137,7 @@ def to_hetero_data(
         GraphRecError: The result fails ``HeteroData.validate()``.
     """
     import torch
+    import_torch_geometric()
     from torch_geometric.data import HeteroData
 
     data = HeteroData()

@@ -23,6 +23,7 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from graphrec.data.pyg import import_torch_geometric
 from graphrec.errors import ConfigError
 from graphrec.schema import EdgeType, NodeType
 
@@ -47,6 +48,7 @@ INSTALL_HINT = (
 
 def neighbor_sampling_available() -> bool:
     """Whether PyG finds a neighbour-sampling backend (``pyg-lib`` or ``torch-sparse``)."""
+    import_torch_geometric()
     import torch_geometric.typing
 
     return bool(torch_geometric.typing.WITH_PYG_LIB or torch_geometric.typing.WITH_TORCH_SPARSE)
@@ -79,6 +81,7 @@ def check_num_neighbors(num_neighbors: Sequence[int], num_layers: int) -> None:
 def message_graph(data: HeteroData, *, topics: bool) -> HeteroData:
     """The edges a model propagates over, without features: interactions, and with ``topics`` the
     item–topic edges (weighted), each with its ``rev_`` reverse."""
+    import_torch_geometric()
     from torch_geometric.data import HeteroData
 
     out = HeteroData()
@@ -173,6 +176,7 @@ def scenario_loaders(
     training interaction (triplet sampling; as the full-batch sampler draws them)."""
     import numpy as np
     import torch
+    import_torch_geometric()
     from torch_geometric.loader import LinkNeighborLoader
     from torch_geometric.sampler import NegativeSampling
 
