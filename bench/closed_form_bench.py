@@ -77,7 +77,8 @@ def run_seed(export: Any, pair: str, seed: int, cache: dict[Any, Any]) -> dict[s
     import torch
 
     from graphrec.data.splits import cold_path_train, coldstart_transfer, simulated_cold
-    from graphrec.models.baselines import combined_reference, evaluate_simulated_cold, fit_bridge, fit_target_ease
+    from graphrec.models.bridge import combined_reference, evaluate_simulated_cold, fit_bridge
+    from graphrec.models.ease import fit_target_ease
     from graphrec.train.experiment import evaluate_slices, popularity_scores
     from knowledge_bench import PAIRS
 
@@ -128,7 +129,8 @@ def diagnose(export: Any, pair: str, seed: int, run: dict[str, Any], cache: dict
     import numpy as np
 
     from graphrec.data.splits import coldstart_transfer, simulated_cold
-    from graphrec.models.baselines import fit_bridge, fit_target_ease
+    from graphrec.models.bridge import fit_bridge
+    from graphrec.models.ease import fit_target_ease
     from graphrec.train.experiment import evaluate_slices
     from knowledge_bench import PAIRS
 

@@ -129,7 +129,7 @@ class RoutedLightGCN(nn.Module):
 
     def set_bridge(self, users: Tensor, items: Tensor, weight: float) -> None:
         """Add a closed-form block for cold users: their score gains ``weight · b_u · b_i`` (e.g. the
-        kernel-ridge bridge from their source history, :meth:`graphrec.models.baselines.BridgeModel.embeddings`);
+        kernel-ridge bridge from their source history, :meth:`graphrec.models.bridge.BridgeModel.embeddings`);
         warm users' block is 0. ``users`` ``[num_users, r]``, ``items`` ``[num_items, r]``."""
         self._check_block("bridge", users, items)
         self.bridge_users = users.float()
@@ -138,7 +138,7 @@ class RoutedLightGCN(nn.Module):
 
     def set_ease(self, users: Tensor, items: Tensor, weight: float) -> None:
         """Add a closed-form block for warm users: their score gains ``weight · e_u · e_i`` (e.g. target-only
-        EASE, :func:`graphrec.models.baselines.ease_embeddings`); cold users' block is 0. ``users``
+        EASE, :func:`graphrec.models.ease.ease_embeddings`); cold users' block is 0. ``users``
         ``[num_users, r]``, ``items`` ``[num_items, r]``."""
         self._check_block("ease", users, items)
         self.ease_users = users.float()
@@ -156,7 +156,7 @@ class RoutedLightGCN(nn.Module):
 
     def set_text(self, users: Tensor, items: Tensor, weight: float, topics: Tensor | None = None) -> None:
         """Add the text block: every user's score of item ``i`` gains ``weight · (1 − h_i) · p_u · q_i``
-        (``h_i`` the item gate), e.g. text kNN (:func:`graphrec.models.baselines.text_profiles`), and of
+        (``h_i`` the item gate), e.g. text kNN (:func:`graphrec.models.text_knn.text_profiles`), and of
         topic ``t`` ``weight · p_u · q_t``. ``users`` ``[num_users, d]``, ``items`` ``[num_items, d]``,
         ``topics`` ``[num_topics, d]`` (default 0)."""
         self._check_block("text", users, items)

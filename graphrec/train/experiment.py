@@ -63,7 +63,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from graphrec.data.export import GraphExport
     from graphrec.data.splits import Split
-    from graphrec.models.baselines import BridgeModel
+    from graphrec.models.bridge import BridgeModel
     from graphrec.models.lightgcn import CrossScenarioLightGCN
     from graphrec.models.routed import RoutedLightGCN
     from graphrec.train.loop import TrainConfig, TrainResult
@@ -711,7 +711,7 @@ def ease_block(
     ``max_items`` items with interactions (EASE inverts a dense items × items matrix: 8 bytes × items², several
     times)."""
 
-    from graphrec.models.baselines import fit_target_ease
+    from graphrec.models.ease import fit_target_ease
 
     counts = inputs.item_counts
     assert counts is not None  # build_inputs sets it
@@ -746,7 +746,7 @@ def ease_block_at(
     without one."""
     import torch
 
-    from graphrec.models.baselines import ease_embeddings
+    from graphrec.models.ease import ease_embeddings
 
     items = ease_items(export, inputs, target=target)
     if l2 is None or not len(items):
@@ -850,7 +850,7 @@ def fit_routed(
         model.set_knowledge_graph(knowledge_inputs.adj)
         bridge = None
         if spec.bridge:
-            from graphrec.models.baselines import fit_bridge_model
+            from graphrec.models.bridge import fit_bridge_model
 
             source = str(cold_split.meta["source"])
             bridge = fit_bridge_model(export, cold_split, source=source, target=target, seed=int(split.meta.get("seed", 0)))  # type: ignore[call-overload]
@@ -949,7 +949,7 @@ def text_block(export: GraphExport, inputs: Inputs, item_x: np.ndarray) -> tuple
     import numpy as np
     import torch
 
-    from graphrec.models.baselines import text_profiles
+    from graphrec.models.text_knn import text_profiles
 
     users, items = text_profiles(inputs.train, item_x, len(export.user_ids))
     scenario = torch.from_numpy(np.asarray(export.item_scenario, dtype=np.int64))
@@ -1074,7 +1074,7 @@ def select_cold_prior(
 def fit_ease(export: GraphExport, split: Split, spec: ModelSpec, inputs: Inputs, *, target: str, l2: float | None = None) -> Fitted:
     """Target-only EASE (:func:`graphrec.models.baselines.fit_target_ease`), its ridge chosen on
     validation over :func:`validation_candidates` (or ``l2`` where given: a refit)."""
-    from graphrec.models.baselines import TARGET_EASE_L2, fit_target_ease
+    from graphrec.models.ease import TARGET_EASE_L2, fit_target_ease
     from graphrec.train.loop import TrainResult
 
     l2s = TARGET_EASE_L2 if l2 is None else (l2,)
@@ -1086,7 +1086,7 @@ def fit_ease(export: GraphExport, split: Split, spec: ModelSpec, inputs: Inputs,
 def fit_text_knn(export: GraphExport, spec: ModelSpec, inputs: Inputs, item_x: np.ndarray) -> Fitted:
     """Text kNN over every scenario's training items (no parameters to select)."""
     from graphrec.eval.ranking import dot_product_scores
-    from graphrec.models.baselines import text_profiles
+    from graphrec.models.text_knn import text_profiles
     from graphrec.train.loop import TrainResult
 
     users, items = text_profiles(inputs.train, item_x, len(export.user_ids))
@@ -1102,11 +1102,8 @@ def fit_bridge_reference(export: GraphExport, split: Split, spec: ModelSpec, inp
         ConfigError: The split has no source scenario (the bridge needs a coldstart-transfer split).
     """
     from graphrec.data.splits import SIMULATED_COLD, simulated_cold
-    from graphrec.models.baselines import (
-        combined_reference,
-        fit_bridge,
-        fit_target_ease,
-    )
+    from graphrec.models.bridge import combined_reference, fit_bridge
+    from graphrec.models.ease import fit_target_ease
     from graphrec.train.loop import TrainResult
 
     source = split.meta.get("source")
