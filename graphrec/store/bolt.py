@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
-import re
-import shutil
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from graphrec.errors import CapabilityError, QueryRefusedError, StoreError, StoreUnavailableError
+from graphrec.errors import QueryRefusedError, StoreError
 from graphrec.store import cypher, readonly
+from graphrec.store.capabilities import StoreCapabilities
+from graphrec.store.driver import open_driver, open_reader, translated_errors
+from graphrec.store.results import QueryResult, WriteStats, batched, counters_dict
+from graphrec.store.server_log import ServerLog
 
 if TYPE_CHECKING:  # pragma: no cover
     import neo4j
@@ -23,104 +22,6 @@ if TYPE_CHECKING:  # pragma: no cover
 logger = logging.getLogger(__name__)
 
 DEFAULT_BATCH_SIZE = 10_000
-
-
-@dataclass(frozen=True)
-class StoreCapabilities:
-    """What the connected server can do; detected once from its Bolt agent string.
-
-    Attributes:
-        backend: ``"neo4j"`` or ``"arcadedb"``.
-        agent: The server's Bolt agent string, e.g. ``"Neo4j/5.26.30"``.
-        vector_index: Whether ``CREATE VECTOR INDEX`` is supported.
-        read_access_enforced: Whether the server itself rejects writes in read-access sessions.
-    """
-
-    backend: str
-    agent: str
-    vector_index: bool
-    read_access_enforced: bool
-
-    @classmethod
-    def from_agent(cls, agent: str) -> StoreCapabilities:
-        """Derive capabilities from a Bolt server agent string."""
-        if "arcadedb" in agent.lower():
-            return cls(backend="arcadedb", agent=agent, vector_index=False, read_access_enforced=False)
-        return cls(backend="neo4j", agent=agent, vector_index=True, read_access_enforced=True)
-
-    def require_vector_index(self) -> None:
-        """Raise :class:`CapabilityError` if the store has no Cypher vector indexes."""
-        if not self.vector_index:
-            raise CapabilityError(
-                f"the connected store ({self.agent}) does not support Cypher vector indexes "
-                "(CREATE VECTOR INDEX); embeddings are still stored as node properties. "
-                "Use Neo4j 5.26+ (--uri bolt://...) for vector search."
-            )
-
-
-@dataclass
-class WriteStats:
-    """Counters accumulated over batched writes.
-
-    Attributes:
-        rows: Rows sent.
-        batches: Transactions committed.
-        nodes_created: Nodes created (server counters).
-        relationships_created: Relationships created (server counters).
-        properties_set: Properties set (server counters).
-        seconds: Wall-clock time spent in the writes.
-    """
-
-    rows: int = 0
-    batches: int = 0
-    nodes_created: int = 0
-    relationships_created: int = 0
-    properties_set: int = 0
-    seconds: float = 0.0
-
-    def add(self, other: WriteStats) -> None:
-        """Accumulate another stats object into this one."""
-        for name in ("rows", "batches", "nodes_created", "relationships_created", "properties_set", "seconds"):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-
-
-@dataclass(frozen=True)
-class QueryResult:
-    """A fully read query result.
-
-    Attributes:
-        keys: Column names (the RETURN aliases), in order.
-        rows: One dict per record, keyed by ``keys``.
-        counters: Server update counters as a plain dict (only non-zero entries).
-    """
-
-    keys: list[str]
-    rows: list[dict[str, Any]]
-    counters: dict[str, int] = field(default_factory=dict)
-
-
-def _batched(rows: Iterable[Mapping[str, Any]], size: int) -> Iterator[list[Mapping[str, Any]]]:
-    it = iter(rows)
-    while batch := list(islice(it, size)):
-        yield batch
-
-
-def _counters_dict(counters: Any) -> dict[str, int]:
-    names = (
-        "nodes_created",
-        "nodes_deleted",
-        "relationships_created",
-        "relationships_deleted",
-        "properties_set",
-        "labels_added",
-        "labels_removed",
-        "indexes_added",
-        "indexes_removed",
-        "constraints_added",
-        "constraints_removed",
-        "system_updates",
-    )
-    return {n: int(getattr(counters, n)) for n in names if getattr(counters, n, 0)}
 
 
 class GraphStore:
@@ -156,7 +57,7 @@ class GraphStore:
         self._on_close = on_close
         self._read_only = read_only
         self._reader: neo4j.Driver | None = None
-        self._server_log = server_log
+        self._server_log = ServerLog(server_log) if server_log is not None else None
         self._capabilities: StoreCapabilities | None = None
         self._closed = False
 
@@ -187,25 +88,7 @@ class GraphStore:
         Raises:
             StoreUnavailableError: The server cannot be reached or rejects the credentials.
         """
-        import neo4j
-        from neo4j.exceptions import AuthError, ServiceUnavailable
-
-        auth = (user, password or "") if user else None
-        driver = neo4j.GraphDatabase.driver(uri, auth=auth)
-        try:
-            driver.verify_connectivity()
-        except AuthError as e:
-            driver.close()
-            raise StoreUnavailableError(
-                f"authentication failed for user {user!r} at {uri}; set GRAPHREC_NEO4J_PASSWORD "
-                "(and --user) to the server's credentials"
-            ) from e
-        except (ServiceUnavailable, OSError) as e:
-            driver.close()
-            raise StoreUnavailableError(
-                f"cannot reach a Bolt server at {uri}: {e}. Is the server running? "
-                "Start Neo4j (see docker/ or scripts/neo4j_server.sh) or omit --uri to use the embedded store."
-            ) from e
+        driver = open_driver(uri, user=user, password=password)
         read_only = (uri, *read_only_auth) if read_only_auth is not None else None
         return cls(driver, database=database, on_close=on_close, read_only=read_only, server_log=server_log)
 
@@ -243,83 +126,19 @@ class GraphStore:
     def _where(self) -> str:
         return self._capabilities.agent if self._capabilities is not None else "the store"
 
-    def _read_only_driver(self, *, attempts: int = 4, pause: float = 6.0) -> neo4j.Driver:
-        """The driver of read-only queries: the read-only user's (created on first use), or the store's.
-
-        A server that was already running when its security files gained the read-only user reloads
-        them every 5 seconds: authentication is tried ``attempts`` times, ``pause`` seconds apart
-        (ArcadeDB locks a user out for 30 s after 5 failures within 30 s, so never more than 4).
-        """
+    def _read_only_driver(self) -> neo4j.Driver:
+        """The driver of read-only queries: the read-only user's (connected on first use, see
+        :func:`graphrec.store.driver.open_reader`), or the store's."""
         if self._read_only is None:
             return self._driver
         if self._reader is None:
-            import neo4j
-            from neo4j.exceptions import AuthError
-
-            uri, user, password = self._read_only
             with self._errors("connecting as the read-only user"):
-                for attempt in range(1, attempts + 1):
-                    reader = neo4j.GraphDatabase.driver(uri, auth=(user, password))
-                    try:
-                        reader.verify_connectivity()
-                        break
-                    except AuthError as e:
-                        reader.close()
-                        if attempt == attempts:
-                            raise StoreUnavailableError(
-                                f"the server at {uri} rejects graphrec's read-only user {user!r}; restart the embedded "
-                                "server (`graphrec server stop --force`, then rerun) so that it loads its security files"
-                            ) from e
-                        logger.info("the server does not know the read-only user yet; retrying in %.0f s", pause)
-                        time.sleep(pause)
-                    except BaseException:
-                        reader.close()
-                        raise
-            self._reader = reader
+                self._reader = open_reader(*self._read_only)
         return self._reader
 
-    def _log_offset(self) -> int | None:
-        if self._server_log is None:
-            return None
-        try:
-            return os.stat(self._server_log).st_size
-        except OSError:
-            return None
-
-    def _server_reason(self, message: str, log_offset: int | None) -> str:
-        """``message``, or the server's own reason from its log where the message hides it."""
-        if self._server_log is None or log_offset is None or "server log" not in message:
-            return message
-        # the server logs the reason as it answers: give the line a moment to land (up to 5 s: a loaded
-        # machine can be that slow to flush it; only a failed request waits)
-        deadline = time.monotonic() + 5.0
-        reason = server_log_reason(self._server_log, log_offset)
-        while reason is None and time.monotonic() < deadline:
-            time.sleep(0.05)
-            reason = server_log_reason(self._server_log, log_offset)
-        if reason is None:  # nothing logged for this request: a full disk also stops the log itself
-            disk = disk_full_reason(self._server_log.parent)
-            return f"{message} ({self._server_log})" if disk is None else f"{message}: {disk} (server log {self._server_log})"
-        return f"{reason} (the server's reason, from its log {self._server_log})"
-
-    @contextlib.contextmanager
-    def _errors(self, action: str) -> Iterator[None]:
-        """Translate driver errors into graphrec errors that say what failed and what to do."""
-        from neo4j.exceptions import DriverError, Neo4jError, ServiceUnavailable, SessionExpired
-
-        log_offset = self._log_offset()
-        try:
-            yield
-        except (ServiceUnavailable, SessionExpired) as e:
-            raise StoreUnavailableError(
-                f"{action} failed: lost the connection to {self._where()} after retries ({e}). "
-                "Work committed so far is kept; restart the server if needed and rerun the command to resume."
-            ) from e
-        except Neo4jError as e:
-            reason = self._server_reason(str(e.message or e), log_offset)
-            raise StoreError(f"{action} failed on {self._where()}: {reason}") from e
-        except DriverError as e:
-            raise StoreError(f"{action} failed: {e}") from e
+    def _errors(self, action: str) -> contextlib.AbstractContextManager[None]:
+        """Translate driver errors into graphrec errors (:func:`graphrec.store.driver.translated_errors`)."""
+        return translated_errors(action, where=self._where, log=self._server_log)
 
     # --- schema -------------------------------------------------------------------------------
     def ensure_schema(self) -> None:
@@ -354,7 +173,7 @@ class GraphStore:
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         stats = WriteStats()
-        for batch in _batched(rows, batch_size):
+        for batch in batched(rows, batch_size):
             stats.add(self.write_batch(query, batch))
             if on_batch is not None:
                 on_batch(len(batch))
@@ -462,13 +281,15 @@ class GraphStore:
                 keys = list(result.keys())
                 rows = [record.data() for record in result]
                 counters = result.consume().counters
-            return QueryResult(keys=keys, rows=rows, counters=_counters_dict(counters))
+            return QueryResult(keys=keys, rows=rows, counters=counters_dict(counters))
 
         readonly.check_read_only(query, allow_load_csv=allow_load_csv)
         refusal = "graphrec query is read-only by default and this query writes to the graph"
         driver = self._read_only_driver()
         try:
-            with self._errors("query"), driver.session(database=self._database, default_access_mode=neo4j.READ_ACCESS) as session:
+            with self._errors("query"), driver.session(
+                database=self._database, default_access_mode=neo4j.READ_ACCESS
+            ) as session:
                 tx = session.begin_transaction()
                 try:
                     result = tx.run(query, dict(params or {}))
@@ -478,7 +299,7 @@ class GraphStore:
                     if counters.contains_updates or counters.contains_system_updates:
                         tx.rollback()
                         raise QueryRefusedError(
-                            f"{refusal} (it would have made: {_counters_dict(counters)}); rerun with --write to allow it"
+                            f"{refusal} (it would have made: {counters_dict(counters)}); rerun with --write to allow it"
                         )
                     tx.commit()
                 finally:
@@ -489,9 +310,11 @@ class GraphStore:
             code = cause.code or "" if isinstance(cause, ClientError) else ""
             if "AccessMode" in code or code.endswith("Security.Forbidden"):
                 reason = str(e).split(": ", 1)[-1]
-                raise QueryRefusedError(f"{refusal}, and the server refused it ({reason}); rerun with --write to allow it") from cause
+                raise QueryRefusedError(
+                    f"{refusal}, and the server refused it ({reason}); rerun with --write to allow it"
+                ) from cause
             raise
-        return QueryResult(keys=keys, rows=rows, counters=_counters_dict(counters))
+        return QueryResult(keys=keys, rows=rows, counters=counters_dict(counters))
 
     # --- maintenance --------------------------------------------------------------------------
     def clear(self, *, batch_size: int = 10_000) -> int:
@@ -537,61 +360,3 @@ class GraphStore:
             total += int(deleted)
             if deleted == 0:
                 return total
-
-
-def disk_full_reason(path: Path, *, min_free: int = 1 << 20) -> str | None:
-    """``"No space left on device: …"`` where the filesystem holding ``path`` has less than ``min_free``
-    bytes (default 1 MiB) free, else ``None`` (also where it cannot be measured). For a failed write whose
-    reason the server could not log: its log lies on the same full disk."""
-    try:
-        free = shutil.disk_usage(path).free
-    except OSError:
-        return None
-    if free >= min_free:
-        return None
-    return f"No space left on device: {free} bytes free on the filesystem of {path}; free space there (or move the graphrec home)"
-
-
-_CONCEALED = " (concealed from the client in production mode)"
-_EXCEPTION_LINE = re.compile(r"^(?:Caused by: )?(?:[\w$]+\.)*([\w$]+(?:Exception|Error)): (.+)$")
-
-
-def server_log_reason(log: Path, offset: int, *, limit: int = 256 * 1024) -> str | None:
-    """The reason of the latest failure that a server logged after byte ``offset`` of ``log``, or ``None``.
-
-    ArcadeDB in production mode answers clients "The request failed. Check the server log for the
-    details" and logs the reason: either one line ending "(concealed from the client in production
-    mode)" (e.g. a syntax error), or an exception with its stack trace and causes (the root cause,
-    e.g. ``IOException: No space left on device``, is reported).
-
-    Args:
-        log: The server's log file.
-        offset: Size of the log before the failed request.
-        limit: Most bytes read.
-    """
-    try:
-        with open(log, "rb") as fh:
-            fh.seek(offset)
-            text = fh.read(limit).decode("utf-8", errors="replace")
-    except OSError:
-        return None
-    concealed: str | None = None
-    first: str | None = None
-    root: str | None = None
-    for line in text.splitlines():
-        line = line.strip()
-        if line.endswith(_CONCEALED):
-            body = line[: -len(_CONCEALED)]
-            body = body.split("] ", 1)[1] if "] " in body else body
-            concealed = body.removeprefix("BOLT: ")
-            first = root = None
-            continue
-        m = _EXCEPTION_LINE.match(line)
-        if m is None:
-            continue
-        found = f"{m.group(1)}: {m.group(2)}"
-        if line.startswith("Caused by: "):
-            root = found
-        else:
-            first, root, concealed = found, None, None
-    return concealed or root or first

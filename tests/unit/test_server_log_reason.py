@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from graphrec.store.bolt import disk_full_reason, server_log_reason
+from graphrec.store.server_log import ServerLog, disk_full_reason, server_log_reason
 
 CONCEALED = (
     "2026-12-01 15:36:15.803 INFO  [BoltNetworkExecutor] BOLT: UndefinedVariable: Variable 'BY' not defined "
@@ -53,3 +53,25 @@ def test_a_full_disk_is_named_from_the_filesystem_when_the_log_cannot_say(tmp_pa
     reason = disk_full_reason(tmp_path, min_free=free + (1 << 40))  # less free than asked: "full"
     assert reason is not None and reason.startswith("No space left on device:") and str(tmp_path) in reason
     assert disk_full_reason(tmp_path / "missing" / "dir") is None  # cannot measure: no claim
+
+
+def test_a_concealed_reason_followed_by_other_output_on_its_line(tmp_path: Path) -> None:
+    log = tmp_path / "server.log"
+    log.write_text(CONCEALED.rstrip("\n") + "Received shutdown signal. The server will be halted\n")
+    assert server_log_reason(log, 0) == "UndefinedVariable: Variable 'BY' not defined"
+
+
+def test_the_error_quotes_the_reason_and_names_the_log(tmp_path: Path) -> None:
+    log = tmp_path / "server.log"
+    log.write_text("old line\n")
+    server_log = ServerLog(log, wait=0.0)
+    offset = server_log.offset()
+    hidden = "The request failed. Check the server log for the details"
+    assert server_log.explain("Variable `x` not defined", offset) == "Variable `x` not defined"  # not hidden
+    assert server_log.explain(hidden, offset) == f"{hidden} (the server logged no reason; its log: {log})"
+    with open(log, "a") as fh:
+        fh.write(CONCEALED)
+    assert server_log.explain(hidden, offset) == (
+        f"UndefinedVariable: Variable 'BY' not defined (the server's reason, from its log {log})"
+    )
+    assert ServerLog(tmp_path / "missing.log").offset() is None
