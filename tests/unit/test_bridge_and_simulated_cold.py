@@ -25,16 +25,14 @@ from graphrec.data.splits import (
 )
 from graphrec.errors import ConfigError, GraphRecError
 from graphrec.eval.ranking import evaluate_ranking, group_by_user
-from graphrec.models.baselines import (
+from graphrec.models.bridge import (
     combined_reference,
-    ease_item_weights,
     evaluate_simulated_cold,
     fit_bridge,
-    fit_target_ease,
     kernel_ridge_bridge,
     smoothed_profiles,
-    user_item_matrix,
 )
+from graphrec.models.ease import ease_item_weights, fit_target_ease, user_item_matrix
 from graphrec.train.experiment import evaluate_slices, popularity_scores
 from tests.unit.test_splits import make_export, pairs_of
 

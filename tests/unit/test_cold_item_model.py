@@ -11,8 +11,9 @@ import torch
 
 from graphrec.data.splits import coldstart_items, coldstart_transfer
 from graphrec.errors import ConfigError
-from graphrec.models.baselines import ease_item_weights, text_profiles, user_item_matrix
+from graphrec.models.ease import ease_item_weights, user_item_matrix
 from graphrec.models.lightgcn import CrossScenarioLightGCN
+from graphrec.models.text_knn import text_profiles
 from graphrec.train.experiment import (
     GNN_MODELS,
     ITEM_GATE_COUNTS,

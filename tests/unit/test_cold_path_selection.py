@@ -22,7 +22,7 @@ from graphrec.data.splits import (
 )
 from graphrec.errors import ConfigError
 from graphrec.eval.ranking import evaluate_ranking, group_by_user
-from graphrec.models.baselines import fit_bridge_model
+from graphrec.models.bridge import fit_bridge_model
 from graphrec.train.experiment import (
     BRIDGE_WEIGHTS,
     COLD_PRIOR_WEIGHTS,

@@ -13,11 +13,7 @@ from graphrec.data.splits import (
     no_holdout,
     scenario_index,
 )
-from graphrec.models.baselines import (
-    ease_embeddings,
-    ease_item_weights,
-    user_item_matrix,
-)
+from graphrec.models.ease import ease_embeddings, ease_item_weights, user_item_matrix
 from graphrec.train.experiment import (
     EASE_WEIGHTS,
     build_model,
