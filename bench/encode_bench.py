@@ -27,7 +27,8 @@ sys.path.insert(0, str(REPO))
 from graphrec.features import item_text  # noqa: E402
 from graphrec.results import run_metadata  # noqa: E402
 from graphrec.text.encoder import TextEncoder, default_model_path  # noqa: E402
-from ingest.pipeline import IngestSummary, prepare_dataset  # noqa: E402
+from ingest.prepare import prepare_dataset  # noqa: E402
+from ingest.summary import IngestSummary  # noqa: E402
 from ingest.spec import load_spec  # noqa: E402
 
 

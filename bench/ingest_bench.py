@@ -35,7 +35,9 @@ from graphrec.store import cypher  # noqa: E402
 from graphrec.store.arcade import free_port  # noqa: E402
 from graphrec.store.bolt import GraphStore  # noqa: E402
 from graphrec.store.connect import StoreConfig, open_store  # noqa: E402
-from ingest.pipeline import IngestSummary, ingest_spec, prepare_dataset  # noqa: E402
+from ingest.pipeline import ingest_spec  # noqa: E402
+from ingest.prepare import prepare_dataset  # noqa: E402
+from ingest.summary import IngestSummary  # noqa: E402
 from ingest.spec import load_spec  # noqa: E402
 
 

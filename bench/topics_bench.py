@@ -26,7 +26,8 @@ from graphrec.results import run_metadata  # noqa: E402
 from graphrec.text.cache import EmbeddingCache, encode_cached  # noqa: E402
 from graphrec.text.encoder import TextEncoder  # noqa: E402
 from ingest.mapping import read_file  # noqa: E402
-from ingest.pipeline import IngestSummary, prepare_dataset  # noqa: E402
+from ingest.prepare import prepare_dataset  # noqa: E402
+from ingest.summary import IngestSummary  # noqa: E402
 from ingest.records import RawRow  # noqa: E402
 from ingest.spec import FileOptions, load_spec  # noqa: E402
 from ingest.topics.base import scenario_balance  # noqa: E402

@@ -58,8 +58,13 @@ def _resolve(columns: dict[str, str | None], row: RawRow, required: set[str]) ->
     return bound
 
 
+def row_reject(row: RawRow, reason: str, kind: str) -> Reject:
+    """The :class:`Reject` of ``row``: its place, ``reason`` (with the fix), its text and ``kind``."""
+    return Reject(row.path, row.line, reason, record_text(row), kind=kind)
+
+
 def _reject(row: RawRow, problem: BadValue) -> Reject:
-    return Reject(row.path, row.line, problem.reason, record_text(row), kind=problem.kind)
+    return row_reject(row, problem.reason, problem.kind)
 
 
 def interactions(source: InteractionSource, scenario: str, rows: Iterable[RawRow | Reject]) -> Iterator[
@@ -88,12 +93,8 @@ def interactions(source: InteractionSource, scenario: str, rows: Iterable[RawRow
             item = parse_id(v.get(cols["item"]), f"item id in column {cols['item']!r}")  # type: ignore[arg-type]
             if user is None or item is None:
                 role = "user" if user is None else "item"
-                yield Reject(
-                    row.path,
-                    row.line,
-                    f"empty or missing {role} id in column {cols[role]!r}; every row needs a {role} id",
-                    record_text(row),
-                    kind="missing-id",
+                yield row_reject(
+                    row, f"empty or missing {role} id in column {cols[role]!r}; every row needs a {role} id", "missing-id"
                 )
                 continue
             rating = parse_rating(v.get(cols["rating"]), cols["rating"]) if cols["rating"] is not None else None
@@ -124,13 +125,7 @@ def items(source: ItemSource, scenario: str, rows: Iterable[RawRow | Reject]) ->
             yield _reject(row, problem)
             continue
         if item_id is None:
-            yield Reject(
-                row.path,
-                row.line,
-                f"empty or missing item id in column {cols['id']!r}; every item row needs an id",
-                record_text(row),
-                kind="missing-id",
-            )
+            yield row_reject(row, f"empty or missing item id in column {cols['id']!r}; every item row needs an id", "missing-id")
             continue
         title = text_value(v.get(cols["title"])) if cols["title"] else ""
         if title and source.title_parser == "dbpedia":

@@ -1,5 +1,8 @@
 """Ingest a dataset spec into the graph: validate → write batches → rejects file → summary.
 
+Validation is :mod:`ingest.prepare`, the checkpoint :mod:`ingest.checkpoint`, the summary and the
+rejects file :mod:`ingest.summary`; this module writes the stages and checks them.
+
 Idempotent (every write is a ``MERGE``) and resumable: after each committed batch the
 number of committed rows per stage is checkpointed, so a rerun after a crash skips what
 was committed and completes the rest, with no loss and no duplicates.
@@ -21,362 +24,27 @@ After either error the checkpoint is removed, so a plain rerun rewrites every st
 
 from __future__ import annotations
 
-import csv
-import hashlib
 import json
 import logging
 import time
-import uuid
-from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from graphrec.errors import ConfigError, IngestIntegrityError
-from graphrec.home import replace_private
 from graphrec.results import run_metadata
-from graphrec.schema import STORE_MARKER_NAME
 from graphrec.stats import recount
 from graphrec.store import cypher
 from graphrec.store.bolt import DEFAULT_BATCH_SIZE, GraphStore
-from ingest import mapping
-from ingest.records import InteractionRecord, ItemRecord, Reject
-from ingest.spec import DatasetSpec, ScenarioSpec
+from ingest.checkpoint import Checkpoint, checkpoint_path, remove_checkpoints, store_identity
+from ingest.prepare import Prepared, prepare_dataset
+from ingest.spec import DatasetSpec
+from ingest.summary import REJECTS_FILE, SUMMARY_FILE, IngestSummary
+
+__all__ = ["ingest_spec", "remove_checkpoints"]  # remove_checkpoints: graphrec/cli.py imports it from here
 
 logger = logging.getLogger(__name__)
-
-REJECTS_FILE = "rejects.tsv"
-SUMMARY_FILE = "summary.json"
-
-
-@dataclass
-class ScenarioCounts:
-    """What was read and loaded for one scenario.
-
-    Attributes:
-        items_loaded: Item records loaded from item files.
-        items_created: Items created from interactions (no item file entry; ``unknown_items = "create"``).
-        items_without_interactions: Loaded items that no interaction refers to (kept: they are catalogue).
-        items_rejected: Item rows rejected.
-        enrich_skipped: Rows of ``enrich`` item files whose item is in no earlier item file (not loaded).
-        interactions_loaded: Interactions loaded.
-        interactions_rejected: Interaction rows rejected.
-        users: Distinct users with interactions in this scenario.
-    """
-
-    items_loaded: int = 0
-    items_created: int = 0
-    items_without_interactions: int = 0
-    items_rejected: int = 0
-    enrich_skipped: int = 0
-    interactions_loaded: int = 0
-    interactions_rejected: int = 0
-    users: int = 0
-
-
-@dataclass
-class IngestSummary:
-    """Result of one ingest run; also written to ``summary.json`` in the run directory.
-
-    Attributes:
-        spec: Where the spec came from.
-        scenarios: Per-scenario counts.
-        users: Distinct users over all scenarios.
-        rejected: Total rejected rows.
-        rejects_by_kind: Rejected rows per cause.
-        rejects_path: The rejects file (TSV: file, line, kind, reason, record).
-        resumed_rows: Rows skipped because an interrupted earlier run had committed them.
-        seconds: Wall time of the whole run.
-        write_seconds: Time spent writing interactions.
-        stage_seconds: Wall time of each write stage (validation is ``validate``).
-        metadata: Versions, git hash, store agent and time (:func:`graphrec.results.run_metadata`).
-        relationships_per_second: ``INTERACTED`` rows written per second of ``write_seconds``.
-        batch_size: Rows per transaction.
-        store_id: Identity of the graph written (its ``GraphrecStore`` marker's id).
-        recounted: What the graph held of the spec after the ingest, by key: ``scenarios``, ``users``,
-            and per scenario ``items:<name>``, ``in_scenario:<name>``, ``interactions:<name>``
-            (equal to what was loaded, or the ingest fails).
-    """
-
-    spec: str
-    scenarios: dict[str, ScenarioCounts] = field(default_factory=dict)
-    users: int = 0
-    rejected: int = 0
-    rejects_by_kind: dict[str, int] = field(default_factory=dict)
-    rejects_path: str = ""
-    resumed_rows: int = 0
-    seconds: float = 0.0
-    write_seconds: float = 0.0
-    relationships_per_second: float = 0.0
-    batch_size: int = DEFAULT_BATCH_SIZE
-    stage_seconds: dict[str, float] = field(default_factory=dict)
-    metadata: dict[str, Any] = field(default_factory=dict)
-    store_id: str = ""
-    recounted: dict[str, int] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-serialisable dict."""
-        return asdict(self)
-
-
-class _RejectWriter:
-    """Writes rejects to a TSV file and counts them by kind."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._fh = open(path, "w", encoding="utf-8", newline="")  # noqa: SIM115 - closed in close()
-        self._csv = csv.writer(self._fh, delimiter="\t", lineterminator="\n")
-        self._csv.writerow(["file", "line", "kind", "reason", "record"])
-        self.by_kind: Counter[str] = Counter()
-
-    def write(self, r: Reject) -> None:
-        self._csv.writerow([r.path, r.line, r.kind, r.reason, r.record])
-        self.by_kind[r.kind] += 1
-
-    def close(self) -> None:
-        self._fh.close()
-
-
-@dataclass
-class _Prepared:
-    """Validated rows of one scenario, ready to write."""
-
-    items: dict[str, ItemRecord] = field(default_factory=dict)
-    interactions: list[InteractionRecord] = field(default_factory=list)
-
-
-def _prepare_scenario(sc: ScenarioSpec, rejects: _RejectWriter, counts: ScenarioCounts) -> _Prepared:
-    prepared = _Prepared()
-    first_seen: dict[str, tuple[str, int]] = {}
-    for src in sc.items:
-        seen_here: set[str] = set()
-        for out in mapping.items(src, sc.name, mapping.read_file(src.file, "items")):
-            if isinstance(out, Reject):
-                rejects.write(out)
-                counts.items_rejected += 1
-                continue
-            rec, row = out
-            if rec.id in seen_here:
-                path, line = first_seen[rec.id]
-                rejects.write(
-                    Reject(
-                        row.path,
-                        row.line,
-                        f"duplicate item id {rec.id!r} (first at {path}:{line}); keep one row per item",
-                        mapping.record_text(row),
-                        kind="duplicate",
-                    )
-                )
-                counts.items_rejected += 1
-                continue
-            seen_here.add(rec.id)
-            previous = prepared.items.get(rec.id)
-            if previous is None and src.enrich:
-                counts.enrich_skipped += 1
-                continue
-            if previous is None:
-                first_seen[rec.id] = (row.path, row.line)
-                prepared.items[rec.id] = rec
-            else:  # a second item file adds what the first lacked
-                prepared.items[rec.id] = ItemRecord(
-                    sc.name,
-                    rec.id,
-                    previous.title or rec.title,
-                    previous.text or rec.text,
-                    tuple(dict.fromkeys((*previous.categories, *rec.categories))),
-                )
-    counts.items_loaded = len(prepared.items)
-    has_item_files = bool(sc.items)
-    seen_pairs: dict[tuple[str, str], tuple[str, int]] = {}
-    created: dict[str, ItemRecord] = {}
-    users: set[str] = set()
-    used_items: set[str] = set()
-    for isrc in sc.interactions:
-        for iout in mapping.interactions(isrc, sc.name, mapping.read_file(isrc.file, "interactions")):
-            if isinstance(iout, Reject):
-                rejects.write(iout)
-                counts.interactions_rejected += 1
-                continue
-            irec, row = iout
-            key = (irec.user, irec.item)
-            if key in seen_pairs:
-                path, line = seen_pairs[key]
-                rejects.write(
-                    Reject(
-                        row.path,
-                        row.line,
-                        f"duplicate interaction of user {irec.user!r} with item {irec.item!r} "
-                        f"(first at {path}:{line}); the graph keeps one INTERACTED per user and item",
-                        mapping.record_text(row),
-                        kind="duplicate",
-                    )
-                )
-                counts.interactions_rejected += 1
-                continue
-            if irec.item not in prepared.items and irec.item not in created:
-                if has_item_files and sc.unknown_items == "reject":
-                    rejects.write(
-                        Reject(
-                            row.path,
-                            row.line,
-                            f"item {irec.item!r} is in none of scenario {sc.name!r}'s item files; add it there, "
-                            'or set unknown_items = "create" for this scenario in the spec',
-                            mapping.record_text(row),
-                            kind="unknown-item",
-                        )
-                    )
-                    counts.interactions_rejected += 1
-                    continue
-                created[irec.item] = ItemRecord(sc.name, irec.item, None, None)
-            seen_pairs[key] = (row.path, row.line)
-            prepared.interactions.append(irec)
-            users.add(irec.user)
-            used_items.add(irec.item)
-    counts.items_created = len(created)
-    counts.items_without_interactions = sum(1 for i in prepared.items if i not in used_items)
-    prepared.items.update(created)
-    counts.interactions_loaded = len(prepared.interactions)
-    counts.users = len(users)
-    return prepared
-
-
-def prepare_dataset(spec: DatasetSpec, rejects_path: Path, summary: IngestSummary) -> dict[str, _Prepared]:
-    """Read and validate every file of ``spec`` (no database needed).
-
-    Rejected rows go to ``rejects_path``; counts go into ``summary`` (per scenario, per reject kind).
-
-    Returns:
-        Validated items and interactions per scenario name.
-
-    Raises:
-        InputDataError: A file cannot be read as declared.
-    """
-    rejects = _RejectWriter(rejects_path)
-    summary.rejects_path = str(rejects.path)
-    prepared: dict[str, _Prepared] = {}
-    try:
-        for sc in spec.scenarios:
-            counts = ScenarioCounts()
-            prepared[sc.name] = _prepare_scenario(sc, rejects, counts)
-            summary.scenarios[sc.name] = counts
-            logger.info(
-                "scenario %s: %d items, %d interactions valid; %d + %d rows rejected",
-                sc.name,
-                len(prepared[sc.name].items),
-                counts.interactions_loaded,
-                counts.items_rejected,
-                counts.interactions_rejected,
-            )
-    finally:
-        rejects.close()
-    summary.rejected = sum(rejects.by_kind.values())
-    summary.rejects_by_kind = dict(sorted(rejects.by_kind.items()))
-    return prepared
-
-
-def spec_fingerprint(spec: DatasetSpec) -> str:
-    """A key for the checkpoint: the spec plus every input file's path, size and mtime."""
-    h = hashlib.sha256(repr(spec).encode())
-    for sc in spec.scenarios:
-        for src in (*sc.items, *sc.interactions):
-            st = src.file.path.stat()
-            h.update(f"{src.file.path}|{st.st_size}|{st.st_mtime_ns}".encode())
-    return h.hexdigest()[:16]
-
-
-CHECKPOINT_GLOB = "ingest-*.json"
-
-
-def checkpoint_path(state_dir: Path, spec: DatasetSpec) -> Path:
-    """The resume checkpoint of ``spec`` in ``state_dir``."""
-    return state_dir / f"ingest-{spec_fingerprint(spec)}.json"
-
-
-def remove_checkpoints(state_dir: Path) -> int:
-    """Delete every ingest checkpoint in ``state_dir`` (``graphrec clear`` does). Returns how many."""
-    removed = 0
-    for path in (*state_dir.glob(CHECKPOINT_GLOB), *state_dir.glob(f".{CHECKPOINT_GLOB}.tmp")):
-        path.unlink(missing_ok=True)
-        removed += path.suffix == ".json"
-    return removed
-
-
-def store_identity(store: GraphStore) -> str:
-    """The graph's identity: the id of its ``GraphrecStore`` marker, created (random) if the graph has none."""
-    rows = store.write_returning(
-        cypher.MERGE_STORE_MARKER,
-        {
-            "name": STORE_MARKER_NAME,
-            "id": uuid.uuid4().hex,
-            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        },
-    )
-    return str(rows[0]["id"])
-
-
-class _Checkpoint:
-    """Committed rows per write stage, for one spec in one graph, saved atomically after every batch.
-
-    Args:
-        path: The checkpoint file.
-        store_id: Identity of the graph being written (:func:`store_identity`).
-        store: Where that graph is (server agent and database), for messages.
-
-    A checkpoint of an unfinished ingest is resumed only if it was written for the same graph
-    (same marker id); an unreadable one, or one of another graph, is ignored with a warning.
-    """
-
-    def __init__(self, path: Path, store_id: str, store: str) -> None:
-        self.path = path
-        self.store_id = store_id
-        self.store = store
-        self.committed: dict[str, int] = {}
-        self.resumed = False
-        data = self._load()
-        if not data or data.get("complete") or not data.get("committed"):
-            return
-        if data.get("store_id") != store_id:
-            logger.warning(
-                "ignoring the resume checkpoint %s: it was written for another graph (id %s, %s) than this one "
-                "(id %s, %s), which was cleared or is another database; the ingest starts over "
-                "(every write is a MERGE, so nothing is duplicated)",
-                path,
-                data.get("store_id") or "not recorded",
-                data.get("store") or "unknown store",
-                store_id,
-                store,
-            )
-            return
-        self.committed = dict(data["committed"])
-        self.resumed = True
-
-    def _load(self) -> dict[str, Any] | None:
-        if not self.path.exists():
-            return None
-        try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-            committed = data.get("committed", {})
-            if not isinstance(committed, dict):
-                raise ValueError("'committed' is not an object")
-            data["committed"] = {str(k): int(v) for k, v in committed.items()}
-            if any(v < 0 for v in data["committed"].values()):
-                raise ValueError("negative row count")
-        except (OSError, ValueError, TypeError, AttributeError) as e:
-            logger.warning("ignoring the unreadable resume checkpoint %s (%s); the ingest starts over", self.path, e)
-            return None
-        return dict(data)
-
-    def save(self, *, complete: bool = False) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        state = {"store_id": self.store_id, "store": self.store, "committed": self.committed, "complete": complete}
-        replace_private(self.path, json.dumps(state))
-
-    def discard(self) -> None:
-        """Delete the checkpoint, so the next run rewrites every stage."""
-        self.path.unlink(missing_ok=True)
-
 
 #: Users per read of the interactions recount (each row carries the user's item ids).
 _RECOUNT_USERS_PER_READ = 2_000
@@ -436,7 +104,7 @@ def ingest_spec(
 
     summary.store_id = store_identity(store)
     where = store.capabilities.agent + (f", database {store.database}" if store.database else "")
-    checkpoint = _Checkpoint(checkpoint_path(state_dir, spec), summary.store_id, where)
+    checkpoint = Checkpoint(checkpoint_path(state_dir, spec), summary.store_id, where)
     if checkpoint.resumed:
         logger.warning(
             "resuming an interrupted ingest of %s: %d rows were already committed and are skipped",
@@ -526,7 +194,7 @@ def ingest_spec(
 
 def _recount(
     store: GraphStore,
-    prepared: dict[str, _Prepared],
+    prepared: dict[str, Prepared],
     scenario_rows: list[Mapping[str, Any]],
     user_rows: list[Mapping[str, Any]],
 ) -> tuple[dict[str, int], dict[str, int]]:
@@ -550,9 +218,3 @@ def _recount(
         found[f"in_scenario:{name}"] = items.get("in_scenario", 0)
         found[f"interactions:{name}"] = interactions.get("interactions", 0)
     return expected, found
-
-
-def iter_rejects(path: Path) -> Iterator[dict[str, str]]:
-    """Read a rejects file back as dicts (``file``, ``line``, ``kind``, ``reason``, ``record``)."""
-    with open(path, encoding="utf-8", newline="") as fh:
-        yield from csv.DictReader(fh, delimiter="\t")

@@ -27,12 +27,13 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from graphrec.errors import ConfigError
+from graphrec.errors import ConfigError, InputDataError
 from ingest.formats import FORMATS
+from ingest.sources.lines import unreadable_reason
 
 TITLE_PARSERS = ("dbpedia",)
 UNKNOWN_ITEM_POLICIES = ("reject", "create")
@@ -44,6 +45,7 @@ class FileOptions:
 
     Attributes:
         path: Absolute path.
+        raw_path: The path as the spec writes it (for messages; not part of the options).
         format: A key of :data:`ingest.formats.FORMATS`.
         encoding: Text encoding; ``None`` = the format's default.
         delimiter: Field separator override for delimited formats.
@@ -55,6 +57,7 @@ class FileOptions:
     encoding: str | None = None
     delimiter: str | None = None
     columns: tuple[str, ...] | None = None
+    raw_path: str = field(default="", compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -114,12 +117,22 @@ _ITEM_KEYS = _FILE_KEYS | {"id", "title", "title_parser", "text", "categories", 
 _SCENARIO_KEYS = {"name", "interactions", "items", "unknown_items"}
 
 
-def load_spec(path: str | Path) -> DatasetSpec:
-    """Read and validate a dataset spec TOML file.
+def load_spec(path: str | Path, *, check_files: bool = True) -> DatasetSpec:
+    """Read and validate a dataset spec TOML file, and check that every file it declares can be read.
+
+    The files are checked here, before any database is started, so a wrong path fails in
+    milliseconds (:func:`check_spec_files`).
+
+    Args:
+        path: The spec file.
+        check_files: Check the declared files (exist, regular, non-empty, readable); ``False`` only
+            validates the spec itself.
 
     Raises:
         ConfigError: The file is missing, is not valid TOML, or declares something invalid;
             the message names the file, the scenario and the key.
+        InputDataError: A declared file cannot be read; the message names it, the spec entry that
+            declares it and the fix.
     """
     p = Path(path).expanduser().resolve()
     try:
@@ -130,7 +143,27 @@ def load_spec(path: str | Path) -> DatasetSpec:
         raise ConfigError(f"{p}: not valid TOML: {e}") from e
     except UnicodeDecodeError as e:
         raise ConfigError(f"{p}: dataset spec must be UTF-8 text ({e})") from e
-    return parse_spec(data, base_dir=p.parent, source=str(p))
+    spec = parse_spec(data, base_dir=p.parent, source=str(p))
+    if check_files:
+        check_spec_files(spec)
+    return spec
+
+
+def check_spec_files(spec: DatasetSpec) -> None:
+    """Check that every file ``spec`` declares is a non-empty regular file this process may read.
+
+    Raises:
+        InputDataError: For the first file that is not; the message starts with the file's path and says
+            what is wrong, how to fix it, and which entry of which spec declares it.
+    """
+    for index, sc in enumerate(spec.scenarios):
+        where = _where(spec.source, index, sc.name)
+        entries = [(f"interactions[{k}]", s.file) for k, s in enumerate(sc.interactions)]
+        entries += [(f"items[{k}]", s.file) for k, s in enumerate(sc.items)]
+        for part, f in entries:
+            reason = unreadable_reason(f.path)
+            if reason is not None:
+                raise InputDataError(f"{reason} (declared by {where} {part}, path = {str(f.raw_path)!r})", path=str(f.path))
 
 
 def parse_spec(data: Mapping[str, Any], *, base_dir: Path, source: str = "<spec>") -> DatasetSpec:
@@ -218,6 +251,7 @@ def _file(t: Mapping[str, Any], base_dir: Path, where: str, valid: set[str]) -> 
         encoding=encoding,
         delimiter=delimiter,
         columns=tuple(columns) if columns is not None else None,
+        raw_path=path,
     )
 
 

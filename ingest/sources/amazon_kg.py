@@ -13,7 +13,7 @@ from urllib.parse import unquote
 
 from graphrec.errors import InputDataError
 from ingest.records import RawRow, Reject
-from ingest.sources.lines import content_lines
+from ingest.sources.lines import parse_lines
 
 _DBPEDIA_PREFIXES = ("http://dbpedia.org/resource/", "https://dbpedia.org/resource/", "dbr:", "res:")
 
@@ -30,17 +30,17 @@ def parse_dbpedia_title(value: str) -> str:
 def read_amazon_kg_metadata(path: Path, *, encoding: str = "utf-8") -> Iterator[RawRow | Reject]:
     """Yield one row per item with its DBpedia categories and resources."""
     header_seen = False
-    for item in content_lines(path, encoding):
-        if isinstance(item, Reject):
-            yield item
-            continue
-        number, text = item
+
+    def parse(number: int, text: str) -> RawRow | None:
+        nonlocal header_seen
         fields = [f for f in text.split("\t") if f.strip()]
         if not header_seen:
             header_seen = True
             if fields[:1] != ["iid"]:
                 raise InputDataError(f"expected the header 'iid<TAB>metadata', found {text[:80]!r}", path=str(path), line=number)
-            continue
+            return None
         categories = [parse_dbpedia_title(f[4:]) for f in fields[1:] if f.startswith("cat:")]
         resources = [parse_dbpedia_title(f) for f in fields[1:] if f.startswith("res:")]
-        yield RawRow(str(path), number, {"iid": fields[0], "categories": categories, "resources": resources})
+        return RawRow(str(path), number, {"iid": fields[0], "categories": categories, "resources": resources})
+
+    return parse_lines(path, encoding, parse)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from graphrec.errors import InputDataError
 from ingest.records import RawRow, Reject
-from ingest.sources.lines import bad_byte, content_lines, encoding_reject, physical_lines, shown
+from ingest.sources.lines import bad_byte, encoding_reject, parse_lines, physical_lines, shown
 
 
 def _names(fields: Sequence[str], *, strip_types: bool) -> list[str]:
@@ -30,11 +30,7 @@ def _header_names(path: Path, line: int, fields: list[str], *, strip_types: bool
 
 def _split_records(path: Path, encoding: str, delimiter: str) -> Iterator[tuple[int, str, list[str]] | Reject]:
     """One record per line, fields split on ``delimiter`` (no quoting)."""
-    for item in content_lines(path, encoding):
-        if isinstance(item, Reject):
-            yield item
-        else:
-            yield item[0], item[1], item[1].split(delimiter)
+    return parse_lines(path, encoding, lambda number, text: (number, text, text.split(delimiter)))
 
 
 def _csv_records(path: Path, encoding: str, delimiter: str) -> Iterator[tuple[int, str, list[str]] | Reject]:
@@ -191,14 +187,11 @@ def read_split(
     Used for MovieLens raw files (``::`` in ml-1m, ``|`` in ml-100k ``u.item``).
     """
     spath = str(path)
-    for item in content_lines(path, encoding):
-        if isinstance(item, Reject):
-            yield item
-            continue
-        number, text = item
+
+    def parse(number: int, text: str) -> RawRow | Reject:
         fields = text.split(separator)
         if len(fields) != len(columns):
-            yield Reject(
+            return Reject(
                 spath,
                 number,
                 f"expected {len(columns)} fields {list(columns)} separated by {separator!r} but found {len(fields)}; "
@@ -206,5 +199,6 @@ def read_split(
                 shown(text),
                 kind="field-count",
             )
-            continue
-        yield RawRow(spath, number, dict(zip(columns, fields)))
+        return RawRow(spath, number, dict(zip(columns, fields)))
+
+    return parse_lines(path, encoding, parse)

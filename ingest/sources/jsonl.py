@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 from ingest.records import RawRow, Reject
-from ingest.sources.lines import content_lines, shown
+from ingest.sources.lines import parse_lines, shown
 
 
 def read_jsonl(path: Path, *, encoding: str = "utf-8") -> Iterator[RawRow | Reject]:
@@ -20,24 +21,20 @@ def read_jsonl(path: Path, *, encoding: str = "utf-8") -> Iterator[RawRow | Reje
     Raises:
         InputDataError: Missing, unreadable, empty or truncated file.
     """
-    spath = str(path)
-    for item in content_lines(path, encoding):
-        if isinstance(item, Reject):
-            yield item
-            continue
-        number, text = item
-        try:
-            value = json.loads(text)
-        except json.JSONDecodeError as e:
-            reason = f"not valid JSON ({e.msg} at column {e.colno}); write one JSON object per line"
-            yield Reject(spath, number, reason, shown(text), kind="json")
-            continue
-        except (ValueError, RecursionError) as e:  # e.g. an integer of > 4300 digits, nesting too deep
-            reason = f"JSON that Python cannot read ({e}); write one flat JSON object per line"
-            yield Reject(spath, number, reason, shown(text), kind="json")
-            continue
-        if not isinstance(value, dict):
-            reason = f"expected a JSON object, got {type(value).__name__}; write one JSON object per line"
-            yield Reject(spath, number, reason, shown(text), kind="json")
-            continue
-        yield RawRow(spath, number, value)
+    return parse_lines(path, encoding, partial(_json_row, str(path)))
+
+
+def _json_row(spath: str, number: int, text: str) -> RawRow | Reject:
+    """One line as a JSON object, or the reject saying why it is not one."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as e:
+        reason = f"not valid JSON ({e.msg} at column {e.colno}); write one JSON object per line"
+        return Reject(spath, number, reason, shown(text), kind="json")
+    except (ValueError, RecursionError) as e:  # e.g. an integer of > 4300 digits, nesting too deep
+        reason = f"JSON that Python cannot read ({e}); write one flat JSON object per line"
+        return Reject(spath, number, reason, shown(text), kind="json")
+    if not isinstance(value, dict):
+        reason = f"expected a JSON object, got {type(value).__name__}; write one JSON object per line"
+        return Reject(spath, number, reason, shown(text), kind="json")
+    return RawRow(spath, number, value)

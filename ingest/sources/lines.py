@@ -7,12 +7,13 @@ from __future__ import annotations
 import codecs
 import gzip
 import io
+import os
 import re
 import stat
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
 
 from graphrec.errors import InputDataError
 from ingest.records import Reject
@@ -23,6 +24,31 @@ GZIP_MAGIC = b"\x1f\x8b"
 # Bytes that are not valid in the declared encoding decode (errors="surrogateescape") to U+DC80..U+DCFF.
 _BAD_BYTE = re.compile("[\udc80-\udcff]")
 
+T = TypeVar("T")
+
+
+def unreadable_reason(path: Path) -> str | None:
+    """Why ``path`` cannot be read as an input file, with the fix; ``None`` when it is a non-empty
+    regular file this process may read."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return "file not found; check the path in the dataset spec (relative paths resolve against the spec file)"
+    except PermissionError:
+        return (
+            "permission denied on the file or a folder above it; make it readable (e.g. chmod a+r, and a+x on its "
+            "folders) or run as its owner"
+        )
+    except OSError as e:
+        return f"cannot read the file ({e.strerror or e}); check the path in the dataset spec"
+    if not stat.S_ISREG(st.st_mode):
+        return "not a regular file; point the spec at a file, not a directory"
+    if st.st_size == 0:
+        return "file is empty (0 bytes); it needs at least a header and one record"
+    if not os.access(path, os.R_OK):
+        return "permission denied; make the file readable (e.g. chmod a+r) or run as its owner"
+    return None
+
 
 def check_readable(path: Path) -> None:
     """Check that ``path`` is a non-empty regular file this process may read.
@@ -31,26 +57,9 @@ def check_readable(path: Path) -> None:
         InputDataError: The file does not exist, is not a file, is empty, or cannot be read
             (permission denied or another OS error); the message says how to fix it.
     """
-    spath = str(path)
-    try:
-        st = path.stat()
-    except FileNotFoundError as e:
-        raise InputDataError(
-            "file not found; check the path in the dataset spec (relative paths resolve against the spec file)",
-            path=spath,
-        ) from e
-    except PermissionError as e:
-        raise InputDataError(
-            "permission denied on the file or a folder above it; make it readable (e.g. chmod a+r, and a+x on its "
-            "folders) or run as its owner",
-            path=spath,
-        ) from e
-    except OSError as e:
-        raise InputDataError(f"cannot read the file ({e.strerror or e}); check the path in the dataset spec", path=spath) from e
-    if not stat.S_ISREG(st.st_mode):
-        raise InputDataError("not a regular file; point the spec at a file, not a directory", path=spath)
-    if st.st_size == 0:
-        raise InputDataError("file is empty (0 bytes); it needs at least a header and one record", path=spath)
+    reason = unreadable_reason(path)
+    if reason is not None:
+        raise InputDataError(reason, path=str(path))
 
 
 def is_gzip_name(path: Path) -> bool:
@@ -193,3 +202,28 @@ def content_lines(path: Path, encoding: str = "utf-8") -> Iterator[tuple[int, st
             yield Reject(str(path), item[0], "blank line; remove it", "", kind="blank")
         else:
             yield item
+
+
+def parse_lines(
+    path: Path, encoding: str, parse: Callable[[int, str], T | None]
+) -> Iterator[T | Reject]:
+    """The prologue of every line-based reader: ``parse(line_number, text)`` for each content line.
+
+    Lines that cannot be decoded and blank lines are passed on as rejects (see :func:`content_lines`);
+    a ``None`` from ``parse`` (a header line) yields nothing.
+
+    Args:
+        path: File to read (gzip is decompressed).
+        encoding: Declared text encoding.
+        parse: Turns one line (newline stripped) into a row or a :class:`Reject`.
+
+    Raises:
+        InputDataError: See :func:`physical_lines`.
+    """
+    for item in content_lines(path, encoding):
+        if isinstance(item, Reject):
+            yield item
+            continue
+        out = parse(*item)
+        if out is not None:
+            yield out

@@ -18,7 +18,9 @@ from graphrec.stats import graph_stats
 from graphrec.store import cypher
 from graphrec.store.bolt import GraphStore
 from graphrec.store.connect import StoreConfig
-from ingest.pipeline import IngestSummary, ingest_spec, prepare_dataset
+from ingest.pipeline import ingest_spec
+from ingest.prepare import prepare_dataset
+from ingest.summary import IngestSummary
 from ingest.spec import load_spec
 from tests.bad_input_corpus import CASES, LOADABLE, write_spec
 from tests.conftest import cli_args

@@ -7,7 +7,9 @@ from pathlib import Path
 
 from graphrec.stats import graph_stats
 from graphrec.store.bolt import GraphStore
-from ingest.pipeline import IngestSummary, ingest_spec, prepare_dataset
+from ingest.pipeline import ingest_spec
+from ingest.prepare import prepare_dataset
+from ingest.summary import IngestSummary
 from ingest.sources.synthetic import generate
 from ingest.spec import load_spec
 

@@ -16,7 +16,10 @@ import pytest
 
 from graphrec.errors import IngestIntegrityError
 from graphrec.store.bolt import GraphStore
-from ingest.pipeline import IngestSummary, checkpoint_path, ingest_spec, prepare_dataset
+from ingest.checkpoint import checkpoint_path
+from ingest.pipeline import ingest_spec
+from ingest.prepare import prepare_dataset
+from ingest.summary import IngestSummary
 from ingest.sources.synthetic import SyntheticFiles, generate
 from ingest.spec import load_spec
 from tests.integration.test_ingest import expected_counts, graph_counts
@@ -83,7 +86,7 @@ def test_interrupted_then_cleared_then_rerun_writes_everything(
     marker = store.read("MATCH (m:GraphrecStore) RETURN m.id AS id")
     assert store.clear() > 0
     assert graph_counts(store)["items"] == 0 and store.read("MATCH (m:GraphrecStore) RETURN m.id AS id") == []
-    with caplog.at_level(logging.WARNING, logger="ingest.pipeline"):
+    with caplog.at_level(logging.WARNING, logger="ingest.checkpoint"):
         summary = ingest(store, files, tmp_path, "rerun")
     assert "ignoring the resume checkpoint" in caplog.text and "starts over" in caplog.text
     assert summary.resumed_rows == 0 and summary.store_id != marker[0]["id"]
@@ -166,7 +169,7 @@ def test_unreadable_checkpoint_warns_and_starts_over(
     interrupted(store, files, tmp_path)
     path = checkpoint_path(tmp_path / "state", load_spec(files.spec))
     path.write_text(path.read_text()[:25])  # truncated by a full disk or a crash of the file system
-    with caplog.at_level(logging.WARNING, logger="ingest.pipeline"):
+    with caplog.at_level(logging.WARNING, logger="ingest.checkpoint"):
         summary = ingest(store, files, tmp_path, "rerun")
     assert f"ignoring the unreadable resume checkpoint {path}" in caplog.text
     assert summary.resumed_rows == 0
@@ -184,7 +187,7 @@ def test_checkpoint_of_another_database_is_not_resumed(
         arcade.clear()
         neo.clear()
         interrupted(arcade, files, tmp_path)
-        with caplog.at_level(logging.WARNING, logger="ingest.pipeline"):
+        with caplog.at_level(logging.WARNING, logger="ingest.checkpoint"):
             summary = ingest(neo, files, tmp_path, "neo4j")
         assert "ignoring the resume checkpoint" in caplog.text and "ArcadeDB" in caplog.text
         assert summary.resumed_rows == 0

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from graphrec.errors import ConfigError, InputDataError
-from ingest.pipeline import IngestSummary, iter_rejects, prepare_dataset
+from ingest.prepare import prepare_dataset
+from ingest.summary import IngestSummary, iter_rejects
 from ingest.spec import load_spec
 
 ITEMS = "item_id\ttitle\tgenres\n1\tAlpha\tA\n2\tBeta\tB\n3\tGamma\tC\n"
@@ -156,7 +157,7 @@ def test_spec_relative_paths_resolve_against_the_spec_file(tmp_path: Path) -> No
     (tmp_path / "sub").mkdir()
     p = tmp_path / "sub" / "spec.toml"
     p.write_text('[[scenario]]\nname = "a"\ninteractions = { path = "../d/x.inter", format = "recbole" }\n')
-    spec = load_spec(p)
+    spec = load_spec(p, check_files=False)
     src = spec.scenarios[0].interactions[0]
     assert src.file.path == (tmp_path / "d" / "x.inter").resolve()
     assert (src.user, src.item, src.rating) == ("user_id", "item_id", "rating?")
@@ -172,7 +173,8 @@ _PERMISSION_PROBE = """
 import sys
 from pathlib import Path
 from graphrec.errors import InputDataError
-from ingest.pipeline import IngestSummary, prepare_dataset
+from ingest.prepare import prepare_dataset
+from ingest.summary import IngestSummary
 from ingest.spec import load_spec
 spec = Path(sys.argv[1])
 try:

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from graphrec.errors import GraphRecError
-from ingest.pipeline import IngestSummary, iter_rejects, prepare_dataset
+from ingest.prepare import prepare_dataset
+from ingest.summary import IngestSummary, iter_rejects
 from ingest.spec import load_spec
 from tests.bad_input_corpus import CASES, Case, write_spec
 

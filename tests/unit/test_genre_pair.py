@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from bench.genre_pair import ACTION_GENRES, prepare_genre_pair
-from ingest.pipeline import IngestSummary, prepare_dataset
+from ingest.prepare import prepare_dataset
+from ingest.summary import IngestSummary
 from ingest.spec import load_spec
 
 

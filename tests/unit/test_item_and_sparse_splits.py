@@ -33,7 +33,8 @@ from tests.unit.test_splits import make_export, pairs_of
 @pytest.fixture(scope="module")
 def synthetic(tmp_path_factory: pytest.TempPathFactory) -> GraphExport:
     """The quickstart-size synthetic data (120 users, 90 items per scenario) as an export."""
-    from ingest.pipeline import IngestSummary, prepare_dataset
+    from ingest.prepare import prepare_dataset
+    from ingest.summary import IngestSummary
     from ingest.sources.synthetic import generate
     from ingest.spec import load_spec
 

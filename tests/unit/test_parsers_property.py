@@ -17,7 +17,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ingest.pipeline import IngestSummary, iter_rejects, prepare_dataset
+from ingest.prepare import prepare_dataset
+from ingest.summary import IngestSummary, iter_rejects
 from ingest.spec import load_spec
 from ingest.values import INT64_MAX, INT64_MIN, BadValue, parse_id, parse_rating, parse_timestamp
 

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from ingest.pipeline import IngestSummary, prepare_dataset
+from ingest.prepare import prepare_dataset
+from ingest.summary import IngestSummary
 from ingest.spec import load_spec
 from tests.conftest import REPO
 

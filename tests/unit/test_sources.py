@@ -110,7 +110,8 @@ def test_real_movielens_100k_recbole_files(shared_data: Path) -> None:
 
 def test_amazon_kg_metadata_reader_and_enrichment(tmp_path: Path) -> None:
     from graphrec.errors import ConfigError
-    from ingest.pipeline import IngestSummary, prepare_dataset
+    from ingest.prepare import prepare_dataset
+    from ingest.summary import IngestSummary
     from ingest.spec import load_spec
 
     meta = tmp_path / "item_metadata_Books.csv"

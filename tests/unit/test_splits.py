@@ -101,7 +101,8 @@ def test_leakage_checks_catch_overlaps_and_graph_edges() -> None:
 
 @pytest.mark.data
 def test_coldstart_transfer_on_amazon_kg(shared_data: Path, tmp_path: Path) -> None:
-    from ingest.pipeline import IngestSummary, prepare_dataset
+    from ingest.prepare import prepare_dataset
+    from ingest.summary import IngestSummary
     from ingest.spec import load_spec
     from tests.conftest import REPO
 

@@ -1,0 +1,172 @@
+"""Read and validate every file of a spec, with no database: valid records per scenario, rejects counted.
+
+Rules beyond one row's values (those are :mod:`ingest.mapping`'s): an item id repeated within one item
+file and a user–item pair repeated over a scenario's interaction files are ``duplicate`` rejects that
+name the first occurrence; a later item file adds what the earlier ones lacked (title, text,
+categories); an ``enrich`` file only adds to items of earlier files; an interaction whose item is in
+none of the scenario's item files is an ``unknown-item`` reject unless the spec says
+``unknown_items = "create"``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ingest import mapping
+from ingest.records import InteractionRecord, ItemRecord, RawRow, Reject
+from ingest.spec import DatasetSpec, ItemSource, ScenarioSpec
+from ingest.summary import IngestSummary, RejectWriter, ScenarioCounts
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Prepared:
+    """Validated rows of one scenario, ready to write."""
+
+    items: dict[str, ItemRecord] = field(default_factory=dict)
+    interactions: list[InteractionRecord] = field(default_factory=list)
+
+
+class _FirstSeen:
+    """Where each key was first seen; a repeated key's row becomes a ``duplicate`` reject.
+
+    Args:
+        what: Names a key in the reject's reason (``"item id 'B1'"``).
+        rule: The rule the duplicate breaks, ending the reason (``"keep one row per item"``).
+    """
+
+    def __init__(self, what: Callable[[Hashable], str], rule: str) -> None:
+        self._what = what
+        self._rule = rule
+        self._at: dict[Hashable, tuple[str, int]] = {}
+
+    def __contains__(self, key: Hashable) -> bool:
+        return key in self._at
+
+    def add(self, key: Hashable, row: RawRow) -> None:
+        """Record ``row`` as the first occurrence of ``key``."""
+        self._at.setdefault(key, (row.path, row.line))
+
+    def duplicate(self, key: Hashable, row: RawRow) -> Reject:
+        """The reject of ``row``, a repeat of ``key``."""
+        path, line = self._at[key]
+        return mapping.row_reject(row, f"duplicate {self._what(key)} (first at {path}:{line}); {self._rule}", "duplicate")
+
+
+def _merge(previous: ItemRecord, rec: ItemRecord) -> ItemRecord:
+    """A second item file adds what the first lacked."""
+    return ItemRecord(
+        previous.scenario,
+        rec.id,
+        previous.title or rec.title,
+        previous.text or rec.text,
+        tuple(dict.fromkeys((*previous.categories, *rec.categories))),
+    )
+
+
+def _read_items(src: ItemSource, sc: ScenarioSpec, prepared: Prepared, rejects: RejectWriter, counts: ScenarioCounts) -> None:
+    """Validate one item file into ``prepared.items``."""
+    seen = _FirstSeen(lambda key: f"item id {key!r}", "keep one row per item")
+    for out in mapping.items(src, sc.name, mapping.read_file(src.file, "items")):
+        if isinstance(out, Reject):
+            rejects.write(out)
+            counts.items_rejected += 1
+            continue
+        rec, row = out
+        if rec.id in seen:
+            rejects.write(seen.duplicate(rec.id, row))
+            counts.items_rejected += 1
+            continue
+        seen.add(rec.id, row)
+        previous = prepared.items.get(rec.id)
+        if previous is None and src.enrich:
+            counts.enrich_skipped += 1
+        elif previous is None:
+            prepared.items[rec.id] = rec
+        else:
+            prepared.items[rec.id] = _merge(previous, rec)
+
+
+def _prepare_scenario(sc: ScenarioSpec, rejects: RejectWriter, counts: ScenarioCounts) -> Prepared:
+    prepared = Prepared()
+    for src in sc.items:
+        _read_items(src, sc, prepared, rejects, counts)
+    counts.items_loaded = len(prepared.items)
+    has_item_files = bool(sc.items)
+    seen = _FirstSeen(
+        lambda key: f"interaction of user {key[0]!r} with item {key[1]!r}",  # type: ignore[index]
+        "the graph keeps one INTERACTED per user and item",
+    )
+    created: dict[str, ItemRecord] = {}
+    users: set[str] = set()
+    used_items: set[str] = set()
+    for isrc in sc.interactions:
+        for iout in mapping.interactions(isrc, sc.name, mapping.read_file(isrc.file, "interactions")):
+            if isinstance(iout, Reject):
+                rejects.write(iout)
+                counts.interactions_rejected += 1
+                continue
+            irec, row = iout
+            key = (irec.user, irec.item)
+            if key in seen:
+                rejects.write(seen.duplicate(key, row))
+                counts.interactions_rejected += 1
+                continue
+            if irec.item not in prepared.items and irec.item not in created:
+                if has_item_files and sc.unknown_items == "reject":
+                    reason = (
+                        f"item {irec.item!r} is in none of scenario {sc.name!r}'s item files; add it there, "
+                        'or set unknown_items = "create" for this scenario in the spec'
+                    )
+                    rejects.write(mapping.row_reject(row, reason, "unknown-item"))
+                    counts.interactions_rejected += 1
+                    continue
+                created[irec.item] = ItemRecord(sc.name, irec.item, None, None)
+            seen.add(key, row)
+            prepared.interactions.append(irec)
+            users.add(irec.user)
+            used_items.add(irec.item)
+    counts.items_created = len(created)
+    counts.items_without_interactions = sum(1 for i in prepared.items if i not in used_items)
+    prepared.items.update(created)
+    counts.interactions_loaded = len(prepared.interactions)
+    counts.users = len(users)
+    return prepared
+
+
+def prepare_dataset(spec: DatasetSpec, rejects_path: Path, summary: IngestSummary) -> dict[str, Prepared]:
+    """Read and validate every file of ``spec`` (no database needed).
+
+    Rejected rows go to ``rejects_path``; counts go into ``summary`` (per scenario, per reject kind).
+
+    Returns:
+        Validated items and interactions per scenario name.
+
+    Raises:
+        InputDataError: A file cannot be read as declared.
+    """
+    rejects = RejectWriter(rejects_path)
+    summary.rejects_path = str(rejects.path)
+    prepared: dict[str, Prepared] = {}
+    try:
+        for sc in spec.scenarios:
+            counts = ScenarioCounts()
+            prepared[sc.name] = _prepare_scenario(sc, rejects, counts)
+            summary.scenarios[sc.name] = counts
+            logger.info(
+                "scenario %s: %d items, %d interactions valid; %d + %d rows rejected",
+                sc.name,
+                len(prepared[sc.name].items),
+                counts.interactions_loaded,
+                counts.items_rejected,
+                counts.interactions_rejected,
+            )
+    finally:
+        rejects.close()
+    summary.rejected = sum(rejects.by_kind.values())
+    summary.rejects_by_kind = dict(sorted(rejects.by_kind.items()))
+    return prepared
