@@ -10,8 +10,10 @@ from typing import TYPE_CHECKING
 
 from graphrec.errors import InputDataError
 from graphrec.eval.ranking import rank_top_k
+from graphrec.store import cypher
 
 if TYPE_CHECKING:  # pragma: no cover
+    from graphrec.store.bolt import GraphStore
     from graphrec.train.record import RunRecord
 
 logger = logging.getLogger(__name__)
@@ -62,6 +64,11 @@ def read_user_ids(path: Path) -> list[str]:
     return ids
 
 
+def item_titles(store: GraphStore, scenario: str, item_ids: Sequence[str]) -> dict[str, str | None]:
+    """``{item id: title}`` of items of ``scenario`` (one read; ids not in the graph are absent)."""
+    return {r["id"]: r["title"] for r in store.read(cypher.ITEM_TITLES, {"scenario": scenario, "ids": list(item_ids)})}
+
+
 def recommend(
     run: RunRecord,
     user_ids: Sequence[str],
@@ -109,5 +116,5 @@ def recommend(
         for rank, item in enumerate(items_of_user.tolist(), start=1):
             out.rows.append(Recommendation(user_id, run.item_keys[item][1], rank, float(run.item[item] @ user_vec)))
     if unknown:
-        logger.warning("%d user(s) not in run %s got no recommendations (e.g. %s)", len(unknown), run.name, unknown[:3])
+        logger.info("%d user(s) not in run %s got no recommendations (e.g. %s)", len(unknown), run.name, unknown[:3])
     return out

@@ -21,6 +21,7 @@ from graphrec.store.cypher.explain import (
     EXPLAIN_SHARED_USERS,
     EXPLAIN_TOPIC_PATHS,
     ITEM_TITLE,
+    ITEM_TITLES,
     QUICKSTART_LEARNED_TOPICS,
     USER_EXISTS,
 )
@@ -115,6 +116,7 @@ __all__ = [
     "ITEM_CATEGORIES",
     "ITEM_TEXTS",
     "ITEM_TITLE",
+    "ITEM_TITLES",
     "MERGE_HAS_TOPIC",
     "MERGE_INTERACTIONS",
     "MERGE_INTERACTION_SINGLE",

@@ -6,6 +6,12 @@ from graphrec.schema import Label, Prop, Rel
 
 USER_EXISTS = f"MATCH (u:{Label.USER} {{{Prop.ID}: $user}}) RETURN count(u) AS n"
 ITEM_TITLE = f"MATCH (i:{Label.ITEM} {{{Prop.SCENARIO}: $scenario, {Prop.ID}: $item}}) RETURN i.{Prop.TITLE} AS title"
+#: Titles of a list of items (``$ids``) of ``$scenario``: rows ``{id, title}`` (``graphrec recommend``'s table).
+ITEM_TITLES = f"""
+UNWIND $ids AS id
+MATCH (i:{Label.ITEM} {{{Prop.SCENARIO}: $scenario, {Prop.ID}: id}})
+RETURN i.{Prop.ID} AS id, i.{Prop.TITLE} AS title
+"""
 
 #: The user's recommendation edge to the item, if a training run wrote one.
 EXPLAIN_RECOMMENDATION = f"""
