@@ -32,7 +32,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from graphrec.store import cypher  # noqa: E402
-from graphrec.store.arcade import free_port  # noqa: E402
+from graphrec.store.arcade_process import free_port  # noqa: E402
 from graphrec.store.bolt import GraphStore  # noqa: E402
 from graphrec.store.connect import StoreConfig, open_store  # noqa: E402
 from ingest.pipeline import ingest_spec  # noqa: E402

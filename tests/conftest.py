@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from graphrec.store.arcade import free_port
+from graphrec.store.arcade_process import free_port
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"

@@ -32,29 +32,39 @@ Users (:mod:`graphrec.store.arcade_users`): graphrec works as ``root`` and runs 
 (``graphrec query`` without ``--write``) as a user whose group may only read records, so the server
 itself refuses their writes. The server runs in production mode, where
 LOAD CSV cannot read local files and client errors hide their reason: graphrec reads it back from
-``server.log`` (:func:`graphrec.store.bolt.server_log_reason`).
+``server.log`` (:mod:`graphrec.store.server_log`).
+
+The JVM process itself (runtime, ports, command, start, stop) is :mod:`graphrec.store.arcade_process`;
+the state file :mod:`graphrec.store.arcade_state`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
-import importlib.util
-import json
 import logging
 import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, replace
+from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from graphrec.errors import StoreError, StoreUnavailableError
-from graphrec.home import replace_private
+from graphrec.store.arcade_process import (
+    free_ports,
+    log_since,
+    pid_alive,
+    runtime_paths,
+    server_command,
+    spawn,
+    terminate,
+    wait_for_bolt,
+)
+from graphrec.store.arcade_state import ArcadeServerInfo, read_state, write_state
 from graphrec.store.arcade_users import ROOT_USER, ServerUsers
+
+if TYPE_CHECKING:  # pragma: no cover
+    import subprocess
 
 logger = logging.getLogger(__name__)
 
@@ -67,99 +77,6 @@ _LOG_FILE = "server.log"
 
 START_ATTEMPTS = 3
 """Starts of the embedded server tried when a chosen port is taken by another process meanwhile."""
-
-
-@dataclass(frozen=True)
-class ArcadeServerInfo:
-    """A running embedded ArcadeDB server, as recorded in its state file.
-
-    Attributes:
-        pid: Process id of the JVM.
-        bolt_port: Bolt port on 127.0.0.1.
-        http_port: ArcadeDB HTTP port on 127.0.0.1.
-        database: Database name served.
-        detached: Whether it keeps running when no command uses it (``graphrec server start``);
-            otherwise the last process using it stops it.
-        owner_pid: Process that started it (for information: it is shared by every process using it).
-    """
-
-    pid: int
-    bolt_port: int
-    http_port: int
-    database: str
-    detached: bool
-    owner_pid: int
-
-    @property
-    def uri(self) -> str:
-        """The Bolt URI of this server."""
-        return f"bolt://127.0.0.1:{self.bolt_port}"
-
-
-def _package_dir() -> Path:
-    spec = importlib.util.find_spec("arcadedb_embedded")
-    if spec is None or not spec.submodule_search_locations:
-        raise StoreUnavailableError(
-            "the embedded store needs the 'arcadedb-embedded' package; install it with "
-            "`pip install arcadedb-embedded` (it is a graphrec dependency) or pass --uri bolt://... for Neo4j"
-        )
-    return Path(next(iter(spec.submodule_search_locations)))
-
-
-def runtime_paths() -> tuple[Path, Path]:
-    """Return ``(java_executable, jars_dir)`` from the installed ``arcadedb-embedded`` wheel.
-
-    Raises:
-        StoreUnavailableError: The wheel or its bundled runtime is missing.
-    """
-    pkg = _package_dir()
-    java = pkg / "jre" / "bin" / ("java.exe" if sys.platform == "win32" else "java")
-    jars = pkg / "jars"
-    if not java.exists() or not jars.is_dir():
-        raise StoreUnavailableError(
-            f"arcadedb-embedded at {pkg} lacks its bundled Java runtime or jars (looked for {java} and {jars}); "
-            "reinstall it with `pip install --force-reinstall arcadedb-embedded`"
-        )
-    return java, jars
-
-
-def free_port() -> int:
-    """Return a TCP port that is free on 127.0.0.1 right now."""
-    return free_ports(1)[0]
-
-
-def free_ports(n: int) -> list[int]:
-    """``n`` distinct TCP ports free on 127.0.0.1 right now. The sockets are held open until all are
-    chosen: closing each before asking for the next lets the kernel hand out the same port twice (it
-    did: a server got its Bolt and HTTP ports equal and could not start)."""
-    with contextlib.ExitStack() as stack:
-        ports = []
-        for _ in range(n):
-            s = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
-            s.bind(("127.0.0.1", 0))
-            ports.append(int(s.getsockname()[1]))
-        return ports
-
-
-def pid_alive(pid: int) -> bool:
-    """Whether a process with this pid exists (and is not a zombie)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        return stat.rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return True
-
-
-def _port_open(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.settimeout(0.5)
-        return s.connect_ex(("127.0.0.1", port)) == 0
 
 
 def _try_flock(fd: int, op: int) -> bool:
@@ -255,26 +172,13 @@ class EmbeddedArcadeDB:
         with self._lock():
             return self.users.configure()
 
-    def _read_state(self) -> ArcadeServerInfo | None:
-        try:
-            data = json.loads(self.state_path.read_text())
-            return ArcadeServerInfo(**data)
-        except FileNotFoundError:
-            return None
-        except (ValueError, TypeError) as e:
-            logger.warning("ignoring unreadable embedded-server state file %s (%s)", self.state_path, e)
-            return None
-
-    def _write_state(self, info: ArcadeServerInfo) -> None:
-        replace_private(self.state_path, json.dumps(asdict(info)))
-
     # --- status -------------------------------------------------------------------------------
     def status(self) -> ArcadeServerInfo | None:
         """The running server of this home, or ``None``.
 
         Recovers from crashes: a state file whose server is gone is removed with a warning.
         """
-        info = self._read_state()
+        info = read_state(self.state_path)
         if info is None:
             return None
         if pid_alive(info.pid):
@@ -372,7 +276,7 @@ class EmbeddedArcadeDB:
                 return self._start(detached=True), True
             if not info.detached:
                 info = replace(info, detached=True)
-                self._write_state(info)
+                write_state(self.state_path, info)
                 logger.info("embedded ArcadeDB pid=%d is now detached: it runs until `graphrec server stop`", info.pid)
             return info, False
 
@@ -402,51 +306,27 @@ class EmbeddedArcadeDB:
             except StoreUnavailableError:
                 if attempt == START_ATTEMPTS or not self._port_taken_since(log_offset):
                     raise
-                logger.warning("a port chosen for embedded ArcadeDB was taken by another process; starting again on new ports")
+                logger.warning(
+                    "a port chosen for embedded ArcadeDB was taken by another process; starting again on new ports"
+                )
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _port_taken_since(self, log_offset: int) -> bool:
         """Whether the log written since ``log_offset`` says a port could not be bound."""
-        text = self._log_since(log_offset)
+        text = log_since(self.log_path, log_offset)
         return b"Unable to listen" in text or b"Address already in use" in text
 
     def _start_once(self, *, detached: bool) -> ArcadeServerInfo:
         java, jars = runtime_paths()
         bolt_port, http_port, https_port = free_ports(3)
-        db_dir = self.root / "databases"
-        db_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        (self.root / "databases").mkdir(mode=0o700, parents=True, exist_ok=True)
         self.users.configure()
-        props = {
-            "arcadedb.server.rootPath": str(self.root),
-            "arcadedb.server.databaseDirectory": str(db_dir),
-            "arcadedb.server.rootPasswordPath": str(self.users.root_password_file()),
-            "arcadedb.server.httpIncomingHost": "127.0.0.1",
-            "arcadedb.server.httpIncomingPort": str(http_port),
-            "arcadedb.server.httpsIncomingPort": str(https_port),
-            "arcadedb.server.plugins": "Bolt:com.arcadedb.bolt.BoltProtocolPlugin",
-            "arcadedb.bolt.host": "127.0.0.1",
-            "arcadedb.bolt.port": str(bolt_port),
-            "arcadedb.server.defaultDatabases": f"{DATABASE_NAME}[{ROOT_USER}]",
-            "arcadedb.server.mode": "production",
-        }
-        cmd = [str(java), f"-Xmx{self.heap}", *(f"-D{k}={v}" for k, v in props.items())]
-        cmd += ["-cp", f"{jars}/*", "com.arcadedb.server.ArcadeDBServer"]
-        log = os.fdopen(os.open(self.log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600), "ab")
-        log_offset = log.seek(0, os.SEEK_END)
-        # umask 077: the database, WAL and logs the JVM writes are its owner's only; own session and no
-        # parent-death signal: the server outlives the command that started it while others use it
-        kwargs: dict[str, object] = {
-            "stdout": log, "stderr": subprocess.STDOUT, "stdin": subprocess.DEVNULL,
-            "umask": 0o077, "start_new_session": True,
-        }  # fmt: skip
-        # ArcadeDB's java.util.logging writes ./log/arcadedb.log.* relative to the working directory:
-        # run it in its root so its logs stay under the graphrec home, not wherever graphrec was called
-        kwargs["cwd"] = str(self.root)
+        cmd = server_command(
+            java, jars, root=self.root, database=DATABASE_NAME, root_user=ROOT_USER, heap=self.heap,
+            root_password_file=self.users.root_password_file(), ports=(bolt_port, http_port, https_port),
+        )  # fmt: skip
         logger.info("starting embedded ArcadeDB (data in %s)", self.root)
-        try:
-            proc = subprocess.Popen(cmd, **kwargs)  # type: ignore[call-overload]  # noqa: S603
-        finally:
-            log.close()
+        proc, log_offset = spawn(cmd, cwd=self.root, log_path=self.log_path)
         info = ArcadeServerInfo(
             pid=proc.pid,
             bolt_port=bolt_port,
@@ -457,11 +337,11 @@ class EmbeddedArcadeDB:
         )
         # recorded before waiting: a command killed during start-up (SIGKILL, SIGTERM) leaves a server
         # the next command finds, reuses and stops, not an orphan JVM holding the database lock
-        self._write_state(info)
+        write_state(self.state_path, info)
         try:
             self._wait_for_bolt(info, proc=proc, log_offset=log_offset)
         except BaseException:
-            _terminate(proc.pid, timeout=10)
+            terminate(proc.pid, timeout=10)
             self.state_path.unlink(missing_ok=True)
             raise
         logger.info("embedded ArcadeDB ready: pid=%d bolt=%s", info.pid, info.uri)
@@ -470,43 +350,8 @@ class EmbeddedArcadeDB:
     def _wait_for_bolt(
         self, info: ArcadeServerInfo, *, proc: subprocess.Popen[bytes] | None, log_offset: int | None = None
     ) -> None:
-        deadline = time.monotonic() + self.startup_timeout
-        while time.monotonic() < deadline:
-            if proc is not None and proc.poll() is not None:
-                raise StoreUnavailableError(
-                    f"embedded ArcadeDB exited with code {proc.returncode} during start-up; "
-                    f"last lines of {self.log_path}:\n{self._log_tail()}\n"
-                    "If another process holds the database, stop it (`graphrec server stop`) and retry."
-                )
-            if proc is None and not pid_alive(info.pid):
-                raise StoreUnavailableError(f"embedded ArcadeDB (pid {info.pid}) died; see {self.log_path}")
-            if _port_open(info.bolt_port) and (log_offset is None or self._started_since(log_offset)):
-                return
-            time.sleep(0.25)
-        raise StoreUnavailableError(
-            f"embedded ArcadeDB did not answer on Bolt port {info.bolt_port} within {self.startup_timeout:.0f} s; "
-            f"last lines of {self.log_path}:\n{self._log_tail()}"
-        )
-
-    def _started_since(self, log_offset: int) -> bool:
-        """Whether the log written since ``log_offset`` says the server (and its database) is up."""
-        return b"ArcadeDB Server started" in self._log_since(log_offset)
-
-    def _log_since(self, log_offset: int) -> bytes:
-        """The server log written since byte ``log_offset`` (empty when it cannot be read)."""
-        try:
-            with open(self.log_path, "rb") as fh:
-                fh.seek(log_offset)
-                return fh.read()
-        except OSError:
-            return b""
-
-    def _log_tail(self, lines: int = 15) -> str:
-        try:
-            text = self.log_path.read_text(errors="replace")
-        except OSError:
-            return "(no log)"
-        return "\n".join(text.splitlines()[-lines:])
+        wait_for_bolt(info.pid, info.bolt_port, log_path=self.log_path, timeout=self.startup_timeout,
+                      proc=proc, log_offset=log_offset)  # fmt: skip
 
     def stop(self, *, timeout: float = 60.0, force: bool = True) -> bool:
         """Stop this home's server (SIGTERM, then SIGKILL after ``timeout`` seconds).
@@ -541,23 +386,6 @@ class EmbeddedArcadeDB:
             return True
 
     def _stop_locked(self, info: ArcadeServerInfo, *, timeout: float) -> None:
-        _terminate(info.pid, timeout=timeout)
+        terminate(info.pid, timeout=timeout)
         self.state_path.unlink(missing_ok=True)
         logger.info("stopped embedded ArcadeDB pid=%d", info.pid)
-
-
-def _terminate(pid: int, *, timeout: float) -> None:
-    try:
-        os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(pid, os.WNOHANG)
-        if not pid_alive(pid):
-            return
-        time.sleep(0.1)
-    logger.warning("ArcadeDB pid=%d did not stop within %.0f s; killing it", pid, timeout)
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGKILL)

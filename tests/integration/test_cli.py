@@ -110,7 +110,7 @@ def test_no_orphan_jvm_after_a_command(tmp_path: Path) -> None:
 
 
 def test_unreachable_neo4j_is_a_clear_error(tmp_path: Path) -> None:
-    from graphrec.store.arcade import free_port
+    from graphrec.store.arcade_process import free_port
 
     cfg = StoreConfig(home=tmp_path, uri=f"bolt://127.0.0.1:{free_port()}")
     code, _, err = run(cfg, "stats")

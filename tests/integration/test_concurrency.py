@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from graphrec.store.arcade import pid_alive
+from graphrec.store.arcade_process import pid_alive
 
 PAUSED_CLI = """
 import os, signal, sys

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from graphrec.store.arcade import free_port, pid_alive
+from graphrec.store.arcade_process import free_port, pid_alive
 from graphrec.store.connect import StoreConfig, open_store
 from ingest.sources.synthetic import SyntheticFiles, generate
 from tests.conftest import NEO4J_SCRIPT, cli_args, skip_or_fail

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from graphrec.store.arcade import free_port
+from graphrec.store.arcade_process import free_port
 from ingest.topics.llm import ChatClient, LLMConfig, llm_topics, normalise_topic
 
 pytestmark = pytest.mark.slow

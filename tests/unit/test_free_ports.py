@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import socket
 
-from graphrec.store.arcade import free_port, free_ports
+from graphrec.store.arcade_process import free_port, free_ports
 
 
 def test_free_ports_are_distinct_and_bindable() -> None:
