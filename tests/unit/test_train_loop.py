@@ -57,6 +57,9 @@ def test_training_transfers_to_cold_users_and_is_deterministic() -> None:
 
 
 def test_missing_backend_names_the_install_command(monkeypatch: pytest.MonkeyPatch) -> None:
+    from graphrec.data.pyg import import_torch_geometric
+
+    import_torch_geometric()  # without PyG's import-time torch.jit.script FutureWarning
     import torch_geometric.typing
 
     from graphrec.errors import ConfigError
