@@ -105,10 +105,19 @@ class CrossScenarioLightGCN(nn.Module):
             interaction; ``forward`` gives them their source view.
         item_evidence: Float ``[num_items]`` in ``[0, 1]``: the weight of each item's ID embedding in its
             layer 0, for a model with text features (ignored without them: an ID-only model has nothing
-            else). :func:`graphrec.train.experiment.build_inputs` gives 1 to items with a training
+            else). :func:`graphrec.train.inputs.build_inputs` gives 1 to items with a training
             interaction and 0 to items without (a new or held-out item): an untrained ID vector is
             noise, so such an item starts from its text and topics alone. Default: 1 for every item.
+
+    Every tensor the model holds is a parameter or a buffer, so ``model.to(device)`` moves it whole.
     """
+
+    item_x: Tensor | None
+    topic_x: Tensor | None
+    item_evidence: Tensor | None
+    user_items: Tensor | None
+    source_items: Tensor | None
+    cold_users: Tensor | None
 
     def __init__(
         self,
@@ -133,19 +142,20 @@ class CrossScenarioLightGCN(nn.Module):
         self.num_users, self.num_items, self.num_topics = num_users, num_items, num_topics
         self.num_layers = num_layers
         self.dim = dim
-        self.user_items = user_items  # sparse, rebuilt from the training split; not part of the state_dict
+        # graph-derived tensors are buffers (``.to(device)`` moves them); those rebuilt from the training split
+        # (sparse user_items / source_items, cold_users, item_evidence) are not part of the state_dict
+        self.register_buffer("user_items", user_items, persistent=False)
         self.user_emb = nn.Embedding(num_users, dim) if user_ids else None
         self.item_emb = nn.Embedding(num_items, dim) if (item_x is None or id_embeddings) else None
         self.topic_emb = nn.Embedding(num_topics, dim) if num_topics and (topic_x is None or id_embeddings) else None
         self.register_buffer("item_x", item_x if item_x is not None else None)
         self.register_buffer("topic_x", topic_x if topic_x is not None else None)
         gate = item_evidence is not None and item_x is not None and self.item_emb is not None
-        # from the training split, like user_items: not part of the state_dict
         self.register_buffer("item_evidence", item_evidence.float()[:, None] if gate else None, persistent=False)
         self.item_proj = nn.Linear(item_x.shape[1], dim, bias=False) if item_x is not None else None
         self.topic_proj = nn.Linear(topic_x.shape[1], dim, bias=False) if topic_x is not None else None
-        self.source_items = source_items  # sparse, from the training split; not part of the state_dict
-        self.cold_users = cold_users
+        self.register_buffer("source_items", source_items, persistent=False)
+        self.register_buffer("cold_users", cold_users, persistent=False)
         self.transfer = nn.Linear(dim, dim, bias=False) if source_items is not None else None
         if self.transfer is not None:
             nn.init.eye_(self.transfer.weight)

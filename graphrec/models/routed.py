@@ -65,7 +65,28 @@ class RoutedLightGCN(nn.Module):
         cold_users: Bool ``[num_users]``: users without target training interactions.
         item_counts: Training interactions per item ``[num_items]``; sets the item gate (gate count 0).
             Default: every item has evidence (``h = 1``: routing by user only).
+
+    Every tensor the model holds is a parameter or a buffer (the closed-form blocks and the knowledge
+    channel's graph too, whenever they are set), so ``model.to(device)`` moves it whole.
     """
+
+    cold_users: Tensor
+    item_counts: Tensor
+    item_gate: Tensor
+    item_prior: Tensor
+    prior_weight: Tensor
+    cold_prior_weight: Tensor
+    bridge_weight: Tensor
+    bridge_users: Tensor | None
+    bridge_items: Tensor | None
+    ease_weight: Tensor
+    ease_users: Tensor | None
+    ease_items: Tensor | None
+    text_weight: Tensor
+    text_users: Tensor | None
+    text_items: Tensor | None
+    text_topics: Tensor | None
+    knowledge_adj: Tensor | None
 
     def __init__(
         self,
@@ -101,7 +122,7 @@ class RoutedLightGCN(nn.Module):
         self.register_buffer("text_users", None)  # set by set_text (then saved)
         self.register_buffer("text_items", None)
         self.register_buffer("text_topics", None)
-        self.knowledge_adj: Tensor | None = None
+        self.register_buffer("knowledge_adj", None, persistent=False)  # set by set_knowledge_graph
 
     def set_gate_count(self, gate_count: float) -> None:
         """Set the item gate to ``n / (n + gate_count)`` (``0``: 1 for items with an interaction, else 0)."""
