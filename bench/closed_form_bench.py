@@ -10,17 +10,17 @@ in the home ``bench/.work/amazon-kg``, MovieLens-100K genre families drama -> ac
 ``bench/.work/ml-100k-genres``; homes prepared by the CLI as those scripts do). Per seed, the split is
 :func:`graphrec.data.splits.coldstart_transfer` with its simulated-cold validation slice
 (:func:`graphrec.data.splits.simulated_cold`, same seed), and four models are evaluated by
-:func:`graphrec.train.experiment.evaluate_slices` (full ranking over every target item, training items
+:func:`graphrec.eval.slices.evaluate_slices` (full ranking over every target item, training items
 excluded) on the test set's ``cold`` and ``warm`` slices:
 
 * ``popularity`` — training-interaction counts of the target items;
 * ``ease`` — target-only EASE, ridge chosen on validation Recall@20
-  (:func:`graphrec.models.baselines.fit_target_ease`); it cannot rank users without target history
+  (:func:`graphrec.models.ease.fit_target_ease`); it cannot rank users without target history
   (their scores are all 0), so its cold figure is not meaningful and the table leaves it out;
 * ``bridge`` — the kernel-ridge bridge from smoothed source histories to target rows, ``γ``, ``λ`` and
-  the source EASE ridge chosen on the simulated-cold slice (:func:`graphrec.models.baselines.fit_bridge`);
+  the source EASE ridge chosen on the simulated-cold slice (:func:`graphrec.models.bridge.fit_bridge`);
 * ``bridge+ease`` — the bridge for users without target training interactions, EASE for the others
-  (:func:`graphrec.models.baselines.combined_reference`).
+  (:func:`graphrec.models.bridge.combined_reference`).
 
 ``--diagnose`` (after the main runs, with their chosen parameters; nothing re-selected, nothing selected on
 test) measures two protocol variants that may explain a gap to another implementation's figures:
@@ -79,7 +79,8 @@ def run_seed(export: Any, pair: str, seed: int, cache: dict[Any, Any]) -> dict[s
     from graphrec.data.splits import cold_path_train, coldstart_transfer, simulated_cold
     from graphrec.models.bridge import combined_reference, evaluate_simulated_cold, fit_bridge
     from graphrec.models.ease import fit_target_ease
-    from graphrec.train.experiment import evaluate_slices, popularity_scores
+    from graphrec.eval.slices import evaluate_slices
+    from graphrec.train.references import popularity_scores
     from knowledge_bench import PAIRS
 
     source, target = PAIRS[pair]["source"], PAIRS[pair]["target"]
@@ -131,7 +132,7 @@ def diagnose(export: Any, pair: str, seed: int, run: dict[str, Any], cache: dict
     from graphrec.data.splits import coldstart_transfer, simulated_cold
     from graphrec.models.bridge import fit_bridge
     from graphrec.models.ease import fit_target_ease
-    from graphrec.train.experiment import evaluate_slices
+    from graphrec.eval.slices import evaluate_slices
     from knowledge_bench import PAIRS
 
     source, target = PAIRS[pair]["source"], PAIRS[pair]["target"]
