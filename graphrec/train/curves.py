@@ -54,10 +54,10 @@ def curves_figure(
     ax_loss, ax_val = fig.subplots(1, 2)
     cold_path = (selected or {}).get("cold_path", {})
     metric = "recall"
-    for (channel, rows), style in zip(channel_histories(history).items(), ("-", "--"), strict=False):
+    for (channel, rows), style, color in zip(channel_histories(history).items(), ("-", "--"), ("tab:blue", "tab:orange"), strict=False):
         label = channel_label(channel) or "training"
         epochs = [h["epoch"] + 1 for h in rows]
-        ax_loss.plot(epochs, [h["loss"] for h in rows], style, marker="o", markersize=3, label=label)
+        ax_loss.plot(epochs, [h["loss"] for h in rows], style, marker="o", markersize=3, color=color, label=label)
         val_key = next((k for k in sorted({k for h in rows for k in h}) if k.startswith("val_")), None)
         if val_key is None or not rows:
             continue
@@ -65,9 +65,9 @@ def curves_figure(
         if channel == "knowledge" and cold_path.get("selected_on") == SIMULATED_COLD:
             label += " (simulated-cold users)"
         values = [h.get(val_key, float("nan")) for h in rows]
-        (line,) = ax_val.plot(epochs, values, style, marker="o", markersize=3, label=label)
+        ax_val.plot(epochs, values, style, marker="o", markersize=3, color=color, label=label)
         best = max(range(len(values)), key=lambda e: (values[e], -e))  # the first best, as training keeps
-        ax_val.plot([epochs[best]], [values[best]], "*", markersize=13, color=line.get_color(),
+        ax_val.plot([epochs[best]], [values[best]], "*", markersize=13, color=color,
                     label=f"best epoch {epochs[best]}" + (f" ({channel})" if channel else ""))  # fmt: skip
     scope = validation_scope(split_meta)
     ax_loss.set_xlabel("epoch")

@@ -117,7 +117,8 @@ def training_summary(result: TrainResult, *, name: str = "model") -> list[str]:
             continue
         line = f"{label}: best epoch {best_epoch + 1} of {epochs_run}{where} ({spe:.2f} s/epoch), validation recall@{k} {best_val:.4f}"
         if selection is not None and "refit" in cold_path:
-            line += f"; trained again for {cold_path['refit']['epochs']} epochs on all training data"
+            epochs = int(cold_path["refit"]["epochs"])
+            line += f"; trained again for {epochs} epoch{'s' if epochs != 1 else ''} on all training data"
         if still_rising(best_epoch, epochs_run, cap):
             line += f"; {cap_note('', best_epoch=best_epoch, epochs_run=epochs_run, cap=cap, k=k)}"
         lines.append(line)
