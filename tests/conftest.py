@@ -18,21 +18,43 @@ from pathlib import Path
 import pytest
 
 from graphrec.store.arcade_process import free_port
+from tests.helpers import NEO4J_SCRIPT, SHARED_DATA, missing_data_reason, skip_or_fail
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO.parent / "shared" / "data"
-NEO4J_SCRIPT = REPO / "scripts" / "neo4j_server.sh"
-
-
-def _require(env: str) -> bool:
-    return os.environ.get(env, "") not in ("", "0", "false")
+# Fixtures that reach a store backend, and the marker (pyproject.toml) a test using one gets.
+BACKEND_FIXTURES = {"neo4j_uri": "neo4j", "arcadedb_home": "arcadedb"}
+BACKENDS = ("arcadedb", "neo4j")
 
 
-def skip_or_fail(reason: str, env: str) -> None:
-    """Skip with ``reason``, or fail when ``env`` requires the resource (CI)."""
-    if _require(env):
-        pytest.fail(f"{reason} (required because {env} is set)")
-    pytest.skip(reason)
+def added_markers(item: pytest.Item) -> set[str]:
+    """The markers collection adds to ``item``: ``neo4j`` / ``arcadedb`` for the backend it runs on (a
+    parameter ``"neo4j"`` / ``"arcadedb"`` of a backend-parametrised fixture, such as ``backend``, or a
+    fixture of BACKEND_FIXTURES), ``data`` when it reads the real datasets (``shared_data``)."""
+    names = set(getattr(item, "fixturenames", ()))
+    marks = {BACKEND_FIXTURES[name] for name in names & BACKEND_FIXTURES.keys()}
+    callspec = getattr(item, "callspec", None)
+    if callspec is not None:
+        marks |= {value for value in callspec.params.values() if isinstance(value, str) and value in BACKENDS}
+    if "shared_data" in names:
+        marks.add("data")
+    return marks
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Apply the backend and data markers, so that ``-m "not neo4j"`` or ``-m arcadedb`` select by backend."""
+    for item in items:
+        for name in sorted(added_markers(item)):
+            if item.get_closest_marker(name) is None:
+                item.add_marker(name)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """A test marked ``data("ml-100k", ...)`` is skipped, naming the missing files and the README, while
+    those datasets are not in ../shared/data (failed under GRAPHREC_REQUIRE_DATA)."""
+    names = tuple(name for marker in item.iter_markers("data") for name in marker.args)
+    if names:
+        reason = missing_data_reason(names)
+        if reason:
+            skip_or_fail(reason, "GRAPHREC_REQUIRE_DATA")
 
 
 @pytest.fixture(scope="session")
@@ -47,8 +69,9 @@ def neighbor_sampling() -> None:
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """The real datasets folder (../shared/data beside the repository)."""
-    if not (SHARED_DATA / "README.md").exists():
-        skip_or_fail(f"real datasets not found at {SHARED_DATA}", "GRAPHREC_REQUIRE_DATA")
+    reason = missing_data_reason()
+    if reason:
+        skip_or_fail(reason, "GRAPHREC_REQUIRE_DATA")
     return SHARED_DATA
 
 
@@ -121,10 +144,3 @@ def store(store_config):  # type: ignore[no-untyped-def]
     with open_store(store_config) as s:
         yield s
 
-
-def cli_args(cfg) -> list[str]:  # type: ignore[no-untyped-def]
-    """Global ``graphrec`` options that select the store of ``cfg``."""
-    args = ["--home", str(cfg.home), "--no-progress"]
-    if cfg.uri:
-        args += ["--uri", cfg.uri]
-    return args

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from graphrec.cli import cli
 from graphrec.store.connect import StoreConfig
-from tests.conftest import REPO, cli_args
+from tests.helpers import REPO, cli_args
 
 SPEC = REPO / "ingest" / "specs" / "amazon-kg.toml"
 SPEC_INTERACTIONS_ONLY = REPO / "ingest" / "specs" / "amazon-kg-interactions-only.toml"
@@ -52,7 +52,7 @@ def assert_amazon_counts(cfg: StoreConfig, *, movie_items: int, book_items: int)
 
 
 @pytest.mark.slow
-@pytest.mark.data
+@pytest.mark.data("amazon-kg", "amazon-kg-metadata")
 def test_amazon_kg_counts_in_both_stores_and_after_reingest(store_config: StoreConfig, shared_data: Path) -> None:
     ingest(store_config, SPEC)
     assert_amazon_counts(store_config, movie_items=4_896, book_items=8_696)
@@ -70,7 +70,7 @@ def test_amazon_kg_counts_in_both_stores_and_after_reingest(store_config: StoreC
 
 
 @pytest.mark.slow
-@pytest.mark.data
+@pytest.mark.data("amazon-kg")
 def test_amazon_kg_interactions_only(store_config: StoreConfig, shared_data: Path) -> None:
     ingest(store_config, SPEC_INTERACTIONS_ONLY)
     assert_amazon_counts(store_config, movie_items=4_779, book_items=8_318)

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 from graphrec.cli import cli
 from graphrec.store.connect import StoreConfig
-from tests.conftest import cli_args
+from tests.helpers import cli_args
 
 
 def run(cfg: StoreConfig, *args: str) -> tuple[int, str, str]:

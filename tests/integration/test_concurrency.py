@@ -21,6 +21,8 @@ import pytest
 
 from graphrec.store.arcade_process import pid_alive
 
+pytestmark = pytest.mark.arcadedb  # the commands start the embedded server themselves
+
 PAUSED_CLI = """
 import os, signal, sys
 import graphrec.store.arcade as arcade

@@ -23,7 +23,7 @@ from ingest.prepare import prepare_dataset
 from ingest.summary import IngestSummary
 from ingest.spec import load_spec
 from tests.bad_input_corpus import CASES, LOADABLE, write_spec
-from tests.conftest import cli_args
+from tests.helpers import cli_args
 
 
 def test_corpus_ingest_recounted_in_the_graph(store: GraphStore, tmp_path: Path) -> None:

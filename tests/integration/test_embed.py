@@ -8,7 +8,7 @@ from graphrec.cli import cli
 from graphrec.features import ItemFeatures
 from graphrec.home import features_file
 from graphrec.store.connect import StoreConfig, open_store
-from tests.conftest import cli_args
+from tests.helpers import cli_args
 
 
 def test_embed_items_then_cached_rerun(store_config: StoreConfig) -> None:

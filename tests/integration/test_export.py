@@ -12,7 +12,7 @@ from graphrec.home import features_file
 from graphrec.schema import EdgeType, NodeType
 from graphrec.stats import graph_stats
 from graphrec.store.connect import StoreConfig, open_store
-from tests.conftest import cli_args
+from tests.helpers import cli_args
 
 
 def test_export_to_hetero_data(store_config: StoreConfig) -> None:

@@ -5,35 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from graphrec.stats import graph_stats
 from graphrec.store.bolt import GraphStore
 from ingest.pipeline import ingest_spec
-from ingest.prepare import prepare_dataset
-from ingest.summary import IngestSummary
 from ingest.sources.synthetic import generate
 from ingest.spec import load_spec
-
-
-def expected_counts(spec_path: Path, tmp: Path) -> dict[str, int]:
-    """Counts computed from the files alone (no database), to compare the graph against."""
-    summary = IngestSummary(spec=str(spec_path))
-    prepared = prepare_dataset(load_spec(spec_path), tmp / "expected-rejects.tsv", summary)
-    return {
-        "items": sum(len(p.items) for p in prepared.values()),
-        "interactions": sum(len(p.interactions) for p in prepared.values()),
-        "users": len({i.user for p in prepared.values() for i in p.interactions}),
-    }
-
-
-def graph_counts(store: GraphStore) -> dict[str, int]:
-    s = graph_stats(store)
-    return {
-        "items": s.nodes.get("Item", 0),
-        "interactions": s.relationships.get("INTERACTED", 0),
-        "users": s.nodes.get("User", 0),
-        "in_scenario": s.relationships.get("IN_SCENARIO", 0),
-        "scenarios": s.nodes.get("Scenario", 0),
-    }
+from tests.helpers import expected_counts, graph_counts
 
 
 def test_synthetic_ingest_counts_and_idempotent_rerun(store: GraphStore, tmp_path: Path) -> None:

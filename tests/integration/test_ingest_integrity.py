@@ -22,7 +22,7 @@ from ingest.prepare import prepare_dataset
 from ingest.summary import IngestSummary
 from ingest.sources.synthetic import SyntheticFiles, generate
 from ingest.spec import load_spec
-from tests.integration.test_ingest import expected_counts, graph_counts
+from tests.helpers import expected_counts, graph_counts
 
 
 class Interrupt(Exception):

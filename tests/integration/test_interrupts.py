@@ -30,7 +30,7 @@ from graphrec.home import runs_dir
 from graphrec.store.connect import StoreConfig, open_store
 from graphrec.train.rundir import is_complete, load_run
 from ingest.sources.synthetic import generate
-from tests.conftest import cli_args
+from tests.helpers import cli_args
 
 K, TOPICS = 5, 3
 TRAIN = ["train", "--target", "books", "--source", "movies", "--model", "lightgcn-merged", "--dim", "16",

@@ -23,8 +23,7 @@ import pytest
 from graphrec.store.arcade_process import free_port, pid_alive
 from graphrec.store.connect import StoreConfig, open_store
 from ingest.sources.synthetic import SyntheticFiles, generate
-from tests.conftest import NEO4J_SCRIPT, cli_args, skip_or_fail
-from tests.integration.test_ingest import expected_counts, graph_counts
+from tests.helpers import NEO4J_SCRIPT, cli_args, expected_counts, graph_counts, skip_or_fail
 
 pytestmark = pytest.mark.slow
 
@@ -151,6 +150,7 @@ def test_interrupted_ingest_then_clear_then_rerun_loads_everything(
     assert_exact(cfg, files, tmp_path, tmp_path / "run")
 
 
+@pytest.mark.arcadedb
 def test_sigkill_of_the_embedded_arcadedb_then_rerun_recovers(files: SyntheticFiles, tmp_path: Path) -> None:
     """SIGKILL the ArcadeDB JVM during an ingest: a clear error; the rerun starts a new server on the same
     data, resumes, and ends with exact counts."""
@@ -204,6 +204,7 @@ def private_neo4j(tmp_path: Path) -> Iterator[PrivateNeo4j]:
         server.kill()
 
 
+@pytest.mark.neo4j
 def test_sigkill_of_neo4j_then_restart_and_rerun_recovers(
     private_neo4j: PrivateNeo4j, files: SyntheticFiles, tmp_path: Path
 ) -> None:

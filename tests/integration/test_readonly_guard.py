@@ -26,7 +26,7 @@ from graphrec.cli import cli
 from graphrec.store import readonly
 from graphrec.store.connect import StoreConfig, open_store
 from graphrec.store.repair import read_schema
-from tests.conftest import cli_args
+from tests.helpers import cli_args
 
 # (id, query, params): each must be refused in read-only mode and change nothing
 WRITES: list[tuple[str, str, tuple[str, ...]]] = [

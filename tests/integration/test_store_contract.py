@@ -8,6 +8,7 @@ from graphrec.errors import CapabilityError, QueryRefusedError, StoreError
 from graphrec.schema import CONSTRAINTS, Label
 from graphrec.store import cypher
 from graphrec.store.bolt import GraphStore
+from graphrec.store.connect import StoreConfig
 
 
 def _users(store: GraphStore) -> int:
@@ -121,6 +122,21 @@ def test_parameters_are_never_interpolated(store: GraphStore) -> None:
 def test_syntax_error_is_a_store_error(store: GraphStore) -> None:
     with pytest.raises(StoreError, match="query failed"):
         store.run_query("MATCH (n RETURN n")
+
+
+@pytest.mark.parametrize("write", [False, True], ids=["read-only", "write"])
+def test_a_failed_query_names_the_servers_reason(
+    store: GraphStore, backend: str, store_config: StoreConfig, write: bool
+) -> None:
+    """ArcadeDB in production mode tells the client only "check the server log": the error quotes the
+    reason from that log and names the log; Neo4j tells the client its reason."""
+    with pytest.raises(StoreError) as e:
+        store.run_query("MATCH (t:Topic) RETURN t.label AS label ORDER BY label LIMT 5", write=write)
+    message = str(e.value)
+    assert message.startswith("query failed on ") and "Check the server log" not in message, message
+    assert "LIMT" in message, message  # the parser's reason names the offending token on both stores
+    if backend == "arcadedb":
+        assert "line 1, column 55" in message and str(store_config.home / "arcadedb" / "server.log") in message
 
 
 def test_clear_removes_everything(store: GraphStore) -> None:

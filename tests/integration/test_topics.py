@@ -15,7 +15,7 @@ from graphrec.home import features_file
 from graphrec.store.connect import StoreConfig, open_store
 from ingest.sources.synthetic import THEMES
 from ingest.topics.base import topic_spreads
-from tests.conftest import cli_args
+from tests.helpers import cli_args
 
 
 def invoke(cfg: StoreConfig, *args: str) -> str:

@@ -14,16 +14,7 @@ from click.testing import CliRunner
 from graphrec.cli import cli
 from graphrec.store.connect import StoreConfig, open_store
 from graphrec.train.rundir import load_checkpoint, load_run
-from tests.conftest import cli_args
-
-
-def invoke(cfg: StoreConfig, *args: str, ok: bool = True) -> str:
-    result = CliRunner().invoke(cli, [*cli_args(cfg), *args], catch_exceptions=False)
-    if ok:
-        assert result.exit_code == 0, result.stdout + result.stderr
-        return result.stdout
-    assert result.exit_code == 1, result.stdout
-    return result.stderr
+from tests.helpers import cli_args, invoke
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from graphrec.cli import cli
 from graphrec.store.connect import StoreConfig
-from tests.conftest import REPO, cli_args
+from tests.helpers import REPO, cli_args
 
 SPEC = REPO / "ingest" / "specs" / "ml-100k.toml"
 
@@ -24,7 +24,7 @@ def invoke(cfg: StoreConfig, *args: str) -> str:
 
 
 @pytest.mark.slow
-@pytest.mark.data
+@pytest.mark.data("ml-100k")
 def test_movielens_100k_graphrec_beats_popularity(arcadedb_home: Path, shared_data: Path, tmp_path: Path) -> None:
     from graphrec.store.connect import open_store
 

@@ -12,7 +12,7 @@ import pytest
 from graphrec.data.export import export_graph
 from graphrec.store.connect import StoreConfig, open_store
 from graphrec.train.rundir import load_run
-from tests.integration.test_train import invoke
+from tests.helpers import invoke
 
 pytestmark = pytest.mark.arcadedb
 

@@ -25,6 +25,7 @@ from graphrec.data.splits import (
 )
 from graphrec.errors import ConfigError, GraphRecError
 from graphrec.eval.ranking import evaluate_ranking, group_by_user
+from graphrec.eval.slices import evaluate_slices
 from graphrec.models.bridge import (
     combined_reference,
     evaluate_simulated_cold,
@@ -33,8 +34,8 @@ from graphrec.models.bridge import (
     smoothed_profiles,
 )
 from graphrec.models.ease import ease_item_weights, fit_target_ease, user_item_matrix
-from graphrec.train.experiment import evaluate_slices, popularity_scores
-from tests.unit.test_splits import make_export, pairs_of
+from graphrec.train.references import popularity_scores
+from tests.helpers import make_export, pairs_of
 
 GROUPS = 4
 

@@ -13,24 +13,20 @@ from graphrec.data.splits import coldstart_items, coldstart_transfer
 from graphrec.errors import ConfigError
 from graphrec.models.ease import ease_item_weights, user_item_matrix
 from graphrec.models.lightgcn import CrossScenarioLightGCN
+from graphrec.models.presets import GNN_MODELS, MODELS, model_spec
 from graphrec.models.text_knn import text_profiles
-from graphrec.train.experiment import (
-    GNN_MODELS,
-    ITEM_GATE_COUNTS,
-    MODELS,
-    PRIOR_WEIGHTS,
-    TEXT_WEIGHTS,
+from graphrec.train.blocks import text_block
+from graphrec.train.fit import fit
+from graphrec.train.inputs import (
     build_inputs,
     build_model,
-    fit,
-    model_spec,
-    text_block,
     topic_features,
     validation_candidates,
 )
 from graphrec.train.loop import TrainConfig
 from graphrec.train.sampling import in_scenario_negatives, observed_items
-from tests.unit.test_experiment import toy_export
+from graphrec.train.selection import ITEM_GATE_COUNTS, PRIOR_WEIGHTS, TEXT_WEIGHTS
+from tests.helpers import toy_export
 
 
 def test_negatives_never_drawn_from_items_without_interactions() -> None:

@@ -24,9 +24,8 @@ from bench.peers.split_io import load_split
 from graphrec.data.splits import coldstart_items
 from graphrec.errors import GraphRecError
 from graphrec.eval.ranking import dot_product_scores, group_by_user, rank_top_k
-from graphrec.train.experiment import evaluate_slices
-from tests.unit.test_experiment import toy_export
-from tests.unit.test_peer_bench import write_topk
+from graphrec.eval.slices import evaluate_slices
+from tests.helpers import toy_export, write_topk
 
 
 @pytest.fixture()

@@ -23,15 +23,11 @@ from graphrec.data.splits import (
 from graphrec.errors import ConfigError
 from graphrec.eval.ranking import evaluate_ranking, group_by_user
 from graphrec.models.bridge import fit_bridge_model
-from graphrec.train.experiment import (
-    BRIDGE_WEIGHTS,
-    COLD_PRIOR_WEIGHTS,
-    cold_path_split,
-    fit,
-    model_spec,
-)
+from graphrec.models.presets import model_spec
+from graphrec.train.cold_path import BRIDGE_WEIGHTS, COLD_PRIOR_WEIGHTS, cold_path_split
+from graphrec.train.fit import fit
 from graphrec.train.loop import TrainConfig
-from tests.unit.test_experiment import toy_export
+from tests.helpers import toy_export
 
 CONFIG = TrainConfig(epochs=6, batch_size=64, lr=0.05, patience=3, seed=0)
 
@@ -221,7 +217,7 @@ def test_no_shared_user_to_simulate_falls_back_with_a_warning(caplog: pytest.Log
     keep = books[split.train[1]] | np.isin(split.train[0], split.slices["cold"])
     dropped = np.concatenate([split.dropped, split.train[:, ~keep]], axis=1)
     lonely = type(split)(split.train[:, keep], split.val, split.test, split.slices, split.meta, dropped=dropped)
-    with caplog.at_level("WARNING", logger="graphrec.train.experiment"):
+    with caplog.at_level("WARNING", logger="graphrec.train.cold_path"):
         assert cold_path_split(export, lonely, target="books") is None
     assert "no simulated-cold validation user" in caplog.text
 

@@ -14,15 +14,13 @@ from graphrec.data.splits import (
     scenario_index,
 )
 from graphrec.models.ease import ease_embeddings, ease_item_weights, user_item_matrix
-from graphrec.train.experiment import (
-    EASE_WEIGHTS,
-    build_model,
-    ease_block,
-    fit,
-    model_spec,
-)
+from graphrec.models.presets import model_spec
+from graphrec.train.blocks import ease_block
+from graphrec.train.fit import fit
+from graphrec.train.inputs import build_model
 from graphrec.train.loop import TrainConfig
-from tests.unit.test_experiment import toy_export
+from graphrec.train.selection import EASE_WEIGHTS
+from tests.helpers import toy_export
 
 CONFIG = TrainConfig(epochs=4, batch_size=64, lr=0.05, patience=3, seed=0)
 
@@ -122,6 +120,6 @@ def test_no_ease_block_for_a_target_too_large_for_a_dense_inverse(caplog: pytest
     split = coldstart_transfer(export, source="movies", target="books", seed=0)
     fitted = fit(export, split, model_spec("graphrec-no-ease", dim=8, bridge=0), CONFIG, target="books", item_x=x)
     assert ease_block(export, split, fitted.inputs, target="books", rank=8, max_items=100) is not None
-    with caplog.at_level("WARNING", logger="graphrec.train.experiment"):
+    with caplog.at_level("WARNING", logger="graphrec.train.blocks"):
         assert ease_block(export, split, fitted.inputs, target="books", rank=8, max_items=10) is None
     assert "no EASE block: the target 'books' has" in caplog.text and "more than 10" in caplog.text

@@ -11,59 +11,22 @@ import numpy as np
 import pytest
 import torch
 
-from graphrec.data.export import GraphExport
 from graphrec.data.splits import coldstart_transfer
 from graphrec.errors import ConfigError
 from graphrec.eval.ranking import dot_product_scores
+from graphrec.eval.slices import evaluate_slices
 from graphrec.models.lightgcn import (
     normalized_adjacency,
     symmetric_spmm,
     user_item_mean,
 )
+from graphrec.models.presets import MODELS, model_spec
 from graphrec.serve.recommend import read_user_ids, recommend
-from graphrec.train.experiment import (
-    MODELS,
-    build_inputs,
-    build_model,
-    evaluate_slices,
-    fit,
-    model_spec,
-    topic_features,
-)
+from graphrec.train.fit import fit
+from graphrec.train.inputs import build_inputs, build_model, topic_features
 from graphrec.train.loop import TrainConfig
 from graphrec.train.rundir import load_checkpoint, load_run, save_run
-
-
-def toy_export(seed: int = 0) -> tuple[GraphExport, np.ndarray]:
-    """80 users in two taste groups; 30 movies + 30 books; 2 topics (one per taste); text tells tastes apart."""
-    rng = np.random.default_rng(seed)
-    pairs = set()
-    for u in range(80):
-        g = u % 2
-        for base in (0, 30):
-            for i in rng.choice(15, 6, replace=False):
-                pairs.add((u, base + 15 * g + int(i)))
-    inter = np.array(sorted(pairs), dtype=np.int64).T.copy()
-    items = [("books", f"b{i:02d}") for i in range(30)] + [("movies", f"m{i:02d}") for i in range(30)]
-    # export rows: books first (sorted by scenario); remap the generated item index (movies 0-29, books 30-59)
-    remap = np.array([30 + i for i in range(30)] + list(range(30)))
-    inter[1] = remap[inter[1]]
-    item_taste = np.array([(i % 30) // 15 for i in range(60)])
-    has_topic = np.array([np.arange(60), item_taste], dtype=np.int64)
-    export = GraphExport(
-        user_ids=[f"u{u:02d}" for u in range(80)],
-        item_keys=items,
-        topic_ids=["taste-a", "taste-b"],
-        scenarios=["books", "movies"],
-        item_scenario=np.array([0] * 30 + [1] * 30, dtype=np.int64),
-        interactions=inter,
-        has_topic=has_topic,
-        has_topic_weight=np.ones(60, dtype=np.float32),
-    )
-    x = np.zeros((60, 4), dtype=np.float32)
-    x[np.arange(60), item_taste] = 1.0
-    x[:, 2:] = rng.normal(size=(60, 2)) * 0.1
-    return export, x
+from tests.helpers import toy_export
 
 
 def test_symmetric_spmm_gradient_matches_dense() -> None:

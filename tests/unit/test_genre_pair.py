@@ -14,7 +14,7 @@ from ingest.summary import IngestSummary
 from ingest.spec import load_spec
 
 
-@pytest.mark.data
+@pytest.mark.data("ml-100k")
 def test_genre_pair_spec(shared_data: Path, tmp_path: Path) -> None:
     work = tmp_path / "work"
     spec = prepare_genre_pair(work, source=shared_data / "movielens" / "ml-100k")

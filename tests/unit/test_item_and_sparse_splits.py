@@ -22,21 +22,23 @@ from graphrec.data.splits import (
     sparse_target,
 )
 from graphrec.errors import ConfigError, GraphRecError
+from graphrec.eval.slices import evaluate_slices
+from graphrec.models.presets import model_spec
 from graphrec.schema import EdgeType, NodeType
-from graphrec.train.experiment import build_inputs, evaluate_slices, fit, model_spec, topic_features
+from graphrec.train.fit import fit
+from graphrec.train.inputs import build_inputs, topic_features
 from graphrec.train.loop import TrainConfig
 from graphrec.train.run import SplitConfig, make_split
-from tests.unit.test_experiment import toy_export
-from tests.unit.test_splits import make_export, pairs_of
+from tests.helpers import make_export, pairs_of, toy_export
 
 
 @pytest.fixture(scope="module")
 def synthetic(tmp_path_factory: pytest.TempPathFactory) -> GraphExport:
     """The quickstart-size synthetic data (120 users, 90 items per scenario) as an export."""
     from ingest.prepare import prepare_dataset
-    from ingest.summary import IngestSummary
     from ingest.sources.synthetic import generate
     from ingest.spec import load_spec
+    from ingest.summary import IngestSummary
 
     d = tmp_path_factory.mktemp("synthetic")
     files = generate(d / "data", users=120, items_per_scenario=90)

@@ -16,10 +16,11 @@ from click.testing import CliRunner
 from graphrec.cli import cli
 from graphrec.data.splits import coldstart_transfer
 from graphrec.errors import RunFolderError, TrainingDivergedError
-from graphrec.train.experiment import fit, model_spec
+from graphrec.models.presets import model_spec
+from graphrec.train.fit import fit
 from graphrec.train.loop import TrainConfig, check_finite
 from graphrec.train.rundir import latest_run, load_run, save_run
-from tests.unit.test_experiment import toy_export
+from tests.helpers import toy_export
 
 
 @pytest.mark.parametrize(("model", "where"), [("graphrec", "epoch 0 of the knowledge channel"), ("bpr-mf", "epoch 0 with")])

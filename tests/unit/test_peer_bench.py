@@ -12,11 +12,11 @@ import torch
 
 from bench.peers.evaluate import evaluate_topk
 from bench.peers.run_graphrec import split_from_files
-from bench.peers.split_files import item_token, write_split_files
+from bench.peers.split_files import write_split_files
 from graphrec.data.splits import coldstart_transfer
 from graphrec.errors import GraphRecError
 from graphrec.eval.ranking import dot_product_scores, evaluate_ranking, group_by_user, rank_top_k
-from tests.unit.test_experiment import toy_export
+from tests.helpers import toy_export, write_topk
 
 
 @pytest.fixture()
@@ -38,13 +38,6 @@ def test_split_files_round_trip(split_folder) -> None:
         assert sorted(back.slices[name].tolist()) == sorted(split.slices[name].tolist())
     assert len((folder / "candidates.txt").read_text().split()) == int(candidates.sum())
     assert np.load(folder / "item_features.npy").shape == (len(export.item_keys), 4)
-
-
-def write_topk(path: Path, export, users: list[int], top: np.ndarray) -> None:
-    lines = ["user_id\titem_id\trank"]
-    for row, u in enumerate(users):
-        lines += [f"{export.user_ids[u]}\t{item_token(*export.item_keys[i])}\t{r}" for r, i in enumerate(top[row].tolist(), 1)]
-    path.write_text("\n".join(lines) + "\n")
 
 
 def test_evaluator_equals_graphrec_full_ranking(split_folder, tmp_path: Path) -> None:

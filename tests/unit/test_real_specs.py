@@ -9,7 +9,7 @@ import pytest
 from ingest.prepare import prepare_dataset
 from ingest.summary import IngestSummary
 from ingest.spec import load_spec
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 SPECS = REPO / "ingest" / "specs"
 
@@ -20,7 +20,7 @@ def prepare(name: str, tmp_path: Path) -> tuple[IngestSummary, dict]:  # type: i
     return summary, prepared
 
 
-@pytest.mark.data
+@pytest.mark.data("ml-100k")
 def test_ml_100k_spec(shared_data: Path, tmp_path: Path) -> None:
     summary, prepared = prepare("ml-100k.toml", tmp_path)
     c = summary.scenarios["movies"]
@@ -32,7 +32,7 @@ def test_ml_100k_spec(shared_data: Path, tmp_path: Path) -> None:
     assert (first.user, first.item, first.rating, first.ts) == ("196", "242", 3.0, 881250949)
 
 
-@pytest.mark.data
+@pytest.mark.data("ml-1m")
 @pytest.mark.slow
 def test_ml_1m_spec(shared_data: Path, tmp_path: Path) -> None:
     summary, prepared = prepare("ml-1m.toml", tmp_path)
@@ -42,7 +42,7 @@ def test_ml_1m_spec(shared_data: Path, tmp_path: Path) -> None:
     assert prepared["movies"].items["Toy Story (1995)"].text == "1995; Animation Children's Comedy"
 
 
-@pytest.mark.data
+@pytest.mark.data("amazon-kg", "amazon-kg-metadata")
 def test_amazon_kg_spec(shared_data: Path, tmp_path: Path) -> None:
     summary, prepared = prepare("amazon-kg.toml", tmp_path)
     m, b = summary.scenarios["movies"], summary.scenarios["books"]

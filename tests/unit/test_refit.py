@@ -19,18 +19,14 @@ from graphrec.data.splits import (
 )
 from graphrec.errors import ConfigError, NoValidationError
 from graphrec.eval.ranking import group_by_user
-from graphrec.train.experiment import (
-    ease_block,
-    fit,
-    gate_weight_grid,
-    model_spec,
-    score_spread,
-    text_block,
-)
+from graphrec.models.presets import model_spec
+from graphrec.train.blocks import ease_block, text_block
+from graphrec.train.fit import fit
 from graphrec.train.loop import TrainConfig
 from graphrec.train.refit import Choices, apply_choices, choices_of, fit_refit
 from graphrec.train.run import SplitConfig, make_split, train_from_export
-from tests.unit.test_experiment import toy_export
+from graphrec.train.selection import gate_weight_grid, score_spread
+from tests.helpers import toy_export
 
 CONFIG = TrainConfig(epochs=6, batch_size=64, lr=0.01, patience=2, seed=0)
 

@@ -21,11 +21,12 @@ from click.testing import CliRunner
 from graphrec.cli import cli
 from graphrec.data.splits import coldstart_transfer
 from graphrec.errors import ConfigError, RunFolderError
+from graphrec.models.presets import model_spec
 from graphrec.train import rundir
-from graphrec.train.experiment import fit, model_spec
+from graphrec.train.fit import fit
 from graphrec.train.loop import TrainConfig
 from graphrec.train.rundir import is_complete, latest_run, load_run, save_run
-from tests.unit.test_experiment import toy_export
+from tests.helpers import toy_export
 
 
 @pytest.fixture(scope="module")

@@ -96,7 +96,7 @@ def test_dbpedia_titles() -> None:
     assert parse_dbpedia_title("res:The_Prophet_(book)") == "The Prophet (book)"
 
 
-@pytest.mark.data
+@pytest.mark.data("ml-100k")
 def test_real_movielens_100k_recbole_files(shared_data: Path) -> None:
     base = shared_data / "movielens" / "ml-100k"
     inter = list(read_file(FileOptions(base / "ml-100k.inter", "recbole"), "interactions"))

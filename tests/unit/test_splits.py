@@ -17,19 +17,7 @@ from graphrec.data.splits import (
     temporal_per_user,
 )
 from graphrec.errors import ConfigError, GraphRecError
-
-
-def make_export(pairs: list[tuple[str, str, str]]) -> GraphExport:
-    users = sorted({u for u, _, _ in pairs})
-    items = sorted({(s, i) for _, s, i in pairs})
-    scenarios = sorted({s for s, _ in items})
-    u_row, i_row = {u: k for k, u in enumerate(users)}, {k: n for n, k in enumerate(items)}
-    inter = np.array(sorted((u_row[u], i_row[(s, i)]) for u, s, i in pairs), dtype=np.int64).T.copy()
-    return GraphExport(
-        user_ids=users, item_keys=items, topic_ids=[], scenarios=scenarios,
-        item_scenario=np.array([scenarios.index(s) for s, _ in items], dtype=np.int64),
-        interactions=inter, has_topic=np.zeros((2, 0), dtype=np.int64), has_topic_weight=np.zeros(0, dtype=np.float32),
-    )  # fmt: skip
+from tests.helpers import make_export, pairs_of
 
 
 def toy() -> GraphExport:
@@ -41,10 +29,6 @@ def toy() -> GraphExport:
         if u >= 10:  # 30 users with books: 20 shared
             pairs |= {(f"u{u:02d}", "books", f"b{k}") for k in rng.choice(50, 5, replace=False)}
     return make_export(sorted(pairs))
-
-
-def pairs_of(a: np.ndarray) -> set[tuple[int, int]]:
-    return {tuple(p) for p in a.T.tolist()}
 
 
 def test_coldstart_transfer_protocol() -> None:
@@ -99,12 +83,12 @@ def test_leakage_checks_catch_overlaps_and_graph_edges() -> None:
         check_graph_has_no_held_out_edges(bad, split)
 
 
-@pytest.mark.data
+@pytest.mark.data("amazon-kg")
 def test_coldstart_transfer_on_amazon_kg(shared_data: Path, tmp_path: Path) -> None:
     from ingest.prepare import prepare_dataset
     from ingest.summary import IngestSummary
     from ingest.spec import load_spec
-    from tests.conftest import REPO
+    from tests.helpers import REPO
 
     prepared = prepare_dataset(load_spec(REPO / "ingest" / "specs" / "amazon-kg-interactions-only.toml"), tmp_path / "r.tsv", IngestSummary(spec="s"))
     ex = make_export([(i.user, i.scenario, i.item) for p in prepared.values() for i in p.interactions])

@@ -2,32 +2,12 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 import torch
 
 from graphrec.models.lightgcn import CrossScenarioLightGCN, normalized_adjacency
 from graphrec.train.loop import TrainConfig, evaluate, train_bpr
-
-
-def toy(seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, torch.Tensor, np.ndarray]:
-    """60 users in two taste groups; items 0-29 scenario A, 30-59 scenario B; text features tell the groups apart."""
-    rng = np.random.default_rng(seed)
-    pairs = []
-    for u in range(60):
-        g = 0 if u < 30 else 1
-        for base in (0, 30):
-            pairs += [(u, base + 15 * g + i) for i in rng.choice(15, 5, replace=False)]
-    pairs = np.array(sorted(pairs)).T
-    item_scenario = (np.arange(60) >= 30).astype(np.int64)
-    is_b = item_scenario[pairs[1]] == 1
-    cold = np.arange(0, 60, 6)  # every 6th user is cold in scenario B
-    cold_mask = np.isin(pairs[0], cold) & is_b
-    warm_b = np.flatnonzero(is_b & ~cold_mask)
-    val_idx = warm_b[::5]
-    train = pairs[:, ~cold_mask & ~np.isin(np.arange(pairs.shape[1]), val_idx)]
-    item_x = torch.tensor([[1.0, 0.0] if (i % 30) < 15 else [0.0, 1.0] for i in range(60)])
-    return train, pairs[:, val_idx], pairs[:, cold_mask], item_scenario, item_x, cold
+from tests.helpers import toy_training_data as toy
 
 
 def run(seed: int, *, text: bool) -> tuple[float, list[dict[str, float]], dict[str, float]]:

@@ -1,0 +1,224 @@
+"""What several test modules share: the repository's paths, skip-or-fail for missing resources, the
+``graphrec`` command line against a test store, and small generated graphs and exports.
+
+Test modules import these from here (never from one another, nor from ``conftest.py``); the fixtures
+that use them live in ``tests/conftest.py``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pytest
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
+
+    from graphrec.data.export import GraphExport
+    from graphrec.store.bolt import GraphStore
+    from graphrec.store.connect import StoreConfig
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+DATA_README = "../shared/data/README.md"
+NEO4J_SCRIPT = REPO / "scripts" / "neo4j_server.sh"
+
+# The real datasets the tests read: name -> (what they are, their files relative to SHARED_DATA). A test
+# marked ``@pytest.mark.data(NAME, ...)`` is skipped (failed under GRAPHREC_REQUIRE_DATA) while one of
+# NAME's files is missing, with a reason naming the files and the README that describes them.
+DATASETS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "ml-100k": ("MovieLens 100K as RecBole atomic files", ("movielens/ml-100k/ml-100k.inter", "movielens/ml-100k/ml-100k.item")),
+    "ml-1m": ("MovieLens 1M as RecBole atomic files", ("movielens/ml-1m/ml-1m.inter", "movielens/ml-1m/ml-1m.item")),
+    "amazon-kg": (
+        "Amazon-KG 5-core Movies_and_TV + Books as RecBole atomic files",
+        (
+            "amazon-kg-books-movies/v2_5core/Amazon-KG-5core-Movies_and_TV.inter",
+            "amazon-kg-books-movies/v2_5core/Amazon-KG-5core-Movies_and_TV.link",
+            "amazon-kg-books-movies/v2_5core/Amazon-KG-5core-Books.inter",
+            "amazon-kg-books-movies/v2_5core/Amazon-KG-5core-Books.link",
+        ),
+    ),
+    "amazon-kg-metadata": (
+        "Amazon-KG v1 book metadata (DBpedia categories), TSV",
+        ("amazon-kg-books-movies/v1_items/item_metadata_Books.csv",),
+    ),
+}
+
+
+def required(env: str) -> bool:
+    """Whether the environment variable ``env`` demands a resource (set, and not 0/false)."""
+    return os.environ.get(env, "") not in ("", "0", "false")
+
+
+def skip_or_fail(reason: str, env: str) -> None:
+    """Skip with ``reason``, or fail when ``env`` requires the resource (CI)."""
+    if required(env):
+        pytest.fail(f"{reason} (required because {env} is set)")
+    pytest.skip(reason)
+
+
+def missing_data_reason(names: tuple[str, ...] = ()) -> str | None:
+    """Why the real datasets ``names`` (keys of DATASETS; none: the folder itself) cannot be read, naming
+    the expected paths and the README to read; None when everything is there."""
+    if not (SHARED_DATA / "README.md").is_file():
+        return (
+            f"real datasets not found: needs the folder {SHARED_DATA} (`shared/data` beside the repository: "
+            "the datasets and the README.md describing them; `-m 'not data'` deselects these tests)"
+        )
+    unknown = [n for n in names if n not in DATASETS]
+    if unknown:
+        raise ValueError(f"unknown dataset(s) {unknown} in @pytest.mark.data; known: {sorted(DATASETS)}")
+    reasons = []
+    for name in names:
+        what, files = DATASETS[name]
+        missing = [str(SHARED_DATA / f) for f in files if not (SHARED_DATA / f).is_file()]
+        if missing:
+            reasons.append(f"needs {', '.join(missing)} ({what}; see {DATA_README})")
+    return "; ".join(reasons) or None
+
+
+def cli_args(cfg: StoreConfig) -> list[str]:
+    """Global ``graphrec`` options that select the store of ``cfg``."""
+    args = ["--home", str(cfg.home), "--no-progress"]
+    if cfg.uri:
+        args += ["--uri", cfg.uri]
+    return args
+
+
+def invoke(cfg: StoreConfig, *args: str, ok: bool = True) -> str:
+    """Run ``graphrec *args`` on the store of ``cfg`` in-process; stdout on success (``ok``), else stderr
+    of the expected exit status 1."""
+    from click.testing import CliRunner
+
+    from graphrec.cli import cli
+
+    result = CliRunner().invoke(cli, [*cli_args(cfg), *args], catch_exceptions=False)
+    if ok:
+        assert result.exit_code == 0, result.stdout + result.stderr
+        return result.stdout
+    assert result.exit_code == 1, result.stdout
+    return result.stderr
+
+
+def expected_counts(spec_path: Path, tmp: Path) -> dict[str, int]:
+    """Counts computed from the files alone (no database), to compare the graph against."""
+    from ingest.prepare import prepare_dataset
+    from ingest.summary import IngestSummary
+    from ingest.spec import load_spec
+
+    summary = IngestSummary(spec=str(spec_path))
+    prepared = prepare_dataset(load_spec(spec_path), tmp / "expected-rejects.tsv", summary)
+    return {
+        "items": sum(len(p.items) for p in prepared.values()),
+        "interactions": sum(len(p.interactions) for p in prepared.values()),
+        "users": len({i.user for p in prepared.values() for i in p.interactions}),
+    }
+
+
+def graph_counts(store: GraphStore) -> dict[str, int]:
+    """Node and relationship counts of the graph in ``store``, keyed like :func:`expected_counts`."""
+    from graphrec.stats import graph_stats
+
+    s = graph_stats(store)
+    return {
+        "items": s.nodes.get("Item", 0),
+        "interactions": s.relationships.get("INTERACTED", 0),
+        "users": s.nodes.get("User", 0),
+        "in_scenario": s.relationships.get("IN_SCENARIO", 0),
+        "scenarios": s.nodes.get("Scenario", 0),
+    }
+
+
+def toy_export(seed: int = 0) -> tuple[GraphExport, np.ndarray]:
+    """80 users in two taste groups; 30 movies + 30 books; 2 topics (one per taste); text tells tastes apart."""
+    from graphrec.data.export import GraphExport
+
+    rng = np.random.default_rng(seed)
+    pairs = set()
+    for u in range(80):
+        g = u % 2
+        for base in (0, 30):
+            for i in rng.choice(15, 6, replace=False):
+                pairs.add((u, base + 15 * g + int(i)))
+    inter = np.array(sorted(pairs), dtype=np.int64).T.copy()
+    items = [("books", f"b{i:02d}") for i in range(30)] + [("movies", f"m{i:02d}") for i in range(30)]
+    # export rows: books first (sorted by scenario); remap the generated item index (movies 0-29, books 30-59)
+    remap = np.array([30 + i for i in range(30)] + list(range(30)))
+    inter[1] = remap[inter[1]]
+    item_taste = np.array([(i % 30) // 15 for i in range(60)])
+    has_topic = np.array([np.arange(60), item_taste], dtype=np.int64)
+    export = GraphExport(
+        user_ids=[f"u{u:02d}" for u in range(80)],
+        item_keys=items,
+        topic_ids=["taste-a", "taste-b"],
+        scenarios=["books", "movies"],
+        item_scenario=np.array([0] * 30 + [1] * 30, dtype=np.int64),
+        interactions=inter,
+        has_topic=has_topic,
+        has_topic_weight=np.ones(60, dtype=np.float32),
+    )
+    x = np.zeros((60, 4), dtype=np.float32)
+    x[np.arange(60), item_taste] = 1.0
+    x[:, 2:] = rng.normal(size=(60, 2)) * 0.1
+    return export, x
+
+
+def make_export(pairs: list[tuple[str, str, str]]) -> GraphExport:
+    """A topic-less export of ``(user, scenario, item)`` interactions, rows in sorted order."""
+    from graphrec.data.export import GraphExport
+
+    users = sorted({u for u, _, _ in pairs})
+    items = sorted({(s, i) for _, s, i in pairs})
+    scenarios = sorted({s for s, _ in items})
+    u_row, i_row = {u: k for k, u in enumerate(users)}, {k: n for n, k in enumerate(items)}
+    inter = np.array(sorted((u_row[u], i_row[(s, i)]) for u, s, i in pairs), dtype=np.int64).T.copy()
+    return GraphExport(
+        user_ids=users, item_keys=items, topic_ids=[], scenarios=scenarios,
+        item_scenario=np.array([scenarios.index(s) for s, _ in items], dtype=np.int64),
+        interactions=inter, has_topic=np.zeros((2, 0), dtype=np.int64), has_topic_weight=np.zeros(0, dtype=np.float32),
+    )  # fmt: skip
+
+
+def pairs_of(a: np.ndarray) -> set[tuple[int, int]]:
+    """The ``(user, item)`` columns of a ``(2, n)`` index array, as a set."""
+    return {tuple(p) for p in a.T.tolist()}
+
+
+def toy_training_data(
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, torch.Tensor, np.ndarray]:
+    """60 users in two taste groups; items 0-29 scenario A, 30-59 scenario B; text features tell the groups apart.
+
+    Returns (train pairs, validation pairs, cold users' test pairs, item scenario, item features, cold users).
+    """
+    import torch
+
+    rng = np.random.default_rng(seed)
+    pairs = []
+    for u in range(60):
+        g = 0 if u < 30 else 1
+        for base in (0, 30):
+            pairs += [(u, base + 15 * g + i) for i in rng.choice(15, 5, replace=False)]
+    pairs = np.array(sorted(pairs)).T
+    item_scenario = (np.arange(60) >= 30).astype(np.int64)
+    is_b = item_scenario[pairs[1]] == 1
+    cold = np.arange(0, 60, 6)  # every 6th user is cold in scenario B
+    cold_mask = np.isin(pairs[0], cold) & is_b
+    warm_b = np.flatnonzero(is_b & ~cold_mask)
+    val_idx = warm_b[::5]
+    train = pairs[:, ~cold_mask & ~np.isin(np.arange(pairs.shape[1]), val_idx)]
+    item_x = torch.tensor([[1.0, 0.0] if (i % 30) < 15 else [0.0, 1.0] for i in range(60)])
+    return train, pairs[:, val_idx], pairs[:, cold_mask], item_scenario, item_x, cold
+
+
+def write_topk(path: Path, export: GraphExport, users: list[int], top: np.ndarray) -> None:
+    """A peer's ``topk.tsv`` of the export rows ``top`` (one row per user of ``users``), raw tokens."""
+    from bench.peers.split_files import item_token
+
+    lines = ["user_id\titem_id\trank"]
+    for row, u in enumerate(users):
+        lines += [f"{export.user_ids[u]}\t{item_token(*export.item_keys[i])}\t{r}" for r, i in enumerate(top[row].tolist(), 1)]
+    path.write_text("\n".join(lines) + "\n")
