@@ -95,16 +95,34 @@ def labelled_topics(
     )
 
 
-def write_topics(store: GraphStore, topics: TopicSet, *, batch_size: int = 10_000) -> dict[str, int]:
+def write_rows(
+    store: GraphStore, query: str, rows: list[dict[str, Any]], *, desc: str, progress: bool = False, batch_size: int = 10_000
+) -> None:
+    """Write ``rows`` with ``query`` in batches, with a progress bar named ``desc`` when ``progress``."""
+    from tqdm.auto import tqdm
+
+    with tqdm(total=len(rows), desc=desc, unit="row", disable=not progress, leave=False) as bar:
+        store.write_batches(query, rows, batch_size=batch_size, on_batch=bar.update)
+
+
+def write_topics(store: GraphStore, topics: TopicSet, *, batch_size: int = 10_000, progress: bool = False) -> dict[str, int]:
     """Replace the store's topics of ``topics.source`` with these (idempotent).
+
+    Args:
+        store: An open store.
+        topics: The topics and memberships to write.
+        batch_size: Rows per write transaction.
+        progress: Show a progress bar per write.
 
     Returns:
         Counts: ``deleted`` old topic nodes, ``topics`` and ``memberships`` written.
     """
+    logger.info("writing %d %s topics and %d HAS_TOPIC edges", len(topics.topics), topics.source, len(topics.memberships))
     deleted = store.delete_topics(topics.source)
     rows = [{**asdict(t), "keywords": list(t.keywords)} for t in topics.topics]
-    store.write_batches(cypher.MERGE_TOPICS, rows, batch_size=batch_size)
-    store.write_batches(cypher.MERGE_HAS_TOPIC, [asdict(m) for m in topics.memberships], batch_size=batch_size)
+    write_rows(store, cypher.MERGE_TOPICS, rows, desc="Topic nodes", progress=progress, batch_size=batch_size)
+    memberships = [asdict(m) for m in topics.memberships]
+    write_rows(store, cypher.MERGE_HAS_TOPIC, memberships, desc="HAS_TOPIC edges", progress=progress, batch_size=batch_size)
     logger.info("wrote %d %s topics, %d memberships (replaced %d)", len(rows), topics.source, len(topics.memberships), deleted)
     return {"deleted": deleted, "topics": len(rows), "memberships": len(topics.memberships)}
 

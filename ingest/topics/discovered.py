@@ -116,7 +116,9 @@ def discover_topics(
     k = n_topics or default_n_topics(n)
     if n < k or k < 1:
         raise ConfigError(f"cannot discover {k} topics from {n} items with text; lower --n-topics")
+    logger.info("clustering %d items into %d topics (k-means, 4 restarts)", n, k)
     centroids = cluster(x, k, seed=seed)
+    logger.info("assigning items to topics and labelling the topics with c-TF-IDF keywords")
     hard, soft = soft_memberships(x, centroids, temperature=temperature, max_topics=max_topics_per_item, min_weight=min_weight)
     keywords = ctfidf_keywords(texts, hard.tolist(), k, n_keywords=n_keywords)
     sizes = [int((hard == c).sum()) for c in range(k)]

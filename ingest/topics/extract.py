@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,8 @@ from graphrec.features import ItemFeatures, item_text
 from graphrec.store import cypher
 from graphrec.store.bolt import GraphStore
 from ingest.topics.base import TopicSet, write_topics
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,7 @@ def load_corpus(store: GraphStore, features: ItemFeatures) -> ItemCorpus:
     Raises:
         GraphRecError: Items in the store have no features (the feature file is stale).
     """
+    logger.info("reading item texts from the store and joining them with %d feature rows", len(features.ids))
     row_of = features.row_of()
     scenarios, ids, rows, texts = [], [], [], []
     missing = 0
@@ -52,13 +56,52 @@ def load_corpus(store: GraphStore, features: ItemFeatures) -> ItemCorpus:
     return ItemCorpus(scenarios, ids, features.x[rows], texts, without_text)
 
 
+def load_or_embed_features(
+    store: GraphStore,
+    path: Path,
+    *,
+    cache_path: Path,
+    model_path: Path | None = None,
+    batch_size: int = 64,
+    device: str = "cpu",
+    progress: bool = False,
+) -> tuple[ItemFeatures, bool]:
+    """The item features at ``path``; when the file is missing, the items' text is embedded now (logged at
+    INFO) through the embedding cache at ``cache_path``, and saved to ``path``.
+
+    Returns:
+        ``(features, embedded)``: ``embedded`` says whether they were made now.
+    """
+    from graphrec.features import embed_items
+
+    if path.exists():
+        return ItemFeatures.load(path), False
+    from graphrec.text.cache import EmbeddingCache
+    from graphrec.text.encoder import TextEncoder
+
+    logger.info("no item features at %s: embedding the items' text now (through the cache %s)", path, cache_path)
+    encoder = TextEncoder(model_path, batch_size=batch_size, device=device, progress=progress)
+    cache_path.parent.mkdir(parents=True, exist_ok=True)
+    with EmbeddingCache(cache_path) as cache:
+        features, result = embed_items(store, encoder, cache)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    features.save(path)
+    logger.info(
+        "embedded %d items (%d encoded, %d from cache) in %.1f s; features saved to %s",
+        len(features.ids), result.encoded, result.cached, result.seconds, path,
+    )  # fmt: skip
+    return features, True
+
+
 def extract_discovered(
-    store: GraphStore, features: ItemFeatures, *, namer: Any = None, **options: Any
+    store: GraphStore, features: ItemFeatures, *, namer: Any = None, progress: bool = False, **options: Any
 ) -> tuple[TopicSet, dict[str, int]]:
     """Discover topics over all items with text and write them (replacing earlier discovered topics).
 
     Args:
         namer: Optional :class:`~ingest.topics.local_namer.LocalTopicNamer` that relabels the clusters.
+        progress: Show progress bars while writing.
+        options: Passed to :func:`~ingest.topics.discovered.discover_topics`.
     """
     from ingest.topics.discovered import discover_topics
 
@@ -67,20 +110,21 @@ def extract_discovered(
     if namer is not None:
         from ingest.topics.local_namer import name_topics
 
+        logger.info("naming %d topics with the local model", len(topics.topics))
         examples: dict[str, list[str]] = {}
         for text, label in zip(corpus.texts, topics.meta["hard_labels"]):
             examples.setdefault(f"discovered:{label}", []).append(text)
         topics = name_topics(topics, examples, namer)
     topics.meta["items_without_text"] = corpus.without_text
-    return topics, write_topics(store, topics)
+    return topics, write_topics(store, topics, progress=progress)
 
 
-def extract_metadata(store: GraphStore, *, min_items: int = 2) -> tuple[TopicSet, dict[str, int]]:
+def extract_metadata(store: GraphStore, *, min_items: int = 2, progress: bool = False) -> tuple[TopicSet, dict[str, int]]:
     """Turn ``Item.categories`` into topics and write them (replacing earlier metadata topics)."""
     from ingest.topics.metadata import metadata_topics
 
     topics = metadata_topics(store.stream(cypher.ITEM_CATEGORIES), min_items=min_items)
-    return topics, write_topics(store, topics)
+    return topics, write_topics(store, topics, progress=progress)
 
 
 def extract_llm(
@@ -97,11 +141,11 @@ def extract_llm(
         min_items=min_items, progress=progress,
     )  # fmt: skip
     topics.meta["items_without_text"] = len(rows) - len(keep)
-    return topics, write_topics(store, topics)
+    return topics, write_topics(store, topics, progress=progress)
 
 
 def extract_zero_shot(
-    store: GraphStore, features: ItemFeatures, taxonomy: Path, encoder: Any, cache: Any, **options: Any
+    store: GraphStore, features: ItemFeatures, taxonomy: Path, encoder: Any, cache: Any, *, progress: bool = False, **options: Any
 ) -> tuple[TopicSet, dict[str, int]]:
     """Assign items to the taxonomy's labels by similarity and write them (replacing earlier zero-shot topics)."""
     from graphrec.text.cache import encode_cached
@@ -117,4 +161,4 @@ def extract_zero_shot(
     corpus = load_corpus(store, features)
     topics = zero_shot_topics(corpus.scenarios, corpus.ids, corpus.x, [lab for lab, _ in entries], label_vectors, **options)
     topics.meta["items_without_text"] = corpus.without_text
-    return topics, write_topics(store, topics)
+    return topics, write_topics(store, topics, progress=progress)

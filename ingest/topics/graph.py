@@ -13,6 +13,7 @@ more than one scenario.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -21,11 +22,13 @@ from typing import TYPE_CHECKING, Any
 
 from graphrec.store import cypher
 from graphrec.store.bolt import GraphStore
-from ingest.topics.base import scenario_balance
+from ingest.topics.base import scenario_balance, write_rows
 
 if TYPE_CHECKING:  # pragma: no cover
     import networkx as nx
     import numpy as np
+
+logger = logging.getLogger(__name__)
 
 
 def bridge_score(items_per_scenario: Mapping[str, int], n_scenarios: int) -> float:
@@ -64,9 +67,15 @@ def build_topic_graph(
     import networkx as nx
     import numpy as np
 
+    logger.info("reading topic memberships")
     members: dict[str, dict[tuple[str, str], float]] = defaultdict(dict)
     for m in memberships:
         members[m["topic"]][(m["scenario"], m["item"])] = float(m["weight"] or 0.0)
+    logger.info(
+        "topic graph over %d topics: co-occurrence edges%s",
+        len(members),
+        " and centroid similarities" if item_vectors else "",
+    )
     g = nx.Graph()
     for topic, items in members.items():
         spread = dict(Counter(s for s, _ in items))
@@ -108,11 +117,13 @@ def build_topic_graph(
     return g
 
 
-def write_topic_graph(store: GraphStore, g: nx.Graph, scenarios: Sequence[str]) -> TopicGraphSummary:
-    """Replace the store's ``RELATED_TO`` edges with ``g``'s and set each topic's figures."""
+def write_topic_graph(store: GraphStore, g: nx.Graph, scenarios: Sequence[str], *, progress: bool = False) -> TopicGraphSummary:
+    """Replace the store's ``RELATED_TO`` edges with ``g``'s and set each topic's figures (a progress bar
+    per write with ``progress``)."""
+    logger.info("writing %d RELATED_TO edges and the figures of %d topics", g.number_of_edges(), g.number_of_nodes())
     store.delete_related_topics()
     edges = [{"a": u, "b": v, **d} for u, v, d in g.edges(data=True)]
-    store.write_batches(cypher.MERGE_RELATED_TOPICS, edges)
+    write_rows(store, cypher.MERGE_RELATED_TOPICS, edges, desc="RELATED_TO edges", progress=progress)
     stats = [
         {
             "id": t,
@@ -123,7 +134,7 @@ def write_topic_graph(store: GraphStore, g: nx.Graph, scenarios: Sequence[str]) 
         }
         for t, d in g.nodes(data=True)
     ]
-    store.write_batches(cypher.SET_TOPIC_STATS, stats)
+    write_rows(store, cypher.SET_TOPIC_STATS, stats, desc="topic figures", progress=progress)
     return TopicGraphSummary(
         topics=g.number_of_nodes(),
         edges=g.number_of_edges(),
