@@ -10,7 +10,7 @@ in the home ``bench/.work/amazon-kg``, MovieLens-100K genre families drama -> ac
 ``bench/.work/ml-100k-genres``; homes prepared by the CLI as those scripts do). Per seed, the split is
 :func:`graphrec.data.splits.coldstart_transfer` with its simulated-cold validation slice
 (:func:`graphrec.data.splits.simulated_cold`, same seed), and four models are evaluated by
-:func:`graphrec.train.experiment.evaluate_slices` (full ranking over every target item, training items
+:func:`graphrec.eval.slices.evaluate_slices` (full ranking over every target item, training items
 excluded) on the test set's ``cold`` and ``warm`` slices:
 
 * ``popularity`` — training-interaction counts of the target items;
@@ -79,7 +79,8 @@ def run_seed(export: Any, pair: str, seed: int, cache: dict[Any, Any]) -> dict[s
     from graphrec.data.splits import cold_path_train, coldstart_transfer, simulated_cold
     from graphrec.models.bridge import combined_reference, evaluate_simulated_cold, fit_bridge
     from graphrec.models.ease import fit_target_ease
-    from graphrec.train.experiment import evaluate_slices, popularity_scores
+    from graphrec.eval.slices import evaluate_slices
+    from graphrec.train.references import popularity_scores
     from knowledge_bench import PAIRS
 
     source, target = PAIRS[pair]["source"], PAIRS[pair]["target"]
@@ -131,7 +132,7 @@ def diagnose(export: Any, pair: str, seed: int, run: dict[str, Any], cache: dict
     from graphrec.data.splits import coldstart_transfer, simulated_cold
     from graphrec.models.bridge import fit_bridge
     from graphrec.models.ease import fit_target_ease
-    from graphrec.train.experiment import evaluate_slices
+    from graphrec.eval.slices import evaluate_slices
     from knowledge_bench import PAIRS
 
     source, target = PAIRS[pair]["source"], PAIRS[pair]["target"]

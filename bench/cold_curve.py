@@ -38,7 +38,8 @@ def main(argv: list[str] | None = None) -> None:
     import torch
 
     from graphrec.eval.ranking import evaluate_ranking, group_by_user
-    from graphrec.train.experiment import fit, model_spec
+    from graphrec.models.presets import model_spec
+    from graphrec.train.fit import fit
     from graphrec.train.loop import TrainConfig, score_fn
 
     torch.set_num_threads(args.threads)

@@ -10,7 +10,7 @@ Protocol: :func:`graphrec.data.splits.coldstart_items` on the target scenario (`
 ``bench/.work/splits/amazon-kg-coldstart-items-<target>/seed<k>/``: 20% of the target's interacted items
 held out with all their interactions (test), 10% more for validation; every other interaction of both
 scenarios is training. Metrics are graphrec's (``bench/peers/evaluate.py`` scores with
-:func:`graphrec.eval.ranking.metrics_by_slice`), as :func:`graphrec.train.experiment.evaluate_slices`
+:func:`graphrec.eval.ranking.metrics_by_slice`), as :func:`graphrec.eval.slices.evaluate_slices`
 defines them for this protocol:
 
 * ``all`` (and its ``cold`` / ``warm`` user slices): each test user ranks every target item, held-out

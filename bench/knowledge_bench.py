@@ -11,7 +11,7 @@
 Pairs (:data:`PAIRS`): Amazon-KG Movies_and_TV -> Books, its reverse Books -> Movies_and_TV, and
 MovieLens-100K with genre families as scenarios (``bench/genre_pair.py``). Homes are prepared with the
 CLI as ``bench/train_bench.py`` does (ingest, embed, discovered and metadata topics). Every model trains
-through :func:`graphrec.train.experiment.fit` on the same split, selection on validation only (early
+through :func:`graphrec.train.fit.fit` on the same split, selection on validation only (early
 stopping; EASE's ridge; graphrec's content map), evaluation by full ranking over every target item,
 training items excluded (``held-out-items``: only among the held-out test items). Results go to
 ``bench/results/knowledge_<protocol>.json`` after every run; a rerun skips the runs already there.
@@ -173,7 +173,8 @@ def main(argv: list[str] | None = None) -> None:
         return
 
     from graphrec.data.splits import merged_validation
-    from graphrec.train.experiment import fit, model_spec
+    from graphrec.models.presets import model_spec
+    from graphrec.train.fit import fit
     from graphrec.train.loop import TrainConfig
     from graphrec.train.refit import fit_refit
 

@@ -31,7 +31,8 @@ def train_one(args: argparse.Namespace, num_neighbors: str) -> dict[str, Any]:
     """Child process: train one variant, print its result as JSON."""
     import torch
 
-    from graphrec.train.experiment import fit, model_spec
+    from graphrec.models.presets import model_spec
+    from graphrec.train.fit import fit
     from graphrec.train.loop import TrainConfig
 
     torch.set_num_threads(args.threads)

@@ -25,7 +25,7 @@ topics of the source are kept or extracted with the CLI (``graphrec topics extra
 * ``discovered+metadata`` — the current default of ``bench/train_bench.py``'s homes.
 
 Runs: ``graphrec`` and ``graphrec-single`` (the knowledge channel alone) through
-:func:`graphrec.train.experiment.fit` with ``TrainConfig(epochs=40, lr=0.005, patience=5, seed)``,
+:func:`graphrec.train.fit.fit` with ``TrainConfig(epochs=40, lr=0.005, patience=5, seed)``,
 seeds 0-2, on (a) the cold-item protocol (``knowledge_bench.make_split(..., "cold-items", seed, 1.0)``;
 slices ``held-out-items`` and ``all``) and (b) the sparse-target protocol at p = 0.05 (slices ``all``,
 ``cold``, ``warm``). Selection on validation only (early stopping). Results per run go to
@@ -416,7 +416,8 @@ def run(args: argparse.Namespace) -> None:
     from knowledge_bench import PAIRS, load_pair, make_split
     from train_bench import prepared_graph
 
-    from graphrec.train.experiment import fit, model_spec
+    from graphrec.models.presets import model_spec
+    from graphrec.train.fit import fit
     from graphrec.train.loop import TrainConfig
 
     torch.set_num_threads(1)

@@ -8,7 +8,7 @@
 The graph is prepared once per dataset in its own graphrec home (default ``bench/.work/<dataset>``,
 ignored by git) with the CLI, exactly as a user would: ``graphrec ingest <spec>``, ``graphrec embed``,
 ``graphrec topics extract --method discovered`` and ``--method metadata``. Then the graph is exported
-once, and every (model, learning rate, seed) is trained through ``graphrec.train.experiment.fit`` and
+once, and every (model, learning rate, seed) is trained through ``graphrec.train.fit.fit`` and
 evaluated by full ranking over the target scenario's items (training items excluded), per slice.
 Results go to ``bench/results/train_<dataset>.json`` after every run, and a rerun skips the runs
 already there (``--fresh`` starts over).
@@ -259,7 +259,8 @@ def main(argv: list[str] | None = None) -> None:
 
     import torch
 
-    from graphrec.train.experiment import fit, model_spec
+    from graphrec.models.presets import model_spec
+    from graphrec.train.fit import fit
     from graphrec.train.loop import TrainConfig
 
     if args.threads:

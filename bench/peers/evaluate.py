@@ -12,7 +12,7 @@ evaluation of that protocol — is checked against those parts instead).
 Extra candidate sets: for each ``candidates-<name>.txt`` of the split with a ``topk-<name>.tsv`` beside
 the scored ``topk.tsv``, the result also has ``<name>``: those lists, checked against that set, over
 all test users (a cold-item split's ``held-out-items``: the held-out test items ranked among
-themselves, the ``"held-out-items"`` entry of :func:`graphrec.train.experiment.evaluate_slices`).
+themselves, the ``"held-out-items"`` entry of :func:`graphrec.eval.slices.evaluate_slices`).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""graphrec's side of the peer benchmark: train a :data:`graphrec.train.experiment.MODELS` preset on a
+"""graphrec's side of the peer benchmark: train a :data:`graphrec.models.presets.MODELS` preset on a
 split folder's files and write its top-K lists and timing in the peers' format.
 
     .venv/bin/python -m bench.peers.run_graphrec --split bench/.work/splits/ml-100k/seed0 \\
@@ -84,7 +84,8 @@ def main(argv: list[str] | None = None) -> None:
     from bench.train_bench import prepared_graph
     from graphrec.eval.ranking import group_by_user, rank_top_k
     from graphrec.results import run_metadata
-    from graphrec.train.experiment import fit, model_spec
+    from graphrec.models.presets import model_spec
+    from graphrec.train.fit import fit
     from graphrec.train.loop import TrainConfig
 
     if args.threads:

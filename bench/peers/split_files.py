@@ -24,7 +24,7 @@ Cold-item splits (``<dataset>-coldstart-items-<target>``, e.g. ``amazon-kg-colds
 20% of the target's interacted items held out with all their interactions (``test.tsv``), 10% more for
 validation (``valid.tsv``), slices ``cold`` / ``warm`` (test users without / with target training
 interactions). Beside the usual files they carry ``candidates-held-out-items.txt`` (the held-out test
-items: the "held-out-items" ranking of :func:`graphrec.train.experiment.evaluate_slices`) and
+items: the "held-out-items" ranking of :func:`graphrec.eval.slices.evaluate_slices`) and
 ``"test_exclude": ["train"]`` (graphrec's evaluation of the protocol excludes training items only).
 """
 

@@ -552,8 +552,8 @@ def topics_list(c: Context, source: str | None, limit: int, sort: str) -> None:
 
 
 def _model_names() -> list[str]:
-    # the presets a run folder can hold, without importing torch (graphrec.train.experiment imports it lazily)
-    from graphrec.train.experiment import GNN_MODELS
+    # the presets a run folder can hold, without importing torch (graphrec.models.presets loads none)
+    from graphrec.models.presets import GNN_MODELS
 
     return sorted(GNN_MODELS)
 
@@ -677,7 +677,7 @@ def train(
     write-back is finished by `graphrec write-back --run RUN`."""
     from graphrec.data.export import export_graph
     from graphrec.features import ITEM_FEATURES_FILE
-    from graphrec.train.experiment import model_spec
+    from graphrec.models.presets import model_spec
     from graphrec.train.loop import TrainConfig
     from graphrec.train.run import SplitConfig, load_item_features, train_from_export
     from graphrec.train.rundir import load_run, new_run_dir
@@ -850,7 +850,7 @@ def evaluate(c: Context, run: Path | None, fmt: str) -> None:
     import json
 
     from graphrec.data.splits import Split
-    from graphrec.train.experiment import evaluate_slices
+    from graphrec.eval.slices import evaluate_slices
     from graphrec.train.rundir import load_run
 
     saved = load_run(_run_path(c, run))

@@ -135,7 +135,7 @@ def fit_target_ease(
 
     Args:
         val_candidates: Bool ``[num_items]``: the items validation ranks over (default: the target's;
-            the harness passes :func:`graphrec.train.experiment.validation_candidates`).
+            the harness passes :func:`graphrec.train.inputs.validation_candidates`).
 
     Returns:
         ``(score function over all items, {"l2", "val_recall@20", "grid", ...})``.

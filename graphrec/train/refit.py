@@ -7,7 +7,7 @@ two runs of the usual recipe (as scikit-learn's ``refit=True`` does):
 
 1. *Selection*: on the split's validation — or, where it has none, on validation carved from its
    training interactions (:func:`~graphrec.data.splits.holdout_validation`) — fit as usual: every
-   choice is made there (:func:`~graphrec.train.experiment.fit`).
+   choice is made there (:func:`~graphrec.train.fit.fit`).
 2. *Refit*: train the same spec again on training + validation, with those choices (:class:`Choices`)
    instead of a selection: each channel for its chosen number of epochs, the blocks' weights carried
    over relative to the score spread (the unit they were chosen in), EASE at its chosen ridge. A
@@ -32,7 +32,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from graphrec.data.export import GraphExport
     from graphrec.data.splits import Split
     from graphrec.models.routed import RoutedLightGCN
-    from graphrec.train.experiment import Fitted, Inputs, ModelSpec
+    from graphrec.models.presets import ModelSpec
+    from graphrec.train.fitted import Fitted
+    from graphrec.train.inputs import Inputs
     from graphrec.train.loop import TrainConfig
 
 logger = logging.getLogger(__name__)
@@ -110,18 +112,14 @@ def choices_of(selected: Fitted, split: Split) -> Choices:
 
 def apply_choices(model: RoutedLightGCN, inputs: Inputs, split: Split, choices: Choices) -> dict[str, Any]:
     """Set a routed model's gate, prior and block weights from ``choices``, converting each relative
-    weight to the model's own scale exactly as validation measured it (:func:`~graphrec.train.experiment.gate_weight_grid`):
+    weight to the model's own scale exactly as validation measured it (:func:`~graphrec.train.selection.gate_weight_grid`):
     the prior at its gate, then the text block at its gate, then EASE, each against the spread of the
     routed scores without it over ``choices.sample`` × the target candidates. Returns the weights set."""
     import numpy as np
     import torch
 
-    from graphrec.train.experiment import (
-        relative_weight,
-        routed_spread,
-        score_spread,
-        validation_candidates,
-    )
+    from graphrec.train.inputs import validation_candidates
+    from graphrec.train.selection import relative_weight, routed_spread, score_spread
 
     model.eval()
     with torch.inference_mode():
@@ -182,7 +180,7 @@ def fit_refit(
             no validation could be carved.
     """
     from graphrec.data.splits import holdout_validation, merged_validation
-    from graphrec.train.experiment import fit
+    from graphrec.train.fit import fit
 
     if spec.kind in ("bridge", "text-knn"):
         raise ConfigError(f"model {spec.name!r} has nothing to refit; train it without --refit")

@@ -17,7 +17,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from graphrec.data.export import GraphExport
     from graphrec.data.splits import Split
-    from graphrec.train.experiment import Fitted, ModelSpec
+    from graphrec.models.presets import ModelSpec
+    from graphrec.train.fitted import Fitted
     from graphrec.train.loop import TrainConfig
 
 logger = logging.getLogger(__name__)
@@ -129,7 +130,7 @@ def train_from_export(
     Raises:
         ConfigError: Unknown target, or a model that needs features without them.
     """
-    from graphrec.train.experiment import fit
+    from graphrec.train.fit import fit
     from graphrec.train.refit import fit_refit
 
     if target not in export.scenarios:

@@ -39,7 +39,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from graphrec.data.export import GraphExport
     from graphrec.data.splits import Split
-    from graphrec.train.experiment import Fitted
+    from graphrec.train.fitted import Fitted
     from graphrec.train.loop import TrainConfig
 
 logger = logging.getLogger(__name__)

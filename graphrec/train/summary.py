@@ -15,7 +15,7 @@ if TYPE_CHECKING:  # pragma: no cover
 logger = logging.getLogger(__name__)
 
 #: Channels of a routed model, in training order, with their history prefix (see
-#: :func:`~graphrec.train.experiment.merge_channel_results`).
+#: :func:`~graphrec.train.fit.merge_channel_results`).
 ROUTED_CHANNELS = (("knowledge", ""), ("collaborative", "collaborative_"))
 #: A channel that ran every epoch is "still rising" when its best epoch is one of the last this many.
 RISING_WINDOW = 2
@@ -80,7 +80,7 @@ def training_summary(result: TrainResult, *, name: str = "model") -> list[str]:
     followed by the epoch-cap note when the channel stopped at the cap still improving.
 
     Args:
-        result: What :func:`~graphrec.train.experiment.fit` returned as ``Fitted.result`` (a routed
+        result: What :func:`~graphrec.train.fit.fit` returned as ``Fitted.result`` (a routed
             model's merged result carries each channel's own under ``config["channels"]``).
         name: The model's name, the label of a single-channel model's line.
 

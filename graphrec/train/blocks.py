@@ -1,0 +1,105 @@
+"""The closed-form blocks of a routed model (``graphrec``): target-only EASE for warm users
+(:func:`ease_block`) and text kNN for items with little or no interaction evidence (:func:`text_block`); their
+weights are chosen on validation (:func:`~graphrec.train.selection.select_block_weight`)."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from graphrec.train.inputs import topic_features, validation_candidates
+
+if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
+    import torch
+
+    from graphrec.data.export import GraphExport
+    from graphrec.data.splits import Split
+    from graphrec.train.inputs import Inputs
+
+logger = logging.getLogger(__name__)
+
+
+
+EASE_MAX_ITEMS = 20_000
+"""Most target items with interactions for which ``graphrec`` fits its EASE block (a dense items × items
+inverse: 3.2 GB in float64 at the cap); above it the block is skipped with a warning."""
+
+
+def ease_block(
+    export: GraphExport, split: Split, inputs: Inputs, *, target: str, rank: int, max_items: int = EASE_MAX_ITEMS
+) -> tuple[torch.Tensor, torch.Tensor, dict[str, Any]] | None:
+    """Target-only EASE as the routed model's warm-user block: its ridge chosen on validation
+    (:func:`~graphrec.models.ease.fit_target_ease`), then ``rank``-d vectors
+    (:func:`~graphrec.models.ease.ease_embeddings`). ``None`` where validation has no pair on an item
+    with a training interaction (nothing to choose the ridge or the weight on: the cold-item protocol,
+    a production split without a carved validation), and — with a warning — where the target has more than
+    ``max_items`` items with interactions (EASE inverts a dense items × items matrix: 8 bytes × items², several
+    times)."""
+
+    from graphrec.models.ease import fit_target_ease
+
+    counts = inputs.item_counts
+    assert counts is not None  # build_inputs sets it
+    if not split.val.shape[1] or not (counts[split.val[1]] > 0).any():
+        return None
+    items = ease_items(export, inputs, target=target)
+    if len(items) > max_items:
+        logger.warning(
+            "no EASE block: the target %r has %d items with interactions, more than %d (its dense items x items "
+            "inverse would take %.1f GB); pass ModelSpec(ease=0) to silence this", target, len(items), max_items, 8 * len(items) ** 2 / 1e9,
+        )  # fmt: skip
+        return None
+    _, params = fit_target_ease(export, split, target=target, val_candidates=validation_candidates(split, inputs))
+    users_e, items_e, _ = ease_block_at(export, split, inputs, target=target, rank=rank, l2=params["l2"])  # type: ignore[misc]
+    return users_e, items_e, {k: v for k, v in params.items() if k != "seconds"}
+
+
+def ease_items(export: GraphExport, inputs: Inputs, *, target: str) -> np.ndarray:
+    """The items of the EASE block: the target's items with a training interaction (export rows)."""
+    import numpy as np
+
+    from graphrec.data.splits import scenario_index
+
+    assert inputs.item_counts is not None  # build_inputs sets it
+    return np.flatnonzero((export.item_scenario == scenario_index(export, target)) & (inputs.item_counts > 0))
+
+
+def ease_block_at(
+    export: GraphExport, split: Split, inputs: Inputs, *, target: str, rank: int, l2: float | None
+) -> tuple[torch.Tensor, torch.Tensor, dict[str, Any]] | None:
+    """The EASE block of :func:`ease_block` at a ridge already chosen (a refit: no validation); ``None``
+    without one."""
+    import torch
+
+    from graphrec.models.ease import ease_embeddings
+
+    items = ease_items(export, inputs, target=target)
+    if l2 is None or not len(items):
+        return None
+    users_e, items_e = ease_embeddings(split.train, len(export.user_ids), len(export.item_keys), items, l2=l2, rank=rank)
+    return torch.from_numpy(users_e), torch.from_numpy(items_e), {"l2": l2}
+
+
+def text_block(export: GraphExport, inputs: Inputs, item_x: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The routed model's text block ``(users [num_users, d], items [num_items, d], topics [num_topics, d])``:
+    text kNN profiles of the training pairs (:func:`~graphrec.models.text_knn.text_profiles`); each item's
+    unit text vector less its scenario's mean, so the block reorders the items that lean on text without
+    lifting them as a group above the others (a constant per user and scenario); each topic's text (the
+    weighted mean of its members' unit vectors, :func:`~graphrec.train.inputs.topic_features`) less the topics' mean."""
+    import numpy as np
+    import torch
+
+    from graphrec.models.text_knn import text_profiles
+
+    users, items = text_profiles(inputs.train, item_x, len(export.user_ids))
+    scenario = torch.from_numpy(np.asarray(export.item_scenario, dtype=np.int64))
+    centred = items.clone()
+    for s in torch.unique(scenario):
+        of = scenario == s
+        centred[of] -= items[of].mean(0)
+    topics = torch.zeros(inputs.num_topics, items.shape[1])
+    if inputs.num_topics:
+        topics = torch.from_numpy(topic_features(export, items.numpy()))
+        topics -= topics.mean(0)
+    return users, centred, topics
