@@ -12,7 +12,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from graphrec.data.splits import Split
 
 
-
 def evaluate_slices(
     score: Any,
     split: Split,

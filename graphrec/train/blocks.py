@@ -20,7 +20,6 @@ if TYPE_CHECKING:  # pragma: no cover
 logger = logging.getLogger(__name__)
 
 
-
 EASE_MAX_ITEMS = 20_000
 """Most target items with interactions for which ``graphrec`` fits its EASE block (a dense items × items
 inverse: 3.2 GB in float64 at the cap); above it the block is skipped with a warning."""

@@ -32,7 +32,6 @@ if TYPE_CHECKING:  # pragma: no cover
 logger = logging.getLogger(__name__)
 
 
-
 COLD_PRIOR_WEIGHTS = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
 """Weights of the popularity prior of ``graphrec``'s cold users tried on simulated-cold users, relative
 to the spread of the knowledge channel's scores (see :func:`select_cold_prior`; 8: popularity first)."""

@@ -53,7 +53,6 @@ if TYPE_CHECKING:  # pragma: no cover
 logger = logging.getLogger(__name__)
 
 
-
 def fit(
     export: GraphExport,
     split: Split,

@@ -27,7 +27,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from graphrec.models.routed import RoutedLightGCN
 
 
-
 def topic_features(export: GraphExport, item_x: np.ndarray) -> np.ndarray:
     """Topic features: the membership-weighted mean of member items' text features, L2-normalised."""
     import numpy as np

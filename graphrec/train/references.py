@@ -22,7 +22,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from graphrec.train.inputs import Inputs
 
 
-
 def popularity_scores(train: np.ndarray, num_items: int) -> torch.Tensor:
     """Training-interaction count per item, as float scores ``[num_items]``."""
     import numpy as np

@@ -27,7 +27,6 @@ if TYPE_CHECKING:  # pragma: no cover
 logger = logging.getLogger(__name__)
 
 
-
 ITEM_GATE_COUNTS = (0.0, 2.0, 10.0)
 """Gate counts of ``graphrec``'s item routing tried on validation (0: only items without interactions
 go to the knowledge channel; see :class:`~graphrec.models.routed.RoutedLightGCN`)."""
