@@ -11,9 +11,10 @@ none of the scenario's item files is an ``unknown-item`` reject unless the spec 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Generic, TypeVar
 
 from ingest import mapping
 from ingest.records import InteractionRecord, ItemRecord, RawRow, Reject
@@ -21,6 +22,8 @@ from ingest.spec import DatasetSpec, ItemSource, ScenarioSpec
 from ingest.summary import IngestSummary, RejectWriter, ScenarioCounts
 
 logger = logging.getLogger(__name__)
+
+R = TypeVar("R")
 
 
 @dataclass
@@ -31,30 +34,40 @@ class Prepared:
     interactions: list[InteractionRecord] = field(default_factory=list)
 
 
-class _FirstSeen:
-    """Where each key was first seen; a repeated key's row becomes a ``duplicate`` reject.
+class _FirstSeen(Generic[R]):
+    """Where each key was first seen: passes on valid rows whose key is new, and turns a repeated key's row
+    into a ``duplicate`` reject that names the first occurrence.
 
     Args:
+        key: The key of a record.
         what: Names a key in the reject's reason (``"item id 'B1'"``).
-        rule: The rule the duplicate breaks, ending the reason (``"keep one row per item"``).
+        rule: The rule a repeat breaks, ending the reason (``"keep one row per item"``).
     """
 
-    def __init__(self, what: Callable[[Hashable], str], rule: str) -> None:
+    def __init__(self, key: Callable[[R], Hashable], what: Callable[[Any], str], rule: str) -> None:
+        self._key = key
         self._what = what
         self._rule = rule
         self._at: dict[Hashable, tuple[str, int]] = {}
 
-    def __contains__(self, key: Hashable) -> bool:
-        return key in self._at
+    def kept(self, outputs: Iterable[tuple[R, RawRow] | Reject], reject: Callable[[Reject], None]) -> Iterator[tuple[R, RawRow]]:
+        """The valid records of ``outputs`` whose key was not seen; rejects and repeats go to ``reject``."""
+        for out in outputs:
+            if isinstance(out, Reject):
+                reject(out)
+                continue
+            rec, row = out
+            key = self._key(rec)
+            if key in self._at:
+                path, line = self._at[key]
+                reason = f"duplicate {self._what(key)} (first at {path}:{line}); {self._rule}"
+                reject(mapping.row_reject(row, reason, "duplicate"))
+                continue
+            yield rec, row
 
-    def add(self, key: Hashable, row: RawRow) -> None:
-        """Record ``row`` as the first occurrence of ``key``."""
-        self._at.setdefault(key, (row.path, row.line))
-
-    def duplicate(self, key: Hashable, row: RawRow) -> Reject:
-        """The reject of ``row``, a repeat of ``key``."""
-        path, line = self._at[key]
-        return mapping.row_reject(row, f"duplicate {self._what(key)} (first at {path}:{line}); {self._rule}", "duplicate")
+    def add(self, rec: R, row: RawRow) -> None:
+        """Record ``row`` as the first occurrence of ``rec``'s key."""
+        self._at.setdefault(self._key(rec), (row.path, row.line))
 
 
 def _merge(previous: ItemRecord, rec: ItemRecord) -> ItemRecord:
@@ -70,18 +83,14 @@ def _merge(previous: ItemRecord, rec: ItemRecord) -> ItemRecord:
 
 def _read_items(src: ItemSource, sc: ScenarioSpec, prepared: Prepared, rejects: RejectWriter, counts: ScenarioCounts) -> None:
     """Validate one item file into ``prepared.items``."""
-    seen = _FirstSeen(lambda key: f"item id {key!r}", "keep one row per item")
-    for out in mapping.items(src, sc.name, mapping.read_file(src.file, "items")):
-        if isinstance(out, Reject):
-            rejects.write(out)
-            counts.items_rejected += 1
-            continue
-        rec, row = out
-        if rec.id in seen:
-            rejects.write(seen.duplicate(rec.id, row))
-            counts.items_rejected += 1
-            continue
-        seen.add(rec.id, row)
+
+    def reject(r: Reject) -> None:
+        rejects.write(r)
+        counts.items_rejected += 1
+
+    seen: _FirstSeen[ItemRecord] = _FirstSeen(lambda rec: rec.id, lambda key: f"item id {key!r}", "keep one row per item")
+    for rec, row in seen.kept(mapping.items(src, sc.name, mapping.read_file(src.file, "items")), reject):
+        seen.add(rec, row)
         previous = prepared.items.get(rec.id)
         if previous is None and src.enrich:
             counts.enrich_skipped += 1
@@ -96,37 +105,33 @@ def _prepare_scenario(sc: ScenarioSpec, rejects: RejectWriter, counts: ScenarioC
     for src in sc.items:
         _read_items(src, sc, prepared, rejects, counts)
     counts.items_loaded = len(prepared.items)
-    has_item_files = bool(sc.items)
-    seen = _FirstSeen(
-        lambda key: f"interaction of user {key[0]!r} with item {key[1]!r}",  # type: ignore[index]
+
+    def reject(r: Reject) -> None:
+        rejects.write(r)
+        counts.interactions_rejected += 1
+
+    seen: _FirstSeen[InteractionRecord] = _FirstSeen(
+        lambda rec: (rec.user, rec.item),
+        lambda key: f"interaction of user {key[0]!r} with item {key[1]!r}",
         "the graph keeps one INTERACTED per user and item",
     )
+    check_items = bool(sc.items) and sc.unknown_items == "reject"
     created: dict[str, ItemRecord] = {}
     users: set[str] = set()
     used_items: set[str] = set()
     for isrc in sc.interactions:
-        for iout in mapping.interactions(isrc, sc.name, mapping.read_file(isrc.file, "interactions")):
-            if isinstance(iout, Reject):
-                rejects.write(iout)
-                counts.interactions_rejected += 1
-                continue
-            irec, row = iout
-            key = (irec.user, irec.item)
-            if key in seen:
-                rejects.write(seen.duplicate(key, row))
-                counts.interactions_rejected += 1
-                continue
+        rows = mapping.interactions(isrc, sc.name, mapping.read_file(isrc.file, "interactions"))
+        for irec, row in seen.kept(rows, reject):
             if irec.item not in prepared.items and irec.item not in created:
-                if has_item_files and sc.unknown_items == "reject":
+                if check_items:
                     reason = (
                         f"item {irec.item!r} is in none of scenario {sc.name!r}'s item files; add it there, "
                         'or set unknown_items = "create" for this scenario in the spec'
                     )
-                    rejects.write(mapping.row_reject(row, reason, "unknown-item"))
-                    counts.interactions_rejected += 1
+                    reject(mapping.row_reject(row, reason, "unknown-item"))
                     continue
                 created[irec.item] = ItemRecord(sc.name, irec.item, None, None)
-            seen.add(key, row)
+            seen.add(irec, row)
             prepared.interactions.append(irec)
             users.add(irec.user)
             used_items.add(irec.item)
