@@ -1,7 +1,8 @@
 """Train and evaluate a RecBole model (LightGCN, BPR, NGCF) on a peer split; write its top-K lists.
 
 Runs inside the RecBole peer's own virtual environment (``bench/peers/install/recbole.sh``), never
-graphrec's: it imports only the standard library, RecBole, torch and numpy.
+graphrec's: it imports only the standard library, RecBole, torch, numpy and the peers' shared split
+reader ``split_io`` (beside it, like the other peer runners).
 
     bench/.venvs/recbole/bin/python bench/peers/run_recbole.py \\
         --split bench/.work/splits/ml-100k/seed0 --out bench/.work/peers/recbole/ml-100k/seed0/LightGCN \\
@@ -45,7 +46,6 @@ os.environ["TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD"] = "1"
 import argparse
 import contextlib
 import json
-import re
 import shutil
 import sys
 import time
@@ -66,13 +66,6 @@ PHASES = ("train", "valid", "test")
 WORK_MARKER = ".recbole_peer_work"
 USERS_PER_EVAL_BATCH = 256  # full-sort evaluation batch size, in users
 Pair = tuple[str, str]
-
-
-class SplitError(SystemExit):
-    """A split folder that is missing or malformed (exits with status 1 and the message)."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(f"error: {message}")
 
 
 # ----------------------------------------------------------------------------------------------- CLI
@@ -113,53 +106,6 @@ def limit_threads(threads: int) -> None:
 
 
 # -------------------------------------------------------------------------------------- split files
-
-
-def split_hint(split: Path) -> str:
-    """The command that writes ``split`` (``bench/.work/splits/<dataset>/seed<k>``)."""
-    match = re.fullmatch(r"seed(\d+)", split.name)
-    dataset = split.parent.name if match else "<dataset>"
-    seed = match.group(1) if match else "<k>"
-    return f"python -m bench.peers.split_files {dataset} --seed {seed}"
-
-
-def check_split(split: Path) -> None:
-    """Fail with a message naming the path and the command that creates it when files are missing."""
-    needed = [f"{phase}.tsv" for phase in PHASES] + ["candidates.txt"]
-    missing = [name for name in needed if not (split / name).is_file()]
-    if not split.is_dir() or missing:
-        what = "does not exist" if not split.is_dir() else f"lacks {', '.join(missing)}"
-        raise SplitError(f"split folder {split} {what}; create it (in graphrec's venv) with: {split_hint(split)}")
-
-
-def read_pairs(path: Path) -> list[Pair]:
-    """``(user_id, item_id)`` rows of a split TSV (header ``user_id<TAB>item_id``)."""
-    lines = path.read_text().splitlines()
-    if not lines or lines[0].split("\t") != ["user_id", "item_id"]:
-        raise SplitError(f"{path}: expected the header 'user_id<TAB>item_id'")
-    pairs: list[Pair] = []
-    for n, line in enumerate(lines[1:], start=2):
-        if not line:
-            continue
-        cols = line.split("\t")
-        if len(cols) != 2 or not all(cols) or any('"' in c for c in cols):
-            raise SplitError(f"{path}:{n}: expected two non-empty tab-separated tokens without quotes: {line!r}")
-        pairs.append((cols[0], cols[1]))
-    return pairs
-
-
-def read_tokens(path: Path) -> list[str]:
-    """Non-empty lines of ``path`` (``candidates.txt``)."""
-    return [line for line in path.read_text().splitlines() if line]
-
-
-def item_universe(split: dict[str, list[Pair]], candidates: list[str], items: list[str]) -> list[str]:
-    """Every item RecBole should know: ``items.txt`` (if any), the candidates and every interacted item."""
-    universe = dict.fromkeys(items)
-    universe.update(dict.fromkeys(candidates))
-    for pairs in split.values():
-        universe.update(dict.fromkeys(i for _, i in pairs))
-    return list(universe)
 
 
 def write_atomic_files(split: dict[str, list[Pair]], items: list[str], data_dir: Path) -> None:
@@ -383,16 +329,21 @@ def working_dir(path: Path) -> Iterator[None]:
         os.chdir(saved)
 
 
-def load_split(split: Path) -> tuple[dict[str, list[Pair]], list[str], list[str]]:
-    """The phases' ``(user, item)`` rows, the candidate items and every item of a split folder."""
-    check_split(split)
-    pairs = {phase: read_pairs(split / f"{phase}.tsv") for phase in PHASES}
-    candidates = read_tokens(split / "candidates.txt")
-    if not candidates:
-        raise SplitError(f"{split / 'candidates.txt'} is empty")
-    items_file = split / "items.txt"
-    items = item_universe(pairs, candidates, read_tokens(items_file) if items_file.is_file() else [])
-    return pairs, candidates, items
+def load_split(path: Path) -> tuple[dict[str, list[Pair]], list[str], list[str]]:
+    """The phases' ``(user, item)`` rows, the candidate items and every item of a split folder, read by the
+    peers' shared reader (:func:`split_io.load_split`: every token of the phases and candidates is an item of
+    ``items.txt``, which RecBole's item file lists, so that items no interaction names are rankable too)."""
+    import split_io  # beside this script (on sys.path when run by path); imports numpy: after limit_threads
+    from split_io import SplitError
+
+    split = split_io.load_split(path)
+    if not split.candidates:
+        raise SplitError(f"{path / 'candidates.txt'} is empty")
+    pairs = {"train": split.train, "valid": split.valid, "test": split.test}
+    quoted = next((t for rows in pairs.values() for row in rows for t in row if '"' in t), None)
+    if quoted is not None:  # RecBole's atomic-file reader would mangle it
+        raise SplitError(f"{path}: token {quoted!r} contains a quote; RecBole cannot read it")
+    return pairs, split.candidates, list(dict.fromkeys(split.items))
 
 
 def train_and_rank(
@@ -456,11 +407,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """CLI entry point."""
+    """CLI entry point: a missing or malformed split folder exits with one line naming the fix."""
     args = parse_args(argv)
     args.split, args.out = args.split.resolve(), args.out.resolve()
     limit_threads(args.threads)
-    result = run(args)
+    from split_io import SplitError  # after limit_threads: split_io imports numpy
+
+    try:
+        result = run(args)
+    except SplitError as e:
+        sys.exit(f"error: {e}")
     path = args.out / "result.json"
     path.write_text(json.dumps(result, indent=1) + "\n")
     print(path)
