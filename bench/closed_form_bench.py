@@ -38,16 +38,12 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import time
-from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "bench"))
+from common import REPO  # bench/common.py (beside this script): also puts the repository root on sys.path
 
-from graphrec.results import run_metadata  # noqa: E402
+from graphrec.results import run_metadata
 
 PAIR_NAMES = ("movies-books", "books-movies", "ml100k-genres")
 MODELS = ("popularity", "ease", "bridge", "bridge+ease")
@@ -63,8 +59,8 @@ OUT = REPO / "bench" / "results" / "closed_form.json"
 def load_export(pair: str) -> tuple[Any, str]:
     """``(export, store agent)`` of ``pair``'s prepared home (prepared first if needed, as knowledge_bench does).
     Item features are not loaded: no closed-form model here reads them."""
-    from knowledge_bench import prepare_pair_home
-    from train_bench import prepared_graph
+    from bench.knowledge_bench import prepare_pair_home
+    from bench.train_bench import prepared_graph
 
     home = prepare_pair_home(pair)
     graph = prepared_graph(home, features=False)
@@ -81,7 +77,7 @@ def run_seed(export: Any, pair: str, seed: int, cache: dict[Any, Any]) -> dict[s
     from graphrec.models.ease import fit_target_ease
     from graphrec.eval.slices import evaluate_slices
     from graphrec.train.references import popularity_scores
-    from knowledge_bench import PAIRS
+    from bench.knowledge_bench import PAIRS
 
     source, target = PAIRS[pair]["source"], PAIRS[pair]["target"]
     split = coldstart_transfer(export, source=source, target=target, seed=seed)
@@ -133,7 +129,7 @@ def diagnose(export: Any, pair: str, seed: int, run: dict[str, Any], cache: dict
     from graphrec.models.bridge import fit_bridge
     from graphrec.models.ease import fit_target_ease
     from graphrec.eval.slices import evaluate_slices
-    from knowledge_bench import PAIRS
+    from bench.knowledge_bench import PAIRS
 
     source, target = PAIRS[pair]["source"], PAIRS[pair]["target"]
     split = coldstart_transfer(export, source=source, target=target, seed=seed)
@@ -261,7 +257,7 @@ def main(argv: list[str] | None = None) -> None:
         todo = [s for s in args.seeds if (pair, s) not in done]
         if not todo:
             continue
-        from knowledge_bench import PAIRS
+        from bench.knowledge_bench import PAIRS
 
         home = PAIRS[pair]["home"]
         if home not in exports:

@@ -13,15 +13,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
-from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from common import REPO  # bench/common.py (beside this script): also puts the repository root on sys.path
 
-from bench.train_bench import dataset_split, dataset_target, prepared_graph  # noqa: E402
-from graphrec.results import run_metadata  # noqa: E402
+from bench.train_bench import dataset_split, dataset_target, prepared_graph
+from graphrec.results import run_metadata
 
 DATASET = "amazon-kg"  # the coldstart-transfer protocol: Movies_and_TV -> Books
 

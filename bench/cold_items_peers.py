@@ -50,12 +50,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
+from common import REPO  # bench/common.py (beside this script): also puts the repository root on sys.path
 
-from bench.peers.evaluate import evaluate_topk  # noqa: E402
-from bench.peers.split_files import cold_items_name, split_dir, write_cold_items_split  # noqa: E402
+from bench.peers.evaluate import evaluate_topk
+from bench.peers.split_files import cold_items_name, split_dir, write_cold_items_split
 
 DATASET = "amazon-kg"
 TARGETS = ("books", "movies")

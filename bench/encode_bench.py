@@ -21,15 +21,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from common import REPO  # bench/common.py (beside this script): also puts the repository root on sys.path
 
-from graphrec.features import item_text  # noqa: E402
-from graphrec.results import run_metadata  # noqa: E402
-from graphrec.text.encoder import TextEncoder, default_model_path  # noqa: E402
-from ingest.prepare import prepare_dataset  # noqa: E402
-from ingest.summary import IngestSummary  # noqa: E402
-from ingest.spec import load_spec  # noqa: E402
+from graphrec.features import item_text
+from graphrec.results import run_metadata
+from graphrec.text.encoder import TextEncoder, default_model_path
+from ingest.prepare import prepare_dataset
+from ingest.summary import IngestSummary
+from ingest.spec import load_spec
 
 
 def spec_texts(spec: Path, tmp: Path) -> list[str]:

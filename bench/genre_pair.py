@@ -38,13 +38,14 @@ import hashlib
 import json
 import logging
 import os
-import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+try:
+    from common import REPO  # run by path: bench/common.py, beside it, puts the repository root on sys.path
+except ModuleNotFoundError:  # imported as bench.genre_pair (tests, python -m): the root is on sys.path already
+    from bench.common import REPO
 
 from graphrec.errors import ConfigError, InputDataError
 

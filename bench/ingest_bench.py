@@ -21,24 +21,22 @@ import json
 import os
 import platform
 import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from common import REPO  # bench/common.py (beside this script): also puts the repository root on sys.path
 
-from graphrec.store import cypher  # noqa: E402
-from graphrec.store.arcade_process import free_port  # noqa: E402
-from graphrec.store.bolt import GraphStore  # noqa: E402
-from graphrec.store.connect import StoreConfig, open_store  # noqa: E402
-from ingest.pipeline import ingest_spec  # noqa: E402
-from ingest.prepare import prepare_dataset  # noqa: E402
-from ingest.summary import IngestSummary  # noqa: E402
-from ingest.spec import load_spec  # noqa: E402
+from graphrec.store import cypher
+from graphrec.store.arcade_process import free_port
+from graphrec.store.bolt import GraphStore
+from graphrec.store.connect import StoreConfig, open_store
+from ingest.pipeline import ingest_spec
+from ingest.prepare import prepare_dataset
+from ingest.summary import IngestSummary
+from ingest.spec import load_spec
 
 
 def interaction_rows(spec_path: Path, tmp: Path) -> list[dict[str, Any]]:

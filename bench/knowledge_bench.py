@@ -22,16 +22,13 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "bench"))
+from common import REPO  # bench/common.py (beside this script): also puts the repository root on sys.path
 
-from graphrec.results import run_metadata  # noqa: E402
+from graphrec.results import run_metadata
 
 PAIRS: dict[str, dict[str, Any]] = {
     "movies-books": {"home": "amazon-kg", "spec": "ingest/specs/amazon-kg.toml", "source": "movies", "target": "books"},
@@ -63,14 +60,14 @@ def all_runs(protocol: str) -> list[dict[str, Any]]:
 def prepare_pair_home(pair: str) -> Path:
     """``pair``'s graphrec home, prepared with the CLI first if needed (Amazon-KG: ``train_bench.prepare``;
     the MovieLens genre pair: ``bench/genre_pair.py``)."""
-    from train_bench import prepare
+    from bench.train_bench import prepare
 
     p = PAIRS[pair]
     home = REPO / "bench" / ".work" / p["home"]
     if p["spec"] is not None:
         prepare(home.resolve(), p["spec"], n_topics=None)
     elif not (home / "prepared.json").exists():
-        from genre_pair import main as prepare_genre_pair
+        from bench.genre_pair import main as prepare_genre_pair
 
         prepare_genre_pair([])
     return home
@@ -78,7 +75,7 @@ def prepare_pair_home(pair: str) -> Path:
 
 def load_pair(pair: str) -> tuple[Any, Any, str]:
     """``(export, item features, store agent)`` of ``pair``'s prepared home (prepared now if needed)."""
-    from train_bench import prepared_graph
+    from bench.train_bench import prepared_graph
 
     export, item_x, agent = prepared_graph(prepare_pair_home(pair))
     return export, item_x, agent

@@ -20,11 +20,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from common import REPO  # bench/common.py (beside this script): also puts the repository root on sys.path
 
-from bench.train_bench import DATASETS, dataset_split, dataset_target, prepared_graph  # noqa: E402
-from graphrec.results import run_metadata  # noqa: E402
+from bench.train_bench import DATASETS, dataset_split, dataset_target, prepared_graph
+from graphrec.results import run_metadata
 
 
 def train_one(args: argparse.Namespace, num_neighbors: str) -> dict[str, Any]:

@@ -41,13 +41,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from common import REPO  # bench/common.py (beside this script): also puts the repository root on sys.path
 
-from bench.peers.evaluate import evaluate_topk  # noqa: E402
-from bench.peers.split_files import split_dir  # noqa: E402
-from bench.train_bench import DATASETS, prepare  # noqa: E402
-from graphrec.results import run_metadata  # noqa: E402
+from bench.peers.evaluate import evaluate_topk
+from bench.peers.split_files import split_dir
+from bench.train_bench import DATASETS, prepare
+from graphrec.results import run_metadata
 
 VENVS = REPO / "bench" / ".venvs"
 WORK = REPO / "bench" / ".work" / "peers"

@@ -26,16 +26,14 @@ import json
 import resource
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from common import REPO  # bench/common.py (beside this script): also puts the repository root on sys.path
 
-from graphrec.results import run_metadata  # noqa: E402
+from graphrec.results import run_metadata
 
 
 def synthetic_run(folder: Path, *, n_users: int, n_items: int, dim: int, per_user: int, seed: int) -> Path:

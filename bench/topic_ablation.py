@@ -51,9 +51,7 @@ from typing import Any
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "bench"))
+from common import REPO  # bench/common.py (beside this script): also puts the repository root on sys.path
 
 from graphrec.errors import ConfigError, GraphRecError
 from graphrec.results import run_metadata
@@ -225,7 +223,7 @@ def prepare_home(source: str) -> dict[str, Any]:
     if marker.exists():
         return json.loads(marker.read_text())
     if not (BASE_HOME / "prepared.json").exists():
-        from genre_pair import main as prepare_genre_pair
+        from bench.genre_pair import main as prepare_genre_pair
 
         prepare_genre_pair([])
     for h in (BASE_HOME, home):
@@ -323,7 +321,7 @@ def split_digest(split: Any) -> str:
 
 def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """Mean ± std over seeds per (protocol, model, source) and slice/metric."""
-    from knowledge_bench import slice_stats
+    from bench.knowledge_bench import slice_stats
 
     groups: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
     for r in runs:
@@ -376,7 +374,7 @@ def print_table(data: dict[str, Any], seeds: list[int] | None = None, codes: lis
     print(f"\nmodel code {'+'.join(codes)} (git {', '.join(gits)}); {len(runs)} runs")
     summary = summarise(runs)
     homes = data.get("homes", {})
-    from knowledge_bench import PAIRS
+    from bench.knowledge_bench import PAIRS
 
     pair = data.get("pair", PAIR)
     print(f"\n### Topic sources ({pair}: {PAIRS[pair]['source']} → {PAIRS[pair]['target']})\n")
@@ -413,8 +411,8 @@ def print_table(data: dict[str, Any], seeds: list[int] | None = None, codes: lis
 
 def run(args: argparse.Namespace) -> None:
     import torch
-    from knowledge_bench import PAIRS, load_pair, make_split
-    from train_bench import prepared_graph
+    from bench.knowledge_bench import PAIRS, load_pair, make_split
+    from bench.train_bench import prepared_graph
 
     from graphrec.models.presets import model_spec
     from graphrec.train.fit import fit

@@ -13,25 +13,23 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from common import REPO  # bench/common.py (beside this script): also puts the repository root on sys.path
 
-from graphrec.features import item_text  # noqa: E402
-from graphrec.results import run_metadata  # noqa: E402
-from graphrec.text.cache import EmbeddingCache, encode_cached  # noqa: E402
-from graphrec.text.encoder import TextEncoder  # noqa: E402
-from ingest.mapping import read_file  # noqa: E402
-from ingest.prepare import prepare_dataset  # noqa: E402
-from ingest.summary import IngestSummary  # noqa: E402
-from ingest.records import RawRow  # noqa: E402
-from ingest.spec import FileOptions, load_spec  # noqa: E402
-from ingest.topics.base import scenario_balance  # noqa: E402
-from ingest.topics.discovered import default_n_topics, discover_topics  # noqa: E402
+from graphrec.features import item_text
+from graphrec.results import run_metadata
+from graphrec.text.cache import EmbeddingCache, encode_cached
+from graphrec.text.encoder import TextEncoder
+from ingest.mapping import read_file
+from ingest.prepare import prepare_dataset
+from ingest.summary import IngestSummary
+from ingest.records import RawRow
+from ingest.spec import FileOptions, load_spec
+from ingest.topics.base import scenario_balance
+from ingest.topics.discovered import default_n_topics, discover_topics
 
 SEEDS = (0, 1, 2)
 

@@ -24,16 +24,17 @@ import argparse
 import json
 import statistics
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+try:
+    from common import REPO  # run by path: bench/common.py, beside it, puts the repository root on sys.path
+except ModuleNotFoundError:  # imported as bench.train_bench (tests, python -m): the root is on sys.path already
+    from bench.common import REPO
 
-from graphrec.home import ensure_home  # noqa: E402
-from graphrec.results import run_metadata  # noqa: E402
+from graphrec.home import ensure_home
+from graphrec.results import run_metadata
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np

@@ -32,12 +32,10 @@ import sys
 import time
 import warnings
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import split_io  # noqa: E402
-from split_io import Split, SplitError  # noqa: E402
+import split_io  # bench/peers/split_io.py: this script's folder is on sys.path when it runs by path
+from split_io import Split, SplitError
 
 MODELS = ("EASE", "BPR")
 LAMB_LADDER = (10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2500.0, 5000.0)

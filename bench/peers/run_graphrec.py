@@ -14,18 +14,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-REPO = Path(__file__).resolve().parents[2]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
-
-from bench.peers.split_files import item_token  # noqa: E402
-from bench.peers.split_io import read_pairs, write_topk  # noqa: E402
-from graphrec.errors import GraphRecError  # noqa: E402
+from bench.peers.split_files import item_token
+from bench.peers.split_io import read_pairs, write_topk
+from graphrec.errors import GraphRecError
 
 if TYPE_CHECKING:  # pragma: no cover
     from graphrec.data.export import GraphExport

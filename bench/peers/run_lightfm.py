@@ -43,12 +43,10 @@ import copy
 import sys
 import time
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import split_io  # noqa: E402
-from split_io import Split, SplitError  # noqa: E402
+import split_io  # bench/peers/split_io.py: this script's folder is on sys.path when it runs by path
+from split_io import Split, SplitError
 
 MODELS = ("WARP", "BPR")
 NEW_ITEM_FLOOR = -1e6  # ids-only scores of new items: below every learnt score, above split_io.UNKNOWN_ITEM_SCORE

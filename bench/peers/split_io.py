@@ -2,8 +2,7 @@
 
 Stdlib + numpy only (no graphrec, no peer library), so any peer's virtual environment can import it:
 
-    sys.path.insert(0, str(Path(__file__).resolve().parent))   # from bench/peers/run_<peer>.py
-    import split_io
+    import split_io  # in bench/peers/run_<peer>.py, run by path: its folder is on sys.path
 
 Split folder format: see ``bench/peers/split_files.py``. Outputs of a peer run in ``OUT/``:
 
