@@ -7,12 +7,12 @@ root group and what they share in :mod:`~graphrec.cli.root` and the printing in 
 Only this package reads argv; heavy packages are imported when a command runs.
 """
 
-from graphrec.cli import _old, graph, learn, server
+from graphrec.cli import graph, knowledge, learn, quickstart, server
 from graphrec.cli.root import cli, interrupted, main
 
 for command in (graph.ingest, graph.query, graph.stats, graph.clear, graph.repair):
     cli.add_command(command)
-for command in (_old.embed, _old.topics, _old.quickstart):
+for command in (knowledge.embed, knowledge.topics, quickstart.quickstart):
     cli.add_command(command)
 for command in (learn.train, learn.write_back_cmd, learn.evaluate, learn.recommend, learn.explain):
     cli.add_command(command)

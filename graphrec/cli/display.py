@@ -86,6 +86,35 @@ def selection_lines(run: Run) -> list[str]:
     return lines
 
 
+def describe_topics(report: Any) -> str:
+    """One line on what ``ingest.api.extract_topics`` wrote (an :class:`ingest.api.TopicReport`)."""
+    m, method = report.meta, report.method
+    line = f"{method}: {report.topics} topics, {report.memberships} HAS_TOPIC edges "
+    if method == "llm":
+        return line + (
+            f"(replaced {report.replaced}); {m['requests']} requests ({m['retries']} retries), {m['cache_hits']} cached "
+            f"answers, {m['failed_items']} items failed, {m['dropped_topics']} topics named for fewer than "
+            f"{m['min_items']} items dropped"
+        )
+    if method == "metadata":
+        return line + (
+            f"(replaced {report.replaced}); {m['dropped_topics']} categories with fewer than {m['min_items']} items "
+            f"dropped, {m['items_without_kept_topic']} items with categories but none kept"
+        )
+    return (
+        line + f"(replaced {report.replaced} earlier {method} topics); {m.get('items_without_text', 0)} items without "
+        "text skipped" + (f"; {m['unassigned']} items matched no label" if "unassigned" in m else "")
+        + ("; item features embedded on demand (no `graphrec embed` run before)" if report.embedded else "")
+    )
+
+
+def print_recommendations(recs: Any, titles: dict[str, str | None], *, run: str) -> None:
+    """The top-K table of :meth:`graphrec.api.Run.recommend`, with each item's title."""
+    rows = [{"user_id": r.user_id, "item_id": r.item_id, "title": titles.get(r.item_id) or "", "rank": r.rank,
+             "score": f"{r.score:.4f}"} for r in recs.rows]  # fmt: skip
+    print_table(["user_id", "item_id", "title", "rank", "score"], rows, title=f"recommendations ({run})")
+
+
 def print_explanation(ex: Explanation) -> None:
     """The recommendation's rank and score, its topic paths and its shared-user paths ("none found" when empty)."""
     rec = ex.recommendation

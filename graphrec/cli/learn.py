@@ -312,14 +312,11 @@ def recommend(
                 w.writerow([r.user_id, r.item_id, r.rank, f"{r.score:.6g}"])
         click.echo(f"wrote {len(recs.rows)} recommendations for {len(ids) - len(recs.unknown_users)} users to {output}")
     else:
-        from graphrec.output import print_table
         from graphrec.serve.recommend import item_titles
 
         with c.open_store(ensure_schema=False) as store:
             titles = item_titles(store, scenario, sorted({r.item_id for r in recs.rows}))
-        rows = [{"user_id": r.user_id, "item_id": r.item_id, "title": titles.get(r.item_id) or "", "rank": r.rank,
-                 "score": f"{r.score:.4f}"} for r in recs.rows]  # fmt: skip
-        print_table(["user_id", "item_id", "title", "rank", "score"], rows, title=f"recommendations ({saved.name})")
+        display.print_recommendations(recs, titles, run=saved.name)
     if recs.unknown_users:
         click.secho(
             f"skipped {len(recs.unknown_users)} user(s) not in the run (e.g. {recs.unknown_users[:3]}): no recommendations",
