@@ -42,7 +42,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from graphrec.serve.recommend import Recommendations
     from graphrec.serve.writeback import WriteBackReport
     from graphrec.store.bolt import GraphStore
-    from graphrec.train.fit import Fitted
+    from graphrec.train.fitted import Fitted
     from graphrec.train.loop import TrainConfig
     from graphrec.train.record import RunRecord
 
@@ -324,12 +324,14 @@ def train(
         ConfigError: Unknown target or model, a coldstart split without source, missing features.
     """
     from graphrec.data.export import export_graph
-    from graphrec.models.presets import model_spec
+    from graphrec.models.presets import GNN_MODELS, model_spec
     from graphrec.stats import scenario_names
     from graphrec.train.loop import TrainConfig
     from graphrec.train.record import record_run
     from graphrec.train.run import SplitConfig, load_item_features, train_from_export
 
+    if model not in GNN_MODELS:
+        raise ConfigError(f"model {model!r} is not one a run can hold; use one of {sorted(GNN_MODELS)}")
     scenarios = scenario_names(store)
     if target not in scenarios:  # before the export, which takes a while on a large graph
         raise ConfigError(f"target scenario {target!r} is not in the graph; it has {scenarios} (check --target)")

@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from graphrec.data.export import GraphExport
     from graphrec.data.splits import Split
-    from graphrec.train.fit import Fitted
+    from graphrec.train.fitted import Fitted
     from graphrec.train.loop import TrainConfig
 
 SELECTIONS = ("item_gate", "cold_path", "channels", "refit")
@@ -150,16 +150,21 @@ def record_run(
 
     Raises:
         TrainingDivergedError: An embedding is not finite.
+        ConfigError: A closed-form reference model (no embeddings; see ``GNN_MODELS``).
     """
     import numpy as np
 
     emb = fitted.embeddings()
     own = bool(emb)
-    if not own:  # a ranking-only model (popularity): 1-d "embeddings" that reproduce its scores
-        scores = fitted.score_fn()(torch_rows(1))[0].numpy()
+    if not own:  # a ranking-only model: 1-d "embeddings" that reproduce its scores (popularity's counts)
+        if fitted.popularity is None:
+            raise ConfigError(
+                f"model {fitted.spec.name!r} scores users without embeddings, so it has no run to record; "
+                "train a GNN preset or popularity (graphrec.models.presets.GNN_MODELS)"
+            )
         emb = {
             "user": np.ones((len(export.user_ids), 1), dtype=np.float32),
-            "item": scores[:, None].astype(np.float32),
+            "item": fitted.popularity.numpy()[:, None].astype(np.float32),
             "topic": np.zeros((0, 1), dtype=np.float32),
         }
     bad = non_finite(emb)
@@ -204,9 +209,3 @@ def record_run(
         state=None if fitted.model is None else fitted.model.state_dict(),
     )
 
-
-def torch_rows(n: int) -> Any:
-    """``torch.arange(n)``: user rows for a score function (torch imported lazily)."""
-    import torch
-
-    return torch.arange(n)
