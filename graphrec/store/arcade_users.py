@@ -18,6 +18,7 @@ import hmac
 import json
 import secrets
 from pathlib import Path
+from typing import Any
 
 from graphrec.home import replace_private, write_private
 
@@ -133,7 +134,7 @@ def _password_matches(stored: str, password: str) -> bool:
         return False
 
 
-def _default_groups() -> dict[str, object]:
+def _default_groups() -> dict[str, Any]:
     """ArcadeDB's own default ``server-groups.json`` (an ``admin`` group and a no-access ``*`` group)."""
     record_access = ["createRecord", "readRecord", "updateRecord", "deleteRecord"]
     return {

@@ -191,7 +191,7 @@ class GraphStore:
         """
 
         def work(tx: neo4j.ManagedTransaction) -> Any:
-            return tx.run(query, params).consume()
+            return tx.run(query, dict(params)).consume()
 
         t0 = time.perf_counter()
         with self._errors("write"), self._driver.session(database=self._database) as session:
@@ -215,7 +215,7 @@ class GraphStore:
         """
 
         def work(tx: neo4j.ManagedTransaction) -> list[dict[str, Any]]:
-            return [record.data() for record in tx.run(query, params)]
+            return [record.data() for record in tx.run(query, dict(params))]
 
         with self._errors("write"), self._driver.session(database=self._database) as session:
             return list(session.execute_write(work))
@@ -354,9 +354,14 @@ class GraphStore:
         """
         total = 0
         args = {**(params or {}), "limit": batch_size}
+
+        def work(tx: neo4j.ManagedTransaction) -> Any:
+            record = tx.run(query, args).single()
+            return 0 if record is None else record["deleted"]
+
         while True:
             with self._errors(action), self._driver.session(database=self._database) as session:
-                deleted = session.execute_write(lambda tx: tx.run(query, args).single()["deleted"])
+                deleted = session.execute_write(work)
             total += int(deleted)
             if deleted == 0:
                 return total
