@@ -56,6 +56,8 @@ def curves_figure(
     metric = "recall"
     for (channel, rows), style, color in zip(channel_histories(history).items(), ("-", "--"), ("tab:blue", "tab:orange"), strict=False):
         label = channel_label(channel) or "training"
+        if channel == "knowledge" and "refit" in cold_path:  # its selection run's curves are not in the history
+            label += " (retrained, unvalidated)"
         epochs = [h["epoch"] + 1 for h in rows]
         ax_loss.plot(epochs, [h["loss"] for h in rows], style, marker="o", markersize=3, color=color, label=label)
         val_key = next((k for k in sorted({k for h in rows for k in h}) if k.startswith("val_")), None)
