@@ -73,6 +73,7 @@ def test_bad_params_and_bad_cypher_are_clear_errors(store_config: StoreConfig) -
     assert code == 1 and "query failed" in err
 
 
+@pytest.mark.arcadedb
 def test_server_start_status_stop_and_stale_state_recovery(tmp_path: Path) -> None:
     home = tmp_path / "h"
     base = [sys.executable, "-m", "graphrec", "--home", str(home)]
@@ -98,6 +99,7 @@ def test_server_start_status_stop_and_stale_state_recovery(tmp_path: Path) -> No
     assert subprocess.run([*base, "server", "stop"], capture_output=True, text=True).stdout.strip() == "not running"
 
 
+@pytest.mark.arcadedb
 def test_no_orphan_jvm_after_a_command(tmp_path: Path) -> None:
     home = tmp_path / "h2"
     out = subprocess.run(
@@ -126,6 +128,7 @@ def test_param_syntax_errors(bad: str) -> None:
         parse_param(bad)
 
 
+@pytest.mark.arcadedb
 def test_embedded_server_logs_stay_under_the_home(tmp_path: Path) -> None:
     # ArcadeDB's JUL logging writes ./log relative to its working directory: it must not litter the caller's
     cwd, home = tmp_path / "cwd", tmp_path / "h"

@@ -337,6 +337,7 @@ def test_arcadedb_syntax_error_names_the_parsers_reason_and_the_log(arcadedb_hom
     assert "Variable 'BY' not defined" in err and str(arcadedb_home / "arcadedb" / "server.log") in err, err
 
 
+@pytest.mark.arcadedb
 def test_arcadedb_disk_full_names_the_cause(tmp_path: Path) -> None:
     """A real full disk: the home on a 48 MiB tmpfs (needs root and mount; skipped otherwise)."""
     from graphrec.errors import StoreError
@@ -361,6 +362,7 @@ def test_arcadedb_disk_full_names_the_cause(tmp_path: Path) -> None:
         subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
 
 
+@pytest.mark.arcadedb
 def test_a_server_started_without_the_read_only_user_is_given_it(tmp_path: Path) -> None:
     """A server started by an older graphrec (no read-only user) reloads the user graphrec adds, and
     then refuses that user's writes like a fresh one."""
