@@ -161,7 +161,7 @@ def train(
                 ) from e
             raise
         run_dir = _save(run, out or new_run_dir(runs_dir(c.home), model_name, seed), created=out is None or not out.exists())
-        _print_training(run, run_dir)
+        _print_training(run, run_dir, split=split_name)
         if write_back:
             _write_back(store, run, scenario=target, k=k, topics_per_user=topics_per_user, vector_index=vector_index,
                         batch_size=write_batch_size)  # fmt: skip
@@ -190,7 +190,7 @@ def _save(run: Run, run_dir: Path, *, created: bool) -> Path:
         raise
 
 
-def _print_training(run: Run, run_dir: Path) -> None:
+def _print_training(run: Run, run_dir: Path, *, split: str) -> None:
     from graphrec.train.summary import training_summary
 
     result = run.fitted.result if run.fitted is not None else None
@@ -205,7 +205,7 @@ def _print_training(run: Run, run_dir: Path) -> None:
         f"run: {run_dir}"
     )
     if run.metrics:
-        display.print_metrics(run.metrics, title=f"test metrics ({r.config['split'].get('protocol')} split, {run.target})")
+        display.print_metrics(run.metrics, title=f"test metrics ({split} split, {run.target})")
 
 
 def _write_back(
