@@ -1,15 +1,15 @@
 """graphrec's Python API: the pipeline the ``graphrec`` CLI is a thin shell over.
 
-A notebook session, in the spirit of PyKEEN's ``pipeline()``::
+A notebook session, in the spirit of PyKEEN's ``pipeline()`` (the README's "Python API" has more)::
 
     from graphrec import api
     from ingest import api as ingest_api
 
-    with api.open_store(home="~/.graphrec") as store:
-        ingest_api.ingest(store, "movies_books.toml", home=store_home)      # the ingestion layer
-        api.embed(store, home=store_home)                                  # BERT features of item text
-        ingest_api.extract_topics(store, method="discovered", home=store_home)
-        run = api.train(store, target="books", source="movies", home=store_home)
+    with api.open_store(home) as store:
+        ingest_api.ingest(store, "movies_books.toml", home=home)          # the ingestion layer
+        api.embed(store, home=home)                                      # BERT features of item text
+        ingest_api.extract_topics(store, method="discovered", home=home)
+        run = api.train(store, target="books", source="movies", home=home)
         run.metrics["cold"]["recall@20"]
         run.save()                                      # <home>/runs/<run.name>
         run.write_back(store)                           # embeddings, RECOMMENDED, INTERESTED_IN
