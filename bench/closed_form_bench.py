@@ -72,24 +72,40 @@ def run_seed(export: Any, pair: str, seed: int, cache: dict[Any, Any]) -> dict[s
     import numpy as np
     import torch
 
+    from bench.knowledge_bench import PAIRS
     from graphrec.data.splits import cold_path_train, coldstart_transfer, simulated_cold
+    from graphrec.eval.slices import evaluate_slices
     from graphrec.models.bridge import combined_reference, evaluate_simulated_cold, fit_bridge
     from graphrec.models.ease import fit_target_ease
-    from graphrec.eval.slices import evaluate_slices
     from graphrec.train.references import popularity_scores
-    from bench.knowledge_bench import PAIRS
 
     source, target = PAIRS[pair]["source"], PAIRS[pair]["target"]
     split = coldstart_transfer(export, source=source, target=target, seed=seed)
     sim = simulated_cold(split, export, source=source, target=target, seed=seed)
     candidates = export.item_scenario == export.scenarios.index(target)
-    out: dict[str, Any] = {"pair": pair, "seed": seed, "split": split.meta, "simulated_cold": sim.meta["simulated_cold"], "models": {}}
+    out: dict[str, Any] = {
+        "pair": pair,
+        "seed": seed,
+        "split": split.meta,
+        "simulated_cold": sim.meta["simulated_cold"],
+        "models": {},
+    }
 
-    def record(name: str, score: Any, selected: dict[str, Any], started: float, sim_val: dict[str, float] | None = None) -> None:
+    def record(
+        name: str, score: Any, selected: dict[str, Any], started: float, sim_val: dict[str, float] | None = None
+    ) -> None:
         metrics = evaluate_slices(score, split, candidates, ks=(10, 20))  # the test slices (split: no simulated slice)
-        out["models"][name] = {"metrics": metrics, "selected": selected, "seconds": time.perf_counter() - started, "simulated_cold_val": sim_val}
+        out["models"][name] = {
+            "metrics": metrics,
+            "selected": selected,
+            "seconds": time.perf_counter() - started,
+            "simulated_cold_val": sim_val,
+        }
         shown = {s: round(metrics.get(s, {}).get("recall@20", float("nan")), 4) for s in SLICES}
-        print(f"{pair} seed {seed} {name}: R@20 {shown} ({out['models'][name]['seconds']:.0f} s) {short(selected)}", flush=True)
+        print(
+            f"{pair} seed {seed} {name}: R@20 {shown} ({out['models'][name]['seconds']:.0f} s) {short(selected)}",
+            flush=True,
+        )
 
     t0 = time.perf_counter()
     on_target = split.train[:, candidates[split.train[1]]]
@@ -125,11 +141,11 @@ def diagnose(export: Any, pair: str, seed: int, run: dict[str, Any], cache: dict
 
     import numpy as np
 
+    from bench.knowledge_bench import PAIRS
     from graphrec.data.splits import coldstart_transfer, simulated_cold
+    from graphrec.eval.slices import evaluate_slices
     from graphrec.models.bridge import fit_bridge
     from graphrec.models.ease import fit_target_ease
-    from graphrec.eval.slices import evaluate_slices
-    from bench.knowledge_bench import PAIRS
 
     source, target = PAIRS[pair]["source"], PAIRS[pair]["target"]
     split = coldstart_transfer(export, source=source, target=target, seed=seed)
@@ -141,20 +157,37 @@ def diagnose(export: Any, pair: str, seed: int, run: dict[str, Any], cache: dict
     l2 = run["models"]["ease"]["selected"]["l2"]
     b = run["models"]["bridge"]["selected"]
     grid = {"gammas": (b["gamma"],), "l2s": (b["l2"],), "source_l2s": (b["source_l2"],), "seed": seed, "cache": cache}
-    out: dict[str, Any] = {"pair": pair, "seed": seed, "ease_l2": l2, "bridge": {k: b[k] for k in ("gamma", "l2", "source_l2")}}
+    out: dict[str, Any] = {
+        "pair": pair,
+        "seed": seed,
+        "ease_l2": l2,
+        "bridge": {k: b[k] for k in ("gamma", "l2", "source_l2")},
+    }
     ease, _ = fit_target_ease(export, split, target=target, l2s=(l2,))
     out["ease exclude train+val"] = evaluate_slices(ease, exclude_val, candidates, ks=(20,))
-    ease_refit, _ = fit_target_ease(export, dataclasses.replace(split, train=both, val=no_val), target=target, l2s=(l2,))
+    ease_refit, _ = fit_target_ease(
+        export, dataclasses.replace(split, train=both, val=no_val), target=target, l2s=(l2,)
+    )
     out["ease refit train+val"] = evaluate_slices(ease_refit, exclude_val, candidates, ks=(20,))
-    bridge_refit, _ = fit_bridge(export, dataclasses.replace(sim, train=both, val=no_val), source=source, target=target, **grid)
+    bridge_refit, _ = fit_bridge(
+        export, dataclasses.replace(sim, train=both, val=no_val), source=source, target=target, **grid
+    )
     out["bridge refit train+val"] = evaluate_slices(bridge_refit, exclude_val, candidates, ks=(20,))
-    shown = {k: {s: round(v[s]["recall@20"], 4) for s in SLICES if s in v} for k, v in out.items() if isinstance(v, dict) and "warm" in v}
+    shown = {
+        k: {s: round(v[s]["recall@20"], 4) for s in SLICES if s in v}
+        for k, v in out.items()
+        if isinstance(v, dict) and "warm" in v
+    }
     print(f"{pair} seed {seed} diagnostics: R@20 {shown}", flush=True)
     return out
 
 
 def short(selected: dict[str, Any]) -> str:
-    return " ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in selected.items() if k in ("l2", "gamma", "source_l2", "val_recall@20"))
+    return " ".join(
+        f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
+        for k, v in selected.items()
+        if k in ("l2", "gamma", "source_l2", "val_recall@20")
+    )
 
 
 def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -167,7 +200,11 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
             entry: dict[str, Any] = {"seeds": [r["seed"] for r in rows if model in r["models"]]}
             for s in SLICES:
                 for m in METRICS:
-                    vals = [r["models"][model]["metrics"][s][m] for r in rows if model in r["models"] and s in r["models"][model]["metrics"]]
+                    vals = [
+                        r["models"][model]["metrics"][s][m]
+                        for r in rows
+                        if model in r["models"] and s in r["models"][model]["metrics"]
+                    ]
                     if vals:
                         entry[f"{s}/{m}"] = statistics.mean(vals)
                         entry[f"{s}/{m}_std"] = statistics.stdev(vals) if len(vals) > 1 else 0.0
@@ -175,7 +212,11 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
                 r["seed"]: {k: v for k, v in r["models"][model]["selected"].items() if k in ("l2", "gamma", "source_l2", "val_recall@20")}
                 for r in rows if model in r["models"]
             }  # fmt: skip
-            sim = [r["models"][model]["simulated_cold_val"]["recall@20"] for r in rows if (r["models"].get(model) or {}).get("simulated_cold_val")]
+            sim = [
+                r["models"][model]["simulated_cold_val"]["recall@20"]
+                for r in rows
+                if (r["models"].get(model) or {}).get("simulated_cold_val")
+            ]
             if sim:
                 entry["simulated_cold_val/recall@20"] = statistics.mean(sim)
             out[pair][model] = entry
@@ -192,10 +233,20 @@ def print_table(data: dict[str, Any]) -> None:
             for s in SLICES:
                 for m in METRICS:
                     key = f"{s}/{m}"
-                    cells.append("n/a" if (model, s) in NOT_MEANINGFUL or key not in e else f"{e[key]:.4f} ± {e[key + '_std']:.4f}")
+                    cells.append(
+                        "n/a"
+                        if (model, s) in NOT_MEANINGFUL or key not in e
+                        else f"{e[key]:.4f} ± {e[key + '_std']:.4f}"
+                    )
             sim = e.get("simulated_cold_val/recall@20")
-            print(f"| {pair} | {model} | " + " | ".join(cells) + f" | {'' if sim is None else f'{sim:.4f}'} | {','.join(map(str, e['seeds']))} |")
-    print("\nChosen parameters per seed (bridge: source EASE ridge, γ, kernel ridge λ, simulated-cold val R@20; ease: ridge, val R@20):")
+            print(
+                f"| {pair} | {model} | "
+                + " | ".join(cells)
+                + f" | {'' if sim is None else f'{sim:.4f}'} | {','.join(map(str, e['seeds']))} |"
+            )
+    print(
+        "\nChosen parameters per seed (bridge: source EASE ridge, γ, kernel ridge λ, simulated-cold val R@20; ease: ridge, val R@20):"
+    )
     for pair, models in summary.items():
         for model in ("ease", "bridge"):
             for seed, sel in models.get(model, {}).get("selected", {}).items():
@@ -210,7 +261,9 @@ def print_table(data: dict[str, Any]) -> None:
                 cells = []
                 for s in SLICES:
                     vals = [d[variant][s]["recall@20"] for d in rows if s in d.get(variant, {})]
-                    skip = (variant.startswith("ease") and s == "cold") or (variant.startswith("bridge") and s == "warm")
+                    skip = (variant.startswith("ease") and s == "cold") or (
+                        variant.startswith("bridge") and s == "warm"
+                    )
                     cells.append("n/a" if skip or not vals else f"{statistics.mean(vals):.4f}")
                 print(f"| {pair} | {variant} | " + " | ".join(cells) + f" | {','.join(str(d['seed']) for d in rows)} |")
     for pair, ref in REFERENCE.items():
@@ -227,7 +280,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     p.add_argument("--fresh", action="store_true", help="ignore the runs already in the JSON")
     p.add_argument("--table", action="store_true", help="print the table from the JSON and exit")
-    p.add_argument("--diagnose", action="store_true", help="the protocol variants (see the docstring) for runs already done")
+    p.add_argument(
+        "--diagnose", action="store_true", help="the protocol variants (see the docstring) for runs already done"
+    )
     args = p.parse_args(argv)
     if args.table:
         print_table(json.loads(OUT.read_text()))
@@ -266,7 +321,14 @@ def main(argv: list[str] | None = None) -> None:
         cache: dict[Any, Any] = {}  # source EASE per ridge: the source part of the split does not depend on the seed
         for seed in todo:
             runs.append(run_seed(exports[home], pair, seed, cache))
-            payload = {"protocol": "coldstart-transfer", "meta": run_metadata(), "stores": agents, "summary": summarise(runs), "runs": runs, "diagnostics": data.get("diagnostics", [])}
+            payload = {
+                "protocol": "coldstart-transfer",
+                "meta": run_metadata(),
+                "stores": agents,
+                "summary": summarise(runs),
+                "runs": runs,
+                "diagnostics": data.get("diagnostics", []),
+            }
             OUT.write_text(json.dumps(payload, indent=1, default=float))
     print_table(json.loads(OUT.read_text()))
 

@@ -52,10 +52,15 @@ def main(argv: list[str] | None = None) -> None:
         curve = curves.setdefault(str(lr), [])
 
         def record(channel: str, epoch: int, model: Any, adj: Any, curve: list[dict[str, Any]] = curve) -> None:
-            test = evaluate_ranking(score_fn(model, adj), split.test, exclude, candidates, slices=split.slices, ks=(20,))
+            test = evaluate_ranking(
+                score_fn(model, adj), split.test, exclude, candidates, slices=split.slices, ks=(20,)
+            )
             row = {"channel": channel, "epoch": epoch, **{s: test[s]["recall@20"] for s in ("cold", "warm")}}
             curve.append(row)
-            print(f"lr {lr} {channel or 'model'} epoch {epoch}: test cold {row['cold']:.4f} warm {row['warm']:.4f}", flush=True)
+            print(
+                f"lr {lr} {channel or 'model'} epoch {epoch}: test cold {row['cold']:.4f} warm {row['warm']:.4f}",
+                flush=True,
+            )
 
         config = TrainConfig(epochs=args.epochs, lr=lr, patience=args.epochs, seed=args.seed)
         fitted = fit(export, split, spec, config, target=target, item_x=item_x, on_epoch=record)
@@ -64,7 +69,9 @@ def main(argv: list[str] | None = None) -> None:
         summary = {"lr": lr, "selected_epoch": fitted.result.best_epoch, "selected_test": fitted.metrics,
                    "best_cold_epoch": best["epoch"], "best_cold": best["cold"]}  # fmt: skip
         curves[f"summary {lr}"] = [summary]
-        out.write_text(json.dumps({"config": vars(args), "meta": run_metadata(), "curves": curves}, indent=1, default=float))
+        out.write_text(
+            json.dumps({"config": vars(args), "meta": run_metadata(), "curves": curves}, indent=1, default=float)
+        )
         print(f"lr {lr}: validation picked epoch {summary['selected_epoch']} (test cold "
               f"{fitted.metrics['cold']['recall@20']:.4f}); best test cold along the curve {best['cold']:.4f} "
               f"at epoch {best['epoch']}")  # fmt: skip

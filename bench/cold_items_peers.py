@@ -91,7 +91,9 @@ def ensure_splits(home: Path, targets: list[str], seeds: list[int]) -> dict[tupl
 
         export, item_x, _ = prepared_graph(home)
         for t, s in missing:
-            print(write_cold_items_split(folders[(t, s)], export, item_x, dataset=DATASET, target=t, seed=s), flush=True)
+            print(
+                write_cold_items_split(folders[(t, s)], export, item_x, dataset=DATASET, target=t, seed=s), flush=True
+            )
     return folders
 
 
@@ -113,7 +115,13 @@ def run_one(python: Path, split: Path, variant: str, *, seed: int, args: argpars
            "--model", "WARP", "--seed", str(seed), "--dim", str(args.dim), "--lr", str(args.lr), "--threads", "1",
            "--k", "20", "--epochs", str(args.epochs), "--patience", str(args.patience), "--item-features", features,
            "--text-weight", str(weight), "--text-dims", str(args.text_dims), "--new-items", "cold", "--select-on", select_on]  # fmt: skip
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONHASHSEED": str(seed)}
+    env = {
+        **os.environ,
+        "OMP_NUM_THREADS": "1",
+        "OPENBLAS_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "PYTHONHASHSEED": str(seed),
+    }
     print("$", " ".join(c if i else Path(c).name for i, c in enumerate(cmd)), flush=True)
     t0 = time.perf_counter()
     subprocess.run(cmd, check=True, cwd=REPO, env=env)
@@ -176,7 +184,11 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
             bert = [v for v in ok if VARIANTS[v][0] != "none"]
             if bert:
                 chosen[f"LightFM (BERT) for {ranking}"] = max(bert, key=lambda v: full[v][f"valid/{ranking}"])
-        out[target] = {"source": next(r["source"] for r in runs if r["target"] == target), "variants": per, "chosen": chosen}
+        out[target] = {
+            "source": next(r["source"] for r in runs if r["target"] == target),
+            "variants": per,
+            "chosen": chosen,
+        }
     return out
 
 
@@ -193,10 +205,15 @@ def table(summary: dict[str, Any]) -> str:
                 marks.setdefault(v, []).append(what.removeprefix("LightFM (BERT) for "))
         for variant, e in block["variants"].items():
             cells = []
-            for s, m in [(s, m) for s in ("held-out-items", "all") for m in ("recall@20", "ndcg@20")] + [("cold", "recall@20"), ("warm", "recall@20")]:
+            for s, m in [(s, m) for s in ("held-out-items", "all") for m in ("recall@20", "ndcg@20")] + [
+                ("cold", "recall@20"),
+                ("warm", "recall@20"),
+            ]:
                 v = e.get(f"{s}/{m}")
                 cells.append("–" if v is None else f"{v:.4f} ± {e[f'{s}/{m}_std']:.4f}")
-            name = f"{variant} ({e['family']})" + ("" if variant not in marks else " ◀ peer for " + " and ".join(sorted(marks[variant])))
+            name = f"{variant} ({e['family']})" + (
+                "" if variant not in marks else " ◀ peer for " + " and ".join(sorted(marks[variant]))
+            )
             lines.append(f"| {pair} | {name} | {' | '.join(cells)} | {e['valid/all']:.4f} / {e['valid/held-out-items']:.4f} | "
                          f"{e['selected_on']} | {','.join(str(x) for x in e['best_epochs'])} | {','.join(str(x) for x in e['seeds'])} |")  # fmt: skip
     lines.append("\n◀ peer for <ranking>: the LightFM (BERT) figure of that ranking's columns in the cold-item table, "
@@ -212,7 +229,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     p.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS))
     p.add_argument("--epochs", type=int, default=40, help="most epochs (default 40)")
-    p.add_argument("--patience", type=int, default=6, help="epochs without a better validation recall before stopping (default 6)")
+    p.add_argument(
+        "--patience", type=int, default=6, help="epochs without a better validation recall before stopping (default 6)"
+    )
     p.add_argument("--dim", type=int, default=64)
     p.add_argument("--lr", type=float, default=0.05)
     p.add_argument("--text-dims", type=int, default=32)

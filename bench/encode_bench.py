@@ -27,8 +27,8 @@ from graphrec.features import item_text
 from graphrec.results import run_metadata
 from graphrec.text.encoder import TextEncoder, default_model_path
 from ingest.prepare import prepare_dataset
-from ingest.summary import IngestSummary
 from ingest.spec import load_spec
+from ingest.summary import IngestSummary
 
 
 def spec_texts(spec: Path, tmp: Path) -> list[str]:

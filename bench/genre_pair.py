@@ -98,7 +98,9 @@ def _read_lines(path: Path, header: str) -> list[list[str]]:
     rows = [line.split("\t") for line in lines[1:] if line]
     for n, row in enumerate(rows, start=2):
         if len(row) != header.count("\t") + 1:
-            raise InputDataError(f"{len(row)} tab-separated fields, expected {header.count(chr(9)) + 1}", path=str(path), line=n)
+            raise InputDataError(
+                f"{len(row)} tab-separated fields, expected {header.count(chr(9)) + 1}", path=str(path), line=n
+            )
     return rows
 
 
@@ -145,7 +147,9 @@ def prepare_genre_pair(work: Path = WORK, *, source: Path = ML100K) -> Path:
     for row in inters:
         scenario = item_scenario.get(row[1])
         if scenario is None:
-            raise ConfigError(f"{source / 'ml-100k.inter'}: item {row[1]!r} is rated but not in ml-100k.item; use an unmodified ml-100k")
+            raise ConfigError(
+                f"{source / 'ml-100k.inter'}: item {row[1]!r} is rated but not in ml-100k.item; use an unmodified ml-100k"
+            )
         inter_lines[scenario].append("\t".join(row))
         users[scenario].add(row[0])
     work.mkdir(parents=True, exist_ok=True)
@@ -162,14 +166,19 @@ def prepare_genre_pair(work: Path = WORK, *, source: Path = ML100K) -> Path:
     manifest: dict[str, Any] = {
         "rule": {"action": sorted(ACTION_GENRES), "drama": "every other movie", "source": SOURCE, "target": TARGET},
         "source_sha256": {n: _sha256(source / n) for n in ("ml-100k.item", "ml-100k.inter")},
-        "derived_sha256": {f"{sc}{ext}": _sha256(work / f"{sc}{ext}") for sc in SCENARIOS for ext in (".item", ".inter")},
+        "derived_sha256": {
+            f"{sc}{ext}": _sha256(work / f"{sc}{ext}") for sc in SCENARIOS for ext in (".item", ".inter")
+        },
         "counts": {
             sc: {"items": len(item_lines[sc]) - 1, "interactions": len(inter_lines[sc]) - 1, "users": len(users[sc])}
             for sc in SCENARIOS
         },
         "shared_users": len(users["action"] & users["drama"]),
         "all_users": len(users["action"] | users["drama"]),
-        "genres": {sc: dict(Counter(g for r in items if item_scenario[r[0]] == sc for g in r[3].split()).most_common()) for sc in SCENARIOS},
+        "genres": {
+            sc: dict(Counter(g for r in items if item_scenario[r[0]] == sc for g in r[3].split()).most_common())
+            for sc in SCENARIOS
+        },
     }
     if _write_if_changed(work / MANIFEST_NAME, json.dumps(manifest, indent=1, sort_keys=True) + "\n"):
         wrote.append(MANIFEST_NAME)
@@ -189,7 +198,9 @@ def prepare_home(home: Path = HOME, work: Path = WORK, *, source: Path = ML100K,
     spec = prepare_genre_pair(work, source=source)
     manifest = (work / MANIFEST_NAME).read_text(encoding="utf-8")
     recorded = home / "genre_pair.json"
-    if (home / "prepared.json").exists() and (not recorded.exists() or recorded.read_text(encoding="utf-8") != manifest):
+    if (home / "prepared.json").exists() and (
+        not recorded.exists() or recorded.read_text(encoding="utf-8") != manifest
+    ):
         raise ConfigError(
             f"{home} was prepared from other genre-pair files than {work / MANIFEST_NAME}; "
             f"remove the home ({home}) and rerun to prepare it again"
@@ -210,7 +221,12 @@ def split_counts(home: Path = HOME, *, seed: int = 0) -> dict[str, dict[str, obj
     cold_items = coldstart_items(export, target=TARGET, seed=seed)
     out: dict[str, dict[str, object]] = {}
     for name, split in (("coldstart-transfer", transfer), ("coldstart-items", cold_items)):
-        out[name] = {**split.meta, "train": split.train.shape[1], "val": split.val.shape[1], "test": split.test.shape[1]}
+        out[name] = {
+            **split.meta,
+            "train": split.train.shape[1],
+            "val": split.val.shape[1],
+            "test": split.test.shape[1],
+        }
     return out
 
 

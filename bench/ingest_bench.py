@@ -35,8 +35,8 @@ from graphrec.store.bolt import GraphStore
 from graphrec.store.connect import StoreConfig, open_store
 from ingest.pipeline import ingest_spec
 from ingest.prepare import prepare_dataset
-from ingest.summary import IngestSummary
 from ingest.spec import load_spec
+from ingest.summary import IngestSummary
 
 
 def interaction_rows(spec_path: Path, tmp: Path) -> list[dict[str, Any]]:
@@ -73,7 +73,9 @@ def single_vs_batched(store: GraphStore, rows: list[dict[str, Any]], n: int) -> 
     }
 
 
-def bench_store(name: str, cfg: StoreConfig, spec_path: Path, rows: list[dict[str, Any]], n_single: int, tmp: Path) -> dict[str, Any]:
+def bench_store(
+    name: str, cfg: StoreConfig, spec_path: Path, rows: list[dict[str, Any]], n_single: int, tmp: Path
+) -> dict[str, Any]:
     print(f"[{name}] cold ingest ...", flush=True)
     with open_store(cfg) as store:
         store.clear()
@@ -107,7 +109,9 @@ def main() -> None:
         "spec": str(args.spec.relative_to(REPO)) if args.spec.is_relative_to(REPO) else str(args.spec),
         "interactions": len(rows),
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
-        "git": subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=REPO).stdout.strip(),
+        "git": subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=REPO
+        ).stdout.strip(),
         "date": time.strftime("%Y-%m-%d %H:%M:%S"),
     }
     script = REPO / "scripts" / "neo4j_server.sh"
@@ -115,17 +119,25 @@ def main() -> None:
     uri = args.neo4j_uri
     started = False
     if uri is None:
-        proc = subprocess.run(["bash", str(script), "start", str(free_port())], env=env, capture_output=True, text=True, check=True)
+        proc = subprocess.run(
+            ["bash", str(script), "start", str(free_port())], env=env, capture_output=True, text=True, check=True
+        )
         uri, started = proc.stdout.strip().splitlines()[-1], True
     try:
-        results["neo4j"] = bench_store("neo4j", StoreConfig(home=tmp / "home-neo4j", uri=uri), args.spec, rows, args.single_rows, tmp)
+        results["neo4j"] = bench_store(
+            "neo4j", StoreConfig(home=tmp / "home-neo4j", uri=uri), args.spec, rows, args.single_rows, tmp
+        )
     finally:
         if started:
             subprocess.run(["bash", str(script), "stop"], env=env, capture_output=True)
-    results["arcadedb"] = bench_store("arcadedb", StoreConfig(home=tmp / "home-arcadedb"), args.spec, rows, args.single_rows, tmp)
+    results["arcadedb"] = bench_store(
+        "arcadedb", StoreConfig(home=tmp / "home-arcadedb"), args.spec, rows, args.single_rows, tmp
+    )
     n, a = results["neo4j"], results["arcadedb"]
     results["ratios"] = {
-        f"neo4j_over_arcadedb_{phase}": round(n[phase]["relationships_per_second"] / a[phase]["relationships_per_second"], 2)
+        f"neo4j_over_arcadedb_{phase}": round(
+            n[phase]["relationships_per_second"] / a[phase]["relationships_per_second"], 2
+        )
         for phase in ("cold", "rerun", "warm")
     } | {
         "neo4j_batched_over_single": n["single_vs_batched"]["batched_over_single"],

@@ -36,13 +36,37 @@ PAIRS: dict[str, dict[str, Any]] = {
     "ml100k-genres": {"home": "ml-100k-genres", "spec": None, "source": "drama", "target": "action"},
 }
 MODELS = (
-    "popularity", "ease", "text-knn", "lightgcn-target", "lightgcn-merged", "graphrec-no-bert", "graphrec-no-topics",
-    "graphrec-no-source", "graphrec-no-bridge", "graphrec-no-text-block", "graphrec-no-ease", "graphrec-single", "graphrec", "bridge+ease",
+    "popularity",
+    "ease",
+    "text-knn",
+    "lightgcn-target",
+    "lightgcn-merged",
+    "graphrec-no-bert",
+    "graphrec-no-topics",
+    "graphrec-no-source",
+    "graphrec-no-bridge",
+    "graphrec-no-text-block",
+    "graphrec-no-ease",
+    "graphrec-single",
+    "graphrec",
+    "bridge+ease",
 )
 COLD_ITEM_MODELS = ("popularity", "ease", "text-knn", "lightgcn-merged", "graphrec")
 COLD_USER_MODELS = ("popularity", "ease", "bridge+ease", "lightgcn-merged", "graphrec")
-SPARSE_MODELS = ("popularity", "ease", "lightgcn-target", "lightgcn-merged", "graphrec-no-bert", "graphrec-no-topics", "graphrec")
-SLICES = {"cold-items": ("held-out-items", "all", "warm", "cold"), "sparse": ("all", "warm", "cold"), "cold-users": ("cold", "warm", "all")}
+SPARSE_MODELS = (
+    "popularity",
+    "ease",
+    "lightgcn-target",
+    "lightgcn-merged",
+    "graphrec-no-bert",
+    "graphrec-no-topics",
+    "graphrec",
+)
+SLICES = {
+    "cold-items": ("held-out-items", "all", "warm", "cold"),
+    "sparse": ("all", "warm", "cold"),
+    "cold-users": ("cold", "warm", "all"),
+}
 PROTOCOLS = tuple(SLICES)
 METRICS = ("recall@20", "ndcg@20")
 
@@ -96,7 +120,10 @@ def summarise(runs: list[dict[str, Any]], protocol: str) -> dict[str, Any]:
     (cold-users: every learning rate a model ran at, as ``model@lr``: the issue compares each)."""
     groups: dict[tuple[str, float, str], dict[float, list[dict[str, Any]]]] = {}
     for r in runs:
-        several = protocol == "cold-users" and len({x["lr"] for x in runs if x["model"] == r["model"] and x["pair"] == r["pair"]}) > 1
+        several = (
+            protocol == "cold-users"
+            and len({x["lr"] for x in runs if x["model"] == r["model"] and x["pair"] == r["pair"]}) > 1
+        )
         model = f"{r['model']}@{r['lr']:g}" if several else r["model"]
         groups.setdefault((r["pair"], r["fraction"], model), {}).setdefault(r["lr"], []).append(r)
     out: dict[str, Any] = {}
@@ -108,7 +135,9 @@ def summarise(runs: list[dict[str, Any]], protocol: str) -> dict[str, Any]:
     return out
 
 
-def slice_stats(runs: list[dict[str, Any]], slices: tuple[str, ...], metrics: tuple[str, ...] = METRICS) -> dict[str, list[float]]:
+def slice_stats(
+    runs: list[dict[str, Any]], slices: tuple[str, ...], metrics: tuple[str, ...] = METRICS
+) -> dict[str, list[float]]:
     """``{"<slice>/<metric>": [mean, sample std]}`` over ``runs`` (std 0 for one run); slices a run lacks are skipped."""
     out: dict[str, list[float]] = {}
     for s in slices:
@@ -129,9 +158,15 @@ def print_tables(data: dict[str, Any], protocol: str) -> None:
         cols = [f"{s} {m.replace('recall', 'R').replace('ndcg', 'N')}" for s in SLICES[protocol] for m in METRICS]
         print("| model | lr | seeds | " + " | ".join(cols) + " |")
         print("|---" * (len(cols) + 3) + "|")
-        for model in sorted(rows, key=lambda m: (MODELS.index(m.split("@")[0]) if m.split("@")[0] in MODELS else 99, m)):
+        for model in sorted(
+            rows, key=lambda m: (MODELS.index(m.split("@")[0]) if m.split("@")[0] in MODELS else 99, m)
+        ):
             e = rows[model]
-            cells = [f"{e[f'{s}/{m}'][0]:.4f} ± {e[f'{s}/{m}'][1]:.4f}" if f"{s}/{m}" in e else "–" for s in SLICES[protocol] for m in METRICS]
+            cells = [
+                f"{e[f'{s}/{m}'][0]:.4f} ± {e[f'{s}/{m}'][1]:.4f}" if f"{s}/{m}" in e else "–"
+                for s in SLICES[protocol]
+                for m in METRICS
+            ]
             print(f"| {model} | {e['lr'] or '–'} | {','.join(map(str, e['seeds']))} | " + " | ".join(cells) + " |")
 
 
@@ -148,13 +183,21 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--patience", type=int, default=5)
     p.add_argument("--dim", type=int, default=64)
     p.add_argument("--verbose", action="store_true", help="log every epoch")
-    p.add_argument("--mode", choices=("split", "refit", "none"), default="split",
-                   help="split: select on the split's validation, train on its training pairs (default); refit: as "
-                   "`graphrec train --split none` now does, on the split's training + validation pairs: validation carved "
-                   "out, selection, training again on all (model name +refit); none: as --split none --no-refit, all "
-                   "those pairs trained for --epochs with nothing selected (+none). Test pairs are the same in all three")
-    p.add_argument("--tag", default=None, help="write knowledge_<protocol>-<tag>.json (a parallel lane; `table` reads them all, "
-                   "`table --tag T` that lane's runs only: one run side by side; a glob, e.g. 'refit-*', several lanes)")
+    p.add_argument(
+        "--mode",
+        choices=("split", "refit", "none"),
+        default="split",
+        help="split: select on the split's validation, train on its training pairs (default); refit: as "
+        "`graphrec train --split none` now does, on the split's training + validation pairs: validation carved "
+        "out, selection, training again on all (model name +refit); none: as --split none --no-refit, all "
+        "those pairs trained for --epochs with nothing selected (+none). Test pairs are the same in all three",
+    )
+    p.add_argument(
+        "--tag",
+        default=None,
+        help="write knowledge_<protocol>-<tag>.json (a parallel lane; `table` reads them all, "
+        "`table --tag T` that lane's runs only: one run side by side; a glob, e.g. 'refit-*', several lanes)",
+    )
     args = p.parse_args(argv)
     if args.verbose:
         import logging
@@ -162,7 +205,9 @@ def main(argv: list[str] | None = None) -> None:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     if args.protocol == "table":
         for protocol in PROTOCOLS:
-            lanes = sorted(results_file(protocol).parent.glob(results_file(protocol, args.tag).name)) if args.tag else []
+            lanes = (
+                sorted(results_file(protocol).parent.glob(results_file(protocol, args.tag).name)) if args.tag else []
+            )
             runs = [r for f in lanes for r in json.loads(f.read_text())["runs"]] if args.tag else all_runs(protocol)
             if runs:
                 print(f"\n## {protocol}")
@@ -179,7 +224,9 @@ def main(argv: list[str] | None = None) -> None:
     data = json.loads(out.read_text()) if out.exists() else {"runs": []}
     runs: list[dict[str, Any]] = data["runs"]
     done = {(r["pair"], r["fraction"], r["model"], r["lr"], r["seed"]) for r in runs}
-    models = args.models or {"cold-items": COLD_ITEM_MODELS, "cold-users": COLD_USER_MODELS}.get(args.protocol, SPARSE_MODELS)
+    models = args.models or {"cold-items": COLD_ITEM_MODELS, "cold-users": COLD_USER_MODELS}.get(
+        args.protocol, SPARSE_MODELS
+    )
     fractions = args.fractions if args.protocol == "sparse" else [1.0]
     for pair in args.pair:
         export, item_x, agent = load_pair(pair)
@@ -201,7 +248,9 @@ def main(argv: list[str] | None = None) -> None:
                         if args.mode == "split":
                             fitted = fit(export, split, spec, config, target=target, item_x=x)
                         elif args.mode == "refit":
-                            fitted, _ = fit_refit(export, merged_validation(split), spec, config, target=target, item_x=x)
+                            fitted, _ = fit_refit(
+                                export, merged_validation(split), spec, config, target=target, item_x=x
+                            )
                         else:
                             fitted = fit(export, merged_validation(split), spec, config, target=target, item_x=x)
                         res = fitted.result
@@ -214,11 +263,33 @@ def main(argv: list[str] | None = None) -> None:
                             "seconds": time.perf_counter() - t0, "split": split.meta, "store": agent,
                         }  # fmt: skip
                         runs.append(run)
-                        shown = {s: round(fitted.metrics.get(s, {}).get("recall@20", float("nan")), 4) for s in SLICES[args.protocol]}
+                        shown = {
+                            s: round(fitted.metrics.get(s, {}).get("recall@20", float("nan")), 4)
+                            for s in SLICES[args.protocol]
+                        }
                         print(f"{pair} p={fraction} {model} lr={lr} seed={seed}: R@20 {shown} best epoch "
                               f"{run['best_epoch']} ({run['seconds']:.0f} s)", flush=True)  # fmt: skip
-                        header = {"protocol": args.protocol, "train": {"epochs": args.epochs, "patience": args.patience, "dim": args.dim, "batch_size": 2048}}
-                        out.write_text(json.dumps({**header, "meta": run_metadata(), "summary": summarise(runs, args.protocol), "runs": runs}, indent=1, default=float))
+                        header = {
+                            "protocol": args.protocol,
+                            "train": {
+                                "epochs": args.epochs,
+                                "patience": args.patience,
+                                "dim": args.dim,
+                                "batch_size": 2048,
+                            },
+                        }
+                        out.write_text(
+                            json.dumps(
+                                {
+                                    **header,
+                                    "meta": run_metadata(),
+                                    "summary": summarise(runs, args.protocol),
+                                    "runs": runs,
+                                },
+                                indent=1,
+                                default=float,
+                            )
+                        )
     print_tables(json.loads(out.read_text()), args.protocol)
 
 

@@ -41,7 +41,12 @@ def train_one(args: argparse.Namespace, num_neighbors: str) -> dict[str, Any]:
     split = dataset_split(args.dataset, export, args.seed)
     hops = None if num_neighbors == "full" else tuple(int(x) for x in num_neighbors.split(","))
     config = TrainConfig(
-        epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, patience=args.patience, seed=args.seed, num_neighbors=hops
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        patience=args.patience,
+        seed=args.seed,
+        num_neighbors=hops,
     )
     t0 = time.perf_counter()
     fitted = fit(export, split, spec, config, target=target, item_x=item_x)
@@ -76,7 +81,18 @@ def main(argv: list[str] | None = None) -> None:
     rows = []
     for variant in args.variants:
         with tempfile.NamedTemporaryFile(suffix=".time") as timing:
-            cmd = ["/usr/bin/time", "-f", "%M", "-o", timing.name, sys.executable, __file__, *(argv or sys.argv[1:]), "--child", variant]
+            cmd = [
+                "/usr/bin/time",
+                "-f",
+                "%M",
+                "-o",
+                timing.name,
+                sys.executable,
+                __file__,
+                *(argv or sys.argv[1:]),
+                "--child",
+                variant,
+            ]
             proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
             if proc.returncode:
                 sys.exit(f"variant {variant} failed:\n{proc.stderr[-3000:]}")

@@ -147,7 +147,9 @@ def ensure_split(dataset: str, seed: int, home: Path) -> Path:
     return folder
 
 
-def run_peer(run: PeerRun, split: Path, out: Path, *, seed: int, suite: Suite, threads: int, dim: int, home: Path) -> dict[str, Any]:
+def run_peer(
+    run: PeerRun, split: Path, out: Path, *, seed: int, suite: Suite, threads: int, dim: int, home: Path
+) -> dict[str, Any]:
     """Train ``run`` on ``split`` in its environment; returns its result.json plus the shared evaluation."""
     python = peer_python(run.peer)
     if run.peer == "graphrec":
@@ -173,7 +175,9 @@ def evaluator_check(result: dict[str, Any]) -> dict[str, float]:
     """|peer's own evaluator − graphrec's evaluator| per metric, where both rank the same items (all
     items of a single-scenario split). The issue's bar: within 0.002."""
     own, ours = result["own_metrics"], result["metrics"]["all"]
-    return {m: abs(own[m] - ours[m]) for m in ("recall@10", "recall@20", "ndcg@10", "ndcg@20") if m in own and m in ours}
+    return {
+        m: abs(own[m] - ours[m]) for m in ("recall@10", "recall@20", "ndcg@10", "ndcg@20") if m in own and m in ours
+    }
 
 
 def summarise(runs: list[dict[str, Any]], slices: tuple[str, ...]) -> dict[str, dict[str, Any]]:
@@ -217,7 +221,9 @@ def print_tables(
                 if v is None:
                     cells.append("–")
                     continue
-                ratio = f" ({ref[f'{s}/{m}'] / v:.2f}×)" if ref.get(f"{s}/{m}") and name != suite.reference and v else ""
+                ratio = (
+                    f" ({ref[f'{s}/{m}'] / v:.2f}×)" if ref.get(f"{s}/{m}") and name != suite.reference and v else ""
+                )
                 cells.append(f"{v:.4f} ± {e[f'{s}/{m}_std']:.4f}{ratio}")
         spe = f"{e['seconds_per_epoch']:.2f}" if e.get("seconds_per_epoch") else "–"
         seeds = ",".join(str(x) for x in e["seeds"])
@@ -225,24 +231,39 @@ def print_tables(
     print(f"\n(×: {suite.reference}'s value divided by the row's; > 1 means graphrec is ahead)")
     if checks:
         worst = max(max(c.values()) for c in checks)
-        print(f"\nevaluator check ({len(checks)} RecBole runs): largest |RecBole's own evaluator − graphrec's| = {worst:.6f}")
+        print(
+            f"\nevaluator check ({len(checks)} RecBole runs): largest |RecBole's own evaluator − graphrec's| = {worst:.6f}"
+        )
     a, b = (summary.get(n, {}).get("seconds_per_epoch") for n in suite.speed_pair)
     if a and b:
-        print(f"\ntraining speed: {suite.speed_pair[0]} {a:.2f} s/epoch, {suite.speed_pair[1]} {b:.2f} s/epoch, ratio {a / b:.2f}×")
+        print(
+            f"\ntraining speed: {suite.speed_pair[0]} {a:.2f} s/epoch, {suite.speed_pair[1]} {b:.2f} s/epoch, ratio {a / b:.2f}×"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("dataset", choices=sorted(SUITES))
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    p.add_argument("--runs", nargs="+", default=None,
-                   help="subset of runs, as peer:model, on every seed given (default: all of the suite, seed-limited runs on their seeds)")
+    p.add_argument(
+        "--runs",
+        nargs="+",
+        default=None,
+        help="subset of runs, as peer:model, on every seed given (default: all of the suite, seed-limited runs on their seeds)",
+    )
     p.add_argument("--threads", type=int, default=2, help="threads for every run (default 2)")
     p.add_argument("--dim", type=int, default=64)
-    p.add_argument("--quick", action="store_true", help="graphrec + Cornac EASE, seed 0, 3 epochs; results to bench/results/tmp/")
-    p.add_argument("--speed", type=int, default=None, metavar="EPOCHS",
-                   help="training-speed run only: the suite's speed pair (graphrec's LightGCN, RecBole's) for EPOCHS "
-                        "epochs each, seed 0, no early stopping; results to bench/results/peers_speed_<dataset>.json")
+    p.add_argument(
+        "--quick", action="store_true", help="graphrec + Cornac EASE, seed 0, 3 epochs; results to bench/results/tmp/"
+    )
+    p.add_argument(
+        "--speed",
+        type=int,
+        default=None,
+        metavar="EPOCHS",
+        help="training-speed run only: the suite's speed pair (graphrec's LightGCN, RecBole's) for EPOCHS "
+        "epochs each, seed 0, no early stopping; results to bench/results/peers_speed_<dataset>.json",
+    )
     p.add_argument("--fresh", action="store_true", help="ignore results already in the output file")
     p.add_argument("--table", action="store_true", help="only print the tables of the results file")
     p.add_argument("--out", type=Path, default=None)
@@ -259,7 +280,13 @@ def main(argv: list[str] | None = None) -> int:
     order = [r.name for r in suite.runs]
     if args.table:
         data = json.loads(out.read_text())
-        print_tables(data["summary"], slices, suite, order, [r["evaluator_check"] for r in data["runs"] if "evaluator_check" in r])
+        print_tables(
+            data["summary"],
+            slices,
+            suite,
+            order,
+            [r["evaluator_check"] for r in data["runs"] if "evaluator_check" in r],
+        )
         return 0
     selected = [r for r in suite.runs if args.runs is None or r.name in args.runs]
     if args.runs and len(selected) != len(args.runs):
@@ -283,14 +310,29 @@ def main(argv: list[str] | None = None) -> int:
                 result["evaluator_check"] = evaluator_check(result)
             runs.append(result)
             shown = {s: round(result["metrics"].get(s, {}).get("recall@20", float("nan")), 4) for s in slices}
-            print(f"{run.name} seed={seed}: recall@20 {shown}, {result.get('seconds_per_epoch') or 0:.2f} s/epoch", flush=True)
+            print(
+                f"{run.name} seed={seed}: recall@20 {shown}, {result.get('seconds_per_epoch') or 0:.2f} s/epoch",
+                flush=True,
+            )
             out.parent.mkdir(parents=True, exist_ok=True)
             summary = summarise(runs, slices)
-            kept = {"superseded": previous["superseded"]} if "superseded" in previous else {}  # earlier settings' runs, with why
-            out.write_text(json.dumps({**header, "meta": run_metadata(), "summary": summary, "runs": runs, **kept}, indent=1, default=float))
+            kept = (
+                {"superseded": previous["superseded"]} if "superseded" in previous else {}
+            )  # earlier settings' runs, with why
+            out.write_text(
+                json.dumps(
+                    {**header, "meta": run_metadata(), "summary": summary, "runs": runs, **kept},
+                    indent=1,
+                    default=float,
+                )
+            )
     summary = summarise(runs, slices)
     print_tables(summary, slices, suite, order, [r["evaluator_check"] for r in runs if "evaluator_check" in r])
-    missing = [r.name for r in selected if r.name not in summary and (r.seeds is None or set(r.seeds) & set(seeds) or args.runs)]
+    missing = [
+        r.name
+        for r in selected
+        if r.name not in summary and (r.seeds is None or set(r.seeds) & set(seeds) or args.runs)
+    ]
     if missing:
         print(f"missing results: {missing}", file=sys.stderr)
         return 1

@@ -64,7 +64,11 @@ def synthetic_run(folder: Path, *, n_users: int, n_items: int, dim: int, per_use
 def percentiles(seconds: list[float]) -> dict[str, float]:
     """p50 / p99 / mean in milliseconds."""
     ms = sorted(s * 1000 for s in seconds)
-    return {"p50_ms": ms[len(ms) // 2], "p99_ms": ms[min(len(ms) - 1, int(len(ms) * 0.99))], "mean_ms": statistics.mean(ms)}
+    return {
+        "p50_ms": ms[len(ms) // 2],
+        "p99_ms": ms[min(len(ms) - 1, int(len(ms) * 0.99))],
+        "mean_ms": statistics.mean(ms),
+    }
 
 
 def numpy_floor(run: Any, rows: list[int], k: int) -> list[float]:

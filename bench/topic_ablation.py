@@ -209,7 +209,9 @@ def topic_counts(home: Path) -> dict[str, dict[str, int]]:
         "RETURN t.source AS source, count(DISTINCT t) AS topics, count(i) AS edges, count(DISTINCT i) AS items"
     )
     with open_store(StoreConfig(home=home.resolve())) as store:
-        return {r["source"]: {"topics": r["topics"], "edges": r["edges"], "items": r["items"]} for r in store.stream(query)}
+        return {
+            r["source"]: {"topics": r["topics"], "edges": r["edges"], "items": r["items"]} for r in store.stream(query)
+        }
 
 
 def prepare_home(source: str) -> dict[str, Any]:
@@ -276,7 +278,11 @@ def load_results(pair: str) -> dict[str, Any]:
     if not files:
         raise ConfigError(f"no results for {pair}: {base} is missing; run `topic_ablation.py run --pair {pair}` first")
     parts = [json.loads(f.read_text()) for f in files]
-    data = {**parts[0], "runs": [r for d in parts for r in d["runs"]], "homes": {k: v for d in parts for k, v in d.get("homes", {}).items()}}
+    data = {
+        **parts[0],
+        "runs": [r for d in parts for r in d["runs"]],
+        "homes": {k: v for d in parts for k, v in d.get("homes", {}).items()},
+    }
     data["runs"].sort(key=lambda r: r.get("finished", 0.0))
     return data
 
@@ -307,7 +313,11 @@ def export_counts(export: Any) -> dict[str, dict[str, int]]:
     for method in sorted(set(method_of.tolist())):
         rows = np.flatnonzero(method_of == method)
         members = np.isin(export.has_topic[1], rows)
-        out[method] = {"topics": len(rows), "edges": int(members.sum()), "items": len(np.unique(export.has_topic[0][members]))}
+        out[method] = {
+            "topics": len(rows),
+            "edges": int(members.sum()),
+            "items": len(np.unique(export.has_topic[0][members])),
+        }
     return out
 
 
@@ -329,13 +339,20 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for (protocol, model, source), rs in groups.items():
         entry: dict[str, Any] = {"seeds": sorted(r["seed"] for r in rs), "best_epoch": [r["best_epoch"] for r in rs]}
-        out[f"{protocol}|{model}|{source}"] = {**entry, **slice_stats(rs, tuple(PROTOCOLS[protocol]["slices"]), METRICS)}
+        out[f"{protocol}|{model}|{source}"] = {
+            **entry,
+            **slice_stats(rs, tuple(PROTOCOLS[protocol]["slices"]), METRICS),
+        }
     return out
 
 
 def paired_rows(runs: list[dict[str, Any]], protocol: str, model: str, slice_: str) -> list[str]:
     """Per source: recall@20 on ``slice_`` minus the ``none`` home's, seed by seed (same split), as a table row."""
-    by = {(r["source"], r["seed"]): r["metrics"][slice_]["recall@20"] for r in runs if r["protocol"] == protocol and r["model"] == model}
+    by = {
+        (r["source"], r["seed"]): r["metrics"][slice_]["recall@20"]
+        for r in runs
+        if r["protocol"] == protocol and r["model"] == model
+    }
     rows = []
     for source in SOURCES:
         seeds = sorted(seed for (s, seed) in by if s == source and ("none", seed) in by)
@@ -343,7 +360,9 @@ def paired_rows(runs: list[dict[str, Any]], protocol: str, model: str, slice_: s
             continue
         diffs = [by[(source, seed)] - by[("none", seed)] for seed in seeds]
         sd = statistics.stdev(diffs) if len(diffs) > 1 else 0.0
-        rows.append(f"| {model} | {source} | {len(seeds)} | {statistics.mean(diffs):+.4f} ± {sd:.4f} | {sum(d > 0 for d in diffs)}/{len(diffs)} |")
+        rows.append(
+            f"| {model} | {source} | {len(seeds)} | {statistics.mean(diffs):+.4f} ± {sd:.4f} | {sum(d > 0 for d in diffs)}/{len(diffs)} |"
+        )
     return rows
 
 
@@ -360,7 +379,9 @@ def pooled_runs(runs: list[dict[str, Any]], codes: list[str]) -> list[dict[str, 
             continue
         key = (r.get("pair", PAIR), r["source"], r["protocol"], r["model"], r["seed"])
         if key in kept and kept[key]["metrics"] != r["metrics"]:
-            raise GraphRecError(f"run {key} differs between model codes {kept[key]['code']} and {r['code']}; tabulate them apart")
+            raise GraphRecError(
+                f"run {key} differs between model codes {kept[key]['code']} and {r['code']}; tabulate them apart"
+            )
         kept.setdefault(key, r)
     return list(kept.values())
 
@@ -390,7 +411,11 @@ def print_table(data: dict[str, Any], seeds: list[int] | None = None, codes: lis
             print(f"| {source} | {topics} | {edges} | {items} | {secs:.0f} |")
     for protocol, p in PROTOCOLS.items():
         cols = [f"{s} {m.replace('recall', 'R').replace('ndcg', 'N')}" for s in p["slices"] for m in METRICS]
-        head = "cold items (20% of the target's items held out)" if protocol == "cold-items" else f"sparse target, p = {p['fraction']:g}"
+        head = (
+            "cold items (20% of the target's items held out)"
+            if protocol == "cold-items"
+            else f"sparse target, p = {p['fraction']:g}"
+        )
         print(f"\n### {head}\n")
         print("| model | topics | seeds | " + " | ".join(cols) + " |")
         print("|---" * (len(cols) + 3) + "|")
@@ -399,7 +424,11 @@ def print_table(data: dict[str, Any], seeds: list[int] | None = None, codes: lis
                 e = summary.get(f"{protocol}|{model}|{source}")
                 if not e:
                     continue
-                cells = [f"{e[f'{s}/{m}'][0]:.4f} ± {e[f'{s}/{m}'][1]:.4f}" if f"{s}/{m}" in e else "–" for s in p["slices"] for m in METRICS]
+                cells = [
+                    f"{e[f'{s}/{m}'][0]:.4f} ± {e[f'{s}/{m}'][1]:.4f}" if f"{s}/{m}" in e else "–"
+                    for s in p["slices"]
+                    for m in METRICS
+                ]
                 print(f"| {model} | {source} | {','.join(map(str, e['seeds']))} | " + " | ".join(cells) + " |")
         slice_ = p["slices"][0]
         print(f"\n{slice_} R@20 minus the no-topic home's, paired by seed (same split):\n")
@@ -411,9 +440,9 @@ def print_table(data: dict[str, Any], seeds: list[int] | None = None, codes: lis
 
 def run(args: argparse.Namespace) -> None:
     import torch
+
     from bench.knowledge_bench import PAIRS, load_pair, make_split
     from bench.train_bench import prepared_graph
-
     from graphrec.models.presets import model_spec
     from graphrec.train.fit import fit
     from graphrec.train.loop import TrainConfig
@@ -436,7 +465,9 @@ def run(args: argparse.Namespace) -> None:
         available = export_counts(base[0])
         for source in sources:
             if any(m not in available for m in SOURCES[source]):
-                raise ConfigError(f"{pair}'s home has no topics of {source!r} (it has {sorted(available)}); choose among those")
+                raise ConfigError(
+                    f"{pair}'s home has no topics of {source!r} (it has {sorted(available)}); choose among those"
+                )
             graphs[source] = (restrict_topics(base[0], SOURCES[source]), base[1], base[2])
             homes[source] = {"source": source, "home": f"{PAIRS[pair]['home']} (topics restricted in memory)", "steps": [],
                              "counts": export_counts(graphs[source][0])}  # fmt: skip
@@ -450,7 +481,9 @@ def run(args: argparse.Namespace) -> None:
                     if source not in graphs:
                         graphs[source] = prepared_graph(HOMES / source)
                     export, item_x, agent = graphs[source]
-                    split = splits.get(source) or make_split(export, pair, protocol, seed, PROTOCOLS[protocol]["fraction"])
+                    split = splits.get(source) or make_split(
+                        export, pair, protocol, seed, PROTOCOLS[protocol]["fraction"]
+                    )
                     splits[source] = split
                     config = TrainConfig(epochs=args.epochs, lr=args.lr, patience=args.patience, seed=seed)
                     t0 = time.perf_counter()
@@ -465,12 +498,28 @@ def run(args: argparse.Namespace) -> None:
                         "store": agent, "code": code, "git": run_metadata()["git"], "finished": time.time(),
                     }  # fmt: skip
                     runs.append(record)
-                    shown = {s: round(fitted.metrics.get(s, {}).get("recall@20", float("nan")), 4) for s in PROTOCOLS[protocol]["slices"]}
+                    shown = {
+                        s: round(fitted.metrics.get(s, {}).get("recall@20", float("nan")), 4)
+                        for s in PROTOCOLS[protocol]["slices"]
+                    }
                     print(f"{source} {protocol} {model} seed={seed}: R@20 {shown} best epoch {record['best_epoch']} "
                           f"({record['seconds']:.0f} s)", flush=True)  # fmt: skip
                     header = {"pair": pair, "train": {"epochs": args.epochs, "lr": args.lr, "patience": args.patience}}
                     summary = summarise([r for r in runs if r.get("code") == code])
-                    results.write_text(json.dumps({**header, "meta": run_metadata(), "code": code, "homes": homes, "summary": summary, "runs": runs}, indent=1, default=float))
+                    results.write_text(
+                        json.dumps(
+                            {
+                                **header,
+                                "meta": run_metadata(),
+                                "code": code,
+                                "homes": homes,
+                                "summary": summary,
+                                "runs": runs,
+                            },
+                            indent=1,
+                            default=float,
+                        )
+                    )
     digests: dict[tuple[str, int], set[str]] = {}
     for r in runs:
         if r.get("code") == code:
@@ -483,10 +532,16 @@ def run(args: argparse.Namespace) -> None:
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("command", choices=("prepare", "run", "table", "serve-smollm2"))
-    p.add_argument("--pair", default=PAIR, help="ml100k-genres (one home per source), or another pair of "
-                   "knowledge_bench.PAIRS: its home's topics restricted in memory per source (discovered, metadata)")
+    p.add_argument(
+        "--pair",
+        default=PAIR,
+        help="ml100k-genres (one home per source), or another pair of "
+        "knowledge_bench.PAIRS: its home's topics restricted in memory per source (discovered, metadata)",
+    )
     p.add_argument("--sources", nargs="+", default=list(SOURCES), choices=list(SOURCES))
-    p.add_argument("--with-llm", action="store_true", help="include the llm source (SmolLM2 on CPU: about 2 s per item)")
+    p.add_argument(
+        "--with-llm", action="store_true", help="include the llm source (SmolLM2 on CPU: about 2 s per item)"
+    )
     p.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS)
     p.add_argument("--protocols", nargs="+", default=list(PROTOCOLS), choices=list(PROTOCOLS))
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
@@ -494,9 +549,15 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--lr", type=float, default=0.005)
     p.add_argument("--patience", type=int, default=5)
     p.add_argument("--port", type=int, default=0, help="serve-smollm2: port")
-    p.add_argument("--tag", default=None, help="run: write topic_ablation…-<tag>.json (a parallel lane; `table` reads them all)")
-    p.add_argument("--code", nargs="+", default=None,
-                   help="table: runs of these model-code digests (default: the latest run's); several are pooled where repeated runs agree")
+    p.add_argument(
+        "--tag", default=None, help="run: write topic_ablation…-<tag>.json (a parallel lane; `table` reads them all)"
+    )
+    p.add_argument(
+        "--code",
+        nargs="+",
+        default=None,
+        help="table: runs of these model-code digests (default: the latest run's); several are pooled where repeated runs agree",
+    )
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
     if args.command == "serve-smollm2":

@@ -25,9 +25,9 @@ from graphrec.text.cache import EmbeddingCache, encode_cached
 from graphrec.text.encoder import TextEncoder
 from ingest.mapping import read_file
 from ingest.prepare import prepare_dataset
-from ingest.summary import IngestSummary
 from ingest.records import RawRow
 from ingest.spec import FileOptions, load_spec
+from ingest.summary import IngestSummary
 from ingest.topics.base import scenario_balance
 from ingest.topics.discovered import default_n_topics, discover_topics
 
@@ -39,7 +39,11 @@ def movielens(encoder: TextEncoder, cache: EmbeddingCache, data: Path) -> dict[s
     from sklearn.metrics import adjusted_mutual_info_score as ami
     from sklearn.metrics import normalized_mutual_info_score as nmi
 
-    rows = [r for r in read_file(FileOptions(data / "ml-100k" / "ml-100k.item", "recbole"), "items") if isinstance(r, RawRow)]
+    rows = [
+        r
+        for r in read_file(FileOptions(data / "ml-100k" / "ml-100k.item", "recbole"), "items")
+        if isinstance(r, RawRow)
+    ]
     titles = [r.values["movie_title"] for r in rows]
     genres = [r.values["class"].split() for r in rows]
     first = [g[0] if g else "none" for g in genres]
@@ -80,7 +84,9 @@ def amazon(encoder: TextEncoder, cache: EmbeddingCache, tmp: Path) -> dict[str, 
         labels = {t.id: t.label for t in ts.topics}
         both = [tid for tid, c in counts.items() if c["movies"] and c["books"]]
         balanced = [tid for tid, c in counts.items() if min(c.values()) >= 0.2 * sum(c.values())]
-        bridges = sorted(counts, key=lambda tid: -scenario_balance(counts[tid], 2) * min(sum(counts[tid].values()), 100))[:10]
+        bridges = sorted(
+            counts, key=lambda tid: -scenario_balance(counts[tid], 2) * min(sum(counts[tid].values()), 100)
+        )[:10]
         out["runs"].append({
             "seed": seed, "topics": len(ts.topics),
             "share_with_both_scenarios": round(len(both) / len(ts.topics), 3),

@@ -59,8 +59,15 @@ DATASETS: dict[str, dict[str, Any]] = {
     },
 }
 ALL_MODELS = (
-    "popularity", "bpr-mf", "lightgcn-target", "lightgcn-merged", "graphrec-no-topics", "graphrec-no-bert",
-    "graphrec-single", "graphrec", "graphrec-transfer",
+    "popularity",
+    "bpr-mf",
+    "lightgcn-target",
+    "lightgcn-merged",
+    "graphrec-no-topics",
+    "graphrec-no-bert",
+    "graphrec-single",
+    "graphrec",
+    "graphrec-transfer",
 )
 DEFAULT_MODELS = ALL_MODELS[:-1]
 
@@ -182,7 +189,10 @@ def print_table(
     if runs and reference and len({r["lr"] for r in runs if r["model"] == reference}) > 1:
         oracle = oracle_rows(runs, reference, slices)
         label = "/".join(str(oracle["lr"][s]) for s in slices)
-        rows.insert([m for m, _ in rows].index(reference) + 1, (f"{reference} (lr per slice chosen on test)", {**oracle, "lr": label}))
+        rows.insert(
+            [m for m, _ in rows].index(reference) + 1,
+            (f"{reference} (lr per slice chosen on test)", {**oracle, "lr": label}),
+        )
     for model, e in rows:
         if not e:
             continue
@@ -208,9 +218,16 @@ def import_peer_runs(runs: list[dict[str, Any]], peers_file: Path, models: list[
     peers = json.loads(peers_file.read_text())["runs"]
     imported = [
         {
-            "model": r["model"], "lr": r["config"]["lr"], "seed": r["seed"], "metrics": r["harness_metrics"],
-            "best_epoch": r["best_epoch"], "best_val": r.get("best_val"), "epochs_run": r["epochs_run"],
-            "seconds_per_epoch": r["seconds_per_epoch"], "seconds": r["train_seconds"], "split": r.get("split"),
+            "model": r["model"],
+            "lr": r["config"]["lr"],
+            "seed": r["seed"],
+            "metrics": r["harness_metrics"],
+            "best_epoch": r["best_epoch"],
+            "best_val": r.get("best_val"),
+            "epochs_run": r["epochs_run"],
+            "seconds_per_epoch": r["seconds_per_epoch"],
+            "seconds": r["train_seconds"],
+            "split": r.get("split"),
             "from": f"bench/peers_bench.py ({peers_file.name})",
         }  # fmt: skip
         for r in peers
@@ -229,8 +246,13 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--models", nargs="+", default=list(DEFAULT_MODELS), choices=ALL_MODELS)
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     p.add_argument("--lrs", nargs="+", type=float, default=[0.005], help="learning rates tried per trainable model")
-    p.add_argument("--merged-lrs", nargs="+", type=float, default=None,
-                   help="learning rates for lightgcn-merged, the reference baseline (default: --lrs)")
+    p.add_argument(
+        "--merged-lrs",
+        nargs="+",
+        type=float,
+        default=None,
+        help="learning rates for lightgcn-merged, the reference baseline (default: --lrs)",
+    )
     p.add_argument("--epochs", type=int, default=40)
     p.add_argument("--batch-size", type=int, default=2048)
     p.add_argument("--dim", type=int, default=64)
@@ -240,16 +262,23 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--fresh", action="store_true", help="ignore results already in the output file")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     p.add_argument("--table", action="store_true", help="only print the table of the results file")
-    p.add_argument("--import-peers", nargs="+", default=None, metavar="MODEL",
-                   help="instead of training: add these graphrec models' runs from bench/results/peers_<dataset>.json "
-                        "(bench/peers_bench.py trains them with this harness's fit() on the same splits and "
-                        "records this harness's metrics), then print the table")
+    p.add_argument(
+        "--import-peers",
+        nargs="+",
+        default=None,
+        metavar="MODEL",
+        help="instead of training: add these graphrec models' runs from bench/results/peers_<dataset>.json "
+        "(bench/peers_bench.py trains them with this harness's fit() on the same splits and "
+        "records this harness's metrics), then print the table",
+    )
     args = p.parse_args(argv)
     ds = DATASETS[args.dataset]
     out = args.out or REPO / "bench" / "results" / f"train_{args.dataset}.json"
     if args.import_peers:
         data = json.loads(out.read_text())
-        data["runs"] = import_peer_runs(data["runs"], REPO / "bench" / "results" / f"peers_{args.dataset}.json", args.import_peers)
+        data["runs"] = import_peer_runs(
+            data["runs"], REPO / "bench" / "results" / f"peers_{args.dataset}.json", args.import_peers
+        )
         data["summary"] = summarise(data["runs"], ds["slices"])
         out.write_text(json.dumps(data, indent=1, default=float))
         args.table = True
@@ -288,7 +317,9 @@ def main(argv: list[str] | None = None) -> None:
                 if (model, lr, seed) in done:
                     continue
                 spec = model_spec(model, dim=args.dim)
-                config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=lr or 1e-3, patience=args.patience, seed=seed)
+                config = TrainConfig(
+                    epochs=args.epochs, batch_size=args.batch_size, lr=lr or 1e-3, patience=args.patience, seed=seed
+                )
                 t0 = time.perf_counter()
                 fitted = fit(export, split, spec, config, target=target, item_x=item_x if spec.text else None)
                 res = fitted.result
@@ -304,7 +335,11 @@ def main(argv: list[str] | None = None) -> None:
                       f"({run['seconds']:.0f} s)", flush=True)  # fmt: skip
                 summary = summarise(runs, ds["slices"])
                 out.parent.mkdir(parents=True, exist_ok=True)
-                out.write_text(json.dumps({**header, "meta": run_metadata(), "summary": summary, "runs": runs}, indent=1, default=float))
+                out.write_text(
+                    json.dumps(
+                        {**header, "meta": run_metadata(), "summary": summary, "runs": runs}, indent=1, default=float
+                    )
+                )
     summary = summarise(runs, ds["slices"])
     print_table(summary, ds["slices"], "lightgcn-merged" if "lightgcn-merged" in summary else None, runs)
 

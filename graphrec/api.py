@@ -249,7 +249,9 @@ class Run:
         shared-user paths in the graph (see :func:`graphrec.serve.explain.explain`)."""
         from graphrec.serve.explain import explain
 
-        return explain(store, user=user, scenario=scenario or self.target, item=item, from_scenario=from_scenario, limit=limit)
+        return explain(
+            store, user=user, scenario=scenario or self.target, item=item, from_scenario=from_scenario, limit=limit
+        )
 
     def evaluate(self) -> dict[str, dict[str, float]]:
         """Recompute the full-ranking test metrics per slice from the embeddings and the split.

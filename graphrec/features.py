@@ -55,11 +55,7 @@ class ItemFeatures:
 
     def row_of(self, *, with_text_only: bool = False) -> dict[tuple[str, str], int]:
         """``{(scenario, id): row}``; with ``with_text_only`` only items that had text."""
-        return {
-            key: k
-            for k, key in enumerate(zip(self.scenario, self.ids))
-            if not with_text_only or self.has_text[k]
-        }
+        return {key: k for k, key in enumerate(zip(self.scenario, self.ids)) if not with_text_only or self.has_text[k]}
 
     def save(self, path: Path) -> None:
         """Write the ``.npz`` feature file (atomically)."""

@@ -142,9 +142,7 @@ CONSTRAINTS: Final[tuple[UniqueConstraint, ...]] = (
 #: ``clear``; ingest checkpoints record it, so a checkpoint never resumes into another (or a cleared) graph.
 STORE_MARKER_NAME: Final = "graphrec"
 
-INDEXES: Final[tuple[PropertyIndex, ...]] = (
-    PropertyIndex("graphrec_item_scenario", Label.ITEM, (Prop.SCENARIO,)),
-)
+INDEXES: Final[tuple[PropertyIndex, ...]] = (PropertyIndex("graphrec_item_scenario", Label.ITEM, (Prop.SCENARIO,)),)
 
 
 @dataclass(frozen=True)

@@ -214,7 +214,9 @@ def extract_topics(
         )  # fmt: skip
         llm_cache = ResponseCache(llm_cache_path or llm_cache_file(home_dir))
         try:
-            result, written = extract.extract_llm(store, ChatClient(config, llm_cache), min_items=min_items, progress=progress)
+            result, written = extract.extract_llm(
+                store, ChatClient(config, llm_cache), min_items=min_items, progress=progress
+            )
         finally:
             llm_cache.close()
         return _report(method, result.meta, written)
@@ -237,7 +239,9 @@ def extract_topics(
             local = LocalTopicNamer()
         elif namer != "keywords":
             raise ConfigError(f"unknown namer {namer!r}; use 'keywords' or 'local'")
-        result, written = extract.extract_discovered(store, features, n_topics=n_topics, seed=seed, namer=local, progress=progress)
+        result, written = extract.extract_discovered(
+            store, features, n_topics=n_topics, seed=seed, namer=local, progress=progress
+        )
     else:
         from graphrec.text.cache import EmbeddingCache
         from graphrec.text.encoder import TextEncoder
@@ -245,7 +249,13 @@ def extract_topics(
         encoder = TextEncoder(model_path, progress=progress)
         with EmbeddingCache(cache_path) as cache:
             result, written = extract.extract_zero_shot(
-                store, features, taxonomy, encoder, cache, threshold=threshold, progress=progress  # type: ignore[arg-type]
+                store,
+                features,
+                taxonomy,
+                encoder,
+                cache,
+                threshold=threshold,
+                progress=progress,  # type: ignore[arg-type]
             )
     meta = {k: v for k, v in result.meta.items() if k != "hard_labels"}
     return _report(method, meta, written, features_path=path, embedded=embedded)

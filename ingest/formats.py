@@ -93,14 +93,24 @@ FORMATS: dict[str, Format] = {
             "amazon-2018",
             read_jsonl,
             read_jsonl,
-            interaction_columns={"user": "reviewerID", "item": "asin", "rating": "overall?", "timestamp": "unixReviewTime?"},
+            interaction_columns={
+                "user": "reviewerID",
+                "item": "asin",
+                "rating": "overall?",
+                "timestamp": "unixReviewTime?",
+            },
             item_columns={"id": "asin", "title": "title", "text": ["category", "description"]},
         ),
         Format(
             "amazon-2023",
             read_jsonl,
             read_jsonl,
-            interaction_columns={"user": "user_id", "item": "parent_asin", "rating": "rating?", "timestamp": "timestamp?"},
+            interaction_columns={
+                "user": "user_id",
+                "item": "parent_asin",
+                "rating": "rating?",
+                "timestamp": "timestamp?",
+            },
             item_columns={"id": "parent_asin", "title": "title", "text": ["categories", "features", "description"]},
         ),
         Format(

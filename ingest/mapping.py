@@ -67,9 +67,9 @@ def _reject(row: RawRow, problem: BadValue) -> Reject:
     return row_reject(row, problem.reason, problem.kind)
 
 
-def interactions(source: InteractionSource, scenario: str, rows: Iterable[RawRow | Reject]) -> Iterator[
-    tuple[InteractionRecord, RawRow] | Reject
-]:
+def interactions(
+    source: InteractionSource, scenario: str, rows: Iterable[RawRow | Reject]
+) -> Iterator[tuple[InteractionRecord, RawRow] | Reject]:
     """Validate interaction rows: user and item ids, rating and timestamp (rules in :mod:`ingest.values`).
 
     Ids lose surrounding whitespace and are otherwise kept exactly; a row with a missing or invalid
@@ -94,7 +94,9 @@ def interactions(source: InteractionSource, scenario: str, rows: Iterable[RawRow
             if user is None or item is None:
                 role = "user" if user is None else "item"
                 yield row_reject(
-                    row, f"empty or missing {role} id in column {cols[role]!r}; every row needs a {role} id", "missing-id"
+                    row,
+                    f"empty or missing {role} id in column {cols[role]!r}; every row needs a {role} id",
+                    "missing-id",
                 )
                 continue
             rating = parse_rating(v.get(cols["rating"]), cols["rating"]) if cols["rating"] is not None else None
@@ -105,9 +107,9 @@ def interactions(source: InteractionSource, scenario: str, rows: Iterable[RawRow
         yield InteractionRecord(scenario=scenario, user=user, item=item, rating=rating, ts=ts), row
 
 
-def items(source: ItemSource, scenario: str, rows: Iterable[RawRow | Reject]) -> Iterator[
-    tuple[ItemRecord, RawRow] | Reject
-]:
+def items(
+    source: ItemSource, scenario: str, rows: Iterable[RawRow | Reject]
+) -> Iterator[tuple[ItemRecord, RawRow] | Reject]:
     """Validate item rows: a valid id (rules in :mod:`ingest.values`); title (optionally parsed) and text assembled from the text columns."""
     cols: dict[str, str | None] | None = None
     for row in rows:
@@ -125,7 +127,9 @@ def items(source: ItemSource, scenario: str, rows: Iterable[RawRow | Reject]) ->
             yield _reject(row, problem)
             continue
         if item_id is None:
-            yield row_reject(row, f"empty or missing item id in column {cols['id']!r}; every item row needs an id", "missing-id")
+            yield row_reject(
+                row, f"empty or missing item id in column {cols['id']!r}; every item row needs an id", "missing-id"
+            )
             continue
         title = text_value(v.get(cols["title"])) if cols["title"] else ""
         if title and source.title_parser == "dbpedia":
@@ -133,7 +137,10 @@ def items(source: ItemSource, scenario: str, rows: Iterable[RawRow | Reject]) ->
         parts = [text_value(v.get(c)) for role, c in cols.items() if role.startswith("text:") and c]
         text = "; ".join(p for p in parts if p)
         categories = _categories(v.get(cols["categories"]), source.categories_separator) if cols["categories"] else ()
-        yield ItemRecord(scenario=scenario, id=item_id, title=title or None, text=text or None, categories=categories), row
+        yield (
+            ItemRecord(scenario=scenario, id=item_id, title=title or None, text=text or None, categories=categories),
+            row,
+        )
 
 
 def _categories(value: Any, separator: str | None) -> tuple[str, ...]:

@@ -162,7 +162,9 @@ def ingest_spec(
     for name, prep in prepared.items():
         item_rows = [{**asdict(i), "categories": list(i.categories) or None} for i in prep.items.values()]
         run_stage(f"items:{name}", cypher.MERGE_ITEMS, item_rows)
-        run_stage(f"in_scenario:{name}", cypher.MERGE_ITEM_SCENARIO, [{"scenario": name, "id": r["id"]} for r in item_rows])
+        run_stage(
+            f"in_scenario:{name}", cypher.MERGE_ITEM_SCENARIO, [{"scenario": name, "id": r["id"]} for r in item_rows]
+        )
     all_users = list(dict.fromkeys(i.user for prep in prepared.values() for i in prep.interactions))
     summary.users = len(all_users)
     user_rows = [{"id": u} for u in all_users]
@@ -183,7 +185,9 @@ def ingest_spec(
         if summary.recounted.get(key, 0) != want
     ]
     if wrong:
-        raise integrity_error(f"the recount after the ingest differs from what was loaded ({where}): " + "; ".join(wrong))
+        raise integrity_error(
+            f"the recount after the ingest differs from what was loaded ({where}): " + "; ".join(wrong)
+        )
     checkpoint.save(complete=True)
     summary.seconds = time.perf_counter() - t0
     summary.relationships_per_second = n_rels / summary.write_seconds if summary.write_seconds > 0 else 0.0

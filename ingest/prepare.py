@@ -50,7 +50,9 @@ class _FirstSeen(Generic[R]):
         self._rule = rule
         self._at: dict[Hashable, tuple[str, int]] = {}
 
-    def kept(self, outputs: Iterable[tuple[R, RawRow] | Reject], reject: Callable[[Reject], None]) -> Iterator[tuple[R, RawRow]]:
+    def kept(
+        self, outputs: Iterable[tuple[R, RawRow] | Reject], reject: Callable[[Reject], None]
+    ) -> Iterator[tuple[R, RawRow]]:
         """The valid records of ``outputs`` whose key was not seen; rejects and repeats go to ``reject``."""
         for out in outputs:
             if isinstance(out, Reject):
@@ -81,14 +83,18 @@ def _merge(previous: ItemRecord, rec: ItemRecord) -> ItemRecord:
     )
 
 
-def _read_items(src: ItemSource, sc: ScenarioSpec, prepared: Prepared, rejects: RejectWriter, counts: ScenarioCounts) -> None:
+def _read_items(
+    src: ItemSource, sc: ScenarioSpec, prepared: Prepared, rejects: RejectWriter, counts: ScenarioCounts
+) -> None:
     """Validate one item file into ``prepared.items``."""
 
     def reject(r: Reject) -> None:
         rejects.write(r)
         counts.items_rejected += 1
 
-    seen: _FirstSeen[ItemRecord] = _FirstSeen(lambda rec: rec.id, lambda key: f"item id {key!r}", "keep one row per item")
+    seen: _FirstSeen[ItemRecord] = _FirstSeen(
+        lambda rec: rec.id, lambda key: f"item id {key!r}", "keep one row per item"
+    )
     for rec, row in seen.kept(mapping.items(src, sc.name, mapping.read_file(src.file, "items")), reject):
         seen.add(rec, row)
         previous = prepared.items.get(rec.id)

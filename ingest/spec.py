@@ -25,11 +25,12 @@ Rows that break these rules are counted rejects with the reason (see :class:`ing
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import tomllib
 
 from graphrec.errors import ConfigError, InputDataError
 from ingest.formats import FORMATS
@@ -163,7 +164,9 @@ def check_spec_files(spec: DatasetSpec) -> None:
         for part, f in entries:
             reason = unreadable_reason(f.path)
             if reason is not None:
-                raise InputDataError(f"{reason} (declared by {where} {part}, path = {str(f.raw_path)!r})", path=str(f.path))
+                raise InputDataError(
+                    f"{reason} (declared by {where} {part}, path = {str(f.raw_path)!r})", path=str(f.path)
+                )
 
 
 def parse_spec(data: Mapping[str, Any], *, base_dir: Path, source: str = "<spec>") -> DatasetSpec:
@@ -269,7 +272,9 @@ def _column(t: Mapping[str, Any], key: str, default: Any, where: str, *, require
 def _interactions(t: Mapping[str, Any], base_dir: Path, where: str) -> InteractionSource:
     f = _file(t, base_dir, where, _INTER_KEYS)
     if FORMATS[f.format].items_only:
-        raise ConfigError(f"{where}: format {f.format!r} describes item metadata; use it under 'items', not 'interactions'")
+        raise ConfigError(
+            f"{where}: format {f.format!r} describes item metadata; use it under 'items', not 'interactions'"
+        )
     d = FORMATS[f.format].interaction_columns
     return InteractionSource(
         file=f,

@@ -83,9 +83,7 @@ def parse_id(value: Any, what: str) -> str | None:
     elif isinstance(value, float):
         if math.isnan(value):
             return None
-        raise BadValue(
-            "id-type", f"{what} is a floating-point number ({value!r}); {_ID_FIX} (write 1, not 1.0)"
-        )
+        raise BadValue("id-type", f"{what} is a floating-point number ({value!r}); {_ID_FIX} (write 1, not 1.0)")
     elif isinstance(value, (bytes, bytearray, memoryview)):
         raw = bytes(value)
         try:
@@ -93,7 +91,7 @@ def parse_id(value: Any, what: str) -> str | None:
         except UnicodeDecodeError as e:
             raise BadValue(
                 "encoding",
-                f"{what} is bytes that are not valid UTF-8 ({_shown(raw)}, byte {raw[e.start:e.start + 1]!r} at "
+                f"{what} is bytes that are not valid UTF-8 ({_shown(raw)}, byte {raw[e.start : e.start + 1]!r} at "
                 f"{e.start + 1}); {_ID_FIX} in UTF-8",
             ) from e
     else:

@@ -143,4 +143,3 @@ def store(store_config):  # type: ignore[no-untyped-def]
 
     with open_store(store_config) as s:
         yield s
-

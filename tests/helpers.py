@@ -30,7 +30,10 @@ NEO4J_SCRIPT = REPO / "scripts" / "neo4j_server.sh"
 # marked ``@pytest.mark.data(NAME, ...)`` is skipped (failed under GRAPHREC_REQUIRE_DATA) while one of
 # NAME's files is missing, with a reason naming the files and the README that describes them.
 DATASETS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "ml-100k": ("MovieLens 100K as RecBole atomic files", ("movielens/ml-100k/ml-100k.inter", "movielens/ml-100k/ml-100k.item")),
+    "ml-100k": (
+        "MovieLens 100K as RecBole atomic files",
+        ("movielens/ml-100k/ml-100k.inter", "movielens/ml-100k/ml-100k.item"),
+    ),
     "ml-1m": ("MovieLens 1M as RecBole atomic files", ("movielens/ml-1m/ml-1m.inter", "movielens/ml-1m/ml-1m.item")),
     "amazon-kg": (
         "Amazon-KG 5-core Movies_and_TV + Books as RecBole atomic files",
@@ -106,8 +109,8 @@ def invoke(cfg: StoreConfig, *args: str, ok: bool = True) -> str:
 def expected_counts(spec_path: Path, tmp: Path) -> dict[str, int]:
     """Counts computed from the files alone (no database), to compare the graph against."""
     from ingest.prepare import prepare_dataset
-    from ingest.summary import IngestSummary
     from ingest.spec import load_spec
+    from ingest.summary import IngestSummary
 
     summary = IngestSummary(spec=str(spec_path))
     prepared = prepare_dataset(load_spec(spec_path), tmp / "expected-rejects.tsv", summary)
@@ -220,5 +223,7 @@ def write_topk(path: Path, export: GraphExport, users: list[int], top: np.ndarra
 
     lines = ["user_id\titem_id\trank"]
     for row, u in enumerate(users):
-        lines += [f"{export.user_ids[u]}\t{item_token(*export.item_keys[i])}\t{r}" for r, i in enumerate(top[row].tolist(), 1)]
+        lines += [
+            f"{export.user_ids[u]}\t{item_token(*export.item_keys[i])}\t{r}" for r, i in enumerate(top[row].tolist(), 1)
+        ]
     path.write_text("\n".join(lines) + "\n")

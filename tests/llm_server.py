@@ -55,7 +55,7 @@ def chat_server() -> Iterator[tuple[str, ServerState]]:
         def log_message(self, *args: Any) -> None:  # quiet
             pass
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             with state.lock:
                 state.requests += 1
@@ -76,7 +76,10 @@ def chat_server() -> Iterator[tuple[str, ServerState]]:
                 self.end_headers()
                 return
             content = _answer(body, action if isinstance(action, str) else None)
-            payload = {"choices": [{"index": 0, "message": {"role": "assistant", "content": content}}], "model": body["model"]}
+            payload = {
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": content}}],
+                "model": body["model"],
+            }
             data = json.dumps(payload).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")

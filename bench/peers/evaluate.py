@@ -67,7 +67,14 @@ def evaluate_topk(split: Path, topk: Path, *, ks: tuple[int, ...] = (10, 20)) ->
 
 
 def checked_lists(
-    topk: Path, users: list[str], candidates: set[str], known: dict[str, set[str]], *, k: int, parts: tuple[str, ...], what: str
+    topk: Path,
+    users: list[str],
+    candidates: set[str],
+    known: dict[str, set[str]],
+    *,
+    k: int,
+    parts: tuple[str, ...],
+    what: str,
 ) -> Any:
     """The first ``k`` items of ``topk``'s list of each of ``users`` (an object array, one row per user),
     once every list is long enough, holds ``candidates`` only and none of the user's ``known`` items.
@@ -81,12 +88,16 @@ def checked_lists(
     for u in users:
         got = lists.get(u)
         if got is None or len(got) < k:
-            raise GraphRecError(f"{topk}: test user {u!r} has {0 if got is None else len(got)} recommendations, needs {k}")
+            raise GraphRecError(
+                f"{topk}: test user {u!r} has {0 if got is None else len(got)} recommendations, needs {k}"
+            )
         for i in got[:k]:
             if i not in candidates:
                 raise GraphRecError(f"{topk}: user {u!r} got {i!r}, which is not a candidate item (see {what})")
             if i in known[u]:
-                raise GraphRecError(f"{topk}: user {u!r} got {i!r}, one of its {'/'.join(parts)} items (they must be excluded)")
+                raise GraphRecError(
+                    f"{topk}: user {u!r} got {i!r}, one of its {'/'.join(parts)} items (they must be excluded)"
+                )
     return np.array([lists[u][:k] for u in users], dtype=object)
 
 

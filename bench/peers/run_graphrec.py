@@ -78,18 +78,22 @@ def main(argv: list[str] | None = None) -> None:
 
     from bench.train_bench import prepared_graph
     from graphrec.eval.ranking import group_by_user, rank_top_k
-    from graphrec.results import run_metadata
     from graphrec.models.presets import model_spec
+    from graphrec.results import run_metadata
     from graphrec.train.fit import fit
     from graphrec.train.loop import TrainConfig
 
     if args.threads:
         torch.set_num_threads(args.threads)
     meta = json.loads((args.split / "meta.json").read_text())
-    spec = model_spec(args.model, dim=args.dim, num_layers=args.layers if args.model not in ("bpr-mf", "popularity") else 0)
+    spec = model_spec(
+        args.model, dim=args.dim, num_layers=args.layers if args.model not in ("bpr-mf", "popularity") else 0
+    )
     export, item_x, _ = prepared_graph(args.home, features=spec.text)
     split = split_from_files(args.split, export)
-    config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, patience=args.patience, seed=args.seed)
+    config = TrainConfig(
+        epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, patience=args.patience, seed=args.seed
+    )
     t0 = time.perf_counter()
     fitted = fit(export, split, spec, config, target=meta["target"], item_x=item_x)
     train_seconds = time.perf_counter() - t0
@@ -97,15 +101,25 @@ def main(argv: list[str] | None = None) -> None:
     users = sorted(set(split.test[0].tolist()))
     top = rank_top_k(fitted.score_fn(), users, fitted.inputs.candidates, exclude, k=args.k)
     tokens = [item_token(s, i) for s, i in export.item_keys]
-    write_topk(args.out / "topk.tsv", {export.user_ids[u]: [tokens[i] for i in top[row].tolist()] for row, u in enumerate(users)})
+    write_topk(
+        args.out / "topk.tsv",
+        {export.user_ids[u]: [tokens[i] for i in top[row].tolist()] for row, u in enumerate(users)},
+    )
     res = fitted.result
     result = {
-        "peer": "graphrec", "version": run_metadata()["versions"]["graphrec"], "model": args.model,
+        "peer": "graphrec",
+        "version": run_metadata()["versions"]["graphrec"],
+        "model": args.model,
         "config": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
-        "seconds_per_epoch": res.seconds_per_epoch if res else None, "epochs_run": len(res.history) if res else 0,
-        "best_epoch": res.best_epoch if res else None, "best_val": res.best_val if res else None,
-        "train_seconds": train_seconds, "split": split.meta,
-        "harness_metrics": fitted.metrics, "threads": torch.get_num_threads(), "meta": run_metadata(),
+        "seconds_per_epoch": res.seconds_per_epoch if res else None,
+        "epochs_run": len(res.history) if res else 0,
+        "best_epoch": res.best_epoch if res else None,
+        "best_val": res.best_val if res else None,
+        "train_seconds": train_seconds,
+        "split": split.meta,
+        "harness_metrics": fitted.metrics,
+        "threads": torch.get_num_threads(),
+        "meta": run_metadata(),
     }  # fmt: skip  (harness_metrics: graphrec's own evaluation, training items excluded only)
     (args.out / "result.json").write_text(json.dumps(result, indent=1, default=str))
 

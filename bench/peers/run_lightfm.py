@@ -90,7 +90,9 @@ class Data:
     indicator dropped); ``new_items`` the item rows left out of training.
     """
 
-    def __init__(self, split: Split, item_features: str, text_weight: float, text_dims: int = 0, new_items: str = "train") -> None:
+    def __init__(
+        self, split: Split, item_features: str, text_weight: float, text_dims: int = 0, new_items: str = "train"
+    ) -> None:
         import numpy as np
         import scipy.sparse as sp
 
@@ -118,7 +120,9 @@ class Data:
         features = self._item_features(split, item_features, text_weight, text_dims)
         self.item_features = features[known] if len(self.new_items) else features
         self.has_text = item_features != "none"
-        if len(self.new_items) and item_features != "text":  # a new item: its text columns only (its indicator was never trained)
+        if (
+            len(self.new_items) and item_features != "text"
+        ):  # a new item: its text columns only (its indicator was never trained)
             features = features.tolil()
             features[self.new_items, self.new_items] = 0.0
             features = features.tocsr()
@@ -147,7 +151,6 @@ class Data:
         if kind == "text":
             return sp.csr_matrix(x, dtype=np.float32)
         return sp.hstack([identity, sp.csr_matrix(x)], format="csr", dtype=np.float32)
-
 
 
 class Scorer:
@@ -191,7 +194,9 @@ def valid_recall(model: Any, data: Data, k: int, *, new_only: bool = False) -> f
         keep = np.zeros(len(data.split.items), dtype=bool)
         keep[data.new_items] = True
         only &= keep
-    top = split_io.rank_top_k(Scorer(model, data), sorted(relevant), data.split, k=k, exclude=data.split.seen(["train"]), only=only)
+    top = split_io.rank_top_k(
+        Scorer(model, data), sorted(relevant), data.split, k=k, exclude=data.split.seen(["train"]), only=only
+    )
     return split_io.recall_at_k(top, relevant, k)
 
 

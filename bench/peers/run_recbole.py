@@ -163,7 +163,11 @@ def recbole_settings(args: argparse.Namespace, work: Path, n_items: int) -> dict
         "learning_rate": args.lr,
         "epochs": args.epochs,
         "train_neg_sample_args": {
-            "distribution": "uniform", "sample_num": 1, "alpha": 1.0, "dynamic": False, "candidate_num": 0
+            "distribution": "uniform",
+            "sample_num": 1,
+            "alpha": 1.0,
+            "dynamic": False,
+            "candidate_num": 0,
         },  # fmt: skip
         "seed": args.seed,
         "reproducibility": True,

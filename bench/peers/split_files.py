@@ -83,7 +83,9 @@ def write_split_files(
         (out / f"{name}.tsv").write_text("\n".join(lines) + "\n")
     (out / "candidates.txt").write_text("\n".join(items[i] for i in np.flatnonzero(candidates)) + "\n")
     for name, mask in (extra_candidates or {}).items():
-        (out / f"candidates-{name}.txt").write_text("\n".join(items[i] for i in np.flatnonzero(mask & candidates)) + "\n")
+        (out / f"candidates-{name}.txt").write_text(
+            "\n".join(items[i] for i in np.flatnonzero(mask & candidates)) + "\n"
+        )
     slices = {name: [users[u] for u in rows.tolist()] for name, rows in split.slices.items()}
     (out / "slices.json").write_text(json.dumps(slices))
     (out / "items.txt").write_text("\n".join(items) + "\n")
@@ -106,7 +108,9 @@ def parse_split_name(name: str) -> tuple[str, str | None]:
     return (dataset, target) if sep and target else (name, None)
 
 
-def write_cold_items_split(out: Path, export: GraphExport, item_x: np.ndarray | None, *, dataset: str, target: str, seed: int) -> Path:
+def write_cold_items_split(
+    out: Path, export: GraphExport, item_x: np.ndarray | None, *, dataset: str, target: str, seed: int
+) -> Path:
     """Write the cold-item split of ``target`` (see the module docstring) for ``seed`` into ``out``.
 
     The split is graphrec's own (:func:`graphrec.train.run.make_split` with ``coldstart-items``), not
@@ -146,7 +150,9 @@ def main(argv: list[str] | None = None) -> None:
 
     dataset, cold_target = parse_split_name(args.dataset)
     if dataset not in DATASETS:
-        p.error(f"unknown dataset {dataset!r}; use one of {sorted(DATASETS)}, optionally as <dataset>-{COLD_ITEMS}-<target>")
+        p.error(
+            f"unknown dataset {dataset!r}; use one of {sorted(DATASETS)}, optionally as <dataset>-{COLD_ITEMS}-<target>"
+        )
     ds = DATASETS[dataset]
     home = (args.home or REPO / "bench" / ".work" / dataset).resolve()
     prepare(home, ds["spec"], n_topics=None)
@@ -162,8 +168,16 @@ def main(argv: list[str] | None = None) -> None:
     candidates = export.item_scenario == export.scenarios.index(target)
     for seed in args.seed:
         split = dataset_split(args.dataset, export, seed)
-        meta = {"dataset": args.dataset, "protocol": ds["protocol"], "seed": seed, "source": ds["source"], "target": target}
-        out = write_split_files(split_dir(args.dataset, seed, args.root), export, split, item_x=item_x, meta=meta, candidates=candidates)
+        meta = {
+            "dataset": args.dataset,
+            "protocol": ds["protocol"],
+            "seed": seed,
+            "source": ds["source"],
+            "target": target,
+        }
+        out = write_split_files(
+            split_dir(args.dataset, seed, args.root), export, split, item_x=item_x, meta=meta, candidates=candidates
+        )
         print(out)
 
 

@@ -54,14 +54,18 @@ def regenerate_hint(split: Path) -> str:
     return f"python -m bench.peers.split_files {split.parent.name or '<dataset>'} --seed {seed}"
 
 
-def add_common_args(p: argparse.ArgumentParser, *, epochs: int = 60, lr: float | None = None) -> argparse.ArgumentParser:
+def add_common_args(
+    p: argparse.ArgumentParser, *, epochs: int = 60, lr: float | None = None
+) -> argparse.ArgumentParser:
     """The options every peer runner takes (``bench/peers_bench.py`` passes them)."""
     p.add_argument("--split", type=Path, required=True, help="split folder (bench/.work/splits/<dataset>/seed<k>)")
     p.add_argument("--out", type=Path, required=True, help="output folder: topk.tsv and result.json")
     p.add_argument("--model", required=True)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--epochs", type=int, default=epochs, help=f"most training epochs (default {epochs})")
-    p.add_argument("--patience", type=int, default=8, help="stop after this many epochs without a better valid Recall@k")
+    p.add_argument(
+        "--patience", type=int, default=8, help="stop after this many epochs without a better valid Recall@k"
+    )
     p.add_argument("--dim", type=int, default=64, help="embedding size")
     p.add_argument("--lr", type=float, default=lr, help=f"learning rate (default {lr})")
     p.add_argument("--threads", type=int, default=1)
@@ -94,7 +98,9 @@ def read_pairs(path: Path | str) -> list[tuple[str, str]]:
     path = Path(path)
     lines = read_lines(path)
     if not lines or lines[0].split("\t")[:2] != HEADER:
-        raise SplitError(f"{path}: expected the header 'user_id<TAB>item_id'; rewrite it with `{regenerate_hint(path.parent)}`")
+        raise SplitError(
+            f"{path}: expected the header 'user_id<TAB>item_id'; rewrite it with `{regenerate_hint(path.parent)}`"
+        )
     out: list[tuple[str, str]] = []
     for n, line in enumerate(lines[1:], start=2):
         parts = line.split("\t")
@@ -229,7 +235,9 @@ class Split:
         """``item_features.npy`` (float32, one row per item of ``items``)."""
         path = self.path / "item_features.npy"
         if not path.is_file():
-            raise SplitError(f"{path}: no such file; write it with `{regenerate_hint(self.path)}` (needs the dataset's item features)")
+            raise SplitError(
+                f"{path}: no such file; write it with `{regenerate_hint(self.path)}` (needs the dataset's item features)"
+            )
         x: np.ndarray = np.load(path)
         if x.ndim != 2 or x.shape[0] != len(self.items):
             raise SplitError(f"{path}: shape {x.shape}, expected ({len(self.items)}, d) to match items.txt")

@@ -19,7 +19,9 @@ METRIC_KEYS = ["slice", "users", "recall@10", "ndcg@10", "recall@20", "ndcg@20",
 def print_stats(stats: GraphStats) -> None:
     """Node, relationship and per-scenario counts."""
     print_table(["label", "count"], [{"label": k, "count": v} for k, v in stats.nodes.items()], title="Nodes")
-    print_table(["type", "count"], [{"type": k, "count": v} for k, v in stats.relationships.items()], title="Relationships")
+    print_table(
+        ["type", "count"], [{"type": k, "count": v} for k, v in stats.relationships.items()], title="Relationships"
+    )
     if stats.scenarios:
         keys = ["scenario", "items", "items_with_interactions", "users", "interactions"]
         print_table(keys, stats.scenarios, title="Scenarios")
@@ -103,7 +105,8 @@ def describe_topics(report: Any) -> str:
         )
     return (
         line + f"(replaced {report.replaced} earlier {method} topics); {m.get('items_without_text', 0)} items without "
-        "text skipped" + (f"; {m['unassigned']} items matched no label" if "unassigned" in m else "")
+        "text skipped"
+        + (f"; {m['unassigned']} items matched no label" if "unassigned" in m else "")
         + ("; item features embedded on demand (no `graphrec embed` run before)" if report.embedded else "")
     )
 

@@ -42,7 +42,11 @@ def print_ingest_summary(summary: Any, run_dir: Path) -> None:
             f"({counts.items_without_interactions} without interactions, {counts.items_created} created from "
             f"interactions), {counts.users} users; rejected {counts.interactions_rejected} interaction rows and "
             f"{counts.items_rejected} item rows"
-            + (f"; skipped {counts.enrich_skipped} enrichment rows of items not in the catalogue" if counts.enrich_skipped else "")
+            + (
+                f"; skipped {counts.enrich_skipped} enrichment rows of items not in the catalogue"
+                if counts.enrich_skipped
+                else ""
+            )
         )
     click.echo(f"users: {summary.users} distinct")
     found = summary.recounted
@@ -66,8 +70,12 @@ def print_ingest_summary(summary: Any, run_dir: Path) -> None:
 
 @click.command()
 @click.argument("spec", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--batch-size", type=click.IntRange(min=1), default=10_000, show_default=True, help="Rows per write transaction.")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None, help="Run folder for rejects and summary.")
+@click.option(
+    "--batch-size", type=click.IntRange(min=1), default=10_000, show_default=True, help="Rows per write transaction."
+)
+@click.option(
+    "--out", type=click.Path(file_okay=False, path_type=Path), default=None, help="Run folder for rejects and summary."
+)
 @click.pass_obj
 @writes()
 def ingest(c: Context, spec: Path, batch_size: int, out: Path | None) -> None:
@@ -77,10 +85,22 @@ def ingest(c: Context, spec: Path, batch_size: int, out: Path | None) -> None:
 
 @click.command()
 @click.argument("cypher")
-@click.option("--param", "params", multiple=True, metavar="KEY[:TYPE]=VALUE", help="Query parameter (repeatable); TYPE: str (default), int, float, bool, json.")
+@click.option(
+    "--param",
+    "params",
+    multiple=True,
+    metavar="KEY[:TYPE]=VALUE",
+    help="Query parameter (repeatable); TYPE: str (default), int, float, bool, json.",
+)
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
-@click.option("--write", is_flag=True, help="Allow the query to write, change the schema and use LOAD CSV (read-only by default).")
-@click.option("--allow-load-csv", is_flag=True, help="Allow LOAD CSV in a read-only query (it reads files or URLs the server can reach).")
+@click.option(
+    "--write", is_flag=True, help="Allow the query to write, change the schema and use LOAD CSV (read-only by default)."
+)
+@click.option(
+    "--allow-load-csv",
+    is_flag=True,
+    help="Allow LOAD CSV in a read-only query (it reads files or URLs the server can reach).",
+)
 @click.pass_obj
 @writes(when="write")
 def query(c: Context, cypher: str, params: tuple[str, ...], fmt: str, write: bool, allow_load_csv: bool) -> None:

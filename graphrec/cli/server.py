@@ -50,5 +50,7 @@ def server_status(c: Context) -> None:
         elif _embedded(c).in_use():
             kind = f"started by pid {info.owner_pid}; stops when the last command using it exits"
         else:
-            kind = "no command uses it (left by a killed command): the next command reuses it, or `graphrec server stop`"
+            kind = (
+                "no command uses it (left by a killed command): the next command reuses it, or `graphrec server stop`"
+            )
         click.echo(f"running: pid {info.pid}, {info.uri} ({kind})")

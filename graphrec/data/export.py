@@ -54,10 +54,16 @@ class GraphExport:
     @property
     def num_nodes(self) -> dict[str, int]:
         """Nodes per PyG node type."""
-        return {NodeType.USER: len(self.user_ids), NodeType.ITEM: len(self.item_keys), NodeType.TOPIC: len(self.topic_ids)}
+        return {
+            NodeType.USER: len(self.user_ids),
+            NodeType.ITEM: len(self.item_keys),
+            NodeType.TOPIC: len(self.topic_ids),
+        }
 
 
-def export_graph(store: GraphStore, *, topic_sources: Sequence[str] | None = None, fetch_size: int = 10_000) -> GraphExport:
+def export_graph(
+    store: GraphStore, *, topic_sources: Sequence[str] | None = None, fetch_size: int = 10_000
+) -> GraphExport:
     """Stream users, items, topics, ``INTERACTED`` and ``HAS_TOPIC`` from the store.
 
     Args:
@@ -137,6 +143,7 @@ def to_hetero_data(
         GraphRecError: The result fails ``HeteroData.validate()``.
     """
     import torch
+
     import_torch_geometric()
     from torch_geometric.data import HeteroData
 

@@ -66,7 +66,9 @@ def rank_top_k(
     return out
 
 
-def metrics_at_k(top: np.ndarray, users: Sequence[int], relevant: dict[int, set[int]], ks: Iterable[int] = (10, 20)) -> dict[str, float]:
+def metrics_at_k(
+    top: np.ndarray, users: Sequence[int], relevant: dict[int, set[int]], ks: Iterable[int] = (10, 20)
+) -> dict[str, float]:
     """Mean Recall, NDCG, HR and MRR @k over ``users`` (each must have at least one relevant item).
 
     Recall@k = hits / |relevant| (RecBole's definition).

@@ -91,7 +91,10 @@ def _source_ease(train: np.ndarray, items: np.ndarray, l2: float, cache: dict[An
     import numpy as np
 
     on = train[:, np.isin(train[1], items)]
-    key = (hashlib.sha1(np.ascontiguousarray(on).tobytes() + np.ascontiguousarray(items).tobytes()).hexdigest(), float(l2))
+    key = (
+        hashlib.sha1(np.ascontiguousarray(on).tobytes() + np.ascontiguousarray(items).tobytes()).hexdigest(),
+        float(l2),
+    )
     if cache is not None and key in cache:
         return cache[key]
     b = ease_item_weights(train, items, l2=l2).numpy()
@@ -125,7 +128,9 @@ def evaluate_simulated_cold(
     from graphrec.data.splits import cold_path_train, simulated_cold_targets
     from graphrec.eval.ranking import evaluate_ranking, group_by_user
 
-    out = evaluate_ranking(score, simulated_cold_targets(split, export), group_by_user(cold_path_train(split)), candidates, ks=ks)
+    out = evaluate_ranking(
+        score, simulated_cold_targets(split, export), group_by_user(cold_path_train(split)), candidates, ks=ks
+    )
     return out.get("all", {})
 
 
@@ -179,7 +184,9 @@ class BridgeModel:
 
     def val_score_fn(self) -> ScoreFn:
         """The out-of-fold scores of :attr:`val_users` over all items (0 for other users and items)."""
-        return _rows_score_fn({int(u): k for k, u in enumerate(self.val_users)}, self.val_scores, self.target_items, self.num_items)
+        return _rows_score_fn(
+            {int(u): k for k, u in enumerate(self.val_users)}, self.val_scores, self.target_items, self.num_items
+        )
 
     def embeddings(self, num_users: int, rank: int) -> tuple[np.ndarray, np.ndarray]:
         """The bridge as ``rank``-d user and item vectors whose dot products are its scores truncated to
@@ -274,7 +281,9 @@ def fit_bridge_model(
             "graphrec.data.splits.simulated_cold(split, export, source=..., target=..., seed=...) first"
         )
     if not (gammas and l2s and source_l2s) or folds < 1:
-        raise ConfigError(f"bridge grids must be non-empty and folds >= 1; got gammas={gammas}, l2s={l2s}, source_l2s={source_l2s}, folds={folds}")
+        raise ConfigError(
+            f"bridge grids must be non-empty and folds >= 1; got gammas={gammas}, l2s={l2s}, source_l2s={source_l2s}, folds={folds}"
+        )
     started = time.perf_counter()
     s_idx, t_idx = scenario_index(export, source), scenario_index(export, target)
     n_users, n_items = len(export.user_ids), len(export.item_keys)
@@ -288,7 +297,9 @@ def fit_bridge_model(
     has_target = np.asarray(y_all.sum(axis=1)).ravel() > 0
     fit_users = np.flatnonzero(has_source & has_target)
     if not len(fit_users):
-        raise ConfigError(f"no user has both {source!r} and {target!r} training interactions: the bridge has nothing to fit")
+        raise ConfigError(
+            f"no user has both {source!r} and {target!r} training interactions: the bridge has nothing to fit"
+        )
     val_users = np.asarray(split.slices[SIMULATED_COLD], dtype=np.int64)
     fold_of = np.random.default_rng(seed).permutation(len(val_users)) % min(folds, len(val_users))
     targets = simulated_cold_targets(split, export)
@@ -313,14 +324,20 @@ def fit_bridge_model(
                 keep[[fit_pos[int(u)] for u in val_users[query] if int(u) in fit_pos]] = False
                 zf = z_fit[keep].astype(np.float64)
                 evals, vecs = np.linalg.eigh(zf @ zf.T)
-                vty = (vecs.T @ y_fit[keep].astype(np.float64))
+                vty = vecs.T @ y_fit[keep].astype(np.float64)
                 w = z_val[query].astype(np.float64) @ zf.T @ vecs
                 for l2 in l2s:
                     scores[l2][query] = ((w / (evals + l2)[None, :]) @ vty).astype(np.float32)
             for l2 in l2s:
                 fn = _rows_score_fn(val_pos, scores[l2], target_items, n_items)
                 metrics = evaluate_ranking(fn, targets, exclude, candidates, ks=(20,)).get("all", {})
-                row = {"source_l2": float(s_l2), "gamma": float(gamma), "l2": float(l2), "val_recall@20": metrics.get("recall@20", 0.0), "val_ndcg@20": metrics.get("ndcg@20", 0.0)}
+                row = {
+                    "source_l2": float(s_l2),
+                    "gamma": float(gamma),
+                    "l2": float(l2),
+                    "val_recall@20": metrics.get("recall@20", 0.0),
+                    "val_ndcg@20": metrics.get("ndcg@20", 0.0),
+                }
                 grid.append(row)
                 if best is None or row["val_recall@20"] > best["val_recall@20"]:
                     best, best_scores = row, scores[l2]
@@ -335,7 +352,13 @@ def fit_bridge_model(
         "val_targets": int(targets.shape[1]), "source_items": len(source_items), "target_items": len(target_items),
         "seconds": time.perf_counter() - started, "selected_on": "simulated-cold validation", "grid": grid,
     }  # fmt: skip
-    logger.info("bridge: source_l2 %g, gamma %g, l2 %g (simulated-cold recall@20 %.4f)", best["source_l2"], best["gamma"], best["l2"], best["val_recall@20"])
+    logger.info(
+        "bridge: source_l2 %g, gamma %g, l2 %g (simulated-cold recall@20 %.4f)",
+        best["source_l2"],
+        best["gamma"],
+        best["l2"],
+        best["val_recall@20"],
+    )
     return BridgeModel(params, x_source, b_best, z_fit, alpha, target_items, n_items, val_users, best_scores)
 
 

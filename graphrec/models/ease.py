@@ -114,7 +114,8 @@ def user_item_matrix(train: np.ndarray, num_users: int, items: np.ndarray) -> sc
     col[items] = np.arange(len(items))
     keep = col[train[1]] >= 0
     x = scipy.sparse.csr_matrix(
-        (np.ones(int(keep.sum()), dtype=np.float32), (train[0, keep], col[train[1, keep]])), shape=(num_users, len(items))
+        (np.ones(int(keep.sum()), dtype=np.float32), (train[0, keep], col[train[1, keep]])),
+        shape=(num_users, len(items)),
     )
     x.data[:] = 1.0  # duplicates summed by the constructor count once
     return x
@@ -176,5 +177,12 @@ def fit_target_ease(
         if best is None or recall > best[1]:
             best = (float(l2), recall, scorer)
     assert best is not None
-    params = {"l2": best[0], "val_recall@20": best[1], "items": len(items), "grid": grid, "seconds": time.perf_counter() - started, "selected_on": "validation"}
+    params = {
+        "l2": best[0],
+        "val_recall@20": best[1],
+        "items": len(items),
+        "grid": grid,
+        "seconds": time.perf_counter() - started,
+        "selected_on": "validation",
+    }
     return best[2], params

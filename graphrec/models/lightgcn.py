@@ -64,12 +64,12 @@ class _SymmetricSpMM(torch.autograd.Function):
     transposing the sparse matrix in backward (≈3× faster per layer than autograd through ``torch.sparse.mm``)."""
 
     @staticmethod
-    def forward(ctx: Any, adj: Tensor, h: Tensor) -> Tensor:  # noqa: D102
+    def forward(ctx: Any, adj: Tensor, h: Tensor) -> Tensor:
         ctx.adj = adj
         return torch.sparse.mm(adj, h)
 
     @staticmethod
-    def backward(ctx: Any, grad: Tensor) -> tuple[None, Tensor]:  # noqa: D102
+    def backward(ctx: Any, grad: Tensor) -> tuple[None, Tensor]:
         return None, torch.sparse.mm(ctx.adj, grad)
 
 

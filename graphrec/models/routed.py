@@ -183,7 +183,9 @@ class RoutedLightGCN(nn.Module):
         self._check_block("text", users, items)
         topics = items.new_zeros(self.num_topics, items.shape[1]) if topics is None else topics
         if topics.shape != (self.num_topics, items.shape[1]):
-            raise ValueError(f"the text block's topics must be [num_topics={self.num_topics}, {items.shape[1]}]; got {tuple(topics.shape)}")
+            raise ValueError(
+                f"the text block's topics must be [num_topics={self.num_topics}, {items.shape[1]}]; got {tuple(topics.shape)}"
+            )
         self.text_users = users.float()
         self.text_items = items.float()
         self.text_topics = topics.float()
@@ -201,7 +203,15 @@ class RoutedLightGCN(nn.Module):
     def _load_from_state_dict(self, state_dict: dict, prefix: str, *args: object, **kwargs: object) -> None:  # type: ignore[override]
         # a checkpoint with a bridge or text block loads into a model built without one (the blocks are
         # closed-form, fitted after building): take their shapes from the checkpoint
-        for name in ("bridge_users", "bridge_items", "ease_users", "ease_items", "text_users", "text_items", "text_topics"):
+        for name in (
+            "bridge_users",
+            "bridge_items",
+            "ease_users",
+            "ease_items",
+            "text_users",
+            "text_items",
+            "text_topics",
+        ):
             if prefix + name in state_dict and getattr(self, name) is None:
                 setattr(self, name, torch.empty_like(state_dict[prefix + name]))
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)  # type: ignore[arg-type]
@@ -213,7 +223,9 @@ class RoutedLightGCN(nn.Module):
 
     def channels(self, adj: Tensor) -> tuple[tuple[Tensor, Tensor, Tensor], tuple[Tensor, Tensor, Tensor]]:
         """Each channel's own ``(users, items, topics)`` (one propagation each), before routing."""
-        return self.knowledge.embed(adj if self.knowledge_adj is None else self.knowledge_adj), self.collaborative.embed(adj)
+        return self.knowledge.embed(
+            adj if self.knowledge_adj is None else self.knowledge_adj
+        ), self.collaborative.embed(adj)
 
     def route(
         self, knowledge: tuple[Tensor, Tensor, Tensor], collaborative: tuple[Tensor, Tensor, Tensor]

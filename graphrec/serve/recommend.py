@@ -47,7 +47,9 @@ def read_user_ids(path: Path) -> list[str]:
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as e:
-        raise InputDataError(f"cannot read user file {path}: {e}; give a UTF-8 text file with one user id per line") from e
+        raise InputDataError(
+            f"cannot read user file {path}: {e}; give a UTF-8 text file with one user id per line"
+        ) from e
     ids: list[str] = []
     seen: set[str] = set()
     for n, line in enumerate(lines, start=1):

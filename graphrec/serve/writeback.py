@@ -106,7 +106,10 @@ def write_back(
         ).rows
         report.embeddings["item"] = store.write_batches(
             cypher.SET_ITEM_EMBEDDINGS,
-            ({"scenario": s, "id": i, "embedding": run.item[k_].tolist(), "run": name} for k_, (s, i) in enumerate(run.item_keys)),
+            (
+                {"scenario": s, "id": i, "embedding": run.item[k_].tolist(), "run": name}
+                for k_, (s, i) in enumerate(run.item_keys)
+            ),
             batch_size=batch_size,
         ).rows
     topic_ids, topic_x = topic_embeddings(store, run)
@@ -124,7 +127,10 @@ def write_back(
     )
     report.recommended = store.write_batches(
         cypher.CREATE_RECOMMENDED,
-        ({"user": r.user_id, "scenario": scenario, "item": r.item_id, "score": r.score, "rank": r.rank, "run": name} for r in recs.rows),
+        (
+            {"user": r.user_id, "scenario": scenario, "item": r.item_id, "score": r.score, "rank": r.rank, "run": name}
+            for r in recs.rows
+        ),
         batch_size=batch_size,
     ).relationships_created
 
@@ -142,9 +148,17 @@ def write_back(
                 for r, row in enumerate(top):
                     order = row[np.argsort(-block[r, row], kind="stable")]
                     for rank, t in enumerate(order.tolist(), start=1):
-                        yield {"user": run.user_ids[start + r], "topic": topic_ids[t], "score": float(block[r, t]), "rank": rank, "run": name}
+                        yield {
+                            "user": run.user_ids[start + r],
+                            "topic": topic_ids[t],
+                            "score": float(block[r, t]),
+                            "rank": rank,
+                            "run": name,
+                        }
 
-        report.interested_in = store.write_batches(cypher.CREATE_INTERESTED_IN, affinities(), batch_size=batch_size).relationships_created
+        report.interested_in = store.write_batches(
+            cypher.CREATE_INTERESTED_IN, affinities(), batch_size=batch_size
+        ).relationships_created
     elif topics_per_user > 0:
         report.notes.append("no topics in the graph: no INTERESTED_IN edges written (run `graphrec topics extract`)")
 
@@ -169,4 +183,3 @@ def write_back(
             report.vector_indexes.append(ix.name)
     logger.info("write-back of %s: %s", name, report)
     return report
-

@@ -148,7 +148,7 @@ def spawn(cmd: list[str], *, cwd: Path, log_path: Path) -> tuple[subprocess.Pope
         "umask": 0o077, "start_new_session": True, "cwd": str(cwd),
     }  # fmt: skip
     try:
-        proc = subprocess.Popen(cmd, **kwargs)  # type: ignore[call-overload]  # noqa: S603
+        proc = subprocess.Popen(cmd, **kwargs)  # type: ignore[call-overload]
     finally:
         log.close()
     return proc, log_offset

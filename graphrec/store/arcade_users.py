@@ -100,12 +100,18 @@ class ServerUsers:
         lines = [ln for ln in users_path.read_text().splitlines() if ln.strip()] if users_path.exists() else []
         users = [json.loads(ln) for ln in lines]
         if not any(u.get("name") == ROOT_USER for u in users):  # a new file: the server would create root
-            users.insert(0, {"name": ROOT_USER, "databases": {"*": ["admin"]}, "password": _hash_password(self.password())})
+            users.insert(
+                0, {"name": ROOT_USER, "databases": {"*": ["admin"]}, "password": _hash_password(self.password())}
+            )
             changed = True
         reader = next((u for u in users if u.get("name") == READER_USER), None)
         pw = self.reader_password()
         databases = {self.database: [READER_GROUP]}
-        if reader is None or reader.get("databases") != databases or not _password_matches(reader.get("password", ""), pw):
+        if (
+            reader is None
+            or reader.get("databases") != databases
+            or not _password_matches(reader.get("password", ""), pw)
+        ):
             users = [u for u in users if u.get("name") != READER_USER]
             users.append({"name": READER_USER, "databases": databases, "password": _hash_password(pw)})
             changed = True
@@ -129,7 +135,9 @@ def _password_matches(stored: str, password: str) -> bool:
     """Whether ArcadeDB's stored hash ``stored`` is that of ``password``."""
     try:
         algorithm, iterations, salt, digest = stored.split("$")
-        return algorithm == "PBKDF2WithHmacSHA256" and hmac.compare_digest(_pbkdf2(password, salt, int(iterations)), digest)
+        return algorithm == "PBKDF2WithHmacSHA256" and hmac.compare_digest(
+            _pbkdf2(password, salt, int(iterations)), digest
+        )
     except ValueError:
         return False
 

@@ -233,9 +233,12 @@ class GraphStore:
         """
         import neo4j
 
-        with self._errors("read"), self._driver.session(
-            database=self._database, default_access_mode=neo4j.READ_ACCESS, fetch_size=fetch_size
-        ) as session:
+        with (
+            self._errors("read"),
+            self._driver.session(
+                database=self._database, default_access_mode=neo4j.READ_ACCESS, fetch_size=fetch_size
+            ) as session,
+        ):
             result = session.run(query, dict(params or {}))
             for record in result:
                 yield record.data()
@@ -287,9 +290,10 @@ class GraphStore:
         refusal = "graphrec query is read-only by default and this query writes to the graph"
         driver = self._read_only_driver()
         try:
-            with self._errors("query"), driver.session(
-                database=self._database, default_access_mode=neo4j.READ_ACCESS
-            ) as session:
+            with (
+                self._errors("query"),
+                driver.session(database=self._database, default_access_mode=neo4j.READ_ACCESS) as session,
+            ):
                 tx = session.begin_transaction()
                 try:
                     result = tx.run(query, dict(params or {}))

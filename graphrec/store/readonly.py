@@ -25,9 +25,13 @@ from graphrec.errors import QueryRefusedError
 
 #: Update clauses (a name in any of the contexts listed in the module docstring is not a clause).
 WRITE_CLAUSES: Final = frozenset({"CREATE", "MERGE", "SET", "DELETE", "DETACH", "REMOVE", "FOREACH"})
-_INDEX_KINDS: Final = frozenset({"UNIQUE", "RANGE", "TEXT", "POINT", "LOOKUP", "FULLTEXT", "VECTOR", "BTREE", "NODE", "RELATIONSHIP"})
+_INDEX_KINDS: Final = frozenset(
+    {"UNIQUE", "RANGE", "TEXT", "POINT", "LOOKUP", "FULLTEXT", "VECTOR", "BTREE", "NODE", "RELATIONSHIP"}
+)
 _SCHEMA_OBJECTS: Final = frozenset({"INDEX", "INDEXES", "CONSTRAINT", "CONSTRAINTS"})
-_ADMIN_OBJECTS: Final = frozenset({"DATABASE", "DATABASES", "COMPOSITE", "ALIAS", "USER", "USERS", "ROLE", "ROLES", "SERVER", "CURRENT"})
+_ADMIN_OBJECTS: Final = frozenset(
+    {"DATABASE", "DATABASES", "COMPOSITE", "ALIAS", "USER", "USERS", "ROLE", "ROLES", "SERVER", "CURRENT"}
+)
 _ADMIN_VERBS: Final = frozenset({"CREATE", "DROP", "ALTER", "RENAME", "START", "STOP"})
 _STATEMENT_ADMIN: Final = frozenset({"GRANT", "DENY", "REVOKE", "DEALLOCATE", "REALLOCATE", "ENABLE", "TERMINATE"})
 _NAME_BEFORE: Final = frozenset({".", ":", "$", "AS"})  # a word right after one of these is a name
@@ -126,7 +130,9 @@ def tokenize(query: str) -> list[Token]:
             advance_to(j)
         elif ch.isdigit():
             j = i + 1
-            while j < n and (query[j].isalnum() or query[j] == "_" or (query[j] == "." and query[j + 1 : j + 2].isdigit())):
+            while j < n and (
+                query[j].isalnum() or query[j] == "_" or (query[j] == "." and query[j + 1 : j + 2].isdigit())
+            ):
                 j += 1
             tokens.append(Token("number", query[i:j], line, col))
             advance_to(j)

@@ -62,7 +62,12 @@ def read_schema(store: GraphStore) -> list[SchemaObject]:
     ]
     indexes = [
         SchemaObject(
-            "index", r["name"], str(r["type"]), as_tuple(r["labelsOrTypes"]), as_tuple(r["properties"]), r["owningConstraint"]
+            "index",
+            r["name"],
+            str(r["type"]),
+            as_tuple(r["labelsOrTypes"]),
+            as_tuple(r["properties"]),
+            r["owningConstraint"],
         )
         for r in store.read(cypher.SHOW_INDEXES)
     ]
@@ -145,8 +150,8 @@ def _check_duplicates(store: GraphStore, current: list[SchemaObject]) -> None:
             raise StoreError(
                 f"cannot restore constraint {c.name}: several :{c.label} nodes share the key "
                 f"({', '.join(c.properties)}), e.g. {examples}. They were written while the constraint was missing; "
-                f"remove or merge the extra copies (inspect them with `graphrec query \"MATCH (n:{c.label}) WHERE "
-                f"n.{c.properties[0]} = $v RETURN n\" --param v=...`, delete with --write), then rerun `graphrec repair`"
+                f'remove or merge the extra copies (inspect them with `graphrec query "MATCH (n:{c.label}) WHERE '
+                f'n.{c.properties[0]} = $v RETURN n" --param v=...`, delete with --write), then rerun `graphrec repair`'
             )
 
 

@@ -62,7 +62,7 @@ class EmbeddingCache:
             chunk = list(keys[start : start + _CHUNK])
             marks = ",".join("?" * len(chunk))
             rows = self._db.execute(
-                f"SELECT key, vector FROM embedding WHERE model = ? AND key IN ({marks})",  # noqa: S608 - only '?' marks
+                f"SELECT key, vector FROM embedding WHERE model = ? AND key IN ({marks})",
                 [model, *chunk],
             )
             for key, blob in rows:

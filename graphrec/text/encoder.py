@@ -145,7 +145,10 @@ class TextEncoder:
             return out
         tokenizer, model = self._loaded
         order = sorted(range(len(texts)), key=lambda k: -len(texts[k]))
-        with torch.inference_mode(), tqdm(total=len(texts), desc="encode", unit="text", disable=not self.progress) as bar:
+        with (
+            torch.inference_mode(),
+            tqdm(total=len(texts), desc="encode", unit="text", disable=not self.progress) as bar,
+        ):
             for start in range(0, len(order), self.batch_size):
                 idx = order[start : start + self.batch_size]
                 batch = tokenizer(

@@ -76,11 +76,15 @@ def ease_block_at(
     items = ease_items(export, inputs, target=target)
     if l2 is None or not len(items):
         return None
-    users_e, items_e = ease_embeddings(split.train, len(export.user_ids), len(export.item_keys), items, l2=l2, rank=rank)
+    users_e, items_e = ease_embeddings(
+        split.train, len(export.user_ids), len(export.item_keys), items, l2=l2, rank=rank
+    )
     return torch.from_numpy(users_e), torch.from_numpy(items_e), {"l2": l2}
 
 
-def text_block(export: GraphExport, inputs: Inputs, item_x: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def text_block(
+    export: GraphExport, inputs: Inputs, item_x: np.ndarray
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """The routed model's text block ``(users [num_users, d], items [num_items, d], topics [num_topics, d])``:
     text kNN profiles of the training pairs (:func:`~graphrec.models.text_knn.text_profiles`); each item's
     unit text vector less its scenario's mean, so the block reorders the items that lean on text without

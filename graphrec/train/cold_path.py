@@ -62,13 +62,21 @@ def cold_path_split(export: GraphExport, split: Split, *, target: str) -> Split 
         return None
 
 
-def cold_path_inputs(export: GraphExport, split: Split, spec: ModelSpec, *, target: str, item_x: np.ndarray | None) -> Inputs:
+def cold_path_inputs(
+    export: GraphExport, split: Split, spec: ModelSpec, *, target: str, item_x: np.ndarray | None
+) -> Inputs:
     """The knowledge channel's inputs for ``split`` with a simulated-cold slice: its training pairs and
     graph without the simulated-cold users' target training interactions
     (:func:`~graphrec.data.splits.cold_path_train`)."""
     from graphrec.data.splits import cold_path_train
 
-    return build_inputs(export, dataclasses.replace(split, train=cold_path_train(split)), spec.channel("knowledge"), target=target, item_x=item_x)
+    return build_inputs(
+        export,
+        dataclasses.replace(split, train=cold_path_train(split)),
+        spec.channel("knowledge"),
+        target=target,
+        item_x=item_x,
+    )
 
 
 def select_cold_lr(
@@ -95,7 +103,11 @@ def select_cold_lr(
     for k, factor in enumerate(spec.cold_lr_factors or (1.0,)):
         cfg = dataclasses.replace(config, lr=config.lr * factor)
         # the first is the routed model's own channel (seeded as this one would be)
-        channel = model.knowledge if k == 0 else build_model(spec.channel("knowledge"), export, knowledge_inputs, seed=config.seed)
+        channel = (
+            model.knowledge
+            if k == 0
+            else build_model(spec.channel("knowledge"), export, knowledge_inputs, seed=config.seed)
+        )
         result = train(channel, knowledge_inputs, targets, cfg)
         tried[f"{cfg.lr:g}"] = result.best_val
         if best is None or result.best_val > best[0].best_val:
@@ -103,12 +115,19 @@ def select_cold_lr(
     assert best is not None
     model.knowledge = best[2]
     if len(tried) > 1:
-        logger.info("knowledge channel's lr on simulated-cold users: %s (best validation Recall by lr %s)", best[1].lr, tried)
+        logger.info(
+            "knowledge channel's lr on simulated-cold users: %s (best validation Recall by lr %s)", best[1].lr, tried
+        )
     return best[0], best[1], tried
 
 
 def select_cold_prior(
-    model: RoutedLightGCN, knowledge_inputs: Inputs, split: Split, export: GraphExport, *, bridge: BridgeModel | None = None
+    model: RoutedLightGCN,
+    knowledge_inputs: Inputs,
+    split: Split,
+    export: GraphExport,
+    *,
+    bridge: BridgeModel | None = None,
 ) -> dict[str, Any]:
     """Choose cold users' popularity prior weight (:data:`COLD_PRIOR_WEIGHTS`) — and with a ``bridge``, the
     weight of its scores (:data:`BRIDGE_WEIGHTS`, jointly) — by Recall@20 on the simulated-cold users of
@@ -128,7 +147,9 @@ def select_cold_prior(
     model.eval()
     with torch.inference_mode():
         users, items, _ = model.knowledge.embed(knowledge_inputs.adj)
-    prior = torch.from_numpy(np.log1p(np.bincount(knowledge_inputs.train[1], minlength=items.shape[0])).astype(np.float32))
+    prior = torch.from_numpy(
+        np.log1p(np.bincount(knowledge_inputs.train[1], minlength=items.shape[0])).astype(np.float32)
+    )
     candidates = knowledge_inputs.candidates
     spread = score_spread(users, items, np.asarray(split.slices[SIMULATED_COLD]), candidates)
     cand = torch.from_numpy(np.flatnonzero(candidates))
@@ -153,7 +174,9 @@ def select_cold_prior(
                 return base(rows) + w * oof(rows) if (w and oof is not None) else base(rows)
 
             val = evaluate_ranking(score, targets, exclude, candidates, ks=(20,))
-            grid.append({"prior": r, "beta": beta, "bridge": rb, "val_recall@20": val.get("all", {}).get("recall@20", 0.0)})
+            grid.append(
+                {"prior": r, "beta": beta, "bridge": rb, "val_recall@20": val.get("all", {}).get("recall@20", 0.0)}
+            )
     best = max(grid, key=lambda row: row["val_recall@20"])
     logger.info(
         "cold users: popularity prior %g, bridge %g (simulated-cold recall@20 %.4f, %d users)",

@@ -54,7 +54,9 @@ def curves_figure(
     ax_loss, ax_val = fig.subplots(1, 2)
     cold_path = (selected or {}).get("cold_path", {})
     metric = "recall"
-    for (channel, rows), style, color in zip(channel_histories(history).items(), ("-", "--"), ("tab:blue", "tab:orange"), strict=False):
+    for (channel, rows), style, color in zip(
+        channel_histories(history).items(), ("-", "--"), ("tab:blue", "tab:orange"), strict=False
+    ):
         label = channel_label(channel) or "training"
         if channel == "knowledge" and "refit" in cold_path:  # its selection run's curves are not in the history
             label += " (retrained, unvalidated)"

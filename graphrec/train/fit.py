@@ -146,11 +146,15 @@ def fit_routed(
     from graphrec.train.summary import channel_label
 
     cold_split = cold_path_split(export, split, target=target)
-    knowledge_inputs = inputs if cold_split is None else cold_path_inputs(export, cold_split, spec, target=target, item_x=item_x)
+    knowledge_inputs = (
+        inputs if cold_split is None else cold_path_inputs(export, cold_split, spec, target=target, item_x=item_x)
+    )
     model = build_model(spec, export, inputs, seed=config.seed, knowledge_inputs=knowledge_inputs)
     candidates = validation_candidates(split, inputs)
 
-    def train(name: str, channel: Any, own: Inputs, val: np.ndarray, cfg: TrainConfig, evaluate_with: Any = None) -> TrainResult:
+    def train(
+        name: str, channel: Any, own: Inputs, val: np.ndarray, cfg: TrainConfig, evaluate_with: Any = None
+    ) -> TrainResult:
         return train_bpr(
             channel, own.adj, own.train, val, export.item_scenario, candidates, cfg,
             transfer_pairs=own.transfer_pairs, data=own.data, progress=progress,
@@ -159,7 +163,9 @@ def fit_routed(
         )  # fmt: skip
 
     results: dict[str, TrainResult] = {}
-    cold_path: dict[str, Any] = {"selected_on": "validation (no simulated-cold users: not a cold-user or production split with a source)"}
+    cold_path: dict[str, Any] = {
+        "selected_on": "validation (no simulated-cold users: not a cold-user or production split with a source)"
+    }
 
     def epochs_of(channel: str) -> TrainConfig:
         return config if choices is None else dataclasses.replace(config, epochs=choices.epochs[channel])
@@ -177,7 +183,9 @@ def fit_routed(
             from graphrec.models.bridge import fit_bridge_model
 
             source = str(cold_split.meta["source"])
-            bridge = fit_bridge_model(export, cold_split, source=source, target=target, seed=int(split.meta.get("seed", 0)))  # type: ignore[call-overload]
+            bridge = fit_bridge_model(
+                export, cold_split, source=source, target=target, seed=int(split.meta.get("seed", 0))
+            )  # type: ignore[call-overload]
         cold_path = select_cold_prior(model, knowledge_inputs, cold_split, export, bridge=bridge)
         cold_path["selection"] = {"best_epoch": selection.best_epoch, "best_val": selection.best_val, "epochs_run": len(selection.history),
                                   "lr": cold_config.lr, "best_val_by_lr": tried}  # fmt: skip
@@ -186,8 +194,12 @@ def fit_routed(
             epochs = selection.best_epoch + 1
             model.knowledge = build_model(spec.channel("knowledge"), export, inputs, seed=config.seed)  # type: ignore[assignment]
             model.set_knowledge_graph(None)
-            refit = train("knowledge", model.knowledge, inputs, split.val[:, :0], dataclasses.replace(cold_config, epochs=epochs))
-            results["knowledge"] = dataclasses.replace(refit, best_epoch=selection.best_epoch, best_val=selection.best_val)
+            refit = train(
+                "knowledge", model.knowledge, inputs, split.val[:, :0], dataclasses.replace(cold_config, epochs=epochs)
+            )
+            results["knowledge"] = dataclasses.replace(
+                refit, best_epoch=selection.best_epoch, best_val=selection.best_val
+            )
         # the weights chosen above, carried over to the knowledge channel that serves (the prior's only
         # when refit: without, the selected channel serves and its β stands)
         beta, weight = carried_cold_weights(
@@ -202,14 +214,20 @@ def fit_routed(
             model.set_bridge(torch.from_numpy(users_b), torch.from_numpy(items_b), weight)
             cold_path["bridge_weight"] = weight
             cold_path["bridge_params"] = {k: v for k, v in bridge.params.items() if k != "grid"}
-    results["collaborative"] = train("collaborative", model.collaborative, inputs, split.val, epochs_of("collaborative"), evaluate_with=model)
+    results["collaborative"] = train(
+        "collaborative", model.collaborative, inputs, split.val, epochs_of("collaborative"), evaluate_with=model
+    )
     if spec.text_block and item_x is not None and (choices is None or choices.text):
         users_t, items_t, topics_t = text_block(export, inputs, item_x)
         model.set_text(users_t, items_t, 0.0, topics=topics_t)  # weight: select_item_gate
     if choices is None:
         ease = ease_block(export, split, inputs, target=target, rank=spec.ease) if spec.ease else None
     else:
-        ease = ease_block_at(export, split, inputs, target=target, rank=spec.ease, l2=choices.ease_l2) if spec.ease and choices.ease else None
+        ease = (
+            ease_block_at(export, split, inputs, target=target, rank=spec.ease, l2=choices.ease_l2)
+            if spec.ease and choices.ease
+            else None
+        )
     if ease is not None:
         model.set_ease(ease[0], ease[1], 0.0)  # weight: select_item_gate
     fitted = Fitted(spec, inputs, ModelScorer(model, inputs.adj), model, result=merge_channel_results(results))
@@ -251,5 +269,8 @@ def merge_channel_results(results: dict[str, TrainResult]) -> TrainResult:
         best_val=collab.best_val,
         history=history,
         seconds_per_epoch=know.seconds_per_epoch + collab.seconds_per_epoch,
-        config={**know.config, "channels": {name: {k: v for k, v in asdict(r).items() if k != "history"} for name, r in results.items()}},
+        config={
+            **know.config,
+            "channels": {name: {k: v for k, v in asdict(r).items() if k != "history"} for name, r in results.items()},
+        },
     )

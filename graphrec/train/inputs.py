@@ -124,7 +124,12 @@ def build_inputs(
 
 
 def build_model(
-    spec: ModelSpec, export: GraphExport, inputs: Inputs, *, seed: int | None = None, knowledge_inputs: Inputs | None = None
+    spec: ModelSpec,
+    export: GraphExport,
+    inputs: Inputs,
+    *,
+    seed: int | None = None,
+    knowledge_inputs: Inputs | None = None,
 ) -> CrossScenarioLightGCN | RoutedLightGCN:
     """A fresh model for ``spec``: a :class:`~graphrec.models.lightgcn.CrossScenarioLightGCN`, or for a routed spec a
     :class:`~graphrec.models.routed.RoutedLightGCN` of two. Seed torch before calling, or pass ``seed``

@@ -153,7 +153,9 @@ def train_bpr(
     result = TrainResult(best_epoch=-1, best_val=-1.0, config=asdict(config))
     best_state: dict[str, Any] | None = None
     stale, t_total = 0, 0.0
-    sampled = _sampled_epochs(model, train, item_scenario, config, data, transfer_pairs) if config.num_neighbors else None
+    sampled = (
+        _sampled_epochs(model, train, item_scenario, config, data, transfer_pairs) if config.num_neighbors else None
+    )
     label = desc or (f"{channel} channel" if channel else "training")
     bar = tqdm(range(config.epochs), desc=label if val.shape[1] else f"{label} (no validation)", disable=not progress)
     for epoch in bar:
@@ -162,7 +164,9 @@ def train_bpr(
         if sampled is not None:
             total, n_pairs = sampled.run(opt, rng, progress=progress)
         else:
-            total, n_pairs = _full_batch_epoch(model, adj, train, item_scenario, positives, transfer_pairs, config, opt, rng)
+            total, n_pairs = _full_batch_epoch(
+                model, adj, train, item_scenario, positives, transfer_pairs, config, opt, rng
+            )
         loss = total / max(n_pairs, 1)
         t_total += time.perf_counter() - t0
         check_finite(model, loss, epoch=epoch, config=config, channel=channel)
@@ -184,7 +188,9 @@ def train_bpr(
             else:
                 stale += 1
                 stop = stale >= config.patience
-            bar.set_postfix({"loss": f"{loss:.4f}", f"val R@{config.k}": f"{val_recall:.4f}", "best": result.best_epoch + 1})
+            bar.set_postfix(
+                {"loss": f"{loss:.4f}", f"val R@{config.k}": f"{val_recall:.4f}", "best": result.best_epoch + 1}
+            )
         if on_epoch is not None:
             on_epoch(epoch, model, adj)
         if stop:
@@ -192,7 +198,9 @@ def train_bpr(
     bar.close()
     if best_state is not None:
         model.load_state_dict(best_state)
-        warn_if_capped(label, best_epoch=result.best_epoch, epochs_run=len(result.history), cap=config.epochs, k=config.k)
+        warn_if_capped(
+            label, best_epoch=result.best_epoch, epochs_run=len(result.history), cap=config.epochs, k=config.k
+        )
     result.seconds_per_epoch = t_total / max(len(result.history), 1)
     return result
 
@@ -317,7 +325,9 @@ def _sampled_epochs(
     if data is None:
         raise ConfigError("mini-batch training (num_neighbors) needs the model's graph: pass data=inputs.data")
     if model.transfer is not None and transfer_pairs is not None:
-        raise ConfigError("the cold-start transfer head trains full-batch only; drop num_neighbors or use another model")
+        raise ConfigError(
+            "the cold-start transfer head trains full-batch only; drop num_neighbors or use another model"
+        )
     assert config.num_neighbors is not None
     check_num_neighbors(config.num_neighbors, model.num_layers)
     graph = message_graph(data, topics=model.num_topics > 0)

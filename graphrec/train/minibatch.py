@@ -140,7 +140,10 @@ def sampled_adjacency(batch: HeteroData, degrees: Degrees) -> tuple[torch.Tensor
     import torch
 
     types = (NodeType.USER, NodeType.ITEM, NodeType.TOPIC)
-    rows = tuple(batch[t].n_id if t in batch.node_types and "n_id" in batch[t] else torch.zeros(0, dtype=torch.long) for t in types)
+    rows = tuple(
+        batch[t].n_id if t in batch.node_types and "n_id" in batch[t] else torch.zeros(0, dtype=torch.long)
+        for t in types
+    )
     offset = dict(zip(types, (0, len(rows[0]), len(rows[0]) + len(rows[1]))))  # users, then items, then topics
     row_of = dict(zip(types, rows))
     dst_all, src_all, val_all = [], [], []
@@ -176,6 +179,7 @@ def scenario_loaders(
     training interaction (triplet sampling; as the full-batch sampler draws them)."""
     import numpy as np
     import torch
+
     import_torch_geometric()
     from torch_geometric.loader import LinkNeighborLoader
     from torch_geometric.sampler import NegativeSampling
@@ -187,11 +191,17 @@ def scenario_loaders(
     loaders = []
     for s in np.unique(item_scenario[train[1]]).tolist():
         pairs = torch.from_numpy(np.ascontiguousarray(train[:, item_scenario[train[1]] == s]))
-        negatives = NegativeSampling("triplet", dst_weight=torch.from_numpy(((item_scenario == s) & observed).astype(np.float32)))
+        negatives = NegativeSampling(
+            "triplet", dst_weight=torch.from_numpy(((item_scenario == s) & observed).astype(np.float32))
+        )
         loaders.append(
             LinkNeighborLoader(
-                graph, num_neighbors=list(num_neighbors), edge_label_index=(EdgeType.INTERACTS, pairs),
-                neg_sampling=negatives, batch_size=batch_size, shuffle=True,
+                graph,
+                num_neighbors=list(num_neighbors),
+                edge_label_index=(EdgeType.INTERACTS, pairs),
+                neg_sampling=negatives,
+                batch_size=batch_size,
+                shuffle=True,
             )  # fmt: skip
         )
     logger.info(

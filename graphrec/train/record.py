@@ -208,4 +208,3 @@ def record_run(
         slices=dict(split.slices),
         state=None if fitted.model is None else fitted.model.state_dict(),
     )
-

@@ -35,14 +35,18 @@ def fit_popularity(export: GraphExport, spec: ModelSpec, inputs: Inputs) -> Fitt
     return Fitted(spec, inputs, PopularityScorer(popularity_scores(inputs.train, len(export.item_keys))))
 
 
-def fit_ease(export: GraphExport, split: Split, spec: ModelSpec, inputs: Inputs, *, target: str, l2: float | None = None) -> Fitted:
+def fit_ease(
+    export: GraphExport, split: Split, spec: ModelSpec, inputs: Inputs, *, target: str, l2: float | None = None
+) -> Fitted:
     """Target-only EASE (:func:`graphrec.models.ease.fit_target_ease`), its ridge chosen on
     validation over :func:`~graphrec.train.inputs.validation_candidates` (or ``l2`` where given: a refit)."""
     from graphrec.models.ease import TARGET_EASE_L2, fit_target_ease
     from graphrec.train.loop import TrainResult
 
     l2s = TARGET_EASE_L2 if l2 is None else (l2,)
-    scorer, params = fit_target_ease(export, split, target=target, l2s=l2s, val_candidates=validation_candidates(split, inputs))
+    scorer, params = fit_target_ease(
+        export, split, target=target, l2s=l2s, val_candidates=validation_candidates(split, inputs)
+    )
     result = TrainResult(best_epoch=0, best_val=params["val_recall@20"], config=params)
     return Fitted(spec, inputs, FunctionScorer(scorer), result=result)
 
@@ -54,7 +58,9 @@ def fit_text_knn(export: GraphExport, spec: ModelSpec, inputs: Inputs, item_x: n
     from graphrec.train.loop import TrainResult
 
     users, items = text_profiles(inputs.train, item_x, len(export.user_ids))
-    return Fitted(spec, inputs, FunctionScorer(dot_product_scores(users, items)), result=TrainResult(best_epoch=0, best_val=0.0))
+    return Fitted(
+        spec, inputs, FunctionScorer(dot_product_scores(users, items)), result=TrainResult(best_epoch=0, best_val=0.0)
+    )
 
 
 def fit_bridge_reference(export: GraphExport, split: Split, spec: ModelSpec, inputs: Inputs, *, target: str) -> Fitted:
@@ -82,5 +88,7 @@ def fit_bridge_reference(export: GraphExport, split: Split, spec: ModelSpec, inp
     cold_fn, bridge = fit_bridge(export, split, source=source, target=target, seed=seed)
     warm_fn, ease = fit_target_ease(export, split, target=target)
     cold = ~users_with_items(inputs.train, inputs.candidates, len(export.user_ids))
-    result = TrainResult(best_epoch=0, best_val=float(ease.get("val_recall@20", 0.0)), config={"bridge": bridge, "ease": ease})
+    result = TrainResult(
+        best_epoch=0, best_val=float(ease.get("val_recall@20", 0.0)), config={"bridge": bridge, "ease": ease}
+    )
     return Fitted(spec, inputs, FunctionScorer(combined_reference(cold_fn, warm_fn, cold)), result=result)

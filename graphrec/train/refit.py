@@ -31,8 +31,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from graphrec.data.export import GraphExport
     from graphrec.data.splits import Split
-    from graphrec.models.routed import RoutedLightGCN
     from graphrec.models.presets import ModelSpec
+    from graphrec.models.routed import RoutedLightGCN
     from graphrec.train.fitted import Fitted
     from graphrec.train.inputs import Inputs
     from graphrec.train.loop import TrainConfig
@@ -137,7 +137,12 @@ def apply_choices(model: RoutedLightGCN, inputs: Inputs, split: Split, choices: 
     prior_spread = float(model.item_prior[cand].std()) if len(cand) > 1 else 0.0
     beta = carried(choices.prior, prior_spread)
     model.set_prior_weight(beta)
-    out: dict[str, Any] = {"gate_count": choices.gate_count, "prior": choices.prior, "beta": beta, "selected_on": "refit: validation of the selection run"}
+    out: dict[str, Any] = {
+        "gate_count": choices.gate_count,
+        "prior": choices.prior,
+        "beta": beta,
+        "selected_on": "refit: validation of the selection run",
+    }
     for name, r, users_b, items_b, set_weight, clear in (
         ("text", choices.text, model.text_users, model.text_items, model.set_text_weight, model.clear_text),
         ("ease", choices.ease, model.ease_users, model.ease_items, model.set_ease_weight, model.clear_ease),
@@ -185,8 +190,16 @@ def fit_refit(
     if spec.kind in ("bridge", "text-knn"):
         raise ConfigError(f"model {spec.name!r} has nothing to refit; train it without --refit")
     carved = not split.val.shape[1]
-    selection_split = holdout_validation(split, export, target=target, seed=config.seed, fraction=validation_fraction) if carved else split
-    logger.info("refit: selecting on %d validation pairs%s", selection_split.val.shape[1], " carved from training" if carved else "")
+    selection_split = (
+        holdout_validation(split, export, target=target, seed=config.seed, fraction=validation_fraction)
+        if carved
+        else split
+    )
+    logger.info(
+        "refit: selecting on %d validation pairs%s",
+        selection_split.val.shape[1],
+        " carved from training" if carved else "",
+    )
     selection = fit(export, selection_split, spec, config, target=target, item_x=item_x, progress=progress)
     choices = choices_of(selection, selection_split)
     full = merged_validation(selection_split)

@@ -98,7 +98,9 @@ def load_item_features(export: GraphExport, path: Path) -> np.ndarray:
     from graphrec.features import ItemFeatures
 
     if not path.exists():
-        raise ConfigError(f"item feature file {path} not found; run `graphrec embed` first (or use --model lightgcn-merged)")
+        raise ConfigError(
+            f"item feature file {path} not found; run `graphrec embed` first (or use --model lightgcn-merged)"
+        )
     x, _ = item_feature_matrix(export, ItemFeatures.load(path))
     return x
 
@@ -142,7 +144,9 @@ def train_from_export(
     fitted = None
     if refit:
         try:
-            fitted, split = fit_refit(export, split, spec, train_config, target=target, item_x=item_x, progress=progress)
+            fitted, split = fit_refit(
+                export, split, spec, train_config, target=target, item_x=item_x, progress=progress
+            )
         except NoValidationError as e:
             if not auto:
                 raise

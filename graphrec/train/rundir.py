@@ -130,7 +130,9 @@ def write_run(run_dir: Path, record: RunRecord) -> RunRecord:
     import torch
 
     if record.name != run_dir.name or record.path != run_dir:
-        record = dataclasses.replace(record, name=run_dir.name, path=run_dir, metrics={**record.metrics, "run": run_dir.name})
+        record = dataclasses.replace(
+            record, name=run_dir.name, path=run_dir, metrics={**record.metrics, "run": run_dir.name}
+        )
     for name in RUN_FILES:  # config.json first: the folder stops looking complete until the save ends
         (run_dir / name).unlink(missing_ok=True)
     _write_json(run_dir / METRICS_FILE, record.metrics)
@@ -138,7 +140,11 @@ def write_run(run_dir: Path, record: RunRecord) -> RunRecord:
     if history:
         title = f"{record.config['model']['name']}, seed {record.config['train']['seed']}"
         plot_curves(
-            history, run_dir / CURVES_FILE, title=title, split_meta=record.config.get("split"), selected=record.metrics.get("selected")
+            history,
+            run_dir / CURVES_FILE,
+            title=title,
+            split_meta=record.config.get("split"),
+            selected=record.metrics.get("selected"),
         )
     if record.state is not None:
         state = record.state
@@ -173,7 +179,9 @@ def save_embeddings(
     ))  # fmt: skip
 
 
-def save_split(run_dir: Path, train: np.ndarray, val: np.ndarray, test: np.ndarray, slices: dict[str, np.ndarray]) -> None:
+def save_split(
+    run_dir: Path, train: np.ndarray, val: np.ndarray, test: np.ndarray, slices: dict[str, np.ndarray]
+) -> None:
     """Write ``split.npz``: the run's train / val / test pairs (export rows) and user slices."""
     import numpy as np
 
@@ -223,12 +231,21 @@ def _check_run(run: RunRecord, d: Path) -> None:
     n_users, n_items = len(run.user_ids), len(run.item_keys)
     for kind, x in (("user", run.user), ("item", run.item), ("topic", run.topic)):
         if x.ndim != 2 or not np.issubdtype(x.dtype, np.floating):
-            raise bad(d, f"{EMBEDDINGS_FILE}: {kind} embeddings are {x.dtype} of shape {x.shape}, not a 2-D float array")
-    for kind, x, ids in (("user", run.user, n_users), ("item", run.item, n_items), ("topic", run.topic, len(run.topic_ids))):
+            raise bad(
+                d, f"{EMBEDDINGS_FILE}: {kind} embeddings are {x.dtype} of shape {x.shape}, not a 2-D float array"
+            )
+    for kind, x, ids in (
+        ("user", run.user, n_users),
+        ("item", run.item, n_items),
+        ("topic", run.topic, len(run.topic_ids)),
+    ):
         if len(x) != ids:
             raise bad(d, f"{EMBEDDINGS_FILE}: {len(x)} {kind} embedding rows for {ids} {kind} ids")
     if run.user.shape[1] != run.item.shape[1] or (len(run.topic) and run.topic.shape[1] != run.item.shape[1]):
-        raise bad(d, f"{EMBEDDINGS_FILE}: embedding sizes differ (user {run.user.shape}, item {run.item.shape}, topic {run.topic.shape})")
+        raise bad(
+            d,
+            f"{EMBEDDINGS_FILE}: embedding sizes differ (user {run.user.shape}, item {run.item.shape}, topic {run.topic.shape})",
+        )
     if len(set(run.user_ids)) != n_users or len(set(run.item_keys)) != n_items:
         raise bad(d, f"{EMBEDDINGS_FILE}: duplicate user ids or (scenario, item) keys")
     nan = non_finite({"user": run.user, "item": run.item, "topic": run.topic})
@@ -250,7 +267,7 @@ def _check_run(run: RunRecord, d: Path) -> None:
             raise bad(d, f"{SPLIT_FILE}: slice {name!r} is not a list of user rows in 0..{n_users - 1}")
     target = run.config.get("target")
     if not isinstance(target, str) or not target:
-        raise bad(d, f"{CONFIG_FILE} has no target scenario (\"target\": {target!r})")
+        raise bad(d, f'{CONFIG_FILE} has no target scenario ("target": {target!r})')
     scenarios = sorted({s for s, _ in run.item_keys})
     if target not in scenarios:
         raise bad(d, f"{CONFIG_FILE}'s target {target!r} has no items in the run (scenarios: {scenarios})")
@@ -268,17 +285,24 @@ def load_run(run_dir: Path) -> RunRecord:
         raise RunFolderError(f"training run folder {run_dir} does not exist; {_RETRAIN}")
     missing = [name for name in REQUIRED_FILES if not (run_dir / name).is_file()]
     if missing:
-        raise _unusable(run_dir, f"{', '.join(missing)} missing (not a run folder, or its save was interrupted or failed)")
+        raise _unusable(
+            run_dir, f"{', '.join(missing)} missing (not a run folder, or its save was interrupted or failed)"
+        )
     config = _read_json(run_dir, CONFIG_FILE)
     metrics = _read_json(run_dir, METRICS_FILE)
-    emb = _read_npz(run_dir, EMBEDDINGS_FILE, ("user", "item", "topic", "user_ids", "item_scenario", "item_ids", "topic_ids"))
+    emb = _read_npz(
+        run_dir, EMBEDDINGS_FILE, ("user", "item", "topic", "user_ids", "item_scenario", "item_ids", "topic_ids")
+    )
     split = _read_npz(run_dir, SPLIT_FILE, ("train", "val", "test"))
     ids = {k: emb[k] for k in ("user_ids", "item_scenario", "item_ids", "topic_ids")}
     for k, v in ids.items():
         if v.ndim != 1 or v.dtype.kind != "U":
             raise _unusable(run_dir, f"{EMBEDDINGS_FILE}: {k} is {v.dtype} of shape {v.shape}, not a list of strings")
     if len(ids["item_scenario"]) != len(ids["item_ids"]):
-        raise _unusable(run_dir, f"{EMBEDDINGS_FILE}: {len(ids['item_ids'])} item ids for {len(ids['item_scenario'])} item scenarios")
+        raise _unusable(
+            run_dir,
+            f"{EMBEDDINGS_FILE}: {len(ids['item_ids'])} item ids for {len(ids['item_scenario'])} item scenarios",
+        )
     run = RunRecord(
         name=run_dir.name,
         path=run_dir,

@@ -95,14 +95,19 @@ def select_item_gate(model: RoutedLightGCN, inputs: Inputs, split: Split) -> dic
     model.set_gate_count(best["gate_count"])
     model.set_prior_weight(best["beta"])
     logger.info(
-        "item gate count %g, popularity prior %g (validation recall@20 %.4f)", best["gate_count"], best["prior"], best["val_recall@20"]
+        "item gate count %g, popularity prior %g (validation recall@20 %.4f)",
+        best["gate_count"],
+        best["prior"],
+        best["val_recall@20"],
     )
     out: dict[str, Any] = {**best, "prior_gate": best["gate_count"], "selected_on": "validation", "grid": grid}
     if model.text_users is not None and model.text_items is not None:
         out["text"] = select_block_weight(model, channels, split, candidates, exclude, sample, block="text")
         out["gate_count"] = out["text"]["gate_count"]
     if model.ease_users is not None and model.ease_items is not None:
-        out["ease"] = select_block_weight(model, channels, split, candidates, exclude, sample, block="ease", gates=(out["gate_count"],))
+        out["ease"] = select_block_weight(
+            model, channels, split, candidates, exclude, sample, block="ease", gates=(out["gate_count"],)
+        )
     return out
 
 
@@ -199,5 +204,11 @@ def select_block_weight(
     set_weight(best["weight"])
     if not best["weight"]:
         clear()
-    logger.info("%s block %g, item gate count %g (validation recall@20 %.4f)", block, best[block], best["gate_count"], best["val_recall@20"])
+    logger.info(
+        "%s block %g, item gate count %g (validation recall@20 %.4f)",
+        block,
+        best[block],
+        best["gate_count"],
+        best["val_recall@20"],
+    )
     return {**best, "grid": grid}

@@ -37,7 +37,9 @@ def read_amazon_kg_metadata(path: Path, *, encoding: str = "utf-8") -> Iterator[
         if not header_seen:
             header_seen = True
             if fields[:1] != ["iid"]:
-                raise InputDataError(f"expected the header 'iid<TAB>metadata', found {text[:80]!r}", path=str(path), line=number)
+                raise InputDataError(
+                    f"expected the header 'iid<TAB>metadata', found {text[:80]!r}", path=str(path), line=number
+                )
             return None
         categories = [parse_dbpedia_title(f[4:]) for f in fields[1:] if f.startswith("cat:")]
         resources = [parse_dbpedia_title(f) for f in fields[1:] if f.startswith("res:")]

@@ -21,10 +21,14 @@ def _names(fields: Sequence[str], *, strip_types: bool) -> list[str]:
 def _header_names(path: Path, line: int, fields: list[str], *, strip_types: bool) -> list[str]:
     names = _names(fields, strip_types=strip_types)
     if any(not n for n in names):
-        raise InputDataError(f"header has an empty column name: {fields!r}; name every column", path=str(path), line=line)
+        raise InputDataError(
+            f"header has an empty column name: {fields!r}; name every column", path=str(path), line=line
+        )
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
-        raise InputDataError(f"header repeats column names {dupes}; make column names unique", path=str(path), line=line)
+        raise InputDataError(
+            f"header repeats column names {dupes}; make column names unique", path=str(path), line=line
+        )
     return names
 
 

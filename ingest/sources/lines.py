@@ -82,7 +82,9 @@ def open_binary(path: Path) -> BinaryIO:
     try:
         fh = open(path, "rb")  # noqa: SIM115 - returned to the caller
     except PermissionError as e:
-        raise InputDataError("permission denied; make the file readable (e.g. chmod a+r) or run as its owner", path=spath) from e
+        raise InputDataError(
+            "permission denied; make the file readable (e.g. chmod a+r) or run as its owner", path=spath
+        ) from e
     except OSError as e:
         raise InputDataError(f"cannot open the file ({e.strerror or e})", path=spath) from e
     magic = fh.read(2)
@@ -104,7 +106,7 @@ def _text_encoding(encoding: str) -> str:
     try:
         name = codecs.lookup(encoding).name
     except LookupError as e:
-        raise InputDataError(f"unknown encoding {encoding!r}; declare e.g. encoding = \"utf-8\" or \"latin-1\"") from e
+        raise InputDataError(f'unknown encoding {encoding!r}; declare e.g. encoding = "utf-8" or "latin-1"') from e
     return "utf-8-sig" if name == "utf-8" else encoding
 
 
@@ -204,9 +206,7 @@ def content_lines(path: Path, encoding: str = "utf-8") -> Iterator[tuple[int, st
             yield item
 
 
-def parse_lines(
-    path: Path, encoding: str, parse: Callable[[int, str], T | None]
-) -> Iterator[T | Reject]:
+def parse_lines(path: Path, encoding: str, parse: Callable[[int, str], T | None]) -> Iterator[T | Reject]:
     """The prologue of every line-based reader: ``parse(line_number, text)`` for each content line.
 
     Lines that cannot be decoded and blank lines are passed on as rejects (see :func:`content_lines`);

@@ -27,7 +27,9 @@ def read_parquet(path: Path, *, batch_size: int = 65_536) -> Iterator[RawRow | R
     try:
         pf = pq.ParquetFile(path)
     except PermissionError as e:
-        raise InputDataError("permission denied; make the file readable (e.g. chmod a+r) or run as its owner", path=spath) from e
+        raise InputDataError(
+            "permission denied; make the file readable (e.g. chmod a+r) or run as its owner", path=spath
+        ) from e
     except Exception as e:  # pyarrow raises ArrowInvalid / OSError for non-Parquet input
         raise InputDataError(f"not a readable Parquet file ({e}); check the declared format", path=spath) from e
     if pf.metadata.num_rows == 0:

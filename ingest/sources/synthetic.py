@@ -78,7 +78,14 @@ def generate(
             n_liked = max(1, int(interactions_per_user * 0.8))
             chosen = rng.sample(pool, min(n_liked, len(pool))) + rng.sample(others, interactions_per_user - n_liked)
             for r in chosen:
-                inter[scenario].append((f"u{u:04d}", r[0], rng.randint(3 if r[2] in liked else 1, 5), 1_600_000_000 + rng.randint(0, 10**7)))
+                inter[scenario].append(
+                    (
+                        f"u{u:04d}",
+                        r[0],
+                        rng.randint(3 if r[2] in liked else 1, 5),
+                        1_600_000_000 + rng.randint(0, 10**7),
+                    )
+                )
     for scenario in SCENARIOS:
         with open(directory / f"synthetic_{scenario}_items.tsv", "w", encoding="utf-8") as fh:
             fh.write("item_id\ttitle\ttheme\tdescription\n")

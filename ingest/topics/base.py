@@ -63,9 +63,7 @@ class TopicSet:
     meta: dict[str, Any] = field(default_factory=dict)
 
 
-def labelled_topics(
-    source: str, labelled: Iterable[tuple[str, str, Sequence[str]]], *, min_items: int = 2
-) -> TopicSet:
+def labelled_topics(source: str, labelled: Iterable[tuple[str, str, Sequence[str]]], *, min_items: int = 2) -> TopicSet:
     """Topics from labels attached to items (categories, LLM answers): one topic per label that at
     least ``min_items`` items carry (a label of one item links nothing).
 
@@ -96,7 +94,13 @@ def labelled_topics(
 
 
 def write_rows(
-    store: GraphStore, query: str, rows: list[dict[str, Any]], *, desc: str, progress: bool = False, batch_size: int = 10_000
+    store: GraphStore,
+    query: str,
+    rows: list[dict[str, Any]],
+    *,
+    desc: str,
+    progress: bool = False,
+    batch_size: int = 10_000,
 ) -> None:
     """Write ``rows`` with ``query`` in batches, with a progress bar named ``desc`` when ``progress``."""
     from tqdm.auto import tqdm
@@ -105,7 +109,9 @@ def write_rows(
         store.write_batches(query, rows, batch_size=batch_size, on_batch=bar.update)
 
 
-def write_topics(store: GraphStore, topics: TopicSet, *, batch_size: int = 10_000, progress: bool = False) -> dict[str, int]:
+def write_topics(
+    store: GraphStore, topics: TopicSet, *, batch_size: int = 10_000, progress: bool = False
+) -> dict[str, int]:
     """Replace the store's topics of ``topics.source`` with these (idempotent).
 
     Args:
@@ -117,13 +123,19 @@ def write_topics(store: GraphStore, topics: TopicSet, *, batch_size: int = 10_00
     Returns:
         Counts: ``deleted`` old topic nodes, ``topics`` and ``memberships`` written.
     """
-    logger.info("writing %d %s topics and %d HAS_TOPIC edges", len(topics.topics), topics.source, len(topics.memberships))
+    logger.info(
+        "writing %d %s topics and %d HAS_TOPIC edges", len(topics.topics), topics.source, len(topics.memberships)
+    )
     deleted = store.delete_topics(topics.source)
     rows = [{**asdict(t), "keywords": list(t.keywords)} for t in topics.topics]
     write_rows(store, cypher.MERGE_TOPICS, rows, desc="Topic nodes", progress=progress, batch_size=batch_size)
     memberships = [asdict(m) for m in topics.memberships]
-    write_rows(store, cypher.MERGE_HAS_TOPIC, memberships, desc="HAS_TOPIC edges", progress=progress, batch_size=batch_size)
-    logger.info("wrote %d %s topics, %d memberships (replaced %d)", len(rows), topics.source, len(topics.memberships), deleted)
+    write_rows(
+        store, cypher.MERGE_HAS_TOPIC, memberships, desc="HAS_TOPIC edges", progress=progress, batch_size=batch_size
+    )
+    logger.info(
+        "wrote %d %s topics, %d memberships (replaced %d)", len(rows), topics.source, len(topics.memberships), deleted
+    )
     return {"deleted": deleted, "topics": len(rows), "memberships": len(topics.memberships)}
 
 
@@ -149,7 +161,9 @@ class TopicSpread:
     bridge_score: float | None = None
 
 
-def topic_spreads(store: GraphStore, *, source: str | None = None, scenarios: Sequence[str] | None = None) -> list[TopicSpread]:
+def topic_spreads(
+    store: GraphStore, *, source: str | None = None, scenarios: Sequence[str] | None = None
+) -> list[TopicSpread]:
     """Read every topic's scenario spread from the store (largest topics first)."""
     per: dict[str, dict[str, Any]] = {}
     counts: dict[str, dict[str, int]] = defaultdict(dict)
@@ -161,7 +175,11 @@ def topic_spreads(store: GraphStore, *, source: str | None = None, scenarios: Se
     out = []
     for tid, info in per.items():
         c = counts.get(tid, {})
-        out.append(TopicSpread(tid, info["label"], info["source"], c, scenario_balance(c, len(all_scenarios)), info["bridge_score"]))
+        out.append(
+            TopicSpread(
+                tid, info["label"], info["source"], c, scenario_balance(c, len(all_scenarios)), info["bridge_score"]
+            )
+        )
     return sorted(out, key=lambda t: (-sum(t.items.values()), t.id))
 
 

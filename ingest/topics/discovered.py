@@ -64,7 +64,9 @@ def soft_memberships(
     return hard, out
 
 
-def ctfidf_keywords(texts: Sequence[str], labels: Sequence[int], n_topics: int, *, n_keywords: int = 8) -> list[list[str]]:
+def ctfidf_keywords(
+    texts: Sequence[str], labels: Sequence[int], n_topics: int, *, n_keywords: int = 8
+) -> list[list[str]]:
     """Top class-based TF-IDF keywords of each cluster (English stop words removed)."""
     import numpy as np
     from sklearn.feature_extraction.text import CountVectorizer
@@ -119,7 +121,9 @@ def discover_topics(
     logger.info("clustering %d items into %d topics (k-means, 4 restarts)", n, k)
     centroids = cluster(x, k, seed=seed)
     logger.info("assigning items to topics and labelling the topics with c-TF-IDF keywords")
-    hard, soft = soft_memberships(x, centroids, temperature=temperature, max_topics=max_topics_per_item, min_weight=min_weight)
+    hard, soft = soft_memberships(
+        x, centroids, temperature=temperature, max_topics=max_topics_per_item, min_weight=min_weight
+    )
     keywords = ctfidf_keywords(texts, hard.tolist(), k, n_keywords=n_keywords)
     sizes = [int((hard == c).sum()) for c in range(k)]
     topics = [

@@ -119,7 +119,9 @@ def extract_discovered(
     return topics, write_topics(store, topics, progress=progress)
 
 
-def extract_metadata(store: GraphStore, *, min_items: int = 2, progress: bool = False) -> tuple[TopicSet, dict[str, int]]:
+def extract_metadata(
+    store: GraphStore, *, min_items: int = 2, progress: bool = False
+) -> tuple[TopicSet, dict[str, int]]:
     """Turn ``Item.categories`` into topics and write them (replacing earlier metadata topics)."""
     from ingest.topics.metadata import metadata_topics
 
@@ -145,7 +147,14 @@ def extract_llm(
 
 
 def extract_zero_shot(
-    store: GraphStore, features: ItemFeatures, taxonomy: Path, encoder: Any, cache: Any, *, progress: bool = False, **options: Any
+    store: GraphStore,
+    features: ItemFeatures,
+    taxonomy: Path,
+    encoder: Any,
+    cache: Any,
+    *,
+    progress: bool = False,
+    **options: Any,
 ) -> tuple[TopicSet, dict[str, int]]:
     """Assign items to the taxonomy's labels by similarity and write them (replacing earlier zero-shot topics)."""
     from graphrec.text.cache import encode_cached
@@ -159,6 +168,8 @@ def extract_zero_shot(
     entries = read_taxonomy(taxonomy)
     label_vectors = encode_cached(encoder, [text for _, text in entries], cache).vectors
     corpus = load_corpus(store, features)
-    topics = zero_shot_topics(corpus.scenarios, corpus.ids, corpus.x, [lab for lab, _ in entries], label_vectors, **options)
+    topics = zero_shot_topics(
+        corpus.scenarios, corpus.ids, corpus.x, [lab for lab, _ in entries], label_vectors, **options
+    )
     topics.meta["items_without_text"] = corpus.without_text
     return topics, write_topics(store, topics, progress=progress)

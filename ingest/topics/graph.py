@@ -79,7 +79,12 @@ def build_topic_graph(
     g = nx.Graph()
     for topic, items in members.items():
         spread = dict(Counter(s for s, _ in items))
-        g.add_node(topic, items=spread, balance=scenario_balance(spread, len(scenarios)), bridge_score=bridge_score(spread, len(scenarios)))
+        g.add_node(
+            topic,
+            items=spread,
+            balance=scenario_balance(spread, len(scenarios)),
+            bridge_score=bridge_score(spread, len(scenarios)),
+        )
     topics_of: dict[tuple[str, str], list[str]] = defaultdict(list)
     for topic, items in members.items():
         for key in items:
@@ -117,7 +122,9 @@ def build_topic_graph(
     return g
 
 
-def write_topic_graph(store: GraphStore, g: nx.Graph, scenarios: Sequence[str], *, progress: bool = False) -> TopicGraphSummary:
+def write_topic_graph(
+    store: GraphStore, g: nx.Graph, scenarios: Sequence[str], *, progress: bool = False
+) -> TopicGraphSummary:
     """Replace the store's ``RELATED_TO`` edges with ``g``'s and set each topic's figures (a progress bar
     per write with ``progress``)."""
     logger.info("writing %d RELATED_TO edges and the figures of %d topics", g.number_of_edges(), g.number_of_nodes())

@@ -120,7 +120,9 @@ class ResponseCache:
 class ChatClient:
     """Minimal OpenAI-compatible chat client: retries with backoff, response cache, request counting."""
 
-    def __init__(self, config: LLMConfig, cache: ResponseCache | None = None, *, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self, config: LLMConfig, cache: ResponseCache | None = None, *, sleep: Callable[[float], None] = time.sleep
+    ) -> None:
         self.config = config
         self.cache = cache
         self._sleep = sleep
@@ -176,13 +178,15 @@ class ChatClient:
             retry_after: float | None = None
             try:
                 req = urllib.request.Request(url, data=data, headers=headers, method="POST")
-                with urllib.request.urlopen(req, timeout=self.config.timeout_seconds) as resp:  # noqa: S310 - user's endpoint
+                with urllib.request.urlopen(req, timeout=self.config.timeout_seconds) as resp:
                     payload = json.loads(resp.read().decode("utf-8"))
                 return str(payload["choices"][0]["message"]["content"])
             except urllib.error.HTTPError as e:
                 detail = e.read().decode("utf-8", "replace")[:300]
                 if e.code not in _RETRY_STATUS:
-                    raise LLMError(f"{url} answered HTTP {e.code}: {detail}; check --llm-model, the key and the URL") from e
+                    raise LLMError(
+                        f"{url} answered HTTP {e.code}: {detail}; check --llm-model, the key and the URL"
+                    ) from e
                 problem = f"HTTP {e.code}"
                 if e.headers.get("Retry-After", "").replace(".", "", 1).isdigit():
                     retry_after = float(e.headers["Retry-After"])
@@ -193,8 +197,10 @@ class ChatClient:
             if attempt == self.config.max_retries:
                 raise LLMError(f"{url} failed {attempt + 1} times, last: {problem}")
             self._count("retries")
-            wait = retry_after if retry_after is not None else delay * (1 + random.random() * 0.25)  # noqa: S311
-            logger.warning("LLM request failed (%s); retry %d/%d in %.1f s", problem, attempt + 1, self.config.max_retries, wait)
+            wait = retry_after if retry_after is not None else delay * (1 + random.random() * 0.25)
+            logger.warning(
+                "LLM request failed (%s); retry %d/%d in %.1f s", problem, attempt + 1, self.config.max_retries, wait
+            )
             self._sleep(wait)
             delay *= 2
         raise AssertionError("unreachable")
@@ -256,7 +262,11 @@ def parse_answer(content: str, n_items: int) -> tuple[dict[int, list[str]], list
         raise LLMError(f"answer has no 'items' list: {content[:200]!r}")
     out: dict[int, list[str]] = {}
     for entry in entries:
-        if not isinstance(entry, dict) or not isinstance(entry.get("index"), int) or not isinstance(entry.get("topics"), list):
+        if (
+            not isinstance(entry, dict)
+            or not isinstance(entry.get("index"), int)
+            or not isinstance(entry.get("topics"), list)
+        ):
             raise LLMError(f"malformed item entry {entry!r}")
         topics = [t for t in (normalise_topic(v) for v in entry["topics"]) if t]
         if 1 <= entry["index"] <= n_items and topics:
@@ -299,7 +309,10 @@ def llm_topics(
             logger.warning("no valid topics for %d of %d items in a batch", len(invalid), len(batch))
         return {batch[k - 1]: topics for k, topics in parsed.items()}, bad_rows, None
 
-    with ThreadPoolExecutor(cfg.max_concurrency) as pool, tqdm(total=len(texts), desc="llm topics", disable=not progress) as bar:
+    with (
+        ThreadPoolExecutor(cfg.max_concurrency) as pool,
+        tqdm(total=len(texts), desc="llm topics", disable=not progress) as bar,
+    ):
         for batch, (topics_by_row, bad_rows, error) in zip(batches, pool.map(run, batches)):
             bar.update(len(batch))
             if error is not None and cfg.on_error == "raise":

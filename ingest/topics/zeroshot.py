@@ -36,7 +36,9 @@ def read_taxonomy(path: Path) -> list[tuple[str, str]]:
         label, _, description = line.partition(":")
         label = re.sub(r"\s+", " ", label).strip()
         if label.lower() in seen:
-            raise InputDataError(f"label {label!r} repeats line {seen[label.lower()]}; keep one", path=str(path), line=number)
+            raise InputDataError(
+                f"label {label!r} repeats line {seen[label.lower()]}; keep one", path=str(path), line=number
+            )
         seen[label.lower()] = number
         out.append((label, description.strip() or label))
     if not out:

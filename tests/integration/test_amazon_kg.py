@@ -44,8 +44,12 @@ def ingest(cfg: StoreConfig, spec: Path) -> str:
 
 
 def assert_amazon_counts(cfg: StoreConfig, *, movie_items: int, book_items: int) -> None:
-    assert query(cfg, PER_SCENARIO, s="movies") == [{"users": 5_648, "items_with_interactions": 4_779, "interactions": 67_066}]
-    assert query(cfg, PER_SCENARIO, s="books") == [{"users": 10_485, "items_with_interactions": 8_318, "interactions": 115_572}]
+    assert query(cfg, PER_SCENARIO, s="movies") == [
+        {"users": 5_648, "items_with_interactions": 4_779, "interactions": 67_066}
+    ]
+    assert query(cfg, PER_SCENARIO, s="books") == [
+        {"users": 10_485, "items_with_interactions": 8_318, "interactions": 115_572}
+    ]
     assert query(cfg, TOTALS) == [{"users": 15_071, "items": movie_items + book_items, "interactions": 182_638}]
     assert query(cfg, ITEMS_PER_SCENARIO, s="movies") == [{"items": movie_items}]
     assert query(cfg, ITEMS_PER_SCENARIO, s="books") == [{"items": book_items}]
@@ -56,7 +60,9 @@ def assert_amazon_counts(cfg: StoreConfig, *, movie_items: int, book_items: int)
 def test_amazon_kg_counts_in_both_stores_and_after_reingest(store_config: StoreConfig, shared_data: Path) -> None:
     ingest(store_config, SPEC)
     assert_amazon_counts(store_config, movie_items=4_896, book_items=8_696)
-    titles = query(store_config, "MATCH (i:Item {scenario: $s, id: $id}) RETURN i.title AS title", s="movies", id="0767804325")
+    titles = query(
+        store_config, "MATCH (i:Item {scenario: $s, id: $id}) RETURN i.title AS title", s="movies", id="0767804325"
+    )
     assert titles == [{"title": "Absence of Malice"}]
     shared = query(
         store_config,

@@ -21,7 +21,9 @@ from ingest.sources.synthetic import generate
 from tests.helpers import invoke
 
 
-def test_the_pipeline_in_python_writes_back_the_run_in_memory(store: GraphStore, store_config: StoreConfig, tmp_path: Path) -> None:
+def test_the_pipeline_in_python_writes_back_the_run_in_memory(
+    store: GraphStore, store_config: StoreConfig, tmp_path: Path
+) -> None:
     home = store_config.home
     files = generate(tmp_path / "data", seed=0, users=80, items_per_scenario=50)
     ingest_api.ingest(store, files.spec, home=home)
@@ -39,7 +41,9 @@ def test_the_pipeline_in_python_writes_back_the_run_in_memory(store: GraphStore,
 
     wrote = run.write_back(store, k=5)  # the in-memory run: no folder to read
     assert wrote.run == run.name and wrote.recommended == 5 * len(run.record.user_ids)
-    edges = store.read("MATCH (:User)-[r:RECOMMENDED]->(:Item) RETURN collect(DISTINCT r.run) AS runs, count(r) AS n")[0]
+    edges = store.read("MATCH (:User)-[r:RECOMMENDED]->(:Item) RETURN collect(DISTINCT r.run) AS runs, count(r) AS n")[
+        0
+    ]
     assert edges == {"runs": [run.name], "n": wrote.recommended}
     cold_user = run.record.user_ids[int(run.record.slices["cold"][0])]
     recs = run.recommend([cold_user], k=5)
@@ -69,7 +73,9 @@ def test_graphrec_train_writes_back_its_in_memory_run(
 
     monkeypatch.setattr(rundir, "load_run", no_disk_round_trip)
     run_dir = tmp_path / "run"
-    out = invoke(store_config, "train", "--target", "books", "--source", "movies", "--epochs", "3", "--out", str(run_dir))
+    out = invoke(
+        store_config, "train", "--target", "books", "--source", "movies", "--epochs", "3", "--out", str(run_dir)
+    )
     assert f"write-back ({run_dir.name})" in out
     runs = store.read("MATCH (:User)-[r:RECOMMENDED]->(:Item) RETURN collect(DISTINCT r.run) AS runs")[0]["runs"]
     assert runs == [run_dir.name]

@@ -28,7 +28,9 @@ def test_help_is_instant_and_imports_nothing_heavy() -> None:
     code = "import sys, graphrec.cli; print(sorted(m for m in ('neo4j', 'torch', 'transformers', 'pyarrow', 'ingest') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
-    help_out = subprocess.run([sys.executable, "-m", "graphrec", "--help"], capture_output=True, text=True, check=True).stdout
+    help_out = subprocess.run(
+        [sys.executable, "-m", "graphrec", "--help"], capture_output=True, text=True, check=True
+    ).stdout
     for command in ("ingest", "query", "quickstart", "server", "stats", "train", "evaluate", "recommend", "explain"):
         assert command in help_out
 
@@ -62,7 +64,16 @@ def test_query_refuses_writes_unless_asked(store_config: StoreConfig) -> None:
     assert code == 1 and "read-only" in err and "--write" in err
     code, out, _ = run(store_config, "query", "MATCH (u:User {id: 'w1'}) RETURN count(u) AS n", "--format", "json")
     assert json.loads(out) == [{"n": 0}]
-    code, out, err = run(store_config, "query", "CREATE (u:User {id: $id}) RETURN u.id AS id", "--param", "id=w1", "--write", "--format", "json")
+    code, out, err = run(
+        store_config,
+        "query",
+        "CREATE (u:User {id: $id}) RETURN u.id AS id",
+        "--param",
+        "id=w1",
+        "--write",
+        "--format",
+        "json",
+    )
     assert code == 0 and json.loads(out) == [{"id": "w1"}]
 
 
@@ -86,12 +97,16 @@ def test_server_start_status_stop_and_stale_state_recovery(tmp_path: Path) -> No
     assert password not in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")  # not visible in ps
     assert (home / "arcadedb" / "credentials.json").stat().st_mode & 0o077 == 0
     # a command reuses the detached server and leaves it running
-    q = subprocess.run([*base, "query", "RETURN 1 AS one", "--format", "json"], capture_output=True, text=True, timeout=120)
+    q = subprocess.run(
+        [*base, "query", "RETURN 1 AS one", "--format", "json"], capture_output=True, text=True, timeout=120
+    )
     assert json.loads(q.stdout) == [{"one": 1}]
     assert json.loads((home / "arcadedb" / "server.json").read_text())["pid"] == pid
     # crash: the JVM dies without cleaning up; the next command recovers with a clear warning
     os.kill(pid, signal.SIGKILL)
-    q = subprocess.run([*base, "query", "RETURN 2 AS two", "--format", "json"], capture_output=True, text=True, timeout=180)
+    q = subprocess.run(
+        [*base, "query", "RETURN 2 AS two", "--format", "json"], capture_output=True, text=True, timeout=180
+    )
     assert q.returncode == 0, q.stderr
     assert json.loads(q.stdout) == [{"two": 2}]
     assert "stale embedded-server state file" in q.stderr and str(pid) in q.stderr
@@ -103,7 +118,10 @@ def test_server_start_status_stop_and_stale_state_recovery(tmp_path: Path) -> No
 def test_no_orphan_jvm_after_a_command(tmp_path: Path) -> None:
     home = tmp_path / "h2"
     out = subprocess.run(
-        [sys.executable, "-m", "graphrec", "--home", str(home), "query", "RETURN 1 AS x"], capture_output=True, text=True, timeout=180
+        [sys.executable, "-m", "graphrec", "--home", str(home), "query", "RETURN 1 AS x"],
+        capture_output=True,
+        text=True,
+        timeout=180,
     )
     assert out.returncode == 0, out.stderr
     assert not (home / "arcadedb" / "server.json").exists()
@@ -133,7 +151,13 @@ def test_embedded_server_logs_stay_under_the_home(tmp_path: Path) -> None:
     # ArcadeDB's JUL logging writes ./log relative to its working directory: it must not litter the caller's
     cwd, home = tmp_path / "cwd", tmp_path / "h"
     cwd.mkdir()
-    out = subprocess.run([sys.executable, "-m", "graphrec", "--home", str(home), "stats"], cwd=cwd, capture_output=True, text=True, timeout=180)
+    out = subprocess.run(
+        [sys.executable, "-m", "graphrec", "--home", str(home), "stats"],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert out.returncode == 0, out.stderr
     assert not (cwd / "log").exists() and list(cwd.iterdir()) == []
     assert any((home / "arcadedb" / "log").glob("arcadedb.log*"))

@@ -139,7 +139,10 @@ def test_readers_and_a_writer_share_the_server_and_a_second_writer_is_refused(tm
     # a second writer is refused at once, naming the holder
     second = subprocess.run(graphrec(home, "ingest", str(dataset)), capture_output=True, text=True, timeout=120)
     assert second.returncode == 1, second.stderr
-    assert f"another graphrec command (pid {writer.pid}: graphrec --home {home} --no-progress ingest {dataset}" in second.stderr
+    assert (
+        f"another graphrec command (pid {writer.pid}: graphrec --home {home} --no-progress ingest {dataset}"
+        in second.stderr
+    )
     assert f"holds the write lock of home {home}; wait for it to finish" in second.stderr
     assert "Traceback" not in second.stderr
     # the command that started the server finishes first; the server stays up for the readers
@@ -172,12 +175,17 @@ def test_server_left_by_killed_commands_is_reused_and_then_stopped(tmp_path: Pat
     first.kill()  # SIGKILL: no chance to stop the server
     first.communicate()
     assert pid_alive(jvm)  # no parent-death signal: a server may outlive the command that started it
-    assert "no command uses it (left by a killed command)" in subprocess.run(
-        graphrec(home, "server", "status"), capture_output=True, text=True, timeout=60
-    ).stdout
-    out = subprocess.run(graphrec(home, "query", "RETURN 1 AS one", "--format", "json"), capture_output=True, text=True, timeout=180)
+    assert (
+        "no command uses it (left by a killed command)"
+        in subprocess.run(graphrec(home, "server", "status"), capture_output=True, text=True, timeout=60).stdout
+    )
+    out = subprocess.run(
+        graphrec(home, "query", "RETURN 1 AS one", "--format", "json"), capture_output=True, text=True, timeout=180
+    )
     assert out.returncode == 0 and json.loads(out.stdout) == [{"one": 1}], out.stderr
-    assert f"embedded ArcadeDB (pid {jvm}, started by pid {first.pid}) was left running by graphrec commands" in out.stderr
+    assert (
+        f"embedded ArcadeDB (pid {jvm}, started by pid {first.pid}) was left running by graphrec commands" in out.stderr
+    )
     assert wait_until(lambda: not pid_alive(jvm)) and not jvm_running(home)
 
 
@@ -192,7 +200,9 @@ def test_a_command_killed_while_the_server_starts_leaves_no_orphan(tmp_path: Pat
     first.communicate()
     status = subprocess.run(graphrec(home, "server", "status"), capture_output=True, text=True, timeout=60).stdout
     assert str(jvm) in status and "no command uses it (left by a killed command)" in status, status
-    out = subprocess.run(graphrec(home, "query", "RETURN 1 AS one", "--format", "json"), capture_output=True, text=True, timeout=180)
+    out = subprocess.run(
+        graphrec(home, "query", "RETURN 1 AS one", "--format", "json"), capture_output=True, text=True, timeout=180
+    )
     assert out.returncode == 0 and json.loads(out.stdout) == [{"one": 1}], out.stderr
     assert f"embedded ArcadeDB (pid {jvm}, started by pid {first.pid}) was left running" in out.stderr
     assert wait_until(lambda: not pid_alive(jvm)) and not jvm_running(home)
@@ -206,7 +216,9 @@ def test_detached_server_outlives_commands_and_stop_waits_for_them(tmp_path: Pat
     try:
         reader = paused(home, "query", "RETURN 1 AS one", "--format", "json")
         stop = subprocess.run(graphrec(home, "server", "stop"), capture_output=True, text=True, timeout=60)
-        assert stop.returncode == 1 and "is in use by other graphrec commands" in stop.stderr and "--force" in stop.stderr
+        assert (
+            stop.returncode == 1 and "is in use by other graphrec commands" in stop.stderr and "--force" in stop.stderr
+        )
         code, out_, err = resume(reader)
         assert code == 0 and json.loads(out_) == [{"one": 1}], err
         assert pid_alive(jvm) and server_pid(home) == jvm  # detached: the last client leaves it running
@@ -229,7 +241,9 @@ def test_a_running_server_becomes_detached_on_server_start(tmp_path: Path) -> No
         assert code == 0, err
         assert pid_alive(jvm)  # its last client left it running: it is detached now
         assert "detached" in subprocess.run(graphrec(home, "server", "status"), capture_output=True, text=True).stdout
-        assert subprocess.run(graphrec(home, "server", "stop"), capture_output=True, text=True).stdout.strip() == "stopped"
+        assert (
+            subprocess.run(graphrec(home, "server", "stop"), capture_output=True, text=True).stdout.strip() == "stopped"
+        )
     finally:
         if pid_alive(jvm):
             os.kill(jvm, signal.SIGKILL)
@@ -241,7 +255,9 @@ def test_home_is_private_after_a_real_ingest(tmp_path: Path, dataset: Path) -> N
 
     def loose_entries() -> list[str]:
         entries = [home, *home.rglob("*")]
-        return [f"{oct(p.lstat().st_mode & 0o777)} {p}" for p in entries if not p.is_symlink() and p.lstat().st_mode & 0o077]
+        return [
+            f"{oct(p.lstat().st_mode & 0o777)} {p}" for p in entries if not p.is_symlink() and p.lstat().st_mode & 0o077
+        ]
 
     home = tmp_path / "home"
     out = subprocess.run(

@@ -20,8 +20,8 @@ from graphrec.store.bolt import GraphStore
 from graphrec.store.connect import StoreConfig
 from ingest.pipeline import ingest_spec
 from ingest.prepare import prepare_dataset
-from ingest.summary import IngestSummary
 from ingest.spec import load_spec
+from ingest.summary import IngestSummary
 from tests.bad_input_corpus import CASES, LOADABLE, write_spec
 from tests.helpers import cli_args
 

@@ -42,4 +42,9 @@ def test_export_to_hetero_data(store_config: StoreConfig) -> None:
     assert np.array_equal(data[EdgeType.REV_INTERACTS].edge_index.flip(0).numpy(), train)
     held_out = {tuple(p) for p in export.interactions[:, 1::2].T} - {tuple(p) for p in train.T}
     assert held_out and not held_out & {tuple(p) for p in data[EdgeType.INTERACTS].edge_index.numpy().T}
-    assert set(data.edge_types) == {EdgeType.INTERACTS, EdgeType.REV_INTERACTS, EdgeType.HAS_TOPIC, EdgeType.REV_HAS_TOPIC}
+    assert set(data.edge_types) == {
+        EdgeType.INTERACTS,
+        EdgeType.REV_INTERACTS,
+        EdgeType.HAS_TOPIC,
+        EdgeType.REV_HAS_TOPIC,
+    }

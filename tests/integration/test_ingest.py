@@ -24,7 +24,9 @@ def test_synthetic_ingest_counts_and_idempotent_rerun(store: GraphStore, tmp_pat
     assert s1.recounted["users"] == want["users"] and s1.recounted["scenarios"] == 2
     assert sum(v for k, v in s1.recounted.items() if k.startswith("interactions:")) == want["interactions"]
     assert sum(v for k, v in s1.recounted.items() if k.startswith("items:")) == want["items"]
-    items = store.read("MATCH (i:Item {scenario: $s, id: $id}) RETURN i.title AS t, i.text AS x", {"s": "books", "id": "b0001"})
+    items = store.read(
+        "MATCH (i:Item {scenario: $s, id: $id}) RETURN i.title AS t, i.text AS x", {"s": "books", "id": "b0001"}
+    )
     assert len(items) == 1 and items[0]["t"] and "about" in items[0]["x"]
     s2 = ingest_spec(store, spec, run_dir=tmp_path / "r2", state_dir=tmp_path / "state", progress=False)
     assert graph_counts(store) == got1
@@ -42,7 +44,9 @@ def test_rejected_rows_never_reach_the_graph(store: GraphStore, tmp_path: Path) 
         'interactions = { path = "i.tsv", format = "tsv", user = "user_id", item = "item_id", rating = "rating" }\n'
         'items = { path = "items.tsv", format = "tsv", id = "id", title = "title" }\n'
     )
-    summary = ingest_spec(store, load_spec(tmp_path / "spec.toml"), run_dir=tmp_path / "r", state_dir=tmp_path / "st", progress=False)
+    summary = ingest_spec(
+        store, load_spec(tmp_path / "spec.toml"), run_dir=tmp_path / "r", state_dir=tmp_path / "st", progress=False
+    )
     assert summary.rejects_by_kind == {"duplicate": 1, "field-count": 1, "rating": 1, "unknown-item": 1}
     rows = store.read("MATCH (u:User)-[r:INTERACTED]->(i:Item) RETURN u.id AS u, i.id AS i, r.rating AS rating")
     assert rows == [{"u": "u1", "i": "A", "rating": 5.0}]

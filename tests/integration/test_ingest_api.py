@@ -15,7 +15,9 @@ from ingest import api
 from ingest.sources.synthetic import generate
 
 
-def test_ingest_then_topics_through_the_api(store: GraphStore, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_ingest_then_topics_through_the_api(
+    store: GraphStore, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     files = generate(tmp_path / "data", seed=0, users=60, items_per_scenario=60)
     summary = api.ingest(store, files.spec, state_dir=tmp_path / "state", run_dir=tmp_path / "run")
     assert set(summary.scenarios) == {"movies", "books"} and summary.rejected == 0
@@ -25,14 +27,22 @@ def test_ingest_then_topics_through_the_api(store: GraphStore, tmp_path: Path, c
     features = tmp_path / "features" / "item_features.npz"
     with caplog.at_level(logging.INFO, logger="ingest"):
         report = api.extract_topics(
-            store, method="discovered", n_topics=6, features_path=features, embedding_cache_path=tmp_path / "cache.sqlite"
+            store,
+            method="discovered",
+            n_topics=6,
+            features_path=features,
+            embedding_cache_path=tmp_path / "cache.sqlite",
         )
     assert report.embedded and features.exists() and report.features_path == features
     assert "embedding the items' text now" in caplog.text and "clustering 120 items into 6 topics" in caplog.text
     assert (report.method, report.topics, report.replaced) == ("discovered", 6, 0)
     assert report.memberships >= 120 and report.meta["items_without_text"] == 0 and "hard_labels" not in report.meta
-    again = api.extract_topics(store, method="discovered", n_topics=6, features_path=features, embedding_cache_path=tmp_path / "c2")
-    assert not again.embedded and again.replaced == 6 and not (tmp_path / "c2").exists()  # the file is read, nothing embedded
+    again = api.extract_topics(
+        store, method="discovered", n_topics=6, features_path=features, embedding_cache_path=tmp_path / "c2"
+    )
+    assert (
+        not again.embedded and again.replaced == 6 and not (tmp_path / "c2").exists()
+    )  # the file is read, nothing embedded
 
     by_size = api.list_topics(store)
     assert by_size.total == 6 and len(by_size) == 6
@@ -42,7 +52,11 @@ def test_ingest_then_topics_through_the_api(store: GraphStore, tmp_path: Path, c
 
     graph = api.build_topic_graph(store, features_path=features)
     assert graph.topics == 6 and graph.with_features and graph.scenarios == ["books", "movies"]
-    assert max(graph.cooccurrence_edges, graph.similarity_edges) <= graph.edges <= graph.cooccurrence_edges + graph.similarity_edges
+    assert (
+        max(graph.cooccurrence_edges, graph.similarity_edges)
+        <= graph.edges
+        <= graph.cooccurrence_edges + graph.similarity_edges
+    )
     assert graph.top_bridging and graph.top_bridging[0]["bridge_score"] > 0
     by_bridge = api.list_topics(store, sort="bridge", limit=3)
     assert len(by_bridge) == 3 and by_bridge.total == 6

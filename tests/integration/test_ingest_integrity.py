@@ -19,9 +19,9 @@ from graphrec.store.bolt import GraphStore
 from ingest.checkpoint import checkpoint_path
 from ingest.pipeline import ingest_spec
 from ingest.prepare import prepare_dataset
-from ingest.summary import IngestSummary
 from ingest.sources.synthetic import SyntheticFiles, generate
 from ingest.spec import load_spec
+from ingest.summary import IngestSummary
 from tests.helpers import expected_counts, graph_counts
 
 
@@ -49,12 +49,23 @@ def files(tmp_path: Path) -> SyntheticFiles:
 
 def ingest(store: GraphStore, files: SyntheticFiles, tmp: Path, tag: str, batch_size: int = 100, **kw) -> IngestSummary:  # type: ignore[no-untyped-def]
     return ingest_spec(
-        store, load_spec(files.spec), run_dir=tmp / tag, state_dir=tmp / "state", batch_size=batch_size, progress=False, **kw
+        store,
+        load_spec(files.spec),
+        run_dir=tmp / tag,
+        state_dir=tmp / "state",
+        batch_size=batch_size,
+        progress=False,
+        **kw,
     )
 
 
 def interrupted(
-    store: GraphStore, files: SyntheticFiles, tmp: Path, stage_prefix: str = "interactions:", rows: int = 500, batch_size: int = 100
+    store: GraphStore,
+    files: SyntheticFiles,
+    tmp: Path,
+    stage_prefix: str = "interactions:",
+    rows: int = 500,
+    batch_size: int = 100,
 ) -> None:
     with pytest.raises(Interrupt):
         ingest(store, files, tmp, "interrupted", batch_size, on_batch=interrupt_after(stage_prefix, rows))
@@ -93,7 +104,9 @@ def test_interrupted_then_cleared_then_rerun_writes_everything(
     assert_complete(store, files, tmp_path, summary)
 
 
-def test_resume_into_the_same_graph_skips_committed_rows(store: GraphStore, files: SyntheticFiles, tmp_path: Path) -> None:
+def test_resume_into_the_same_graph_skips_committed_rows(
+    store: GraphStore, files: SyntheticFiles, tmp_path: Path
+) -> None:
     """A crash mid-way still resumes exactly (the marker matches), and a second rerun is a no-op on counts."""
     interrupted(store, files, tmp_path, rows=700)
     summary = ingest(store, files, tmp_path, "rerun")
@@ -104,7 +117,9 @@ def test_resume_into_the_same_graph_skips_committed_rows(store: GraphStore, file
     assert_complete(store, files, tmp_path, again)
 
 
-def test_a_batch_whose_endpoints_are_gone_stops_the_ingest(store: GraphStore, files: SyntheticFiles, tmp_path: Path) -> None:
+def test_a_batch_whose_endpoints_are_gone_stops_the_ingest(
+    store: GraphStore, files: SyntheticFiles, tmp_path: Path
+) -> None:
     """Users deleted behind a checkpoint (the marker survives): the first interactions batch past the
     checkpoint matches nothing, which is an error naming the stage, the batch and the numbers."""
     interrupted(store, files, tmp_path, rows=300)
@@ -183,7 +198,10 @@ def test_checkpoint_of_another_database_is_not_resumed(
     checkpoint (same spec, same state folder) belongs to the ArcadeDB graph and is not resumed on Neo4j."""
     from graphrec.store.connect import StoreConfig, open_store
 
-    with open_store(StoreConfig(home=arcadedb_home)) as arcade, open_store(StoreConfig(home=tmp_path / "h", uri=neo4j_uri)) as neo:
+    with (
+        open_store(StoreConfig(home=arcadedb_home)) as arcade,
+        open_store(StoreConfig(home=tmp_path / "h", uri=neo4j_uri)) as neo,
+    ):
         arcade.clear()
         neo.clear()
         interrupted(arcade, files, tmp_path)

@@ -69,7 +69,13 @@ def assert_written_back(cfg: StoreConfig, run: str) -> None:
         recs = store.read(per_user.format(rel="RECOMMENDED"))[0]
         assert recs == {"users": users, "lo": K, "hi": K, "total": K * users, "distinct_targets": K * users}
         interests = store.read(per_user.format(rel="INTERESTED_IN"))[0]
-        assert interests == {"users": users, "lo": TOPICS, "hi": TOPICS, "total": TOPICS * users, "distinct_targets": TOPICS * users}
+        assert interests == {
+            "users": users,
+            "lo": TOPICS,
+            "hi": TOPICS,
+            "total": TOPICS * users,
+            "distinct_targets": TOPICS * users,
+        }
         kinds = store.read(
             "MATCH ()-[r:RECOMMENDED|INTERESTED_IN]->(x) RETURN type(r) AS rel, collect(DISTINCT r.run) AS runs, "
             "collect(DISTINCT x.scenario) AS scenarios ORDER BY rel"
@@ -77,11 +83,15 @@ def assert_written_back(cfg: StoreConfig, run: str) -> None:
         assert kinds == [{"rel": "INTERESTED_IN", "runs": [run], "scenarios": []},
                          {"rel": "RECOMMENDED", "runs": [run], "scenarios": ["books"]}]  # fmt: skip
         for label in ("User", "Item"):
-            missing = store.read(f"MATCH (n:{label}) WHERE n.embedding IS NULL OR size(n.embedding) <> 16 RETURN count(n) AS n")
+            missing = store.read(
+                f"MATCH (n:{label}) WHERE n.embedding IS NULL OR size(n.embedding) <> 16 RETURN count(n) AS n"
+            )
             assert missing[0]["n"] == 0, label
 
 
-def interrupt_when(cfg: StoreConfig, args: list[str], ready: Callable[[str], bool], *, timeout: float = 180) -> tuple[int, str]:
+def interrupt_when(
+    cfg: StoreConfig, args: list[str], ready: Callable[[str], bool], *, timeout: float = 180
+) -> tuple[int, str]:
     """Run ``graphrec -v ARGS`` in a subprocess, send it SIGINT as soon as ``ready(stderr so far)`` is
     true, and return its exit code and stderr. Fails if the command ends before that."""
     proc = subprocess.Popen(
@@ -95,7 +105,9 @@ def interrupt_when(cfg: StoreConfig, args: list[str], ready: Callable[[str], boo
     deadline = time.monotonic() + timeout
     try:
         while not ready("".join(lines)):
-            assert proc.poll() is None, f"the command ended (rc {proc.returncode}) before the interrupt:\n{''.join(lines)[-3000:]}"
+            assert proc.poll() is None, (
+                f"the command ended (rc {proc.returncode}) before the interrupt:\n{''.join(lines)[-3000:]}"
+            )
             assert time.monotonic() < deadline, f"no interrupt point within {timeout} s:\n{''.join(lines)[-3000:]}"
             time.sleep(0.02)
         proc.send_signal(signal.SIGINT)
@@ -118,7 +130,9 @@ def assert_clear_interrupt(rc: int, stderr: str, message: str) -> None:
 def test_sigint_during_training_saves_nothing_and_a_rerun_completes(graph: StoreConfig) -> None:
     runs = runs_dir(graph.home)
     before = sorted(runs.iterdir()) if runs.exists() else []
-    rc, stderr = interrupt_when(graph, [*TRAIN, "--epochs", "1000", "--patience", "1000"], lambda err: "epoch 2 loss" in err)
+    rc, stderr = interrupt_when(
+        graph, [*TRAIN, "--epochs", "1000", "--patience", "1000"], lambda err: "epoch 2 loss" in err
+    )
     assert_clear_interrupt(rc, stderr, "while training: no run was saved and nothing was written to the graph")
     assert "epoch 999" not in stderr
     # no folder left behind (the command removed the one it had created), nothing written back
@@ -142,11 +156,23 @@ def test_sigint_during_write_back_then_write_back_completes(graph: StoreConfig, 
         graph, [*TRAIN, "--epochs", "2", "--write-batch-size", "5", "--out", str(second)],
         lambda err: "RECOMMENDED into books" in err and one(graph, new_edges, run=second.name) > 0,
     )  # fmt: skip
-    assert_clear_interrupt(rc, stderr, f"during the write-back of run {second.name}: the run folder {second} is complete")
+    assert_clear_interrupt(
+        rc, stderr, f"during the write-back of run {second.name}: the run folder {second} is complete"
+    )
     advised = re.search(r"Finish with `graphrec (.+?)`; it replaces what was written", stderr)
     assert advised, stderr
     advised_args = shlex.split(advised.group(1))  # the same home and store, run, scenario, k and topics per user
-    write_back = ["write-back", "--run", str(second), "--scenario", "books", "-k", str(K), "--topics-per-user", str(TOPICS)]
+    write_back = [
+        "write-back",
+        "--run",
+        str(second),
+        "--scenario",
+        "books",
+        "-k",
+        str(K),
+        "--topics-per-user",
+        str(TOPICS),
+    ]
     assert advised_args == [f"--home={graph.home}", *([f"--uri={graph.uri}"] if graph.uri else []), *write_back]
     # interrupted mid-way: part of the new run's edges are there, and the run folder is complete
     written = one(graph, new_edges, run=second.name)
@@ -171,7 +197,9 @@ def test_sigint_during_write_back_then_write_back_completes(graph: StoreConfig, 
 def test_diverged_training_stops_with_the_fix_and_writes_nothing(graph: StoreConfig, tmp_path: Path) -> None:
     out = tmp_path / "diverged"
     err = invoke(graph, *TRAIN, "--lr", "1e30", "--epochs", "5", "--out", str(out), code=1)
-    assert re.match(r"error: training diverged: the BPR loss is nan after epoch \d with learning rate 1e\+30;", err), err
+    assert re.match(r"error: training diverged: the BPR loss is nan after epoch \d with learning rate 1e\+30;", err), (
+        err
+    )
     assert "Lower the learning rate (graphrec train --lr" in err and "Traceback" not in err
     assert not out.exists()  # the command created the folder and removed it
     assert one(graph, "MATCH ()-[r:RECOMMENDED|INTERESTED_IN]->() RETURN count(r) AS n") == 0

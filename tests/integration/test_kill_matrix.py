@@ -68,7 +68,10 @@ def _checkpoint_rows(home: Path, stage_prefix: str) -> int:
 def start_ingest_and_wait(cfg: StoreConfig, files: SyntheticFiles) -> subprocess.Popen[str]:
     """Start ``graphrec ingest`` and return once its checkpoint shows KILL_AFTER committed interaction rows."""
     proc = subprocess.Popen(
-        _cli(cfg, "ingest", "--batch-size", BATCH, str(files.spec)), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        _cli(cfg, "ingest", "--batch-size", BATCH, str(files.spec)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     deadline = time.monotonic() + 180
     while _checkpoint_rows(cfg.home, "interactions:") < KILL_AFTER:
@@ -82,7 +85,10 @@ def start_ingest_and_wait(cfg: StoreConfig, files: SyntheticFiles) -> subprocess
 
 def rerun(cfg: StoreConfig, files: SyntheticFiles, out: Path) -> subprocess.CompletedProcess[str]:
     done = subprocess.run(
-        _cli(cfg, "ingest", "--batch-size", BATCH, "--out", str(out), str(files.spec)), capture_output=True, text=True, timeout=600
+        _cli(cfg, "ingest", "--batch-size", BATCH, "--out", str(out), str(files.spec)),
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "Traceback" not in done.stderr
@@ -96,7 +102,8 @@ def assert_exact(cfg: StoreConfig, files: SyntheticFiles, tmp: Path, run: Path) 
         got = graph_counts(store)
         pairs = store.read("MATCH (u:User)-[:INTERACTED]->(i:Item) RETURN u.id AS u, i.scenario AS s, i.id AS i")
         per_scenario = {
-            r["s"]: r["n"] for r in store.read("MATCH (:User)-[r:INTERACTED]->(i:Item) RETURN i.scenario AS s, count(r) AS n")
+            r["s"]: r["n"]
+            for r in store.read("MATCH (:User)-[r:INTERACTED]->(i:Item) RETURN i.scenario AS s, count(r) AS n")
         }
         markers = store.read("MATCH (m:GraphrecStore) RETURN m.id AS id")
     assert {k: got[k] for k in want} == want
@@ -111,7 +118,9 @@ def assert_exact(cfg: StoreConfig, files: SyntheticFiles, tmp: Path, run: Path) 
 
 def _config(backend: str, store_config: StoreConfig, tmp: Path) -> StoreConfig:
     """A fresh home of its own (the embedded store's graph is then the test's own)."""
-    return StoreConfig(home=tmp / "home", uri=store_config.uri) if backend == "neo4j" else StoreConfig(home=tmp / "home")
+    return (
+        StoreConfig(home=tmp / "home", uri=store_config.uri) if backend == "neo4j" else StoreConfig(home=tmp / "home")
+    )
 
 
 def test_sigkill_of_the_ingest_then_rerun_resumes_exactly(
@@ -177,7 +186,11 @@ class PrivateNeo4j:
 
     def start(self) -> str:
         proc = subprocess.run(
-            ["bash", str(NEO4J_SCRIPT), "start", str(self.port)], env=self.env, capture_output=True, text=True, timeout=600
+            ["bash", str(NEO4J_SCRIPT), "start", str(self.port)],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=600,
         )
         if proc.returncode != 0:
             skip_or_fail(f"could not start a private Neo4j: {proc.stderr[-2000:]}", "GRAPHREC_REQUIRE_NEO4J")
@@ -221,4 +234,3 @@ def test_sigkill_of_neo4j_then_restart_and_rerun_recovers(
     done = rerun(cfg, files, tmp_path / "run")
     assert "resumed:" in done.stdout
     assert_exact(cfg, files, tmp_path, tmp_path / "run")
-

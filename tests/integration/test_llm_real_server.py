@@ -55,7 +55,13 @@ def test_topics_from_llama_cpp_server_with_schema_constrained_json(tmp_path: Pat
             timeout_seconds=120, response_format="json_object_schema",
         )  # fmt: skip
         client = ChatClient(config)
-        ts = llm_topics(["movies", "books", "books", "movies", "books", "movies"], [str(k) for k in range(6)], TEXTS, client, min_items=1)
+        ts = llm_topics(
+            ["movies", "books", "books", "movies", "books", "movies"],
+            [str(k) for k in range(6)],
+            TEXTS,
+            client,
+            min_items=1,
+        )
         # every answer came back as schema-shaped JSON (no batch failed as a whole): each item either got
         # valid topics or is counted as failed; a 135M model's topics are rough, but they are short phrases
         assert client.requests == 2 and client.retries == 0

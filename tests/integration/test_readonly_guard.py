@@ -51,7 +51,11 @@ WRITES: list[tuple[str, str, tuple[str, ...]]] = [
     ("foreach", "MATCH (u:User) WITH collect(u) AS us FOREACH (x IN us | SET x.f = 1)", ()),
     ("unit-subquery", "CALL { MATCH (u:User) SET u.sub = 1 }", ()),
     ("returning-subquery", "CALL { MATCH (u:User) SET u.sub = 1 RETURN count(u) AS c } RETURN c", ()),
-    ("union-hidden-write", "MATCH (u:User) RETURN u.id AS id UNION MATCH (i:Item) SET i.title = 'x' RETURN i.id AS id", ()),
+    (
+        "union-hidden-write",
+        "MATCH (u:User) RETURN u.id AS id UNION MATCH (i:Item) SET i.title = 'x' RETURN i.id AS id",
+        (),
+    ),
     ("with-then-write", "MATCH (u:User) WITH u LIMIT 1 CREATE (u)-[:RECOMMENDED]->(:Item {id: 'ghost'})", ()),
     ("comment-before-write", "/* just a read */ MATCH (n) // no\n DETACH DELETE n", ()),
     ("string-then-write", "WITH 'MATCH (n) RETURN n' AS s MATCH (u:User) SET u.s = s", ()),
@@ -79,7 +83,11 @@ WRITES: list[tuple[str, str, tuple[str, ...]]] = [
     ("create-user", "CREATE USER guard SET PASSWORD 'secret123' CHANGE NOT REQUIRED", ()),
     ("load-csv-file", "LOAD CSV FROM 'file:///etc/passwd' AS l RETURN l LIMIT 3", ()),
     ("load-csv-headers-http", "LOAD CSV WITH HEADERS FROM 'http://127.0.0.1:9/x.csv' AS l RETURN l", ()),
-    ("load-csv-param-union", "MATCH (u:User) RETURN u.id AS l UNION LOAD CSV FROM $url AS l RETURN l[0] AS l", ("url=file:///etc/passwd",)),
+    (
+        "load-csv-param-union",
+        "MATCH (u:User) RETURN u.id AS l UNION LOAD CSV FROM $url AS l RETURN l[0] AS l",
+        ("url=file:///etc/passwd",),
+    ),
     ("load-csv-create", "LOAD CSV FROM 'file:///etc/hostname' AS l CREATE (:X {l: l[0]})", ()),
 ]
 
@@ -88,13 +96,23 @@ PROCEDURES: list[tuple[str, str, tuple[str, ...]]] = [
     ("proc-create-label", "CALL db.createLabel('GuardLabel')", ()),
     ("proc-create-property", "CALL db.createProperty('guardProp')", ()),
     ("proc-create-reltype", "CALL db.createRelationshipType('GUARD_REL')", ()),
-    ("proc-vector-property", "MATCH (i:Item {id: 'i1'}) CALL db.create.setNodeVectorProperty(i, 'embedding', [1.0, 2.0])", ()),
+    (
+        "proc-vector-property",
+        "MATCH (i:Item {id: 'i1'}) CALL db.create.setNodeVectorProperty(i, 'embedding', [1.0, 2.0])",
+        (),
+    ),
 ]
 
 VARIANTS = WRITES + PROCEDURES
 
 #: Variants that do not write: refused up front, but a server may run them (reading only)
-READS_AT_SERVER = {"in-tx-read-only-body", "explain-drop", "load-csv-file", "load-csv-headers-http", "load-csv-param-union"}
+READS_AT_SERVER = {
+    "in-tx-read-only-body",
+    "explain-drop",
+    "load-csv-file",
+    "load-csv-headers-http",
+    "load-csv-param-union",
+}
 
 
 def _checksum(rows: list[dict[str, Any]]) -> str:
@@ -107,9 +125,7 @@ def graph_state(cfg: StoreConfig) -> dict[str, Any]:
     ends and properties, and the schema (constraints and indexes)."""
     with open_store(cfg, ensure_schema=False) as s:
         nodes = s.read("MATCH (n) RETURN labels(n) AS labels, properties(n) AS props")
-        rels = s.read(
-            "MATCH (a)-[r]->(b) RETURN type(r) AS type, properties(r) AS props, a.id AS a, b.id AS b"
-        )
+        rels = s.read("MATCH (a)-[r]->(b) RETURN type(r) AS type, properties(r) AS props, a.id AS a, b.id AS b")
         schema = [(o.kind, o.name, o.type, o.labels, o.properties, o.owner) for o in read_schema(s)]
     return {
         "nodes": len(nodes),
@@ -121,7 +137,9 @@ def graph_state(cfg: StoreConfig) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module", params=["arcadedb", "neo4j"])
-def seeded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[StoreConfig, dict[str, Any]]]:
+def seeded(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[StoreConfig, dict[str, Any]]]:
     """A small graph per backend (3 users, 3 items, 4 interactions), seeded once, with its state."""
     if request.param == "arcadedb":
         cfg = StoreConfig(home=request.getfixturevalue("arcadedb_home"))
@@ -137,8 +155,14 @@ def seeded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         s.execute_write(
             "UNWIND $rows AS row MATCH (u:User {id: row.u}), (i:Item {id: row.i}) "
             "CREATE (u)-[:INTERACTED {scenario: 'books', rating: row.r, ts: 1}]->(i)",
-            {"rows": [{"u": "u1", "i": "i1", "r": 5.0}, {"u": "u1", "i": "i2", "r": 3.0},
-                      {"u": "u2", "i": "i2", "r": 4.0}, {"u": "u3", "i": "i3", "r": 1.0}]},  # fmt: skip
+            {
+                "rows": [
+                    {"u": "u1", "i": "i1", "r": 5.0},
+                    {"u": "u1", "i": "i2", "r": 3.0},
+                    {"u": "u2", "i": "i2", "r": 4.0},
+                    {"u": "u3", "i": "i3", "r": 1.0},
+                ]
+            },  # fmt: skip
         )
     state = graph_state(cfg)
     assert state["nodes"] == 6 and state["relationships"] == 4
@@ -186,7 +210,11 @@ def test_writing_procedures_fail_and_change_nothing(
 
 @pytest.mark.parametrize(("name", "query", "params"), VARIANTS, ids=[v[0] for v in VARIANTS])
 def test_the_server_refuses_what_the_up_front_check_would_miss(
-    seeded: tuple[StoreConfig, dict[str, Any]], monkeypatch: pytest.MonkeyPatch, name: str, query: str, params: tuple[str, ...]
+    seeded: tuple[StoreConfig, dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
+    name: str,
+    query: str,
+    params: tuple[str, ...],
 ) -> None:
     """With the up-front check off, the server's own guard (ArcadeDB's read-only user, Neo4j's READ
     access mode) still refuses every write; for the variants that only read (LOAD CSV, whose file
@@ -202,17 +230,49 @@ def test_the_server_refuses_what_the_up_front_check_would_miss(
 
 READS: list[tuple[str, str, tuple[str, ...], Any]] = [
     ("count", "MATCH (n) RETURN count(n) AS c", (), [{"c": 6}]),
-    ("keywords-in-strings", "RETURN 'CREATE (:X)' AS a, \"DROP INDEX i\" AS b, 'CALL { } IN TRANSACTIONS' AS c, 'LOAD CSV' AS d", (),
-     [{"a": "CREATE (:X)", "b": "DROP INDEX i", "c": "CALL { } IN TRANSACTIONS", "d": "LOAD CSV"}]),
-    ("keywords-in-comments", "// DETACH DELETE everything\nMATCH (u:User) /* SET u.x = 1 */ RETURN count(u) AS users", (), [{"users": 3}]),
-    ("keywords-as-names", "MATCH (u:User {id: 'u1'})-[r:INTERACTED]->(i) RETURN u.id AS create, r.rating AS `delete`, {set: 1}.set AS merge ORDER BY merge, `delete`", (),
-     [{"create": "u1", "delete": 3.0, "merge": 1}, {"create": "u1", "delete": 5.0, "merge": 1}]),
-    ("param-named-like-keyword", "MATCH (i:Item) WHERE i.title = $set RETURN i.id AS id", ("set=T i2",), [{"id": "i2"}]),
+    (
+        "keywords-in-strings",
+        "RETURN 'CREATE (:X)' AS a, \"DROP INDEX i\" AS b, 'CALL { } IN TRANSACTIONS' AS c, 'LOAD CSV' AS d",
+        (),
+        [{"a": "CREATE (:X)", "b": "DROP INDEX i", "c": "CALL { } IN TRANSACTIONS", "d": "LOAD CSV"}],
+    ),
+    (
+        "keywords-in-comments",
+        "// DETACH DELETE everything\nMATCH (u:User) /* SET u.x = 1 */ RETURN count(u) AS users",
+        (),
+        [{"users": 3}],
+    ),
+    (
+        "keywords-as-names",
+        "MATCH (u:User {id: 'u1'})-[r:INTERACTED]->(i) RETURN u.id AS create, r.rating AS `delete`, {set: 1}.set AS merge ORDER BY merge, `delete`",
+        (),
+        [{"create": "u1", "delete": 3.0, "merge": 1}, {"create": "u1", "delete": 5.0, "merge": 1}],
+    ),
+    (
+        "param-named-like-keyword",
+        "MATCH (i:Item) WHERE i.title = $set RETURN i.id AS id",
+        ("set=T i2",),
+        [{"id": "i2"}],
+    ),
     ("escaped-quote-string", "RETURN 'it\\'s a DELETE' AS s", (), [{"s": "it's a DELETE"}]),
-    ("read-subquery", "MATCH (u:User) CALL { WITH u MATCH (u)-[:INTERACTED]->(i) RETURN count(i) AS n } RETURN u.id AS id, n ORDER BY id", (),
-     [{"id": "u1", "n": 2}, {"id": "u2", "n": 1}, {"id": "u3", "n": 1}]),
-    ("union-of-reads", "MATCH (u:User {id: 'u1'}) RETURN u.id AS id UNION MATCH (i:Item {id: 'i1'}) RETURN i.id AS id", (), None),
-    ("show-constraints", "SHOW CONSTRAINTS YIELD name WHERE name = 'graphrec_user_id' RETURN name", (), [{"name": "graphrec_user_id"}]),
+    (
+        "read-subquery",
+        "MATCH (u:User) CALL { WITH u MATCH (u)-[:INTERACTED]->(i) RETURN count(i) AS n } RETURN u.id AS id, n ORDER BY id",
+        (),
+        [{"id": "u1", "n": 2}, {"id": "u2", "n": 1}, {"id": "u3", "n": 1}],
+    ),
+    (
+        "union-of-reads",
+        "MATCH (u:User {id: 'u1'}) RETURN u.id AS id UNION MATCH (i:Item {id: 'i1'}) RETURN i.id AS id",
+        (),
+        None,
+    ),
+    (
+        "show-constraints",
+        "SHOW CONSTRAINTS YIELD name WHERE name = 'graphrec_user_id' RETURN name",
+        (),
+        [{"name": "graphrec_user_id"}],
+    ),
 ]
 
 
@@ -234,7 +294,9 @@ def test_legitimate_reads_still_work(
 def test_write_flag_still_writes_and_allows_in_transactions(seeded: tuple[StoreConfig, dict[str, Any]]) -> None:
     cfg, before = seeded
     try:
-        code, out, err = run(cfg, "query", "UNWIND [1, 2] AS k CALL { WITH k CREATE (:GuardTmp {k: k}) } IN TRANSACTIONS", "--write")
+        code, out, err = run(
+            cfg, "query", "UNWIND [1, 2] AS k CALL { WITH k CREATE (:GuardTmp {k: k}) } IN TRANSACTIONS", "--write"
+        )
         assert code == 0, err
         code, out, _ = run(cfg, "query", "MATCH (n:GuardTmp) RETURN count(n) AS c", "--format", "json")
         assert json.loads(out) == [{"c": 2}]
@@ -254,7 +316,12 @@ def test_load_csv_file_urls_are_refused_by_the_server_even_with_write(neo4j_uri:
 
 
 def test_arcadedb_refuses_load_csv_file_urls_even_when_allowed(arcadedb_home: Path) -> None:
-    code, out, err = run(StoreConfig(home=arcadedb_home), "query", "LOAD CSV FROM 'file:///etc/passwd' AS l RETURN l LIMIT 3", "--allow-load-csv")
+    code, out, err = run(
+        StoreConfig(home=arcadedb_home),
+        "query",
+        "LOAD CSV FROM 'file:///etc/passwd' AS l RETURN l LIMIT 3",
+        "--allow-load-csv",
+    )
     assert code == 1 and "root:" not in out, out
 
 
@@ -280,7 +347,10 @@ def test_read_only_user_is_private_and_cannot_write_over_bolt(arcadedb_home: Pat
             with pytest.raises(ClientError) as e, driver.session(database=info.database) as session:
                 session.run(query).consume()
             assert e.value.code.endswith("Security.Forbidden"), e.value.code
-    with pytest.raises(neo4j.exceptions.AuthError), neo4j.GraphDatabase.driver(info.uri, auth=(READER_USER, "wrong")) as d:
+    with (
+        pytest.raises(neo4j.exceptions.AuthError),
+        neo4j.GraphDatabase.driver(info.uri, auth=(READER_USER, "wrong")) as d,
+    ):
         d.verify_connectivity()
 
 

@@ -63,8 +63,12 @@ def test_discovered_and_zero_shot_topics_link_scenarios(store_config: StoreConfi
         assert store.read("MATCH (t:Topic {source: 'discovered'}) RETURN count(t) AS n") == [{"n": 8}]
 
     taxonomy = tmp_path / "themes.txt"
-    taxonomy.write_text("# one theme per line\n" + "\n".join(f"{t}: stories about {', '.join(w[:3])}" for t, w in THEMES.items()) + "\n")
-    out = invoke(store_config, "topics", "extract", "--method", "zero-shot", "--taxonomy", str(taxonomy), "--threshold", "0.2")
+    taxonomy.write_text(
+        "# one theme per line\n" + "\n".join(f"{t}: stories about {', '.join(w[:3])}" for t, w in THEMES.items()) + "\n"
+    )
+    out = invoke(
+        store_config, "topics", "extract", "--method", "zero-shot", "--taxonomy", str(taxonomy), "--threshold", "0.2"
+    )
     assert f"{len(THEMES)} topics" in out
     with open_store(store_config) as store:
         best = store.read(
@@ -82,11 +86,15 @@ def test_discovered_and_zero_shot_topics_link_scenarios(store_config: StoreConfi
         per_item = store.read(
             "MATCH (i:Item)-[r:HAS_TOPIC {source: 'metadata'}]->(t:Topic) RETURN i.scenario AS s, i.id AS id, t.label AS label, r.weight AS w"
         )
-    assert len(per_item) == len(truth) and all(truth[(r["s"], r["id"])] == r["label"] and r["w"] == 1.0 for r in per_item)
+    assert len(per_item) == len(truth) and all(
+        truth[(r["s"], r["id"])] == r["label"] and r["w"] == 1.0 for r in per_item
+    )
     out = invoke(store_config, "topics", "graph")
     assert "RELATED_TO edges" in out
     with open_store(store_config) as store:
-        related = store.read("MATCH (:Topic)-[r:RELATED_TO]->(:Topic) RETURN count(r) AS n, min(r.weight) AS lo, max(r.weight) AS hi")
+        related = store.read(
+            "MATCH (:Topic)-[r:RELATED_TO]->(:Topic) RETURN count(r) AS n, min(r.weight) AS lo, max(r.weight) AS hi"
+        )
         themes = store.read(
             "MATCH (t:Topic {source: 'metadata'}) RETURN t.label AS label, t.bridge_score AS bridge, t.spread_scenarios AS s, "
             "t.spread_items AS n ORDER BY label"
@@ -120,7 +128,18 @@ def test_llm_topics_through_a_local_openai_compatible_server(store_config: Store
     invoke(store_config, "quickstart", "--users", "30", "--items", "40")
     truth = themes_of(store_config)
     with chat_server() as (url, state):
-        args = ["topics", "extract", "--method", "llm", "--llm-base-url", url, "--llm-model", "m", "--llm-batch-size", "16"]
+        args = [
+            "topics",
+            "extract",
+            "--method",
+            "llm",
+            "--llm-base-url",
+            url,
+            "--llm-model",
+            "m",
+            "--llm-batch-size",
+            "16",
+        ]
         out = invoke(store_config, *args)
         assert "items failed" in out and " 0 items failed" in out
         first_requests = state.requests
@@ -131,7 +150,10 @@ def test_llm_topics_through_a_local_openai_compatible_server(store_config: Store
             )
             spreads = topic_spreads(store, source="llm", scenarios=["books", "movies"])
         assert {(r["s"], r["id"]) for r in rows} == set(truth)
-        assert all(truth[(r["s"], r["id"])] in {r2["label"] for r2 in rows if (r2["s"], r2["id"]) == (r["s"], r["id"])} for r in rows)
+        assert all(
+            truth[(r["s"], r["id"])] in {r2["label"] for r2 in rows if (r2["s"], r2["id"]) == (r["s"], r["id"])}
+            for r in rows
+        )
         assert sum(1 for t in spreads if t.items.get("books") and t.items.get("movies")) >= 6
         invoke(store_config, *args)  # rerun: every answer from the cache
         assert state.requests == first_requests

@@ -42,11 +42,27 @@ def test_train_write_back_recommend_explain(graph: StoreConfig, tmp_path: Path, 
         assert evaluated[s]["recall@20"] == pytest.approx(meta["metrics"][s]["recall@20"], abs=1e-6)
     # cold users (no book history): clearly better than popularity, trained on the same split
     pop_dir = tmp_path / "popularity"
-    invoke(graph, "train", "--target", "books", "--source", "movies", "--model", "popularity", "--no-write-back", "--out", str(pop_dir))
+    invoke(
+        graph,
+        "train",
+        "--target",
+        "books",
+        "--source",
+        "movies",
+        "--model",
+        "popularity",
+        "--no-write-back",
+        "--out",
+        str(pop_dir),
+    )
     pop = json.loads((pop_dir / "metrics.json").read_text())["metrics"]
     assert meta["metrics"]["cold"]["recall@20"] > 1.2 * pop["cold"]["recall@20"], (meta["metrics"]["cold"], pop["cold"])
     # the default model's two channels: BERT projection in the knowledge one, ID embeddings in both
-    assert set(load_checkpoint(run_dir)) >= {"knowledge.user_emb.weight", "knowledge.item_proj.weight", "collaborative.item_emb.weight"}
+    assert set(load_checkpoint(run_dir)) >= {
+        "knowledge.user_emb.weight",
+        "knowledge.item_proj.weight",
+        "collaborative.item_emb.weight",
+    }
 
     with open_store(graph) as store:
         n_users = store.read("MATCH (u:User) RETURN count(u) AS n")[0]["n"]
@@ -54,7 +70,14 @@ def test_train_write_back_recommend_explain(graph: StoreConfig, tmp_path: Path, 
             "MATCH (u:User)-[r:RECOMMENDED]->(i:Item) RETURN count(r) AS n, count(DISTINCT u) AS users, "
             "collect(DISTINCT i.scenario) AS scenarios, collect(DISTINCT r.run) AS runs, min(r.rank) AS lo, max(r.rank) AS hi"
         )[0]
-        assert recs == {"n": 20 * n_users, "users": n_users, "scenarios": ["books"], "runs": [run.name], "lo": 1, "hi": 20}
+        assert recs == {
+            "n": 20 * n_users,
+            "users": n_users,
+            "scenarios": ["books"],
+            "runs": [run.name],
+            "lo": 1,
+            "hi": 20,
+        }
         # serving never recommends what a user already interacted with (held-out pairs included)
         leaked = store.read("MATCH (u:User)-[:RECOMMENDED]->(i:Item)<-[:INTERACTED]-(u) RETURN count(*) AS n")[0]["n"]
         assert leaked == 0
@@ -62,7 +85,9 @@ def test_train_write_back_recommend_explain(graph: StoreConfig, tmp_path: Path, 
             "MATCH (u:User)-[r:INTERESTED_IN]->(t:Topic) RETURN count(r) AS n, count(DISTINCT u) AS users, max(r.rank) AS hi"
         )[0]
         assert interests == {"n": 5 * n_users, "users": n_users, "hi": 5}
-        emb = store.read("MATCH (i:Item) WHERE i.embedding IS NOT NULL RETURN count(i) AS n, min(size(i.embedding)) AS d")[0]
+        emb = store.read(
+            "MATCH (i:Item) WHERE i.embedding IS NOT NULL RETURN count(i) AS n, min(size(i.embedding)) AS d"
+        )[0]
         # three 64-d blocks of two channels, a prior and the cold users' rank-256 bridge block (the routed
         # default), the warm users' rank-256 EASE block and the 384-d (MiniLM) text block where validation
         # chose them
@@ -113,7 +138,9 @@ def test_train_write_back_recommend_explain(graph: StoreConfig, tmp_path: Path, 
 
     # explain the cold user's top recommendation: topic paths from its movies, with scores
     top_item = first[0]["item_id"]
-    ex = json.loads(invoke(graph, "explain", "--user", cold_ids[0], "--item", top_item, "--scenario", "books", "--format", "json"))
+    ex = json.loads(
+        invoke(graph, "explain", "--user", cold_ids[0], "--item", top_item, "--scenario", "books", "--format", "json")
+    )
     assert ex["recommendation"]["rank"] == 1 and ex["recommendation"]["run"] == run.name
     assert ex["topic_paths"] and all(p["via_items"] >= 1 and p["support"] > 0 for p in ex["topic_paths"])
     assert any(p["affinity"] is not None for p in ex["topic_paths"])
@@ -122,7 +149,20 @@ def test_train_write_back_recommend_explain(graph: StoreConfig, tmp_path: Path, 
 
     # write-back again (a second run) replaces the first one's edges
     run2 = tmp_path / "run2"
-    invoke(graph, "train", "--target", "books", "--source", "movies", "--model", "lightgcn-merged", "--epochs", "3", "--out", str(run2))
+    invoke(
+        graph,
+        "train",
+        "--target",
+        "books",
+        "--source",
+        "movies",
+        "--model",
+        "lightgcn-merged",
+        "--epochs",
+        "3",
+        "--out",
+        str(run2),
+    )
     with open_store(graph) as store:
         again = store.read("MATCH ()-[r:RECOMMENDED]->() RETURN count(r) AS n, collect(DISTINCT r.run) AS runs")[0]
         assert again == {"n": 20 * n_users, "runs": ["run2"]}
@@ -145,7 +185,9 @@ def test_mini_batch_training_from_the_cli(graph: StoreConfig, tmp_path: Path) ->
     # subgraphs, still carries cold users well past popularity, and the run records how it trained
     args = ("train", "--target", "books", "--source", "movies", "--no-write-back")
     invoke(graph, *args, "--model", "popularity", "--out", str(tmp_path / "pop"))
-    invoke(graph, *args, "--epochs", "25", "--batch-size", "256", "--num-neighbors", "8,8,8", "--out", str(tmp_path / "mb"))
+    invoke(
+        graph, *args, "--epochs", "25", "--batch-size", "256", "--num-neighbors", "8,8,8", "--out", str(tmp_path / "mb")
+    )
     meta = json.loads((tmp_path / "mb" / "metrics.json").read_text())
     pop = json.loads((tmp_path / "pop" / "metrics.json").read_text())["metrics"]
     assert meta["metrics"]["cold"]["recall@20"] > 1.2 * pop["cold"]["recall@20"], (meta["metrics"]["cold"], pop["cold"])

@@ -37,7 +37,19 @@ def test_movielens_100k_graphrec_beats_popularity(arcadedb_home: Path, shared_da
     metrics = {}
     for model, epochs in (("popularity", "1"), ("graphrec", "8")):
         run = tmp_path / model
-        out = invoke(cfg, "train", "--target", "movies", "--model", model, "--epochs", epochs, "--no-write-back", "--out", str(run))
+        out = invoke(
+            cfg,
+            "train",
+            "--target",
+            "movies",
+            "--model",
+            model,
+            "--epochs",
+            epochs,
+            "--no-write-back",
+            "--out",
+            str(run),
+        )
         assert "test metrics (random split, movies)" in out
         metrics[model] = json.loads((run / "metrics.json").read_text())["metrics"]["all"]
         again = json.loads(invoke(cfg, "evaluate", "--run", str(run), "--format", "json"))["metrics"]["all"]

@@ -29,7 +29,19 @@ def graph(request: pytest.FixtureRequest) -> StoreConfig:
 
 def test_train_on_the_cold_item_and_sparse_target_protocols(graph: StoreConfig, tmp_path: Path) -> None:
     items_dir, sparse_dir = tmp_path / "items", tmp_path / "sparse"
-    out = invoke(graph, "train", "--target", "books", "--split", "coldstart-items", "--epochs", "2", "--no-write-back", "--out", str(items_dir))
+    out = invoke(
+        graph,
+        "train",
+        "--target",
+        "books",
+        "--split",
+        "coldstart-items",
+        "--epochs",
+        "2",
+        "--no-write-back",
+        "--out",
+        str(items_dir),
+    )
     assert "test metrics (coldstart-items split, books)" in out
     run = load_run(items_dir)
     meta = run.config["split"]
@@ -60,7 +72,19 @@ def test_train_on_the_cold_item_and_sparse_target_protocols(graph: StoreConfig, 
 def test_a_production_model_selects_its_cold_path_on_simulated_cold_users(graph: StoreConfig, tmp_path: Path) -> None:
     run_dir = tmp_path / "prod"
     # no --source: the quickstart graph's other scenario is the one cold users come from
-    out = invoke(graph, "train", "--target", "books", "--split", "none", "--epochs", "3", "--no-write-back", "--out", str(run_dir))
+    out = invoke(
+        graph,
+        "train",
+        "--target",
+        "books",
+        "--split",
+        "none",
+        "--epochs",
+        "3",
+        "--no-write-back",
+        "--out",
+        str(run_dir),
+    )
     assert "cold path selected on" in out and "simulated-cold users" in out
     assert "validation pairs carved from training, then trained again on all" in out
     run = load_run(run_dir)

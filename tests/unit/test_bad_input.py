@@ -12,8 +12,8 @@ import pytest
 
 from graphrec.errors import ConfigError, InputDataError
 from ingest.prepare import prepare_dataset
-from ingest.summary import IngestSummary, iter_rejects
 from ingest.spec import load_spec
+from ingest.summary import IngestSummary, iter_rejects
 
 ITEMS = "item_id\ttitle\tgenres\n1\tAlpha\tA\n2\tBeta\tB\n3\tGamma\tC\n"
 
@@ -62,7 +62,9 @@ def test_wrong_types_are_rejected_with_value(tmp_path: Path) -> None:
 
 def test_missing_required_column_is_an_error_naming_file_and_fix(tmp_path: Path) -> None:
     spec = write_spec(tmp_path, "user\titem_id\trating\tts\nu1\t1\t5\t1\n")
-    with pytest.raises(InputDataError, match=r"inter\.tsv:2: .*'user_id'.*it has \['item_id', 'rating', 'ts', 'user'\]"):
+    with pytest.raises(
+        InputDataError, match=r"inter\.tsv:2: .*'user_id'.*it has \['item_id', 'rating', 'ts', 'user'\]"
+    ):
         prepare(tmp_path, spec)
 
 
@@ -116,7 +118,9 @@ def test_empty_files_are_errors(tmp_path: Path, content: bytes) -> None:
 
 def test_missing_file_is_an_error_naming_the_path(tmp_path: Path) -> None:
     spec = tmp_path / "spec.toml"
-    spec.write_text('[[scenario]]\nname = "s"\ninteractions = { path = "nope.tsv", format = "tsv", user = "u", item = "i" }\n')
+    spec.write_text(
+        '[[scenario]]\nname = "s"\ninteractions = { path = "nope.tsv", format = "tsv", user = "u", item = "i" }\n'
+    )
     with pytest.raises(InputDataError, match=r"nope\.tsv: file not found; check the path"):
         prepare(tmp_path, spec)
 
@@ -139,9 +143,15 @@ def test_invalid_jsonl_lines_are_rejected(tmp_path: Path) -> None:
         ('[[scenario]]\nname = "a"\ninteractions = { path = "x", format = "xlsx" }\n', "format = 'xlsx' is not known"),
         ('[[scenario]]\nname = "a"\ninteractions = { path = "x", format = "tsv", user = "u" }\n', "needs 'item'"),
         ('[[scenario]]\nname = "a"\nintractions = {}\n', "unknown keys \\['intractions'\\]"),
-        ('[[scenario]]\nname = "a"\ninteractions = { path = "x", format = "recbole", usr = "u" }\n', "unknown keys \\['usr'\\]"),
-        ('[[scenario]]\nname = "a"\ninteractions = { path = "x", format = "recbole" }\n[[scenario]]\nname = "a"\n'
-         'interactions = { path = "y", format = "recbole" }\n', "unique"),
+        (
+            '[[scenario]]\nname = "a"\ninteractions = { path = "x", format = "recbole", usr = "u" }\n',
+            "unknown keys \\['usr'\\]",
+        ),
+        (
+            '[[scenario]]\nname = "a"\ninteractions = { path = "x", format = "recbole" }\n[[scenario]]\nname = "a"\n'
+            'interactions = { path = "y", format = "recbole" }\n',
+            "unique",
+        ),
         ("[[scenario]\n", "not valid TOML"),
     ],
 )
@@ -195,13 +205,18 @@ def _without_file_permissions() -> list[str]:
     return [setpriv, "--bounding-set", drop, "--inh-caps", drop]
 
 
-@pytest.mark.parametrize(("name", "fmt"), [("inter.tsv", "tsv"), ("inter.tsv.gz", "tsv"), ("inter.parquet", "parquet"), ("sub/inter.tsv", "tsv")])
+@pytest.mark.parametrize(
+    ("name", "fmt"),
+    [("inter.tsv", "tsv"), ("inter.tsv.gz", "tsv"), ("inter.parquet", "parquet"), ("sub/inter.tsv", "tsv")],
+)
 def test_permission_denied_is_an_error_naming_the_file(tmp_path: Path, name: str, fmt: str) -> None:
     data = tmp_path / name
     data.parent.mkdir(exist_ok=True)
     data.write_bytes(HEADER.encode() + b"u1\t1\t5\t1\n")
     spec = tmp_path / "spec.toml"
-    spec.write_text(f'[[scenario]]\nname = "s"\ninteractions = {{ path = "{name}", format = "{fmt}", user = "user_id", item = "item_id" }}\n')
+    spec.write_text(
+        f'[[scenario]]\nname = "s"\ninteractions = {{ path = "{name}", format = "{fmt}", user = "user_id", item = "item_id" }}\n'
+    )
     locked = data.parent if name.startswith("sub/") else data
     locked.chmod(0)
     try:

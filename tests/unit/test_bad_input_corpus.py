@@ -14,8 +14,8 @@ import pytest
 
 from graphrec.errors import GraphRecError
 from ingest.prepare import prepare_dataset
-from ingest.summary import IngestSummary, iter_rejects
 from ingest.spec import load_spec
+from ingest.summary import IngestSummary, iter_rejects
 from tests.bad_input_corpus import CASES, Case, write_spec
 
 

@@ -78,7 +78,9 @@ def eligible_users(ex: GraphExport, split: Split) -> set[int]:
 # ---------------------------------------------------------------- the simulated-cold slice
 
 
-def test_simulated_cold_marks_warm_shared_users_and_hides_only_their_target_training(data: tuple[GraphExport, Split]) -> None:
+def test_simulated_cold_marks_warm_shared_users_and_hides_only_their_target_training(
+    data: tuple[GraphExport, Split],
+) -> None:
     ex, split = data
     base = coldstart_transfer(ex, source="movies", target="books", seed=0)
     users = split.slices[SIMULATED_COLD]
@@ -112,7 +114,10 @@ def test_simulated_cold_is_seeded_and_sized(data: tuple[GraphExport, Split]) -> 
     again = simulated_cold(base, ex, source="movies", target="books", seed=0)
     assert np.array_equal(again.slices[SIMULATED_COLD], split.slices[SIMULATED_COLD])
     assert np.array_equal(again.cold_hidden, split.cold_hidden)
-    others = {tuple(simulated_cold(base, ex, source="movies", target="books", seed=s).slices[SIMULATED_COLD].tolist()) for s in range(1, 5)}
+    others = {
+        tuple(simulated_cold(base, ex, source="movies", target="books", seed=s).slices[SIMULATED_COLD].tolist())
+        for s in range(1, 5)
+    }
     assert len(others | {tuple(split.slices[SIMULATED_COLD].tolist())}) > 1  # the seed matters
     everyone = simulated_cold(base, ex, source="movies", target="books", seed=0, fraction=1.0)
     assert set(everyone.slices[SIMULATED_COLD].tolist()) == eligible_users(ex, base)  # capped by what exists (40)
@@ -135,7 +140,9 @@ def test_leakage_checks_catch_a_broken_simulated_cold_record(data: tuple[GraphEx
     ex, split = data
     check_no_leakage(split, ex)  # sound as built
     cold_user = int(split.slices["cold"][0])
-    with_cold = dataclasses.replace(split, slices={**split.slices, SIMULATED_COLD: np.append(split.slices[SIMULATED_COLD], cold_user)})
+    with_cold = dataclasses.replace(
+        split, slices={**split.slices, SIMULATED_COLD: np.append(split.slices[SIMULATED_COLD], cold_user)}
+    )
     with pytest.raises(GraphRecError, match="test-cold"):
         check_no_leakage(with_cold, ex)
     with pytest.raises(GraphRecError, match="not exactly"):  # a hidden pair missing: the cold path would see it
@@ -144,7 +151,9 @@ def test_leakage_checks_catch_a_broken_simulated_cold_record(data: tuple[GraphEx
     with pytest.raises(GraphRecError, match="not exactly"):
         check_simulated_cold(with_test, ex)
     with pytest.raises(GraphRecError, match="no simulated-cold record"):
-        check_no_leakage(dataclasses.replace(split, slices={k: v for k, v in split.slices.items() if k != SIMULATED_COLD}), ex)
+        check_no_leakage(
+            dataclasses.replace(split, slices={k: v for k, v in split.slices.items() if k != SIMULATED_COLD}), ex
+        )
     # order: after sparse_target is fine; sparse_target after it drops hidden pairs and is refused
     base = coldstart_transfer(ex, source="movies", target="books", seed=0)
     sparse = sparse_target(base, ex, target="books", fraction=0.5, seed=0)
@@ -168,7 +177,11 @@ def test_smoothed_profiles_and_kernel_ridge_match_direct_numpy() -> None:
     norm = np.linalg.norm(raw, axis=1, keepdims=True)
     assert np.allclose(z, raw / np.where(norm > 0, norm, 1), atol=1e-5)
     assert np.allclose(z[5], 0) and np.allclose(np.linalg.norm(np.delete(z, 5, 0), axis=1), 1, atol=1e-5)
-    assert np.allclose(smoothed_profiles(x, None, 0.0), x.toarray() / np.maximum(np.linalg.norm(x.toarray(), axis=1, keepdims=True), 1e-30), atol=1e-6)
+    assert np.allclose(
+        smoothed_profiles(x, None, 0.0),
+        x.toarray() / np.maximum(np.linalg.norm(x.toarray(), axis=1, keepdims=True), 1e-30),
+        atol=1e-6,
+    )
     y = (rng.random((8, 5)) < 0.4).astype(np.float32)
     zq, zf = z[:4], z[4:]
     got = kernel_ridge_bridge(zq, zf, y, l2=0.3)
@@ -179,7 +192,9 @@ def test_smoothed_profiles_and_kernel_ridge_match_direct_numpy() -> None:
 
 def test_fit_bridge_scores_are_the_direct_formula_and_selection_is_leave_out(data: tuple[GraphExport, Split]) -> None:
     ex, split = data
-    fn, params = fit_bridge(ex, split, source="movies", target="books", gammas=(0.5,), l2s=(0.3,), source_l2s=(20.0,), folds=1)
+    fn, params = fit_bridge(
+        ex, split, source="movies", target="books", gammas=(0.5,), l2s=(0.3,), source_l2s=(20.0,), folds=1
+    )
     movies, books = scenario_mask(ex, "movies"), scenario_mask(ex, "books")
     n = len(ex.user_ids)
     src_items = np.flatnonzero(movies)  # every movie has a training interaction here
@@ -190,14 +205,18 @@ def test_fit_bridge_scores_are_the_direct_formula_and_selection_is_leave_out(dat
     has_src, has_tgt = np.asarray(x.sum(1)).ravel() > 0, y.sum(1) > 0
     fit_users = np.flatnonzero(has_src & has_tgt)
     cold = split.slices["cold"]
-    expected = kernel_ridge_bridge(smoothed_profiles(x[cold], b, 0.5), smoothed_profiles(x[fit_users], b, 0.5), y[fit_users], l2=0.3)
+    expected = kernel_ridge_bridge(
+        smoothed_profiles(x[cold], b, 0.5), smoothed_profiles(x[fit_users], b, 0.5), y[fit_users], l2=0.3
+    )
     got = fn(torch.from_numpy(cold)).numpy()
     assert np.allclose(got[:, tgt_items], expected, atol=1e-4) and np.all(got[:, movies] == 0)
     assert params["fit_users"] == len(fit_users) == 40 and params["gamma"] == 0.5 and params["l2"] == 0.3
     # folds=1: the simulated-cold score is the bridge fitted without any simulated-cold user's target rows
     sim = split.slices[SIMULATED_COLD]
     fit_wo = np.setdiff1d(fit_users, sim)
-    sim_scores = kernel_ridge_bridge(smoothed_profiles(x[sim], b, 0.5), smoothed_profiles(x[fit_wo], b, 0.5), y[fit_wo], l2=0.3)
+    sim_scores = kernel_ridge_bridge(
+        smoothed_profiles(x[sim], b, 0.5), smoothed_profiles(x[fit_wo], b, 0.5), y[fit_wo], l2=0.3
+    )
     pos = {int(u): k for k, u in enumerate(sim)}
 
     def direct(rows: torch.Tensor) -> torch.Tensor:
@@ -207,13 +226,22 @@ def test_fit_bridge_scores_are_the_direct_formula_and_selection_is_leave_out(dat
         return torch.from_numpy(out)
 
     want = evaluate_simulated_cold(direct, split, ex, books, ks=(20,))
-    assert params["grid"][0]["val_recall@20"] == pytest.approx(want["recall@20"]) and params["val_recall@20"] == pytest.approx(want["recall@20"])
+    assert params["grid"][0]["val_recall@20"] == pytest.approx(want["recall@20"]) and params[
+        "val_recall@20"
+    ] == pytest.approx(want["recall@20"])
     assert params["grid"][0]["val_ndcg@20"] == pytest.approx(want["ndcg@20"])
 
 
 def test_bridge_selection_reads_validation_only_and_is_deterministic(data: tuple[GraphExport, Split]) -> None:
     ex, split = data
-    kwargs = {"source": "movies", "target": "books", "gammas": (0.0, 1.0), "l2s": (0.1, 3.0), "source_l2s": (20.0,), "seed": 0}
+    kwargs = {
+        "source": "movies",
+        "target": "books",
+        "gammas": (0.0, 1.0),
+        "l2s": (0.1, 3.0),
+        "source_l2s": (20.0,),
+        "seed": 0,
+    }
     _, params = fit_bridge(ex, split, **kwargs)
     _, again = fit_bridge(ex, split, **kwargs)
     assert params["grid"] == again["grid"] and len(params["grid"]) == 4
@@ -227,7 +255,9 @@ def test_bridge_selection_reads_validation_only_and_is_deterministic(data: tuple
     _, tea_blind = fit_target_ease(ex, scrambled, target="books", l2s=(5.0, 50.0))
     assert tea["grid"] == tea_blind["grid"]
     # while the validation targets do drive it: another simulated-cold draw gives another grid
-    other = simulated_cold(coldstart_transfer(ex, source="movies", target="books", seed=0), ex, source="movies", target="books", seed=1)
+    other = simulated_cold(
+        coldstart_transfer(ex, source="movies", target="books", seed=0), ex, source="movies", target="books", seed=1
+    )
     _, moved = fit_bridge(ex, other, **kwargs)
     assert moved["grid"] != params["grid"]
 

@@ -21,13 +21,15 @@ def _chained(outer: BaseException) -> BaseException:
             raise KeyboardInterrupt
         except KeyboardInterrupt:
             raise outer  # noqa: B904 - the implicit __context__ is the point
-    except BaseException as e:  # noqa: BLE001
+    except BaseException as e:
         return e
 
 
 CASES = {
     "KeyboardInterrupt": KeyboardInterrupt(),
-    "connection error from Ctrl-C": _chained(StoreUnavailableError("read failed: lost the connection; restart the server")),
+    "connection error from Ctrl-C": _chained(
+        StoreUnavailableError("read failed: lost the connection; restart the server")
+    ),
     "BufferError from Ctrl-C": _chained(BufferError("Existing exports of data: object cannot be re-sized")),
 }
 

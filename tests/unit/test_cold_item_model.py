@@ -72,7 +72,9 @@ def test_routing_per_user_and_item_and_the_gate_chosen_on_validation() -> None:
     fitted = fit(export, split, model_spec("graphrec", dim=8), cfg, target="books", item_x=x)
     chosen = fitted.result.config["item_gate"]
     assert chosen["selected_on"] == "validation"
-    assert {(g["gate_count"], g["prior"]) for g in chosen["grid"]} <= {(c, r) for c in ITEM_GATE_COUNTS for r in PRIOR_WEIGHTS}
+    assert {(g["gate_count"], g["prior"]) for g in chosen["grid"]} <= {
+        (c, r) for c in ITEM_GATE_COUNTS for r in PRIOR_WEIGHTS
+    }
     assert chosen["val_recall@20"] == max(g["val_recall@20"] for g in chosen["grid"])
     assert float(fitted.model.prior_weight) == pytest.approx(chosen["beta"])
     model = fitted.model
@@ -102,8 +104,20 @@ def test_routing_per_user_and_item_and_the_gate_chosen_on_validation() -> None:
     assert torch.allclose(scores[warm_users][:, seen], (u_c @ i_c.T)[warm_users][:, seen], atol=1e-4)
     # no validation split (a production run): the default, recorded as such
     no_val = type(split)(split.train, split.val[:, :0], split.test, split.slices, split.meta)
-    prod = fit(export, no_val, model_spec("graphrec", dim=8), TrainConfig(epochs=2, batch_size=64, lr=0.05), target="books", item_x=x)
-    assert prod.result.config["item_gate"] == {"gate_count": 0.0, "prior": 0.0, "beta": 0.0, "selected_on": "default (no validation split)"}
+    prod = fit(
+        export,
+        no_val,
+        model_spec("graphrec", dim=8),
+        TrainConfig(epochs=2, batch_size=64, lr=0.05),
+        target="books",
+        item_x=x,
+    )
+    assert prod.result.config["item_gate"] == {
+        "gate_count": 0.0,
+        "prior": 0.0,
+        "beta": 0.0,
+        "selected_on": "default (no validation split)",
+    }
     assert prod.model.text_users is None  # nothing to choose its weight on: no text block
 
 
@@ -114,7 +128,9 @@ def test_text_block_is_text_knn_for_items_without_evidence_with_its_weight_chose
     fitted = fit(export, split, model_spec("graphrec", dim=8), cfg, target="books", item_x=x)
     model, inputs = fitted.model, fitted.inputs
     chosen = fitted.result.config["item_gate"]["text"]
-    assert {(g["text"], g["gate_count"]) for g in chosen["grid"]} == {(r, c) for r in TEXT_WEIGHTS for c in ITEM_GATE_COUNTS}
+    assert {(g["text"], g["gate_count"]) for g in chosen["grid"]} == {
+        (r, c) for r in TEXT_WEIGHTS for c in ITEM_GATE_COUNTS
+    }
     assert chosen["val_recall@20"] == max(g["val_recall@20"] for g in chosen["grid"])
     assert float(model.text_weight) == pytest.approx(chosen["weight"])
     assert fitted.result.config["item_gate"]["gate_count"] == chosen["gate_count"]
@@ -151,10 +167,14 @@ def test_text_block_is_text_knn_for_items_without_evidence_with_its_weight_chose
     # topics carry the block in full (their members' mean unit text, centred over topics): a user's topic
     # affinities follow the text similarity their recommendations do
     member_text = topic_features(export, unit.numpy())[: model.num_topics]
-    assert model.num_topics and torch.allclose(topics[:, -x.shape[1]:], torch.from_numpy(member_text - member_text.mean(0)), atol=1e-6)
-    assert torch.allclose(users @ topics.T, users0 @ topics.T + 1.5 * p @ topics[:, -x.shape[1]:].T, atol=1e-4)  # users0: weight 0
+    assert model.num_topics and torch.allclose(
+        topics[:, -x.shape[1] :], torch.from_numpy(member_text - member_text.mean(0)), atol=1e-6
+    )
+    assert torch.allclose(
+        users @ topics.T, users0 @ topics.T + 1.5 * p @ topics[:, -x.shape[1] :].T, atol=1e-4
+    )  # users0: weight 0
     seen = torch.from_numpy(np.flatnonzero(counts.numpy() > 0))
-    assert torch.count_nonzero(items[seen, -x.shape[1]:]) == 0 and torch.allclose(items[held, -x.shape[1]:], q[held])
+    assert torch.count_nonzero(items[seen, -x.shape[1] :]) == 0 and torch.allclose(items[held, -x.shape[1] :], q[held])
     # a checkpoint with the block loads into a freshly built model
     fresh = build_model(model_spec("graphrec", dim=8), export, inputs, seed=1)
     fresh.load_state_dict(model.state_dict())
@@ -176,7 +196,9 @@ def test_cold_item_validation_ranks_among_validation_items() -> None:
 
 def test_ease_weights_follow_the_closed_form() -> None:
     rng = np.random.default_rng(0)
-    pairs = np.array(sorted({(int(u), int(i)) for u, i in zip(rng.integers(0, 30, 200), rng.integers(0, 12, 200))}), dtype=np.int64).T
+    pairs = np.array(
+        sorted({(int(u), int(i)) for u, i in zip(rng.integers(0, 30, 200), rng.integers(0, 12, 200))}), dtype=np.int64
+    ).T
     items = np.arange(2, 12)  # items 0 and 1 are not covered (another scenario)
     b = ease_item_weights(pairs, items, l2=5.0).double().numpy()
     x = user_item_matrix(pairs, 30, items).toarray().astype(np.float64)
@@ -219,4 +241,10 @@ def test_bridge_reference_in_the_harness() -> None:
     # cold users of the toy have a taste that their movies reveal: the bridge must beat popularity on them
     assert fitted.metrics["cold"]["recall@10"] > pop.metrics["cold"]["recall@10"]
     with pytest.raises(ConfigError, match="coldstart-transfer"):
-        fit(export, coldstart_items(export, target="books", seed=0), model_spec("bridge+ease"), TrainConfig(), target="books")
+        fit(
+            export,
+            coldstart_items(export, target="books", seed=0),
+            model_spec("bridge+ease"),
+            TrainConfig(),
+            target="books",
+        )

@@ -84,7 +84,9 @@ def test_evaluator_checks_lists_against_the_protocols_exclusions(cold_folder, tm
     with_val = next(u for u in users if u in set(split.val[0].tolist()))
     val_item = next(i for u, i in split.val.T.tolist() if u == with_val)
     books = [i for i in np.flatnonzero(candidates).tolist() if i != val_item]
-    top = np.array([[val_item, *[i for i in books if i not in group_by_user(split.train).get(u, set())][:4]] for u in users])
+    top = np.array(
+        [[val_item, *[i for i in books if i not in group_by_user(split.train).get(u, set())][:4]] for u in users]
+    )
     write_topk(tmp_path / "topk.tsv", export, users, top)
     evaluate_topk(folder, tmp_path / "topk.tsv", ks=(5,))  # a validation item may be recommended (not excluded)
     train_item = next(i for u, i in split.train.T.tolist() if u == users[0] and candidates[i])
@@ -110,7 +112,10 @@ def test_lightfm_data_keeps_new_items_out_of_training(cold_folder) -> None:
     data = Data(files, "bert", 1.0, text_dims=2, new_items="cold")
     assert data.new_items.tolist() == new.tolist()
     n_items = len(export.item_keys)
-    assert data.interactions.shape == (len(data.users), n_items - len(new)) and data.interactions.nnz == split.train.shape[1]
+    assert (
+        data.interactions.shape == (len(data.users), n_items - len(new))
+        and data.interactions.nnz == split.train.shape[1]
+    )
     assert data.item_features.shape == (n_items - len(new), n_items + 2)
     score = data.score_features.toarray()
     assert np.all(score[new, new] == 0) and np.all(score[new, n_items:] != 0)  # new items: text columns only

@@ -91,7 +91,9 @@ def test_the_knowledge_channels_learning_rate_is_chosen_on_the_simulated_cold_us
     by_lr = selection["best_val_by_lr"]
     assert list(by_lr) == [f"{CONFIG.lr:g}", f"{CONFIG.lr * 0.2:g}"]  # the grid asked for: the run's lr and a fifth
     best = max(by_lr.values())
-    assert selection["best_val"] == best and selection["lr"] == pytest.approx(float(next(k for k, v in by_lr.items() if v == best)))
+    assert selection["best_val"] == best and selection["lr"] == pytest.approx(
+        float(next(k for k, v in by_lr.items() if v == best))
+    )
     # each entry is what a run at that learning rate alone scores; the kept channel is that run's channel
     kept = None
     for factor, lr in ((1.0, CONFIG.lr), (0.2, CONFIG.lr * 0.2)):
@@ -161,7 +163,9 @@ def test_the_default_refits_the_knowledge_channel_on_the_whole_graph_for_the_cho
     model = f.model
     assert model.knowledge_adj is None  # one graph again
     # the refit channel saw the simulated-cold users' target interactions: its item evidence counts them
-    assert torch.equal(model.knowledge.item_evidence[:, 0], torch.from_numpy((f.inputs.item_counts > 0).astype("float32")))
+    assert torch.equal(
+        model.knowledge.item_evidence[:, 0], torch.from_numpy((f.inputs.item_counts > 0).astype("float32"))
+    )
     # the prior weight carries over relative to the score spread (for the model's real cold users)
     r = chosen["prior"]
     with torch.inference_mode():
@@ -203,7 +207,14 @@ def test_splits_without_cold_users_to_simulate_keep_one_graph() -> None:
     export, x = toy_export()
     for split in (coldstart_items(export, target="books", seed=0), no_holdout(export)):
         assert cold_path_split(export, split, target="books") is None
-        f = fit(export, split, model_spec("graphrec", dim=8), TrainConfig(epochs=2, batch_size=64, lr=0.05), target="books", item_x=x)
+        f = fit(
+            export,
+            split,
+            model_spec("graphrec", dim=8),
+            TrainConfig(epochs=2, batch_size=64, lr=0.05),
+            target="books",
+            item_x=x,
+        )
         assert f.model.knowledge_adj is None
         assert f.result.config["cold_path"]["selected_on"].startswith("validation")
         assert float(f.model.cold_prior_weight) == float(f.model.prior_weight)
@@ -247,7 +258,9 @@ def test_bridge_block_adds_to_cold_users_only_with_its_weight_chosen_on_simulate
     split = coldstart_transfer(export, source="movies", target="books", seed=0)
     f = fit(export, split, model_spec("graphrec", dim=8, bridge=6), CONFIG, target="books", item_x=x)
     chosen = f.result.config["cold_path"]
-    assert {(g["prior"], g["bridge"]) for g in chosen["grid"]} == {(r, b) for r in COLD_PRIOR_WEIGHTS for b in BRIDGE_WEIGHTS}
+    assert {(g["prior"], g["bridge"]) for g in chosen["grid"]} == {
+        (r, b) for r in COLD_PRIOR_WEIGHTS for b in BRIDGE_WEIGHTS
+    }
     assert chosen["val_recall@20"] == max(g["val_recall@20"] for g in chosen["grid"])
     model = f.model
     assert float(model.bridge_weight) == pytest.approx(chosen["bridge_weight"])

@@ -13,7 +13,10 @@ def routed_history() -> list[dict[str, float]]:
     for epoch in range(6):
         row = {"epoch": epoch, "loss": 1 / (epoch + 1), "val_recall@20": 0.1 + 0.01 * epoch}
         if epoch < 4:
-            row |= {"collaborative_loss": 0.5 / (epoch + 1), "collaborative_val_recall@20": (0.20, 0.21, 0.22, 0.20)[epoch]}
+            row |= {
+                "collaborative_loss": 0.5 / (epoch + 1),
+                "collaborative_val_recall@20": (0.20, 0.21, 0.22, 0.20)[epoch],
+            }
         history.append(row)
     return history
 

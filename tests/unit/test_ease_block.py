@@ -75,7 +75,9 @@ def test_warm_users_get_target_ease_weighted_on_validation() -> None:
     assert l2 == max(chosen["params"]["grid"], key=lambda g: g["val_recall@20"])["l2"]
     counts = np.bincount(inputs.train[1], minlength=len(export.item_keys))
     items = np.flatnonzero((export.item_scenario == scenario_index(export, "books")) & (counts > 0))
-    users_e, items_e = ease_embeddings(inputs.train, len(export.user_ids), len(export.item_keys), items, l2=l2, rank=256)
+    users_e, items_e = ease_embeddings(
+        inputs.train, len(export.user_ids), len(export.item_keys), items, l2=l2, rank=256
+    )
     built = ease_block(export, split, inputs, target="books", rank=256)
     assert built is not None and built[2]["l2"] == l2
     assert torch.equal(built[0], torch.from_numpy(users_e)) and torch.equal(built[1], torch.from_numpy(items_e))

@@ -58,7 +58,14 @@ def test_topic_features_are_member_means() -> None:
 def test_every_model_trains_and_evaluates(name: str) -> None:
     export, x = toy_export()
     split = coldstart_transfer(export, source="movies", target="books", seed=0)
-    fitted = fit(export, split, model_spec(name, dim=8), TrainConfig(epochs=4, batch_size=64, lr=0.05, seed=0), target="books", item_x=x)
+    fitted = fit(
+        export,
+        split,
+        model_spec(name, dim=8),
+        TrainConfig(epochs=4, batch_size=64, lr=0.05, seed=0),
+        target="books",
+        item_x=x,
+    )
     assert set(fitted.metrics) == {"all", "cold", "warm"}
     assert fitted.metrics["cold"]["users"] == len(split.slices["cold"])
     if name == "lightgcn-target":  # the target-only graph has no movie edges
@@ -78,7 +85,10 @@ def test_graphrec_transfers_to_cold_users_better_than_popularity() -> None:
     pop = fit(export, split, model_spec("popularity"), cfg, target="books")
     ours = fit(export, split, model_spec("graphrec", dim=16), cfg, target="books", item_x=x)
     # a cold user's 6 test books are all in its taste's 15: the right taste gives recall@10 ≈ 10/15
-    assert ours.metrics["cold"]["recall@10"] > 0.55 > pop.metrics["cold"]["recall@10"] + 0.1, (ours.metrics, pop.metrics)
+    assert ours.metrics["cold"]["recall@10"] > 0.55 > pop.metrics["cold"]["recall@10"] + 0.1, (
+        ours.metrics,
+        pop.metrics,
+    )
 
 
 def test_routed_model_scores_cold_users_by_knowledge_and_warm_by_collaborative(tmp_path: Path) -> None:
@@ -103,7 +113,9 @@ def test_routed_model_scores_cold_users_by_knowledge_and_warm_by_collaborative(t
     model.set_gate_count(0.0)
     model.set_prior_weight(0.0)
     bridge_weight = float(model.bridge_weight)
-    model.set_bridge(model.bridge_users, model.bridge_items, 0.0)  # the bridge block: tests/unit/test_cold_path_selection.py
+    model.set_bridge(
+        model.bridge_users, model.bridge_items, 0.0
+    )  # the bridge block: tests/unit/test_cold_path_selection.py
     text_weight = float(model.text_weight)
     model.set_text_weight(0.0)  # the text block: tests/unit/test_cold_item_model.py
     ease_weight = float(model.ease_weight)
@@ -128,11 +140,16 @@ def test_routed_model_scores_cold_users_by_knowledge_and_warm_by_collaborative(t
     ease = 0 if model.ease_users is None else 256
     assert emb["user"].shape[1] == emb["item"].shape[1] == emb["topic"].shape[1] == 25 + 256 + ease + text
     cold = split.slices["cold"]
-    assert not emb["user"][cold, 8:24].any() and emb["user"][cold, :8].any()  # cold users: knowledge block, no collaborative one
+    assert (
+        not emb["user"][cold, 8:24].any() and emb["user"][cold, :8].any()
+    )  # cold users: knowledge block, no collaborative one
     # the run folder round-trips a routed model too
     save_run(tmp_path, routed, export, split, cfg, target="books", source="movies")
     selected = json.loads((tmp_path / "metrics.json").read_text())["selected"]  # what validation chose, saved
-    assert selected["cold_path"]["selected_on"] == "val-simulated-cold" and selected["item_gate"]["selected_on"] == "validation"
+    assert (
+        selected["cold_path"]["selected_on"] == "val-simulated-cold"
+        and selected["item_gate"]["selected_on"] == "validation"
+    )
     assert selected["cold_path"]["prior"] == routed.result.config["cold_path"]["prior"]
     spec = model_spec("graphrec", dim=8)
     model = build_model(spec, export, build_inputs(export, split, spec, target="books", item_x=x), seed=99)

@@ -10,8 +10,8 @@ import pytest
 
 from bench.genre_pair import ACTION_GENRES, prepare_genre_pair
 from ingest.prepare import prepare_dataset
-from ingest.summary import IngestSummary
 from ingest.spec import load_spec
+from ingest.summary import IngestSummary
 
 
 @pytest.mark.data("ml-100k")

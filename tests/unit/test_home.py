@@ -102,9 +102,8 @@ def test_write_lock_of_a_killed_writer_is_free(tmp_path: Path) -> None:
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None and proc.stdout.readline().strip() == "held"
-        with pytest.raises(HomeLockedError, match=f"pid {proc.pid}: "):
-            with write_lock(home):
-                pass
+        with pytest.raises(HomeLockedError, match=f"pid {proc.pid}: "), write_lock(home):
+            pass
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait()

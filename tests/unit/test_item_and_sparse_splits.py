@@ -101,7 +101,9 @@ def test_coldstart_items_ranks_held_out_items_among_all_target_items(synthetic: 
 
     metrics = evaluate_slices(oracle, split, candidates)
     # a held-out item is neither excluded (no training interaction) nor dropped from the candidates
-    assert metrics["all"]["recall@20"] == pytest.approx(1.0) and metrics["held-out-items"]["recall@20"] == pytest.approx(1.0)
+    assert metrics["all"]["recall@20"] == pytest.approx(1.0) and metrics["held-out-items"][
+        "recall@20"
+    ] == pytest.approx(1.0)
     assert metrics["all"]["users"] == len(set(split.test[0].tolist())) == metrics["held-out-items"]["users"]
     assert metrics["warm"]["users"] == len(split.slices["warm"])
     # popularity from training counts: held-out items have none, so they rank behind every trained item
@@ -153,7 +155,9 @@ def test_item_features_and_topics_do_not_depend_on_interactions() -> None:
 def test_fit_on_coldstart_items_reports_all_items_and_held_out_items() -> None:
     ex, x = toy_export()
     split = coldstart_items(ex, target="books", seed=0)
-    fitted = fit(ex, split, model_spec("graphrec-single", dim=8), TrainConfig(epochs=2, seed=0), target="books", item_x=x)
+    fitted = fit(
+        ex, split, model_spec("graphrec-single", dim=8), TrainConfig(epochs=2, seed=0), target="books", item_x=x
+    )
     assert {"all", "held-out-items"} <= set(fitted.metrics) and fitted.metrics["all"]["users"] > 0
 
 
@@ -170,7 +174,9 @@ def test_sparse_target_keeps_a_seeded_share_of_target_training(synthetic: GraphE
         # validation, test and slices are the plain split's for every P; the source scenario is complete
         assert np.array_equal(split.val, plain.val) and np.array_equal(split.test, plain.test)
         assert all(np.array_equal(split.slices[k], plain.slices[k]) for k in plain.slices)
-        assert pairs_of(target_items_of(ex, split.train, "movies")) == pairs_of(target_items_of(ex, plain.train, "movies"))
+        assert pairs_of(target_items_of(ex, split.train, "movies")) == pairs_of(
+            target_items_of(ex, plain.train, "movies")
+        )
         kept = target_items_of(ex, split.train)
         assert pairs_of(kept) <= pairs_of(before)
         # per user floor(P * n) or ceil(P * n) of n target training interactions, P * n on average
@@ -181,7 +187,10 @@ def test_sparse_target_keeps_a_seeded_share_of_target_training(synthetic: GraphE
             assert 0 < n_kept.sum() < per_user.sum()
         # the dropped interactions are accounted for: train + val + test + dropped partition all interactions
         assert pairs_of(split.dropped) == pairs_of(before) - pairs_of(kept)
-        assert split.train.shape[1] + split.val.shape[1] + split.test.shape[1] + split.dropped.shape[1] == ex.interactions.shape[1]
+        assert (
+            split.train.shape[1] + split.val.shape[1] + split.test.shape[1] + split.dropped.shape[1]
+            == ex.interactions.shape[1]
+        )
         m = split.meta
         assert (m["target_fraction"], m["target_train_before"], m["target_train_kept"], m["target_train_dropped"]) == (
             p, before.shape[1], kept.shape[1], split.dropped.shape[1],

@@ -54,7 +54,9 @@ def test_bpr_training_lowers_the_loss() -> None:
     rng = np.random.default_rng(0)
     n_users, n_items = 30, 40
     # two taste groups: users < 15 like items < 20, the others like items >= 20; text features tell the groups apart
-    pairs = np.array([(u, i) for u in range(n_users) for i in rng.choice(20, 6, replace=False) + (0 if u < 15 else 20)]).T
+    pairs = np.array(
+        [(u, i) for u in range(n_users) for i in rng.choice(20, 6, replace=False) + (0 if u < 15 else 20)]
+    ).T
     item_x = torch.tensor([[1.0, 0.0] if i < 20 else [0.0, 1.0] for i in range(n_items)])
     adj = normalized_adjacency(n_users, n_items, 0, pairs)
     model = CrossScenarioLightGCN(n_users, n_items, dim=16, num_layers=2, item_x=item_x)

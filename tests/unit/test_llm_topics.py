@@ -60,7 +60,9 @@ def test_non_retryable_errors_and_exhausted_retries() -> None:
 def test_unusable_answers_follow_on_error() -> None:
     with chat_server() as (url, state):
         state.fail = ["garbage", "partial"]
-        ts = llm_topics(["m", "b", "b"], ["1", "2", "3"], TEXTS, client(url, batch_size=1, max_concurrency=1), min_items=1)
+        ts = llm_topics(
+            ["m", "b", "b"], ["1", "2", "3"], TEXTS, client(url, batch_size=1, max_concurrency=1), min_items=1
+        )
         assert ts.meta["failed_items"] == 2 and [m.item for m in ts.memberships] == ["3"]
         state.fail = ["garbage"]
         with pytest.raises(LLMError, match="not JSON"):
@@ -74,7 +76,10 @@ def test_answer_validation() -> None:
     assert parse_answer('{"items": [{"index": 1, "topics": ["Space Opera!", "x", 3, "a very long topic with many words"]}]}', 1) == (
         {1: ["space opera"]}, []
     )  # fmt: skip
-    assert parse_answer('{"items": [{"index": 1, "topics": ["war"]}, {"index": 2, "topics": [""]}]}', 3) == ({1: ["war"]}, [2, 3])
+    assert parse_answer('{"items": [{"index": 1, "topics": ["war"]}, {"index": 2, "topics": [""]}]}', 3) == (
+        {1: ["war"]},
+        [2, 3],
+    )
     # what small models answer that is not a topic: years, the prompt's placeholder echoed back
     assert parse_answer('{"items": [{"index": 1, "topics": ["topic", "2019", "1990s"]}, {"index": 2, "topics": ["Topic 2", "topics"]}]}', 2) == (
         {1: ["1990s"]}, [2]

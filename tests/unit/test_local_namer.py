@@ -22,8 +22,12 @@ def test_smollm2_names_clusters_or_keeps_keyword_labels() -> None:
     topics = TopicSet(
         "discovered",
         [
-            Topic("discovered:0", "ghost / haunted / vampire", "discovered", ("ghost", "haunted", "vampire", "curse"), 10),
-            Topic("discovered:1", "soldier / battle / siege", "discovered", ("soldier", "battle", "siege", "trenches"), 10),
+            Topic(
+                "discovered:0", "ghost / haunted / vampire", "discovered", ("ghost", "haunted", "vampire", "curse"), 10
+            ),
+            Topic(
+                "discovered:1", "soldier / battle / siege", "discovered", ("soldier", "battle", "siege", "trenches"), 10
+            ),
             Topic("discovered:2", "wizard / dragon / spell", "discovered", ("wizard", "dragon", "spell", "quest"), 10),
         ],
     )

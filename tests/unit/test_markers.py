@@ -25,7 +25,11 @@ def collected(*args: str) -> list[str]:
 
 
 def test_backend_markers_follow_the_backend_parameter() -> None:
-    neo4j, arcadedb, every = collected(CONTRACT, "-m", "neo4j"), collected(CONTRACT, "-m", "arcadedb"), collected(CONTRACT)
+    neo4j, arcadedb, every = (
+        collected(CONTRACT, "-m", "neo4j"),
+        collected(CONTRACT, "-m", "arcadedb"),
+        collected(CONTRACT),
+    )
     assert neo4j and all("neo4j" in t and "arcadedb" not in t for t in neo4j)
     assert arcadedb and all("arcadedb" in t and "neo4j" not in t for t in arcadedb)
     assert sorted(neo4j + arcadedb) == sorted(every)
@@ -54,4 +58,3 @@ def test_missing_data_names_the_files_and_the_readme(monkeypatch: pytest.MonkeyP
     assert missing_data_reason(("ml-100k",)) is None
     with pytest.raises(ValueError, match="unknown dataset"):
         missing_data_reason(("ml-10m",))
-

@@ -21,7 +21,9 @@ from tests.helpers import toy_training_data as toy
 pytestmark = pytest.mark.usefixtures("neighbor_sampling")
 
 
-def graph(train: np.ndarray, item_scenario: np.ndarray, *, n_users: int, n_topics: int, seed: int = 0) -> tuple[GraphExport, torch.Tensor]:
+def graph(
+    train: np.ndarray, item_scenario: np.ndarray, *, n_users: int, n_topics: int, seed: int = 0
+) -> tuple[GraphExport, torch.Tensor]:
     """An export over ``train`` with random weighted item–topic edges, and its full adjacency."""
     rng = np.random.default_rng(seed)
     n_items = len(item_scenario)
@@ -52,7 +54,9 @@ def test_full_neighbourhoods_reproduce_full_batch_embeddings(users: str) -> None
     full, _ = model.propagate(adj)
     data = message_graph(to_hetero_data(export, train), topics=True)
     degrees = node_degrees(data)
-    (loader,) = scenario_loaders(data, train[:, item_scenario[train[1]] == 1], item_scenario, num_neighbors=[-1] * 3, batch_size=16)
+    (loader,) = scenario_loaders(
+        data, train[:, item_scenario[train[1]] == 1], item_scenario, num_neighbors=[-1] * 3, batch_size=16
+    )
     batch = next(iter(loader))
     none = torch.zeros(0, dtype=torch.long)  # keep every triplet, whatever its negative
     pos, neg, *_ = triplet_scores(model, batch, degrees, none)
@@ -116,4 +120,3 @@ def test_sampled_training_transfers_to_cold_users_and_is_deterministic() -> None
     assert history[-1]["loss"] < 0.6 * math.log(2)  # BPR loss of an untrained model: log 2
     history_again, after_again = run(0)
     assert history_again == history and after_again == after
-

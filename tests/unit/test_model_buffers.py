@@ -70,7 +70,9 @@ def plain_tensors(model: nn.Module) -> list[str]:
     found = []
     for prefix, module in model.named_modules():
         for name, value in vars(module).items():
-            values = value.values() if isinstance(value, dict) else value if isinstance(value, (list, tuple)) else [value]
+            values = (
+                value.values() if isinstance(value, dict) else value if isinstance(value, (list, tuple)) else [value]
+            )
             if name not in ("_parameters", "_buffers") and any(isinstance(v, Tensor) for v in values):
                 found.append(f"{prefix}.{name}" if prefix else name)
     return found

@@ -23,12 +23,21 @@ from graphrec.train.rundir import latest_run, load_run, save_run
 from tests.helpers import toy_export
 
 
-@pytest.mark.parametrize(("model", "where"), [("graphrec", "epoch 0 of the knowledge channel"), ("bpr-mf", "epoch 0 with")])
+@pytest.mark.parametrize(
+    ("model", "where"), [("graphrec", "epoch 0 of the knowledge channel"), ("bpr-mf", "epoch 0 with")]
+)
 def test_a_huge_learning_rate_stops_training_with_the_fix(model: str, where: str) -> None:
     export, x = toy_export()
     split = coldstart_transfer(export, source="movies", target="books", seed=0)
     with pytest.raises(TrainingDivergedError) as e:
-        fit(export, split, model_spec(model, dim=8), TrainConfig(epochs=3, batch_size=64, lr=1e30), target="books", item_x=x)
+        fit(
+            export,
+            split,
+            model_spec(model, dim=8),
+            TrainConfig(epochs=3, batch_size=64, lr=1e30),
+            target="books",
+            item_x=x,
+        )
     message = str(e.value)
     assert "the BPR loss is nan" in message and where in message, message
     assert "learning rate 1e+30" in message and "Lower the learning rate (graphrec train --lr" in message, message
@@ -39,7 +48,9 @@ def test_non_finite_parameters_stop_training_too() -> None:
     check_finite(model, 0.5, epoch=3, config=TrainConfig(lr=0.1))  # all finite: no error
     with torch.no_grad():
         model.bias[1] = float("inf")
-    with pytest.raises(TrainingDivergedError, match=r"the parameters bias hold NaN or inf after epoch 3 of the x channel"):
+    with pytest.raises(
+        TrainingDivergedError, match=r"the parameters bias hold NaN or inf after epoch 3 of the x channel"
+    ):
         check_finite(model, 0.5, epoch=3, config=TrainConfig(lr=0.1), channel="x")
 
 

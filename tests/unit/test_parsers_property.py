@@ -18,8 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ingest.prepare import prepare_dataset
-from ingest.summary import IngestSummary, iter_rejects
 from ingest.spec import load_spec
+from ingest.summary import IngestSummary, iter_rejects
 from ingest.values import INT64_MAX, INT64_MIN, BadValue, parse_id, parse_rating, parse_timestamp
 
 # database=None: no .hypothesis folder in the repository; failures print their reproducing example.
@@ -118,10 +118,16 @@ def test_csv_ids_round_trip_with_quoting(pairs: list[tuple[str, str]], delimiter
 
 
 @SETTINGS
-@given(st.lists(st.tuples(st.one_of(IDS, st.integers(min_value=-(10**30), max_value=10**30)), IDS), min_size=1, max_size=25))
+@given(
+    st.lists(
+        st.tuples(st.one_of(IDS, st.integers(min_value=-(10**30), max_value=10**30)), IDS), min_size=1, max_size=25
+    )
+)
 def test_jsonl_ids_round_trip(pairs: list[tuple[str | int, str]]) -> None:
     with folder() as tmp:
-        (tmp / "x.jsonl").write_text("".join(json.dumps({"user_id": u, "item_id": i}) + "\n" for u, i in pairs), encoding="utf-8")
+        (tmp / "x.jsonl").write_text(
+            "".join(json.dumps({"user_id": u, "item_id": i}) + "\n" for u, i in pairs), encoding="utf-8"
+        )
         summary, loaded, rejects = prepare(tmp, "x.jsonl", "jsonl")
     want, want_kinds = expected([(str(u), i) for u, i in pairs], header_rows=False)
     assert loaded == want
@@ -135,7 +141,11 @@ NOISE = st.binary(min_size=0, max_size=40).map(lambda b: b.replace(b"\n", b" "))
 @SETTINGS
 @given(st.lists(NOISE, min_size=1, max_size=30), st.sampled_from(["tsv", "jsonl", "csv"]))
 def test_byte_noise_is_loaded_or_counted_never_a_crash(lines: list[bytes], fmt: str) -> None:
-    header = {"tsv": b"user_id\titem_id\n", "csv": b"user_id,item_id\n", "jsonl": b'{"user_id": "u", "item_id": "i"}\n'}[fmt]
+    header = {
+        "tsv": b"user_id\titem_id\n",
+        "csv": b"user_id,item_id\n",
+        "jsonl": b'{"user_id": "u", "item_id": "i"}\n',
+    }[fmt]
     with folder() as tmp:
         (tmp / f"x.{fmt}").write_bytes(header + b"\n".join(lines) + b"\n")
         summary, loaded, rejects = prepare(tmp, f"x.{fmt}", fmt)
@@ -168,10 +178,7 @@ def test_rating_parses_iff_plain_finite_decimal(text: str) -> None:
     plain = text.strip()
     python = _python_float(plain)
     strict = (
-        python is not None
-        and math.isfinite(python)
-        and plain.isascii()
-        and all(c in "0123456789+-.eE" for c in plain)
+        python is not None and math.isfinite(python) and plain.isascii() and all(c in "0123456789+-.eE" for c in plain)
     )
     if strict:
         assert parse_rating(text, "r") == python
@@ -207,7 +214,14 @@ def test_integer_timestamps_hold_iff_int64(n: int) -> None:
 
 
 @SETTINGS
-@given(st.one_of(st.floats(), st.booleans(), st.lists(st.integers(), max_size=2), st.dictionaries(st.text(max_size=2), st.integers(), max_size=2)))
+@given(
+    st.one_of(
+        st.floats(),
+        st.booleans(),
+        st.lists(st.integers(), max_size=2),
+        st.dictionaries(st.text(max_size=2), st.integers(), max_size=2),
+    )
+)
 def test_non_string_non_integer_ids_are_rejected(value: object) -> None:
     if isinstance(value, float) and math.isnan(value):
         assert parse_id(value, "id") is None  # Parquet/pandas missing value
@@ -218,7 +232,11 @@ def test_non_string_non_integer_ids_are_rejected(value: object) -> None:
 
 
 @SETTINGS
-@given(IDS, st.text(st.sampled_from(" \t\u00a0\u2003\n"), max_size=3), st.text(st.sampled_from(" \t\u00a0\u3000\r"), max_size=3))
+@given(
+    IDS,
+    st.text(st.sampled_from(" \t\u00a0\u2003\n"), max_size=3),
+    st.text(st.sampled_from(" \t\u00a0\u3000\r"), max_size=3),
+)
 def test_id_whitespace_rule(core: str, left: str, right: str) -> None:
     got = parse_id(left + core + right, "id")
     assert got == ((core.strip()) or None)

@@ -24,7 +24,9 @@ def split_folder(tmp_path: Path):
     export, x = toy_export()
     split = coldstart_transfer(export, source="movies", target="books", seed=0)
     candidates = export.item_scenario == export.scenarios.index("books")
-    folder = write_split_files(tmp_path / "split", export, split, item_x=x, meta={"target": "books"}, candidates=candidates)
+    folder = write_split_files(
+        tmp_path / "split", export, split, item_x=x, meta={"target": "books"}, candidates=candidates
+    )
     return export, split, candidates, folder
 
 

@@ -19,9 +19,21 @@ REFUSED = [
     ("MATCH (n)\n  detach\n  delete n", "write", "DETACH DELETE"),
     ("MATCH (n) WITH collect(n) AS ns FOREACH (x IN ns | SET x.y = 1)", "write", "FOREACH"),
     ("MATCH (n) RETURN n.id AS id UNION MATCH (m) SET m.x = 1 RETURN m.id AS id", "write", "SET"),
-    ("MATCH (n) CALL { WITH n DETACH DELETE n } IN TRANSACTIONS OF 10 ROWS", "in_transactions", "CALL { ... } IN TRANSACTIONS"),
-    ("MATCH (n) CALL { WITH n RETURN n.id AS i } in transactions RETURN i", "in_transactions", "CALL { ... } IN TRANSACTIONS"),
-    ("UNWIND [1] AS i CALL { WITH i RETURN i AS j }\n/* c */ IN\n 3 CONCURRENT TRANSACTIONS RETURN j", "in_transactions", "CALL { ... } IN TRANSACTIONS"),
+    (
+        "MATCH (n) CALL { WITH n DETACH DELETE n } IN TRANSACTIONS OF 10 ROWS",
+        "in_transactions",
+        "CALL { ... } IN TRANSACTIONS",
+    ),
+    (
+        "MATCH (n) CALL { WITH n RETURN n.id AS i } in transactions RETURN i",
+        "in_transactions",
+        "CALL { ... } IN TRANSACTIONS",
+    ),
+    (
+        "UNWIND [1] AS i CALL { WITH i RETURN i AS j }\n/* c */ IN\n 3 CONCURRENT TRANSACTIONS RETURN j",
+        "in_transactions",
+        "CALL { ... } IN TRANSACTIONS",
+    ),
     ("USING PERIODIC COMMIT LOAD CSV FROM 'x' AS l RETURN l", "in_transactions", "USING PERIODIC COMMIT"),
     ("DROP CONSTRAINT graphrec_user_id IF EXISTS", "schema", "DROP CONSTRAINT"),
     ("drop index graphrec_item_scenario", "schema", "DROP INDEX"),
@@ -101,7 +113,7 @@ ACCEPTED = [
     "MATCH (n) RETURN CASE WHEN merge THEN create ELSE foreach END AS v",
     "CALL db.labels() YIELD label RETURN label",
     "MATCH (u:User {id: 'x'}) OPTIONAL MATCH (u)-[r]->(i) RETURN u, collect(r) AS rs",
-    "RETURN \"unterminated ' inside\" AS s",
+    'RETURN "unterminated \' inside" AS s',
 ]
 
 

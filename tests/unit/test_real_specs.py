@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from ingest.prepare import prepare_dataset
-from ingest.summary import IngestSummary
 from ingest.spec import load_spec
+from ingest.summary import IngestSummary
 from tests.helpers import REPO
 
 SPECS = REPO / "ingest" / "specs"
@@ -47,7 +47,12 @@ def test_amazon_kg_spec(shared_data: Path, tmp_path: Path) -> None:
     summary, prepared = prepare("amazon-kg.toml", tmp_path)
     m, b = summary.scenarios["movies"], summary.scenarios["books"]
     assert (m.interactions_loaded, m.items_loaded, m.items_without_interactions, m.users) == (67_066, 4_896, 117, 5_648)
-    assert (b.interactions_loaded, b.items_loaded, b.items_without_interactions, b.users) == (115_572, 8_696, 378, 10_485)
+    assert (b.interactions_loaded, b.items_loaded, b.items_without_interactions, b.users) == (
+        115_572,
+        8_696,
+        378,
+        10_485,
+    )
     assert summary.rejected == 0
     assert (b.enrich_skipped, m.enrich_skipped) == (2_584, 0)  # metadata rows of books outside the .link catalogue
     prophet = prepared["books"].items["000100039X"]

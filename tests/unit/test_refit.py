@@ -65,7 +65,11 @@ def test_choices_carry_relative_weights_over_as_validation_measured_them() -> No
     chosen = choices_of(fitted, split)
     gate = fitted.result.config["item_gate"]
     assert chosen.epochs == {name: c["best_epoch"] + 1 for name, c in fitted.result.config["channels"].items()}
-    assert (chosen.prior, chosen.prior_gate, chosen.gate_count) == (gate["prior"], gate["prior_gate"], gate["gate_count"])
+    assert (chosen.prior, chosen.prior_gate, chosen.gate_count) == (
+        gate["prior"],
+        gate["prior_gate"],
+        gate["gate_count"],
+    )
     assert chosen.sample == tuple(np.unique(split.val[0]).tolist())
     # every block on, with weights the toy's validation would not pick
     users_t, items_t, topics_t = text_block(export, inputs, x)
@@ -73,7 +77,16 @@ def test_choices_carry_relative_weights_over_as_validation_measured_them() -> No
     block = ease_block(export, split, inputs, target="books", rank=16)
     assert block is not None
     model.set_ease(block[0], block[1], 0.0)
-    choices = Choices(epochs=chosen.epochs, prior_gate=2.0, prior=0.5, text_gate=10.0, text=1.0, ease=2.0, ease_l2=block[2]["l2"], sample=chosen.sample)
+    choices = Choices(
+        epochs=chosen.epochs,
+        prior_gate=2.0,
+        prior=0.5,
+        text_gate=10.0,
+        text=1.0,
+        ease=2.0,
+        ease_l2=block[2]["l2"],
+        sample=chosen.sample,
+    )
     applied = apply_choices(model, inputs, split, choices)
     served = (float(model.prior_weight), float(model.text_weight), float(model.ease_weight), model.item_gate.clone())
     # the selection grid, one cell each, in the same order
@@ -117,7 +130,9 @@ def test_a_production_split_is_selected_on_carved_validation_then_refit_on_every
     carved = holdout_validation(split, export, target="books", seed=CONFIG.seed)
     selection = fit(export, carved, spec, CONFIG, target="books", item_x=x if spec.text else None)
     choices = choices_of(selection, carved)
-    assert record["choices"]["epochs"] == choices.epochs and record["selection"]["best_val"] == selection.result.best_val
+    assert (
+        record["choices"]["epochs"] == choices.epochs and record["selection"]["best_val"] == selection.result.best_val
+    )
     if spec.route:
         collab_epochs = sum(1 for row in final.result.history if "collaborative_loss" in row)
         assert collab_epochs == choices.epochs["collaborative"]
@@ -130,13 +145,17 @@ def test_a_production_split_is_selected_on_carved_validation_then_refit_on_every
         assert len(final.result.history) == choices.epochs[""]
     # a refit on a split with validation keeps its test set and trains on training + validation
     cold = coldstart_transfer(export, source="movies", target="books", seed=0)
-    refit, on = fit_refit(export, cold, dataclasses.replace(spec), CONFIG, target="books", item_x=x if spec.text else None)
+    refit, on = fit_refit(
+        export, cold, dataclasses.replace(spec), CONFIG, target="books", item_x=x if spec.text else None
+    )
     assert pairs_set(on.train) == pairs_set(cold.train) | pairs_set(cold.val) and np.array_equal(on.test, cold.test)
     assert refit.result.config["refit"]["validation"]["pairs"] == cold.val.shape[1]
     assert {"cold", "warm"} <= set(refit.metrics)
 
 
-def test_without_users_to_carve_validation_from_a_production_run_trains_unselected_and_says_so(caplog: pytest.LogCaptureFixture) -> None:
+def test_without_users_to_carve_validation_from_a_production_run_trains_unselected_and_says_so(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     export, x = toy_export()
     books = scenario_index(export, "books")
     inter = export.interactions
@@ -147,9 +166,13 @@ def test_without_users_to_carve_validation_from_a_production_run_trains_unselect
     sparse = dataclasses.replace(export, interactions=inter[:, first_two | (export.item_scenario[inter[1]] != books)])
     spec, split_config = model_spec("lightgcn-merged", dim=8), SplitConfig(protocol="none", source="movies")
     with pytest.raises(NoValidationError, match="no validation to select on.*--no-refit"):
-        train_from_export(sparse, target="books", spec=spec, split_config=split_config, train_config=CONFIG, item_x=None, refit=True)
+        train_from_export(
+            sparse, target="books", spec=spec, split_config=split_config, train_config=CONFIG, item_x=None, refit=True
+        )
     with caplog.at_level("WARNING", logger="graphrec.train.run"):
-        fitted, split = train_from_export(sparse, target="books", spec=spec, split_config=split_config, train_config=CONFIG, item_x=None)
+        fitted, split = train_from_export(
+            sparse, target="books", spec=spec, split_config=split_config, train_config=CONFIG, item_x=None
+        )
     assert "training on everything without selection" in caplog.text
     assert "refit" not in fitted.result.config and len(fitted.result.history) == CONFIG.epochs
     assert pairs_set(split.train) == pairs_set(sparse.interactions)

@@ -82,24 +82,66 @@ CORRUPTIONS: dict[str, tuple[Callable[[Path], None], str]] = {
     "config without target": (lambda d: rewrite_json(d / C, lambda c: c.pop("target")), "no target scenario"),
     "config truncated": (lambda d: truncate(d / C), "cannot read config.json"),
     "config not an object": (lambda d: (d / C).write_text("[1, 2]"), "holds a JSON list"),
-    "config target not in run": (lambda d: rewrite_json(d / C, lambda c: c.update(target="music")), "'music' has no items"),
+    "config target not in run": (
+        lambda d: rewrite_json(d / C, lambda c: c.update(target="music")),
+        "'music' has no items",
+    ),
     "metrics garbage": (lambda d: (d / M).write_bytes(b"\xff\xfe{"), "cannot read metrics.json"),
     "metrics missing": (lambda d: (d / M).unlink(), "metrics.json missing"),
     "split missing": (lambda d: (d / S).unlink(), "split.npz missing"),
-    "embeddings lack user_ids": (lambda d: rewrite_npz(d / E, lambda a: a.pop("user_ids")), "lacks the arrays ['user_ids']"),
-    "one user row short": (lambda d: rewrite_npz(d / E, lambda a: a.update(user=a["user"][:-1])), "79 user embedding rows for 80 user ids"),
-    "item size differs": (lambda d: rewrite_npz(d / E, lambda a: a.update(item=a["item"][:, :4])), "embedding sizes differ"),
-    "1-d user embeddings": (lambda d: rewrite_npz(d / E, lambda a: a.update(user=a["user"][:, 0])), "not a 2-D float array"),
-    "item ids and scenarios differ": (lambda d: rewrite_npz(d / E, lambda a: a.update(item_ids=a["item_ids"][:-1])), "59 item ids for 60 item scenarios"),
-    "topic rows without ids": (lambda d: rewrite_npz(d / E, lambda a: a.update(topic=np.zeros((3, 8), np.float32))), "3 topic embedding rows for 0 topic ids"),
-    "duplicate user ids": (lambda d: rewrite_npz(d / E, lambda a: set_item(a, "user_ids", (1,), a["user_ids"][0])), "duplicate user ids"),
-    "NaN item embedding": (lambda d: rewrite_npz(d / E, lambda a: set_item(a, "item", (5, 0), np.nan)), "1 of 60 item embeddings are not finite"),
-    "inf user embedding": (lambda d: rewrite_npz(d / E, lambda a: set_item(a, "user", (0, 1), np.inf)), "1 of 80 user embeddings are not finite"),
-    "test user row out of range": (lambda d: rewrite_npz(d / S, lambda a: set_item(a, "test", (0, 0), 80)), "test holds 1 user row(s) outside 0..79"),
-    "val item row negative": (lambda d: rewrite_npz(d / S, lambda a: set_item(a, "val", (1, 0), -1)), "val holds 1 item row(s) outside 0..59"),
-    "train not pairs": (lambda d: rewrite_npz(d / S, lambda a: a.update(train=a["train"][0])), "not int pairs of shape (2, n)"),
+    "embeddings lack user_ids": (
+        lambda d: rewrite_npz(d / E, lambda a: a.pop("user_ids")),
+        "lacks the arrays ['user_ids']",
+    ),
+    "one user row short": (
+        lambda d: rewrite_npz(d / E, lambda a: a.update(user=a["user"][:-1])),
+        "79 user embedding rows for 80 user ids",
+    ),
+    "item size differs": (
+        lambda d: rewrite_npz(d / E, lambda a: a.update(item=a["item"][:, :4])),
+        "embedding sizes differ",
+    ),
+    "1-d user embeddings": (
+        lambda d: rewrite_npz(d / E, lambda a: a.update(user=a["user"][:, 0])),
+        "not a 2-D float array",
+    ),
+    "item ids and scenarios differ": (
+        lambda d: rewrite_npz(d / E, lambda a: a.update(item_ids=a["item_ids"][:-1])),
+        "59 item ids for 60 item scenarios",
+    ),
+    "topic rows without ids": (
+        lambda d: rewrite_npz(d / E, lambda a: a.update(topic=np.zeros((3, 8), np.float32))),
+        "3 topic embedding rows for 0 topic ids",
+    ),
+    "duplicate user ids": (
+        lambda d: rewrite_npz(d / E, lambda a: set_item(a, "user_ids", (1,), a["user_ids"][0])),
+        "duplicate user ids",
+    ),
+    "NaN item embedding": (
+        lambda d: rewrite_npz(d / E, lambda a: set_item(a, "item", (5, 0), np.nan)),
+        "1 of 60 item embeddings are not finite",
+    ),
+    "inf user embedding": (
+        lambda d: rewrite_npz(d / E, lambda a: set_item(a, "user", (0, 1), np.inf)),
+        "1 of 80 user embeddings are not finite",
+    ),
+    "test user row out of range": (
+        lambda d: rewrite_npz(d / S, lambda a: set_item(a, "test", (0, 0), 80)),
+        "test holds 1 user row(s) outside 0..79",
+    ),
+    "val item row negative": (
+        lambda d: rewrite_npz(d / S, lambda a: set_item(a, "val", (1, 0), -1)),
+        "val holds 1 item row(s) outside 0..59",
+    ),
+    "train not pairs": (
+        lambda d: rewrite_npz(d / S, lambda a: a.update(train=a["train"][0])),
+        "not int pairs of shape (2, n)",
+    ),
     "float split": (lambda d: rewrite_npz(d / S, lambda a: a.update(test=a["test"].astype(float))), "not int pairs"),
-    "slice out of range": (lambda d: rewrite_npz(d / S, lambda a: a.update(slice_cold=np.array([0, 999]))), "slice 'cold'"),
+    "slice out of range": (
+        lambda d: rewrite_npz(d / S, lambda a: a.update(slice_cold=np.array([0, 999]))),
+        "slice 'cold'",
+    ),
 }
 
 

@@ -30,7 +30,14 @@ def test_presets_import_no_torch() -> None:
 def test_every_model_is_one_scorer(name: str, kind: type, has_embeddings: bool) -> None:
     export, x = toy_export()
     split = coldstart_transfer(export, source="movies", target="books", seed=0)
-    fitted = fit(export, split, model_spec(name, dim=8), TrainConfig(epochs=2, batch_size=64, lr=0.05, seed=0), target="books", item_x=x)
+    fitted = fit(
+        export,
+        split,
+        model_spec(name, dim=8),
+        TrainConfig(epochs=2, batch_size=64, lr=0.05, seed=0),
+        target="books",
+        item_x=x,
+    )
     assert isinstance(fitted.scorer, kind) and isinstance(fitted.scorer, Scorer)
     rows = torch.arange(5)
     scores = fitted.scorer.score(rows)
@@ -48,7 +55,13 @@ def test_every_model_is_one_scorer(name: str, kind: type, has_embeddings: bool) 
 def test_a_model_scorer_scores_the_model_as_it_is_after_refresh() -> None:
     export, x = toy_export()
     split = coldstart_transfer(export, source="movies", target="books", seed=0)
-    fitted = fit(export, split, model_spec("bpr-mf", dim=8), TrainConfig(epochs=1, batch_size=64, lr=0.05, seed=0), target="books")
+    fitted = fit(
+        export,
+        split,
+        model_spec("bpr-mf", dim=8),
+        TrainConfig(epochs=1, batch_size=64, lr=0.05, seed=0),
+        target="books",
+    )
     assert fitted.model is not None
     rows = torch.arange(3)
     before = fitted.scorer.score(rows).clone()

@@ -111,17 +111,17 @@ def test_real_movielens_100k_recbole_files(shared_data: Path) -> None:
 def test_amazon_kg_metadata_reader_and_enrichment(tmp_path: Path) -> None:
     from graphrec.errors import ConfigError
     from ingest.prepare import prepare_dataset
-    from ingest.summary import IngestSummary
     from ingest.spec import load_spec
+    from ingest.summary import IngestSummary
 
     meta = tmp_path / "item_metadata_Books.csv"
-    meta.write_text(
-        "iid\tmetadata\n"
-        "B1\tcat:Novels_set_in_Ontario\tcat:Fables\tres:Kahlil_Gibran\t\n"
-        "B9\tcat:Fables\t\n"
-    )
+    meta.write_text("iid\tmetadata\nB1\tcat:Novels_set_in_Ontario\tcat:Fables\tres:Kahlil_Gibran\t\nB9\tcat:Fables\t\n")
     rows = rows_of(FileOptions(meta, "amazon-kg-metadata"), "items")
-    assert rows[0].values == {"iid": "B1", "categories": ["Novels set in Ontario", "Fables"], "resources": ["Kahlil Gibran"]}
+    assert rows[0].values == {
+        "iid": "B1",
+        "categories": ["Novels set in Ontario", "Fables"],
+        "resources": ["Kahlil Gibran"],
+    }
     (tmp_path / "b.inter").write_text("user_id:token\titem_id:token\nu1\tB1\nu2\tB2\n")
     (tmp_path / "b.link").write_text("item_id:token\tentity_id:token\nB1\tres:Deafening_(novel)\nB2\tres:Dune\n")
     spec = tmp_path / "spec.toml"
@@ -136,6 +136,8 @@ def test_amazon_kg_metadata_reader_and_enrichment(tmp_path: Path) -> None:
     assert set(items) == {"B1", "B2"} and summary.scenarios["books"].enrich_skipped == 1  # B9 is not in the catalogue
     assert items["B1"].title == "Deafening (novel)" and items["B1"].categories == ("Novels set in Ontario", "Fables")
     bad = tmp_path / "bad.toml"
-    bad.write_text('[[scenario]]\nname = "b"\ninteractions = { path = "item_metadata_Books.csv", format = "amazon-kg-metadata" }\n')
+    bad.write_text(
+        '[[scenario]]\nname = "b"\ninteractions = { path = "item_metadata_Books.csv", format = "amazon-kg-metadata" }\n'
+    )
     with pytest.raises(ConfigError, match="use it under 'items'"):
         load_spec(bad)

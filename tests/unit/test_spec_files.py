@@ -17,8 +17,7 @@ def _spec(tmp_path: Path, items: str) -> Path:
     (tmp_path / "b.inter").write_text("user_id:token\titem_id:token\nu1\tB1\n")
     p = tmp_path / "spec.toml"
     p.write_text(
-        '[[scenario]]\nname = "books"\ninteractions = { path = "b.inter", format = "recbole" }\n'
-        f"items = [{items}]\n"
+        f'[[scenario]]\nname = "books"\ninteractions = {{ path = "b.inter", format = "recbole" }}\nitems = [{items}]\n'
     )
     return p
 

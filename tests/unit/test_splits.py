@@ -44,7 +44,9 @@ def test_coldstart_transfer_protocol() -> None:
     # warm users hold out 20% of 5 = 1 books interaction each; nothing from movies is held out
     assert all(ex.item_scenario[i] == books for _, i in split.test.T.tolist())
     warm_test = [u for u, _ in split.test.T.tolist() if u not in cold]
-    assert sorted(set(warm_test)) == sorted(split.slices["warm"].tolist()) and len(warm_test) == len(split.slices["warm"])
+    assert sorted(set(warm_test)) == sorted(split.slices["warm"].tolist()) and len(warm_test) == len(
+        split.slices["warm"]
+    )
     assert split.meta["warm_users"] == 20  # 30 book users - 10 cold
     again = coldstart_transfer(ex, source="movies", target="books", seed=0)
     other = coldstart_transfer(ex, source="movies", target="books", seed=1)
@@ -86,11 +88,15 @@ def test_leakage_checks_catch_overlaps_and_graph_edges() -> None:
 @pytest.mark.data("amazon-kg")
 def test_coldstart_transfer_on_amazon_kg(shared_data: Path, tmp_path: Path) -> None:
     from ingest.prepare import prepare_dataset
-    from ingest.summary import IngestSummary
     from ingest.spec import load_spec
+    from ingest.summary import IngestSummary
     from tests.helpers import REPO
 
-    prepared = prepare_dataset(load_spec(REPO / "ingest" / "specs" / "amazon-kg-interactions-only.toml"), tmp_path / "r.tsv", IngestSummary(spec="s"))
+    prepared = prepare_dataset(
+        load_spec(REPO / "ingest" / "specs" / "amazon-kg-interactions-only.toml"),
+        tmp_path / "r.tsv",
+        IngestSummary(spec="s"),
+    )
     ex = make_export([(i.user, i.scenario, i.item) for p in prepared.values() for i in p.interactions])
     split = coldstart_transfer(ex, source="movies", target="books", seed=0)
     assert split.meta["shared_users"] == 1_062 and split.meta["cold_users"] == 531

@@ -27,7 +27,9 @@ def test_cooccurrence_similarity_and_bridge_scores() -> None:
     assert set(g.nodes) == {"war", "battles", "cooking"}
     edge = g.edges["battles", "war"]
     war_centroid = np.array([0.95, 0.05]) / np.linalg.norm([0.95, 0.05])  # mean of its items' vectors, normalised
-    assert edge["cooccurrence"] == pytest.approx(3 / 12) and edge["similarity"] == pytest.approx(war_centroid[0], abs=1e-4)
+    assert edge["cooccurrence"] == pytest.approx(3 / 12) and edge["similarity"] == pytest.approx(
+        war_centroid[0], abs=1e-4
+    )
     assert edge["weight"] == pytest.approx((0.25 + edge["similarity"]) / 2, abs=1e-4)
     assert not g.has_edge("cooking", "war")  # no shared items, orthogonal centroids
     assert g.nodes["war"]["items"] == {"movies": 6, "books": 6} and g.nodes["war"]["balance"] == 1.0

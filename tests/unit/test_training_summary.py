@@ -22,10 +22,26 @@ def routed_result(*, knowledge_best: int = 5) -> TrainResult:
             row |= {"collaborative_loss": 0.5, "collaborative_val_recall@20": 0.2}
         history.append(row)
     channels = {
-        "knowledge": {"best_epoch": knowledge_best, "best_val": 0.15, "seconds_per_epoch": 1.0, "config": {"epochs": 6, "k": 20}},
-        "collaborative": {"best_epoch": 2, "best_val": 0.22, "seconds_per_epoch": 2.5, "config": {"epochs": 6, "k": 20}},
+        "knowledge": {
+            "best_epoch": knowledge_best,
+            "best_val": 0.15,
+            "seconds_per_epoch": 1.0,
+            "config": {"epochs": 6, "k": 20},
+        },
+        "collaborative": {
+            "best_epoch": 2,
+            "best_val": 0.22,
+            "seconds_per_epoch": 2.5,
+            "config": {"epochs": 6, "k": 20},
+        },
     }
-    return TrainResult(best_epoch=2, best_val=0.22, history=history, seconds_per_epoch=3.5, config={"epochs": 6, "k": 20, "channels": channels})
+    return TrainResult(
+        best_epoch=2,
+        best_val=0.22,
+        history=history,
+        seconds_per_epoch=3.5,
+        config={"epochs": 6, "k": 20, "channels": channels},
+    )
 
 
 def test_one_line_per_channel_with_the_cap_note() -> None:
@@ -40,14 +56,20 @@ def test_one_line_per_channel_with_the_cap_note() -> None:
 
 def test_single_channel_refit_and_closed_form_lines() -> None:
     history = [{"epoch": e, "loss": 1.0, "val_recall@20": 0.1} for e in range(10)]
-    single = TrainResult(best_epoch=4, best_val=0.1234, history=history, seconds_per_epoch=0.5, config={"epochs": 40, "k": 20})
-    assert training_summary(single, name="lightgcn") == ["lightgcn: best epoch 5 of 10 (0.50 s/epoch), validation recall@20 0.1234"]
+    single = TrainResult(
+        best_epoch=4, best_val=0.1234, history=history, seconds_per_epoch=0.5, config={"epochs": 40, "k": 20}
+    )
+    assert training_summary(single, name="lightgcn") == [
+        "lightgcn: best epoch 5 of 10 (0.50 s/epoch), validation recall@20 0.1234"
+    ]
     refit = TrainResult(best_epoch=4, best_val=-1.0, history=[{"epoch": e, "loss": 1.0} for e in range(5)],
                         seconds_per_epoch=0.5, config={"epochs": 5, "k": 20, "refit": {}})  # fmt: skip
     assert training_summary(refit, name="lightgcn") == [
         "lightgcn: 5 epochs without validation (0.50 s/epoch), as many as the selection run chose"
     ]
-    assert training_summary(TrainResult(best_epoch=0, best_val=0.2), name="ease") == ["ease: fitted in closed form (no training epochs)"]
+    assert training_summary(TrainResult(best_epoch=0, best_val=0.2), name="ease") == [
+        "ease: fitted in closed form (no training epochs)"
+    ]
 
 
 def test_helpers() -> None:
@@ -62,9 +84,13 @@ def test_helpers() -> None:
     assert not still_rising(19, 20, 40)  # stopped early
 
 
-def test_the_bar_names_the_channel_and_the_cap_is_warned_about(caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_bar_names_the_channel_and_the_cap_is_warned_about(
+    caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
     rng = np.random.default_rng(0)
-    pairs = np.array(sorted({(int(u), int(i)) for u, i in zip(rng.integers(0, 20, 200), rng.integers(0, 20, 200), strict=True)})).T
+    pairs = np.array(
+        sorted({(int(u), int(i)) for u, i in zip(rng.integers(0, 20, 200), rng.integers(0, 20, 200), strict=True)})
+    ).T
     train, val = pairs[:, np.arange(pairs.shape[1]) % 4 != 0], pairs[:, ::4]
     item_scenario = np.zeros(20, dtype=np.int64)
     torch.manual_seed(0)
@@ -73,7 +99,10 @@ def test_the_bar_names_the_channel_and_the_cap_is_warned_about(caplog: pytest.Lo
     config = TrainConfig(epochs=1, batch_size=64, lr=0.01, k=10)
     with caplog.at_level(logging.WARNING, logger="graphrec.train.summary"):
         train_bpr(model, adj, train, val, item_scenario, item_scenario == 0, config, progress=True, channel="knowledge")
-    assert "knowledge channel hit the 1-epoch cap with validation Recall@10 still rising (best at the last epoch); consider --epochs 2" in caplog.text
+    assert (
+        "knowledge channel hit the 1-epoch cap with validation Recall@10 still rising (best at the last epoch); consider --epochs 2"
+        in caplog.text
+    )
     err = capsys.readouterr().err
     assert "knowledge channel" in err and "val R@10" in err and "loss" in err
     train_bpr(model, adj, train, val[:, :0], item_scenario, item_scenario == 0, config, progress=True, desc="lightgcn")

@@ -65,7 +65,9 @@ def scenario_index(export: GraphExport, name: str) -> int:
     return export.scenarios.index(name)
 
 
-def per_user_shares(pairs: np.ndarray, rng: np.random.Generator, fractions: Sequence[float]) -> list[list[tuple[int, int]]]:
+def per_user_shares(
+    pairs: np.ndarray, rng: np.random.Generator, fractions: Sequence[float]
+) -> list[list[tuple[int, int]]]:
     """Cut each user's items of ``pairs`` (``[2, n]``) into seeded shares: user by user in order, a random
     permutation of the user's sorted items gives ``max(1, round(n · f))`` items to each of ``fractions`` in
     turn and the rest to the last share; a user with fewer than 3 items keeps them all in the last share.
@@ -128,7 +130,11 @@ def simulated_cold_targets(split: Split, export: GraphExport) -> np.ndarray:
     import numpy as np
 
     if SIMULATED_COLD not in split.slices:
-        raise ConfigError("the split has no simulated-cold validation slice; apply graphrec.data.splits.simulated_cold first")
+        raise ConfigError(
+            "the split has no simulated-cold validation slice; apply graphrec.data.splits.simulated_cold first"
+        )
     t_idx = scenario_index(export, str(split.meta["simulated_cold"]["target"]))  # type: ignore[index]
-    val = split.val[:, np.isin(split.val[0], split.slices[SIMULATED_COLD]) & (export.item_scenario[split.val[1]] == t_idx)]
+    val = split.val[
+        :, np.isin(split.val[0], split.slices[SIMULATED_COLD]) & (export.item_scenario[split.val[1]] == t_idx)
+    ]
     return _pairs(np.concatenate([val, split.cold_hidden], axis=1).T.tolist())

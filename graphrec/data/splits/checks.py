@@ -29,7 +29,14 @@ def check_no_leakage(split: Split, export: GraphExport) -> None:
     import numpy as np
 
     parts = {name: {tuple(p) for p in getattr(split, name).T.tolist()} for name in ("train", "val", "test", "dropped")}
-    for a, b in (("train", "test"), ("train", "val"), ("val", "test"), ("dropped", "train"), ("dropped", "val"), ("dropped", "test")):
+    for a, b in (
+        ("train", "test"),
+        ("train", "val"),
+        ("val", "test"),
+        ("dropped", "train"),
+        ("dropped", "val"),
+        ("dropped", "test"),
+    ):
         both = parts[a] & parts[b]
         if both:
             u, i = next(iter(both))
@@ -98,7 +105,9 @@ def check_simulated_cold(split: Split, export: GraphExport) -> None:
     leaked = pairs_set(simulated_cold_targets(split, export)) & pairs_set(split.test)
     if leaked:
         u, i = next(iter(leaked))
-        raise GraphRecError(f"leakage: test pair ({export.user_ids[u]!r}, {export.item_keys[i]!r}) is a simulated-cold target")
+        raise GraphRecError(
+            f"leakage: test pair ({export.user_ids[u]!r}, {export.item_keys[i]!r}) is a simulated-cold target"
+        )
 
 
 def check_graph_has_no_held_out_edges(data: object, split: Split) -> None:

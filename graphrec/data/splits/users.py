@@ -106,7 +106,9 @@ def temporal_per_user(
     import numpy as np
 
     if timestamps.shape[0] != export.interactions.shape[1] or np.isnan(timestamps).any():
-        raise GraphRecError("a temporal split needs a timestamp on every interaction; this data has none, use random_per_user")
+        raise GraphRecError(
+            "a temporal split needs a timestamp on every interaction; this data has none, use random_per_user"
+        )
     by_user: dict[int, list[tuple[float, int]]] = defaultdict(list)
     for (u, i), ts in zip(export.interactions.T.tolist(), timestamps.tolist()):
         by_user[u].append((ts, i))

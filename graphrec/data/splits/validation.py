@@ -91,12 +91,16 @@ def simulated_cold(
         )
     for name, given in (("source", source), ("target", target)):
         if split.meta.get(name) not in (None, given):
-            raise ConfigError(f"the split's {name} is {split.meta.get(name)!r}, not {given!r}; pass the split's scenarios")
+            raise ConfigError(
+                f"the split's {name} is {split.meta.get(name)!r}, not {given!r}; pass the split's scenarios"
+            )
     s_idx, t_idx = scenario_index(export, source), scenario_index(export, target)
     if fraction is None:
         fraction = float(split.meta.get("cold_fraction", 0.5))  # type: ignore[arg-type]
     if not (isinstance(fraction, (int, float)) and 0.0 < fraction <= 1.0):
-        raise ConfigError(f"simulated-cold fraction {fraction!r} is out of range: it must be > 0 and <= 1 (default 0.5)")
+        raise ConfigError(
+            f"simulated-cold fraction {fraction!r} is out of range: it must be > 0 and <= 1 (default 0.5)"
+        )
     cold = np.asarray(split.slices.get("cold", np.zeros(0, dtype=np.int64)), dtype=np.int64)
     n_users = len(export.user_ids)
     scen = export.item_scenario[split.train[1]]
@@ -126,7 +130,9 @@ def simulated_cold(
             "val_pairs": val_pairs, "targets": "target validation + hidden target training pairs",
         },
     }  # fmt: skip
-    out = replace(split, slices={**split.slices, SIMULATED_COLD: users}, meta=meta, cold_hidden=_pairs(hidden.T.tolist()))
+    out = replace(
+        split, slices={**split.slices, SIMULATED_COLD: users}, meta=meta, cold_hidden=_pairs(hidden.T.tolist())
+    )
     check_no_leakage(out, export)
     return out
 
@@ -156,7 +162,9 @@ def holdout_validation(split: Split, export: GraphExport, *, target: str, seed: 
     import numpy as np
 
     if split.val.shape[1]:
-        raise ConfigError(f"the split already has {split.val.shape[1]} validation pairs; carve validation only from a split without")
+        raise ConfigError(
+            f"the split already has {split.val.shape[1]} validation pairs; carve validation only from a split without"
+        )
     if not (isinstance(fraction, (int, float)) and 0.0 < fraction < 1.0):
         raise ConfigError(f"validation fraction {fraction!r} is out of range: it must be > 0 and < 1 (default 0.1)")
     t_idx = scenario_index(export, target)

@@ -55,4 +55,3 @@ QUICKSTART_LEARNED_TOPICS = (
     f"RETURN a.{Prop.RANK} AS rank, t.{Prop.LABEL} AS topic, a.{Prop.SCORE} AS affinity, "
     "i IS NOT NULL AS behind_recommendation, count(DISTINCT j) AS user_items ORDER BY rank"
 )
-

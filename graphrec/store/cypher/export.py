@@ -17,4 +17,3 @@ MATCH (i:{Label.ITEM})-[r:{Rel.HAS_TOPIC}]->(t:{Label.TOPIC})
 WHERE $sources IS NULL OR t.{Prop.SOURCE} IN $sources
 RETURN i.{Prop.SCENARIO} AS scenario, i.{Prop.ID} AS item, t.{Prop.ID} AS topic, r.{Prop.WEIGHT} AS weight
 """
-

@@ -118,4 +118,3 @@ UNWIND $rows AS row
 MATCH (s:{Label.SCENARIO} {{{Prop.NAME}: row.name}})
 RETURN count(s) AS scenarios
 """
-
