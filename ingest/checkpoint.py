@@ -29,9 +29,10 @@ def spec_fingerprint(spec: DatasetSpec) -> str:
     """A key for the checkpoint: the spec plus every input file's path, size and mtime."""
     h = hashlib.sha256(repr(spec).encode())
     for sc in spec.scenarios:
-        for src in (*sc.items, *sc.interactions):
-            st = src.file.path.stat()
-            h.update(f"{src.file.path}|{st.st_size}|{st.st_mtime_ns}".encode())
+        files = [src.file for src in sc.items] + [src.file for src in sc.interactions]
+        for f in files:
+            st = f.path.stat()
+            h.update(f"{f.path}|{st.st_size}|{st.st_mtime_ns}".encode())
     return h.hexdigest()[:16]
 
 

@@ -110,7 +110,8 @@ def interactions(
 def items(
     source: ItemSource, scenario: str, rows: Iterable[RawRow | Reject]
 ) -> Iterator[tuple[ItemRecord, RawRow] | Reject]:
-    """Validate item rows: a valid id (rules in :mod:`ingest.values`); title (optionally parsed) and text assembled from the text columns."""
+    """Validate item rows: a valid id (rules in :mod:`ingest.values`); title (optionally parsed) and text
+    assembled from the text columns."""
     cols: dict[str, str | None] | None = None
     for row in rows:
         if isinstance(row, Reject):

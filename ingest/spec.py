@@ -12,7 +12,8 @@ Keys of ``interactions``: ``path``, ``format`` (see :data:`ingest.formats.FORMAT
 Keys of ``items``: ``path``, ``format``, ``id``, ``title``, ``title_parser`` (``"dbpedia"``), ``text``
 (list of columns), ``categories`` (a column of categories/genres: a list, or a string split on
 ``categories_separator``, default whitespace), ``enrich`` (true: the file only adds fields to items of
-earlier item files; rows of other items are skipped and counted), ``encoding``, ``delimiter``, ``columns``. Either may be a list of tables (several files).
+earlier item files; rows of other items are skipped and counted), ``encoding``, ``delimiter``, ``columns``.
+Either may be a list of tables (several files).
 Scenario keys: ``name``, ``interactions``, ``items``, ``unknown_items`` (``"reject"``, default, or
 ``"create"``). Relative paths resolve against the spec file's folder.
 
@@ -25,12 +26,16 @@ Rows that break these rules are counted rejects with the reason (see :class:`ing
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import tomllib
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # Python 3.10 (requires-python): the same parser, published as tomli
+    import tomli as tomllib
 
 from graphrec.errors import ConfigError, InputDataError
 from ingest.formats import FORMATS

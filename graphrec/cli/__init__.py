@@ -2,8 +2,9 @@
 
 One module per command group — :mod:`~graphrec.cli.graph` (ingest, query, stats, clear, repair),
 :mod:`~graphrec.cli.knowledge` (embed, topics), :mod:`~graphrec.cli.learn` (train, write-back),
-:mod:`~graphrec.cli.use` (evaluate, recommend, explain), :mod:`~graphrec.cli.server`, :mod:`~graphrec.cli.quickstart` — with the
-root group and what they share in :mod:`~graphrec.cli.root` and the printing in :mod:`~graphrec.cli.display`.
+:mod:`~graphrec.cli.use` (evaluate, recommend, explain), :mod:`~graphrec.cli.server`,
+:mod:`~graphrec.cli.quickstart` — with the root group and what they share in :mod:`~graphrec.cli.root` and the
+printing in :mod:`~graphrec.cli.display`.
 Only this package reads argv; heavy packages are imported when a command runs.
 """
 

@@ -94,9 +94,9 @@ def describe_topics(report: Any) -> str:
     line = f"{method}: {report.topics} topics, {report.memberships} HAS_TOPIC edges "
     if method == "llm":
         return line + (
-            f"(replaced {report.replaced}); {m['requests']} requests ({m['retries']} retries), {m['cache_hits']} cached "
-            f"answers, {m['failed_items']} items failed, {m['dropped_topics']} topics named for fewer than "
-            f"{m['min_items']} items dropped"
+            f"(replaced {report.replaced}); {m['requests']} requests ({m['retries']} retries), "
+            f"{m['cache_hits']} cached answers, {m['failed_items']} items failed, {m['dropped_topics']} topics named "
+            f"for fewer than {m['min_items']} items dropped"
         )
     if method == "metadata":
         return line + (

@@ -63,8 +63,8 @@ def print_ingest_summary(summary: Any, run_dir: Path) -> None:
     if summary.resumed_rows:
         click.echo(f"resumed: {summary.resumed_rows} rows were already committed by an interrupted run")
     click.echo(
-        f"wrote interactions at {summary.relationships_per_second:,.0f} relationships/s; total {summary.seconds:.1f} s; "
-        f"summary: {run_dir / 'summary.json'}"
+        f"wrote interactions at {summary.relationships_per_second:,.0f} relationships/s; "
+        f"total {summary.seconds:.1f} s; summary: {run_dir / 'summary.json'}"
     )
 
 

@@ -178,9 +178,9 @@ VECTOR_INDEX_OPTION = click.option(
 @click.pass_obj
 @writes(when="write_back")
 def train(
-    c: Context, target: str, source: str | None, model_name: str, protocol: str | None, seed: int, refit: bool | None, epochs: int, lr: float,
-    batch_size: int, dim: int, layers: int | None, weight_decay: float, patience: int, num_neighbors: str | None,
-    features_path: Path | None, target_fraction: float,
+    c: Context, target: str, source: str | None, model_name: str, protocol: str | None, seed: int, refit: bool | None,
+    epochs: int, lr: float, batch_size: int, dim: int, layers: int | None, weight_decay: float, patience: int,
+    num_neighbors: str | None, features_path: Path | None, target_fraction: float,
     write_back: bool, k: int, topics_per_user: int, vector_index: bool | None, write_batch_size: int, out: Path | None,
 ) -> None:  # fmt: skip
     """Train a recommender on the graph, evaluate it by full ranking, save the run, and write results back.
@@ -291,9 +291,11 @@ def _write_back(
         if interrupted(e):
             root = click.get_current_context().find_root().params
             command = shlex.join(
-                ["graphrec", *(f"--{name}={root[name]}" for name in ("home", "uri", "user", "database") if root.get(name)),
+                ["graphrec",
+                 *(f"--{name}={root[name]}" for name in ("home", "uri", "user", "database") if root.get(name)),
                  "write-back", "--run", str(run.path), "--scenario", scenario, "-k", str(k), "--topics-per-user",
-                 str(topics_per_user), *([] if vector_index is None else ["--vector-index" if vector_index else "--no-vector-index"])]
+                 str(topics_per_user),
+                 *([] if vector_index is None else ["--vector-index" if vector_index else "--no-vector-index"])]
             )  # fmt: skip
             raise CommandInterrupted(
                 f"interrupted (Ctrl-C) during the write-back of run {run.name}: the run folder {run.path} is "

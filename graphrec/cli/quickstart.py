@@ -64,7 +64,8 @@ def quickstart(c: Context, seed: int, users: int, items_per_scenario: int) -> No
         display.print_explanation(run.explain(store, cold_user, top_item, from_scenario="movies", limit=3))
 
         click.echo(
-            f"\nlearned topics of the user and the bridging topics behind its top book (Cypher):\n  {QUICKSTART_LEARNED_TOPICS}"
+            "\nlearned topics of the user and the bridging topics behind its top book (Cypher):\n"
+            f"  {QUICKSTART_LEARNED_TOPICS}"
         )
         result = store.run_query(QUICKSTART_LEARNED_TOPICS, {"user": cold_user, "item": top_item, "scenario": "books"})
     for row in result.rows:

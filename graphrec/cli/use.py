@@ -86,7 +86,8 @@ def recommend(
         display.print_recommendations(recs, titles, run=saved.name)
     if recs.unknown_users:
         click.secho(
-            f"skipped {len(recs.unknown_users)} user(s) not in the run (e.g. {recs.unknown_users[:3]}): no recommendations",
+            f"skipped {len(recs.unknown_users)} user(s) not in the run (e.g. {recs.unknown_users[:3]}): "
+            "no recommendations",
             fg="yellow", err=True,
         )  # fmt: skip
 

@@ -282,7 +282,8 @@ def fit_bridge_model(
         )
     if not (gammas and l2s and source_l2s) or folds < 1:
         raise ConfigError(
-            f"bridge grids must be non-empty and folds >= 1; got gammas={gammas}, l2s={l2s}, source_l2s={source_l2s}, folds={folds}"
+            f"bridge grids must be non-empty and folds >= 1; got gammas={gammas}, l2s={l2s}, "
+            f"source_l2s={source_l2s}, folds={folds}"
         )
     started = time.perf_counter()
     s_idx, t_idx = scenario_index(export, source), scenario_index(export, target)

@@ -21,7 +21,8 @@ Models (:data:`MODELS`):
 * ``graphrec-no-source`` — ``graphrec`` on the target scenario's interactions only (ablation).
 * ``graphrec-no-bridge`` / ``graphrec-no-text-block`` — ``graphrec`` without its cold users' bridge block /
   without its text block (ablations).
-* ``ease`` — target-only EASE (closed form, ridge of ``TARGET_EASE_L2`` chosen on validation; :mod:`graphrec.models.ease`).
+* ``ease`` — target-only EASE (closed form, ridge of ``TARGET_EASE_L2`` chosen on validation;
+  :mod:`graphrec.models.ease`).
 * ``text-knn`` — text kNN: users as the mean text vector of their training items, items as their own.
 * ``bridge+ease`` — the closed-form reference for a coldstart-transfer split: users without target
   history by the kernel-ridge bridge from their EASE-smoothed source history (selected on a
@@ -81,9 +82,9 @@ class ModelSpec:
             channel), the others by the same model without BERT features (the collaborative channel);
             each channel trains and early-stops on its own (default false).
         cold_refit: A routed spec whose cold path was selected on simulated-cold users (see
-            :func:`~graphrec.train.fit.fit_routed`): train the knowledge channel again on the whole training graph for the
-            chosen number of epochs (default true), so the users simulated cold still teach it the map
-            from source to target; false keeps the channel trained without them.
+            :func:`~graphrec.train.fit.fit_routed`): train the knowledge channel again on the whole training
+            graph for the chosen number of epochs (default true), so the users simulated cold still teach it
+            the map from source to target; false keeps the channel trained without them.
         bridge: A routed spec's closed-form block for cold users, of this rank (default 256; 0: none):
             the kernel-ridge bridge from their source history (:func:`~graphrec.models.bridge.fit_bridge_model`,
             selected on the simulated-cold users), added to their knowledge score with a weight chosen
@@ -95,7 +96,8 @@ class ModelSpec:
         ease: A routed spec's closed-form block for warm users, of this rank (default 256; 0: none):
             target-only EASE (:func:`~graphrec.models.ease.ease_embeddings`, its ridge chosen on
             validation) added to warm users' score with a weight chosen on validation
-            (:func:`~graphrec.train.selection.select_block_weight`); needs validation pairs on items with training interactions.
+            (:func:`~graphrec.train.selection.select_block_weight`); needs validation pairs on items with
+            training interactions.
         cold_lr_factors: Learning rates of a routed spec's knowledge channel tried on the simulated-cold
             users, as factors of the run's; the one whose best epoch scores highest there is kept (ties: the
             first) and the refit uses it. Default ``(1.0,)``: the run's rate only. ``(1.0, 0.2)`` also tries

@@ -184,7 +184,8 @@ class RoutedLightGCN(nn.Module):
         topics = items.new_zeros(self.num_topics, items.shape[1]) if topics is None else topics
         if topics.shape != (self.num_topics, items.shape[1]):
             raise ValueError(
-                f"the text block's topics must be [num_topics={self.num_topics}, {items.shape[1]}]; got {tuple(topics.shape)}"
+                f"the text block's topics must be [num_topics={self.num_topics}, {items.shape[1]}]; "
+                f"got {tuple(topics.shape)}"
             )
         self.text_users = users.float()
         self.text_items = items.float()

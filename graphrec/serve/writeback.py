@@ -1,6 +1,7 @@
 """Write a run's results into the graph: embeddings as node properties, top-K
-``(:User)-[:RECOMMENDED {score, rank, run}]->(:Item)``, learned ``(:User)-[:INTERESTED_IN {score, rank, run}]->(:Topic)``
-affinities, and vector indexes where the store has them (Neo4j; ArcadeDB's Cypher has none).
+``(:User)-[:RECOMMENDED {score, rank, run}]->(:Item)``, learned
+``(:User)-[:INTERESTED_IN {score, rank, run}]->(:Topic)`` affinities, and vector indexes where the store
+has them (Neo4j; ArcadeDB's Cypher has none).
 
 Rewriting replaces the previous run's edges (RECOMMENDED into the same scenario, all INTERESTED_IN),
 so the graph holds one current result and re-running is idempotent.

@@ -127,7 +127,7 @@ def server_command(
         "arcadedb.server.mode": "production",
     }
     cmd = [str(java), f"-Xmx{heap}", *(f"-D{k}={v}" for k, v in props.items())]
-    return cmd + ["-cp", f"{jars}/*", "com.arcadedb.server.ArcadeDBServer"]
+    return [*cmd, "-cp", f"{jars}/*", "com.arcadedb.server.ArcadeDBServer"]
 
 
 def spawn(cmd: list[str], *, cwd: Path, log_path: Path) -> tuple[subprocess.Popen[bytes], int]:

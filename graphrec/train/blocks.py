@@ -46,7 +46,8 @@ def ease_block(
     if len(items) > max_items:
         logger.warning(
             "no EASE block: the target %r has %d items with interactions, more than %d (its dense items x items "
-            "inverse would take %.1f GB); pass ModelSpec(ease=0) to silence this", target, len(items), max_items, 8 * len(items) ** 2 / 1e9,
+            "inverse would take %.1f GB); pass ModelSpec(ease=0) to silence this",
+            target, len(items), max_items, 8 * len(items) ** 2 / 1e9,
         )  # fmt: skip
         return None
     _, params = fit_target_ease(export, split, target=target, val_candidates=validation_candidates(split, inputs))

@@ -135,7 +135,8 @@ def select_cold_prior(
     knowledge channel on its cold path's graph, with popularity counted on that graph's training pairs
     and the bridge's out-of-fold scores) and return the choice (``prior`` and ``bridge``: relative weights
     ``r``; ``beta``: the prior weight for this knowledge channel) and the grid; the model is not changed.
-    ``r`` is relative to the score spread as in :func:`~graphrec.train.selection.select_item_gate`. Ties go to the smaller weights.
+    ``r`` is relative to the score spread as in :func:`~graphrec.train.selection.select_item_gate`. Ties go to
+    the smaller weights.
     """
     import numpy as np
     import torch

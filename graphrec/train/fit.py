@@ -93,7 +93,8 @@ def fit(
     elif spec.route:
         np.random.seed(config.seed)
         fitted = fit_routed(
-            export, split, spec, config, inputs, target=target, item_x=item_x, progress=progress, on_epoch=on_epoch, choices=choices
+            export, split, spec, config, inputs, target=target, item_x=item_x, progress=progress, on_epoch=on_epoch,
+            choices=choices,
         )  # fmt: skip
     else:
         np.random.seed(config.seed)
@@ -101,8 +102,8 @@ def fit(
         if choices is not None:
             config = dataclasses.replace(config, epochs=choices.epochs[""])
         result = train_bpr(
-            model, inputs.adj, inputs.train, split.val, export.item_scenario, validation_candidates(split, inputs), config,
-            transfer_pairs=inputs.transfer_pairs, data=inputs.data, progress=progress,
+            model, inputs.adj, inputs.train, split.val, export.item_scenario, validation_candidates(split, inputs),
+            config, transfer_pairs=inputs.transfer_pairs, data=inputs.data, progress=progress,
             on_epoch=None if on_epoch is None else functools.partial(on_epoch, ""), desc=spec.name,
         )  # fmt: skip
         fitted = Fitted(spec, inputs, ModelScorer(model, inputs.adj), model, result=result)
@@ -129,15 +130,15 @@ def fit_routed(
     (a refit) each channel trains for its chosen epochs and the gate, prior and blocks are set from them
     (:func:`~graphrec.train.refit.apply_choices`) instead.
 
-    Where there are users to simulate (:func:`~graphrec.train.cold_path.cold_path_split`) the knowledge channel is first trained on
-    its cold path's graph (:func:`~graphrec.train.cold_path.cold_path_inputs`), early-stopping on the simulated-cold users, and cold
-    users' prior — with ``spec.bridge``, also the weight of the kernel-ridge bridge fitted on the same
-    split (:func:`~graphrec.models.bridge.fit_bridge_model`) — is chosen on them
-    (:func:`~graphrec.train.cold_path.select_cold_prior`); with ``spec.cold_refit`` the channel is then trained again on the whole
-    training graph for the chosen number of epochs. Both weights carry over relative to the score spread
-    (:func:`~graphrec.train.cold_path.carried_cold_weights`), and the bridge enters as a ``spec.bridge``-rank block
-    (:meth:`~graphrec.models.routed.RoutedLightGCN.set_bridge`). ``on_epoch`` sees the selection run as
-    channel ``"knowledge/simulated-cold"``.
+    Where there are users to simulate (:func:`~graphrec.train.cold_path.cold_path_split`) the knowledge
+    channel is first trained on its cold path's graph (:func:`~graphrec.train.cold_path.cold_path_inputs`),
+    early-stopping on the simulated-cold users, and cold users' prior — with ``spec.bridge``, also the
+    weight of the kernel-ridge bridge fitted on the same split (:func:`~graphrec.models.bridge.fit_bridge_model`)
+    — is chosen on them (:func:`~graphrec.train.cold_path.select_cold_prior`); with ``spec.cold_refit`` the
+    channel is then trained again on the whole training graph for the chosen number of epochs. Both weights
+    carry over relative to the score spread (:func:`~graphrec.train.cold_path.carried_cold_weights`), and the
+    bridge enters as a ``spec.bridge``-rank block (:meth:`~graphrec.models.routed.RoutedLightGCN.set_bridge`).
+    ``on_epoch`` sees the selection run as channel ``"knowledge/simulated-cold"``.
     """
     import torch
 
@@ -187,8 +188,9 @@ def fit_routed(
                 export, cold_split, source=source, target=target, seed=int(split.meta.get("seed", 0))
             )  # type: ignore[call-overload]
         cold_path = select_cold_prior(model, knowledge_inputs, cold_split, export, bridge=bridge)
-        cold_path["selection"] = {"best_epoch": selection.best_epoch, "best_val": selection.best_val, "epochs_run": len(selection.history),
-                                  "lr": cold_config.lr, "best_val_by_lr": tried}  # fmt: skip
+        cold_path["selection"] = {"best_epoch": selection.best_epoch, "best_val": selection.best_val,
+                                  "epochs_run": len(selection.history), "lr": cold_config.lr,
+                                  "best_val_by_lr": tried}  # fmt: skip
         results["knowledge"] = selection
         if spec.cold_refit:
             epochs = selection.best_epoch + 1

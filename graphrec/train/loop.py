@@ -239,7 +239,10 @@ def _full_batch_epoch(
     opt: torch.optim.Optimizer,
     rng: np.random.Generator,
 ) -> tuple[float, int]:
-    """One epoch of full-batch BPR steps (the whole graph propagated at every step); ``(summed loss × pairs, pairs)``."""
+    """One epoch of full-batch BPR steps (the whole graph propagated at every step).
+
+    Returns ``(summed loss × pairs, pairs)``.
+    """
     import torch
 
     order = rng.permutation(train.shape[1])

@@ -40,7 +40,8 @@ if TYPE_CHECKING:  # pragma: no cover
 logger = logging.getLogger(__name__)
 
 INSTALL_HINT = (
-    "install a neighbour-sampling backend: `pip install --no-build-isolation torch-scatter==2.1.2 torch-sparse==0.6.18` "
+    "install a neighbour-sampling backend: "
+    "`pip install --no-build-isolation torch-scatter==2.1.2 torch-sparse==0.6.18` "
     "(builds from source, about 13 minutes on 2 cores; pyg-lib is not on PyPI), or train full-batch "
     "(no --num-neighbors)"
 )
@@ -202,7 +203,7 @@ def scenario_loaders(
                 neg_sampling=negatives,
                 batch_size=batch_size,
                 shuffle=True,
-            )  # fmt: skip
+            )
         )
     logger.info(
         "mini-batch training: %d loaders (one per scenario), %d batches per epoch, %s neighbours per hop",

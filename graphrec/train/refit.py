@@ -112,9 +112,10 @@ def choices_of(selected: Fitted, split: Split) -> Choices:
 
 def apply_choices(model: RoutedLightGCN, inputs: Inputs, split: Split, choices: Choices) -> dict[str, Any]:
     """Set a routed model's gate, prior and block weights from ``choices``, converting each relative
-    weight to the model's own scale exactly as validation measured it (:func:`~graphrec.train.selection.gate_weight_grid`):
-    the prior at its gate, then the text block at its gate, then EASE, each against the spread of the
-    routed scores without it over ``choices.sample`` × the target candidates. Returns the weights set."""
+    weight to the model's own scale exactly as validation measured it
+    (:func:`~graphrec.train.selection.gate_weight_grid`): the prior at its gate, then the text block at its
+    gate, then EASE, each against the spread of the routed scores without it over ``choices.sample`` × the
+    target candidates. Returns the weights set."""
     import numpy as np
     import torch
 
@@ -207,10 +208,12 @@ def fit_refit(
     final = fit(export, full, spec, config, target=target, item_x=item_x, progress=progress, choices=choices)
     if final.result is not None:
         sel = selection.result
+        no_record = {"carved_from": None, "pairs": int(selection_split.val.shape[1])}
         final.result.config["refit"] = {
             "choices": choices.record(),
-            "validation": selection_split.meta.get("validation", {"carved_from": None, "pairs": int(selection_split.val.shape[1])}),
+            "validation": selection_split.meta.get("validation", no_record),
             "selection": None if sel is None else {"best_epoch": sel.best_epoch, "best_val": sel.best_val,
-                                                   **{k: sel.config[k] for k in ("item_gate", "channels", "l2") if k in sel.config}},
+                                                   **{k: sel.config[k] for k in ("item_gate", "channels", "l2")
+                                                      if k in sel.config}},
         }  # fmt: skip
     return final, full

@@ -244,7 +244,8 @@ def _check_run(run: RunRecord, d: Path) -> None:
     if run.user.shape[1] != run.item.shape[1] or (len(run.topic) and run.topic.shape[1] != run.item.shape[1]):
         raise bad(
             d,
-            f"{EMBEDDINGS_FILE}: embedding sizes differ (user {run.user.shape}, item {run.item.shape}, topic {run.topic.shape})",
+            f"{EMBEDDINGS_FILE}: embedding sizes differ (user {run.user.shape}, item {run.item.shape}, "
+            f"topic {run.topic.shape})",
         )
     if len(set(run.user_ids)) != n_users or len(set(run.item_keys)) != n_items:
         raise bad(d, f"{EMBEDDINGS_FILE}: duplicate user ids or (scenario, item) keys")
@@ -261,7 +262,8 @@ def _check_run(run: RunRecord, d: Path) -> None:
             out = (pairs[axis] < 0) | (pairs[axis] >= n)
             if out.any():
                 raise bad(d, f"{SPLIT_FILE}: {part} holds {int(out.sum())} {what} row(s) outside 0..{n - 1} "
-                          f"(e.g. {int(pairs[axis][out][0])}); the split does not belong to these embeddings")  # fmt: skip
+                          f"(e.g. {int(pairs[axis][out][0])}); "
+                          "the split does not belong to these embeddings")  # fmt: skip
     for name, users in run.slices.items():
         if users.ndim != 1 or not np.issubdtype(users.dtype, np.integer) or ((users < 0) | (users >= n_users)).any():
             raise bad(d, f"{SPLIT_FILE}: slice {name!r} is not a list of user rows in 0..{n_users - 1}")

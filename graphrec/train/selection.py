@@ -125,9 +125,9 @@ def gate_weight_grid(
     names: tuple[str, str],
     gates: tuple[float, ...] = ITEM_GATE_COUNTS,
 ) -> list[dict[str, float]]:
-    """Validation Recall@20 of ``model`` for each item gate count (``gates``, default :data:`ITEM_GATE_COUNTS`) × relative
-    weight ``r`` of one block: ``set_weight(r · σ_s / block_spread)``, ``σ_s`` the spread of the routed
-    scores without the block at that gate (only ``r = 0`` where ``block_spread`` is 0). Rows
+    """Validation Recall@20 of ``model`` for each item gate count (``gates``, default :data:`ITEM_GATE_COUNTS`)
+    × relative weight ``r`` of one block: ``set_weight(r · σ_s / block_spread)``, ``σ_s`` the spread of the
+    routed scores without the block at that gate (only ``r = 0`` where ``block_spread`` is 0). Rows
     ``{"gate_count", names[0]: r, names[1]: weight, "val_recall@20"}``, gate by gate; the model keeps
     the last setting."""
     grid: list[dict[str, float]] = []
@@ -197,7 +197,8 @@ def select_block_weight(
     assert users_b is not None and items_b is not None
     grid = gate_weight_grid(
         model, channels, split, exclude, candidates, sample, weights=weights,
-        block_spread=score_spread(users_b, items_b, sample, candidates), set_weight=set_weight, names=(block, "weight"), gates=gates,
+        block_spread=score_spread(users_b, items_b, sample, candidates), set_weight=set_weight,
+        names=(block, "weight"), gates=gates,
     )  # fmt: skip
     best = max(grid, key=lambda row: (row["val_recall@20"], -row[block], -row["gate_count"]))
     model.set_gate_count(best["gate_count"])

@@ -63,7 +63,10 @@ def cap_note(label: str, *, best_epoch: int, epochs_run: int, cap: int, k: int) 
     """``"<label> hit the 40-epoch cap with validation Recall@20 still rising (best at the last epoch);
     consider --epochs 80"`` (see :func:`still_rising`); without ``label`` it starts at "hit"."""
     where = "the last epoch" if best_epoch >= epochs_run - 1 else f"epoch {best_epoch + 1} of {epochs_run}"
-    note = f"hit the {cap}-epoch cap with validation Recall@{k} still rising (best at {where}); consider --epochs {2 * cap}"
+    note = (
+        f"hit the {cap}-epoch cap with validation Recall@{k} still rising (best at {where}); "
+        f"consider --epochs {2 * cap}"
+    )
     return f"{label} {note}" if label else note
 
 
@@ -115,7 +118,10 @@ def training_summary(result: TrainResult, *, name: str = "model") -> list[str]:
                 line += ", as many as the selection run chose"
             lines.append(line)
             continue
-        line = f"{label}: best epoch {best_epoch + 1} of {epochs_run}{where} ({spe:.2f} s/epoch), validation recall@{k} {best_val:.4f}"
+        line = (
+            f"{label}: best epoch {best_epoch + 1} of {epochs_run}{where} ({spe:.2f} s/epoch), "
+            f"validation recall@{k} {best_val:.4f}"
+        )
         if selection is not None and "refit" in cold_path:
             epochs = int(cold_path["refit"]["epochs"])
             line += f"; trained again for {epochs} epoch{'s' if epochs != 1 else ''} on all training data"

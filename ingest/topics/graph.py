@@ -92,9 +92,9 @@ def build_topic_graph(
     shared: Counter[tuple[str, str]] = Counter()
     for ts in topics_of.values():
         ts = sorted(ts)
-        for a in range(len(ts)):
-            for b in range(a + 1, len(ts)):
-                shared[(ts[a], ts[b])] += 1
+        for i in range(len(ts)):
+            for j in range(i + 1, len(ts)):
+                shared[(ts[i], ts[j])] += 1
     for (a, b), n in shared.items():
         if n >= min_shared:
             jaccard = n / (len(members[a]) + len(members[b]) - n)

@@ -88,7 +88,8 @@ class LocalTopicNamer:
         messages = [
             {
                 "role": "system",
-                "content": "Name the common topic of a group of movies and books in 1 to 3 lowercase words. Reply with the name only.",
+                "content": "Name the common topic of a group of movies and books in 1 to 3 lowercase words. "
+                "Reply with the name only.",
             }
         ]
         for question, answer in FEW_SHOT:

@@ -87,7 +87,7 @@ def per_user_shares(
         order = [items[k] for k in rng.permutation(len(items))]
         start = 0
         for share, f in zip(shares, fractions):
-            n = max(1, int(round(len(items) * f)))
+            n = max(1, round(len(items) * f))
             share += [(u, i) for i in order[start : start + n]]
             start += n
         shares[-1] += [(u, i) for i in order[start:]]

@@ -83,7 +83,8 @@ def check_simulated_cold(split: Split, export: GraphExport) -> None:
     both = np.intersect1d(users, np.asarray(split.slices.get("cold", np.zeros(0, dtype=np.int64))))
     if both.size:
         raise GraphRecError(
-            f"leakage: {both.size} simulated-cold validation users are test-cold users (e.g. {export.user_ids[int(both[0])]!r})"
+            f"leakage: {both.size} simulated-cold validation users are test-cold users "
+            f"(e.g. {export.user_ids[int(both[0])]!r})"
         )
     scen = export.item_scenario[split.train[1]]
     no_source = np.setdiff1d(users, split.train[0, scen == s_idx])

@@ -48,15 +48,16 @@ def coldstart_items(
 
     if not (0.0 < item_fraction < 1.0 and 0.0 <= val_fraction < 1.0 and item_fraction + val_fraction < 1.0):
         raise ConfigError(
-            f"coldstart-items needs 0 < item_fraction < 1, 0 <= val_fraction and item_fraction + val_fraction < 1; "
-            f"got item_fraction={item_fraction}, val_fraction={val_fraction}. Lower the fractions (defaults 0.2 and 0.1)"
+            "coldstart-items needs 0 < item_fraction < 1, 0 <= val_fraction and item_fraction + val_fraction < 1; "
+            f"got item_fraction={item_fraction}, val_fraction={val_fraction}. "
+            "Lower the fractions (defaults 0.2 and 0.1)"
         )
     t_idx = scenario_index(export, target)
     inter = export.interactions
     interacted = np.unique(inter[1, export.item_scenario[inter[1]] == t_idx])
     order = np.random.default_rng(seed).permutation(interacted)
-    n_test = int(round(len(interacted) * item_fraction))
-    n_val = int(round(len(interacted) * val_fraction))
+    n_test = round(len(interacted) * item_fraction)
+    n_val = round(len(interacted) * val_fraction)
     test_items, val_items = np.sort(order[:n_test]), np.sort(order[n_test : n_test + n_val])
     in_test, in_val = np.isin(inter[1], test_items), np.isin(inter[1], val_items)
     train, val, test = inter[:, ~(in_test | in_val)], inter[:, in_val], inter[:, in_test]

@@ -45,7 +45,7 @@ def coldstart_transfer(
             if sc == s_idx:
                 source_users.add(u)
     shared = np.array(sorted(source_users & set(by_user_target)), dtype=np.int64)
-    cold = np.sort(rng.permutation(shared)[: int(round(len(shared) * cold_fraction))])
+    cold = np.sort(rng.permutation(shared)[: round(len(shared) * cold_fraction)])
     cold_set = set(cold.tolist())
     train, val, test = list(other), [], []
     warm = []
@@ -59,10 +59,10 @@ def coldstart_transfer(
             continue
         warm.append(u)
         order = rng.permutation(len(items))
-        n_test = max(1, int(round(len(items) * test_fraction)))
+        n_test = max(1, round(len(items) * test_fraction))
         held = {items[k] for k in order[:n_test]}
         rest = [items[k] for k in order[n_test:]]
-        n_val = int(round(len(items) * val_fraction)) if len(rest) > 1 else 0
+        n_val = round(len(items) * val_fraction) if len(rest) > 1 else 0
         val_items = set(rest[:n_val])
         test += [(u, i) for i in sorted(held)]
         val += [(u, i) for i in sorted(val_items)]
@@ -118,8 +118,8 @@ def temporal_per_user(
         if len(events) < 3:
             train += [(u, i) for _, i in events]
             continue
-        n_test = max(1, int(round(len(events) * test_fraction)))
-        n_val = max(1, int(round(len(events) * val_fraction)))
+        n_test = max(1, round(len(events) * test_fraction))
+        n_val = max(1, round(len(events) * val_fraction))
         test += [(u, i) for _, i in events[-n_test:]]
         val += [(u, i) for _, i in events[-n_test - n_val : -n_test]]
         train += [(u, i) for _, i in events[: -n_test - n_val]]

@@ -85,8 +85,9 @@ def simulated_cold(
 
     if split.meta.get("protocol") not in SIMULATED_COLD_PROTOCOLS:
         raise ConfigError(
-            f"simulated-cold validation needs a coldstart-transfer split or a production one (no hold-out); this one is "
-            f"{split.meta.get('protocol')!r}. Make it with coldstart_transfer (graphrec train --split coldstart) or "
+            "simulated-cold validation needs a coldstart-transfer split or a production one (no hold-out); "
+            f"this one is {split.meta.get('protocol')!r}. "
+            "Make it with coldstart_transfer (graphrec train --split coldstart) or "
             "no_holdout (--split none)"
         )
     for name, given in (("source", source), ("target", target)):
@@ -112,7 +113,7 @@ def simulated_cold(
     if max_users < 1:
         raise ConfigError(f"simulated-cold max_users must be at least 1; got {max_users}")
     eligible = np.flatnonzero(has_source & has_target & ~np.isin(np.arange(n_users), cold))
-    n = min(int(round(len(eligible) * fraction)), int(max_users))
+    n = min(round(len(eligible) * fraction), int(max_users))
     if n < 1:
         raise ConfigError(
             f"no simulated-cold validation user: {len(eligible)} users have both {source!r} and {target!r} training "
@@ -176,8 +177,9 @@ def holdout_validation(split: Split, export: GraphExport, *, target: str, seed: 
             f"no validation to select on: no user has 3 or more {target!r} training interactions; train without "
             "selection (graphrec train --no-refit)"
         )
-    meta = {**split.meta, "validation": {"carved_from": "train", "target": target, "seed": seed, "fraction": float(fraction),
-                                         "pairs": len(val), "users": len({u for u, _ in val})}}  # fmt: skip
+    validation = {"carved_from": "train", "target": target, "seed": seed, "fraction": float(fraction),
+                  "pairs": len(val), "users": len({u for u, _ in val})}  # fmt: skip
+    meta = {**split.meta, "validation": validation}
     out = replace(split, train=_pairs(train), val=_pairs(val), meta=meta)
     check_no_leakage(out, export)
     return out
@@ -194,5 +196,5 @@ def merged_validation(split: Split) -> Split:
     slices = {k: v for k, v in split.slices.items() if k != SIMULATED_COLD}
     meta = {k: v for k, v in split.meta.items() if k != "simulated_cold"}
     train = _pairs(np.concatenate([split.train, split.val], axis=1).T.tolist())
-    return replace(split, train=train, val=_pairs([]), slices=slices, meta={**meta, "validation_merged": int(split.val.shape[1])},
-                   cold_hidden=_pairs([]))  # fmt: skip
+    meta = {**meta, "validation_merged": int(split.val.shape[1])}
+    return replace(split, train=train, val=_pairs([]), slices=slices, meta=meta, cold_hidden=_pairs([]))
