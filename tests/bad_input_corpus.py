@@ -661,8 +661,10 @@ def cases() -> list[Case]:
             ".jsonl",
             "jsonl",
             _text(
-                '{"user_id": "a", "item_id": "i", "rating": NaN, "timestamp": 1}\n{"user_id": "b", "item_id": "i", "rating": Infinity}\n'
-                '{"user_id": "c", "item_id": "i", "rating": 4, "timestamp": NaN}\n{"user_id": "d", "item_id": "i", "rating": true}\n'
+                '{"user_id": "a", "item_id": "i", "rating": NaN, "timestamp": 1}\n'
+                '{"user_id": "b", "item_id": "i", "rating": Infinity}\n'
+                '{"user_id": "c", "item_id": "i", "rating": 4, "timestamp": NaN}\n'
+                '{"user_id": "d", "item_id": "i", "rating": true}\n'
                 '{"user_id": "e", "item_id": "i", "rating": null, "timestamp": 100000000000000000000}\n'
                 '{"user_id": "f", "item_id": "i", "rating": 2.5, "timestamp": -1}\n'
             ),

@@ -25,7 +25,10 @@ def run(cfg: StoreConfig, *args: str) -> tuple[int, str, str]:
 
 
 def test_help_is_instant_and_imports_nothing_heavy() -> None:
-    code = "import sys, graphrec.cli; print(sorted(m for m in ('neo4j', 'torch', 'transformers', 'pyarrow', 'ingest') if m in sys.modules))"
+    code = (
+        "import sys, graphrec.cli; "
+        "print(sorted(m for m in ('neo4j', 'torch', 'transformers', 'pyarrow', 'ingest') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
     help_out = subprocess.run(
@@ -40,8 +43,9 @@ def test_quickstart_then_query_in_every_format(store_config: StoreConfig) -> Non
     assert code == 0, err
     assert "SYNTHETIC" in out and "rejected 0 rows" in out
     # end to end: trained, evaluated per slice, written back, a cold user's books explained, learned topics queried
-    for part in ("test metrics (coldstart split, books)", "write-back (quickstart-train-seed1)", "use: books for cold user",
-                 "recommended at rank 1", "topic paths", "INTERESTED_IN topics of"):  # fmt: skip
+    for part in ("test metrics (coldstart split, books)", "write-back (quickstart-train-seed1)",
+                 "use: books for cold user", "recommended at rank 1", "topic paths",
+                 "INTERESTED_IN topics of"):  # fmt: skip
         assert part in out, part
     q = "MATCH (u:User)-[:INTERACTED]->(i:Item {scenario: $s}) RETURN count(DISTINCT u) AS users, count(*) AS n"
     code, out, err = run(store_config, "query", q, "--param", "s=books", "--format", "json")

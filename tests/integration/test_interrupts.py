@@ -1,8 +1,9 @@
 """Ctrl-C and diverged training, for real, on both stores (issue 11 items 7 and 11, and the SIGINT part
 of the kill matrix): a ``graphrec train`` process gets SIGINT mid-training, another mid-write-back, then
-the ``graphrec write-back`` that finishes it gets one too; each ends with one clear line and exit code 130, leaves no run folder that later commands would take for a
-complete one, and a rerun ends with exactly k RECOMMENDED edges per user, the configured INTERESTED_IN
-edges, an embedding on every user and item, and nothing twice. ``train --lr 1e30`` stops with the fix
+the ``graphrec write-back`` that finishes it gets one too; each ends with one clear line and exit code
+130, leaves no run folder that later commands would take for a complete one, and a rerun ends with
+exactly k RECOMMENDED edges per user, the configured INTERESTED_IN edges, an embedding on every user and
+item, and nothing twice. ``train --lr 1e30`` stops with the fix
 and writes nothing.
 
 The interrupts land at observed points, not after a sleep: training is interrupted once its log shows
@@ -184,7 +185,8 @@ def test_sigint_during_write_back_then_write_back_completes(graph: StoreConfig, 
     assert one(graph, new_interests, run=second.name) == 0
     rc, stderr = interrupt_when(
         graph, [*write_back, "--batch-size", "5"],
-        lambda err: f"write-back of {second.name}: INTERESTED_IN" in err and one(graph, new_interests, run=second.name) > 0,
+        lambda err: f"write-back of {second.name}: INTERESTED_IN" in err
+        and one(graph, new_interests, run=second.name) > 0,
     )  # fmt: skip
     assert_clear_interrupt(rc, stderr, f"during the write-back of run {second.name}")
     assert 0 < one(graph, new_interests, run=second.name) < TOPICS * users  # type: ignore[operator]

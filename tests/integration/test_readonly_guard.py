@@ -149,7 +149,8 @@ def seeded(
         s.clear()
         s.execute_write(
             "UNWIND ['u1', 'u2', 'u3'] AS id CREATE (:User {id: id}) "
-            "WITH count(*) AS _ UNWIND ['i1', 'i2', 'i3'] AS id CREATE (:Item {scenario: 'books', id: id, title: 'T ' + id})",
+            "WITH count(*) AS _ UNWIND ['i1', 'i2', 'i3'] AS id "
+            "CREATE (:Item {scenario: 'books', id: id, title: 'T ' + id})",
             {},
         )
         s.execute_write(
@@ -162,7 +163,7 @@ def seeded(
                     {"u": "u2", "i": "i2", "r": 4.0},
                     {"u": "u3", "i": "i3", "r": 1.0},
                 ]
-            },  # fmt: skip
+            },
         )
     state = graph_state(cfg)
     assert state["nodes"] == 6 and state["relationships"] == 4
@@ -244,7 +245,8 @@ READS: list[tuple[str, str, tuple[str, ...], Any]] = [
     ),
     (
         "keywords-as-names",
-        "MATCH (u:User {id: 'u1'})-[r:INTERACTED]->(i) RETURN u.id AS create, r.rating AS `delete`, {set: 1}.set AS merge ORDER BY merge, `delete`",
+        "MATCH (u:User {id: 'u1'})-[r:INTERACTED]->(i) "
+        "RETURN u.id AS create, r.rating AS `delete`, {set: 1}.set AS merge ORDER BY merge, `delete`",
         (),
         [{"create": "u1", "delete": 3.0, "merge": 1}, {"create": "u1", "delete": 5.0, "merge": 1}],
     ),
@@ -257,7 +259,8 @@ READS: list[tuple[str, str, tuple[str, ...], Any]] = [
     ("escaped-quote-string", "RETURN 'it\\'s a DELETE' AS s", (), [{"s": "it's a DELETE"}]),
     (
         "read-subquery",
-        "MATCH (u:User) CALL { WITH u MATCH (u)-[:INTERACTED]->(i) RETURN count(i) AS n } RETURN u.id AS id, n ORDER BY id",
+        "MATCH (u:User) CALL { WITH u MATCH (u)-[:INTERACTED]->(i) RETURN count(i) AS n } "
+        "RETURN u.id AS id, n ORDER BY id",
         (),
         [{"id": "u1", "n": 2}, {"id": "u2", "n": 1}, {"id": "u3", "n": 1}],
     ),
@@ -316,7 +319,7 @@ def test_load_csv_file_urls_are_refused_by_the_server_even_with_write(neo4j_uri:
 
 
 def test_arcadedb_refuses_load_csv_file_urls_even_when_allowed(arcadedb_home: Path) -> None:
-    code, out, err = run(
+    code, out, _err = run(
         StoreConfig(home=arcadedb_home),
         "query",
         "LOAD CSV FROM 'file:///etc/passwd' AS l RETURN l LIMIT 3",

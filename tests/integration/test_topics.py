@@ -84,7 +84,8 @@ def test_discovered_and_zero_shot_topics_link_scenarios(store_config: StoreConfi
         assert {t.label for t in spreads} == set(THEMES)
         assert all(t.items["books"] > 0 and t.items["movies"] > 0 for t in spreads)
         per_item = store.read(
-            "MATCH (i:Item)-[r:HAS_TOPIC {source: 'metadata'}]->(t:Topic) RETURN i.scenario AS s, i.id AS id, t.label AS label, r.weight AS w"
+            "MATCH (i:Item)-[r:HAS_TOPIC {source: 'metadata'}]->(t:Topic) "
+            "RETURN i.scenario AS s, i.id AS id, t.label AS label, r.weight AS w"
         )
     assert len(per_item) == len(truth) and all(
         truth[(r["s"], r["id"])] == r["label"] and r["w"] == 1.0 for r in per_item
@@ -96,8 +97,8 @@ def test_discovered_and_zero_shot_topics_link_scenarios(store_config: StoreConfi
             "MATCH (:Topic)-[r:RELATED_TO]->(:Topic) RETURN count(r) AS n, min(r.weight) AS lo, max(r.weight) AS hi"
         )
         themes = store.read(
-            "MATCH (t:Topic {source: 'metadata'}) RETURN t.label AS label, t.bridge_score AS bridge, t.spread_scenarios AS s, "
-            "t.spread_items AS n ORDER BY label"
+            "MATCH (t:Topic {source: 'metadata'}) RETURN t.label AS label, t.bridge_score AS bridge, "
+            "t.spread_scenarios AS s, t.spread_items AS n ORDER BY label"
         )
     assert related[0]["n"] > 0 and 0 < related[0]["lo"] <= related[0]["hi"] <= 1
     assert [t["label"] for t in themes] == sorted(THEMES)
@@ -146,7 +147,8 @@ def test_llm_topics_through_a_local_openai_compatible_server(store_config: Store
         assert first_requests == -(-len(truth) // 16)
         with open_store(store_config) as store:
             rows = store.read(
-                "MATCH (i:Item)-[r:HAS_TOPIC {source: 'llm'}]->(t:Topic) RETURN i.scenario AS s, i.id AS id, t.label AS label"
+                "MATCH (i:Item)-[r:HAS_TOPIC {source: 'llm'}]->(t:Topic) "
+                "RETURN i.scenario AS s, i.id AS id, t.label AS label"
             )
             spreads = topic_spreads(store, source="llm", scenarios=["books", "movies"])
         assert {(r["s"], r["id"]) for r in rows} == set(truth)

@@ -68,7 +68,8 @@ def test_train_write_back_recommend_explain(graph: StoreConfig, tmp_path: Path, 
         n_users = store.read("MATCH (u:User) RETURN count(u) AS n")[0]["n"]
         recs = store.read(
             "MATCH (u:User)-[r:RECOMMENDED]->(i:Item) RETURN count(r) AS n, count(DISTINCT u) AS users, "
-            "collect(DISTINCT i.scenario) AS scenarios, collect(DISTINCT r.run) AS runs, min(r.rank) AS lo, max(r.rank) AS hi"
+            "collect(DISTINCT i.scenario) AS scenarios, collect(DISTINCT r.run) AS runs, "
+            "min(r.rank) AS lo, max(r.rank) AS hi"
         )[0]
         assert recs == {
             "n": 20 * n_users,
@@ -82,7 +83,8 @@ def test_train_write_back_recommend_explain(graph: StoreConfig, tmp_path: Path, 
         leaked = store.read("MATCH (u:User)-[:RECOMMENDED]->(i:Item)<-[:INTERACTED]-(u) RETURN count(*) AS n")[0]["n"]
         assert leaked == 0
         interests = store.read(
-            "MATCH (u:User)-[r:INTERESTED_IN]->(t:Topic) RETURN count(r) AS n, count(DISTINCT u) AS users, max(r.rank) AS hi"
+            "MATCH (u:User)-[r:INTERESTED_IN]->(t:Topic) "
+            "RETURN count(r) AS n, count(DISTINCT u) AS users, max(r.rank) AS hi"
         )[0]
         assert interests == {"n": 5 * n_users, "users": n_users, "hi": 5}
         emb = store.read(
@@ -96,7 +98,8 @@ def test_train_write_back_recommend_explain(graph: StoreConfig, tmp_path: Path, 
         assert emb == {"n": len(run.item_keys), "d": 3 * 64 + 1 + 256 + (256 if ease else 0) + (384 if text else 0)}
         # the quickstart-style query: each user's top learned topics
         top = store.run_query(
-            "MATCH (u:User {id: $u})-[r:INTERESTED_IN]->(t:Topic) RETURN t.label AS topic, r.score AS score ORDER BY r.rank",
+            "MATCH (u:User {id: $u})-[r:INTERESTED_IN]->(t:Topic) "
+            "RETURN t.label AS topic, r.score AS score ORDER BY r.rank",
             {"u": run.user_ids[int(cold[0])]},
         )
         assert len(top.rows) == 5 and top.rows[0]["score"] >= top.rows[-1]["score"]
@@ -106,7 +109,8 @@ def test_train_write_back_recommend_explain(graph: StoreConfig, tmp_path: Path, 
             store.execute_write("CALL db.awaitIndexes(300)", {})
             book = run.item_keys[int(np.flatnonzero(run.scenario_mask("books"))[0])]
             similar = store.read(
-                "MATCH (i:Item {scenario: $s, id: $id}) CALL db.index.vector.queryNodes('graphrec_item_embedding', 5, i.embedding) "
+                "MATCH (i:Item {scenario: $s, id: $id}) "
+                "CALL db.index.vector.queryNodes('graphrec_item_embedding', 5, i.embedding) "
                 "YIELD node, score RETURN node.id AS id, score",
                 {"s": book[0], "id": book[1]},
             )

@@ -215,7 +215,8 @@ def test_permission_denied_is_an_error_naming_the_file(tmp_path: Path, name: str
     data.write_bytes(HEADER.encode() + b"u1\t1\t5\t1\n")
     spec = tmp_path / "spec.toml"
     spec.write_text(
-        f'[[scenario]]\nname = "s"\ninteractions = {{ path = "{name}", format = "{fmt}", user = "user_id", item = "item_id" }}\n'
+        '[[scenario]]\nname = "s"\n'
+        f'interactions = {{ path = "{name}", format = "{fmt}", user = "user_id", item = "item_id" }}\n'
     )
     locked = data.parent if name.startswith("sub/") else data
     locked.chmod(0)

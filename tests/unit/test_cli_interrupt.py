@@ -46,7 +46,8 @@ def test_an_interrupt_is_one_line_and_exit_130(case: str, tmp_path: Path, monkey
     result = CliRunner().invoke(cli, ["--home", str(tmp_path / "home"), "evaluate"])
     assert result.exit_code == 130, result.output
     assert result.stderr == (
-        "error: interrupted (Ctrl-C): `graphrec evaluate` stopped; what it committed before is kept. Rerun the command to finish\n"
+        "error: interrupted (Ctrl-C): `graphrec evaluate` stopped; what it committed before is kept. "
+        "Rerun the command to finish\n"
     )
 
 

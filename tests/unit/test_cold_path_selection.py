@@ -6,6 +6,8 @@ the chosen number of epochs. Everywhere else the routed model behaves as before.
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 import pytest
 import torch
@@ -110,7 +112,7 @@ def test_the_knowledge_channels_learning_rate_is_chosen_on_the_simulated_cold_us
 
 
 def test_cold_users_get_their_own_prior_chosen_on_simulated_cold_users(fitted) -> None:  # type: ignore[no-untyped-def]
-    export, split, f = fitted
+    _, _, f = fitted
     chosen, gate = f.result.config["cold_path"], f.result.config["item_gate"]
     assert chosen["selected_on"] == SIMULATED_COLD
     assert [g["prior"] for g in chosen["grid"]] == list(COLD_PRIOR_WEIGHTS)
@@ -141,7 +143,8 @@ def test_the_default_refits_the_knowledge_channel_on_the_whole_graph_for_the_cho
     _, x = toy_export()
     calls: list[tuple[str, int, torch.Tensor]] = []
     f = fit(
-        export, split, model_spec("graphrec", dim=8, bridge=0, cold_lr_factors=(1.0, 0.2)), CONFIG, target="books", item_x=x,
+        export, split, model_spec("graphrec", dim=8, bridge=0, cold_lr_factors=(1.0, 0.2)), CONFIG, target="books",
+        item_x=x,
         on_epoch=lambda channel, epoch, model, adj: calls.append((channel, epoch, adj)),
     )  # fmt: skip
     chosen, chosen_without = f.result.config["cold_path"], selected.result.config["cold_path"]
@@ -153,7 +156,7 @@ def test_the_default_refits_the_knowledge_channel_on_the_whole_graph_for_the_cho
     # the selection ran once per learning rate tried (each from epoch 0), the kept one for epochs_run epochs
     selection_epochs = [e for c, e, _ in calls if c == "knowledge/simulated-cold"]
     starts = [k for k, e in enumerate(selection_epochs) if e == 0] + [len(selection_epochs)]
-    runs = [selection_epochs[a:b] for a, b in zip(starts, starts[1:])]
+    runs = [selection_epochs[a:b] for a, b in pairwise(starts)]
     assert len(runs) == len(chosen["selection"]["best_val_by_lr"]) == 2
     assert all(r == list(range(len(r))) for r in runs) and chosen["selection"]["epochs_run"] in map(len, runs)
     # the refit trains at the learning rate chosen on the simulated-cold users

@@ -118,7 +118,7 @@ def find_cycles(edges: dict[str, set[str]]) -> list[list[str]]:
 
 
 def test_the_graph_is_read() -> None:
-    top, every = import_graph()
+    top, _ = import_graph()
     assert "ingest.sources.amazon_kg" in top["ingest.formats"]
     assert "ingest.formats" in top["ingest.mapping"]
     assert find_cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]

@@ -82,7 +82,7 @@ def test_coldstart_items_holds_out_items_with_all_their_interactions(synthetic: 
     assert not np.array_equal(np.unique(other.test[1]), test_items)
     half = coldstart_items(ex, target="books", seed=0, item_fraction=0.5, val_fraction=0.0)
     assert len(np.unique(half.test[1])) == round(0.5 * len(interacted)) and half.val.shape[1] == 0
-    with pytest.raises(ConfigError, match="item_fraction=0.8, val_fraction=0.3"):
+    with pytest.raises(ConfigError, match=r"item_fraction=0\.8, val_fraction=0\.3"):
         coldstart_items(ex, target="books", seed=0, item_fraction=0.8, val_fraction=0.3)
     with pytest.raises(ConfigError, match="not in the graph"):
         coldstart_items(ex, target="music", seed=0)
@@ -122,14 +122,14 @@ def test_held_out_item_leakage_is_caught(synthetic: GraphExport) -> None:
     moved = Split(
         np.concatenate([split.train, split.test[:, :1]], axis=1), split.val, split.test[:, 1:], split.slices, split.meta
     )
-    with pytest.raises(GraphRecError, match="leakage: held-out item .* has 1 training interactions"):
+    with pytest.raises(GraphRecError, match=r"leakage: held-out item .* has 1 training interactions"):
         check_no_leakage(moved, ex)
     # the model's graph: an edge to a held-out item, even from a user who never interacted with it
     check_graph_has_no_held_out_edges(to_hetero_data(ex, split.train), split)
     item = int(split.test[1, 0])
     stranger = next(u for u in range(len(ex.user_ids)) if (u, item) not in pairs_of(ex.interactions))
     bad = to_hetero_data(ex, np.concatenate([split.train, [[stranger], [item]]], axis=1))
-    with pytest.raises(GraphRecError, match="1 held-out items .* have interaction edges"):
+    with pytest.raises(GraphRecError, match=r"1 held-out items .* have interaction edges"):
         check_graph_has_no_held_out_edges(bad, split)
 
 

@@ -73,17 +73,17 @@ def test_unusable_answers_follow_on_error() -> None:
 
 
 def test_answer_validation() -> None:
-    assert parse_answer('{"items": [{"index": 1, "topics": ["Space Opera!", "x", 3, "a very long topic with many words"]}]}', 1) == (
-        {1: ["space opera"]}, []
-    )  # fmt: skip
+    answer = '{"items": [{"index": 1, "topics": ["Space Opera!", "x", 3, "a very long topic with many words"]}]}'
+    assert parse_answer(answer, 1) == ({1: ["space opera"]}, [])
     assert parse_answer('{"items": [{"index": 1, "topics": ["war"]}, {"index": 2, "topics": [""]}]}', 3) == (
         {1: ["war"]},
         [2, 3],
     )
     # what small models answer that is not a topic: years, the prompt's placeholder echoed back
-    assert parse_answer('{"items": [{"index": 1, "topics": ["topic", "2019", "1990s"]}, {"index": 2, "topics": ["Topic 2", "topics"]}]}', 2) == (
-        {1: ["1990s"]}, [2]
-    )  # fmt: skip
+    answer = (
+        '{"items": [{"index": 1, "topics": ["topic", "2019", "1990s"]}, {"index": 2, "topics": ["Topic 2", "topics"]}]}'
+    )
+    assert parse_answer(answer, 2) == ({1: ["1990s"]}, [2])
     with pytest.raises(LLMError, match="malformed item entry"):
         parse_answer('{"items": [1, "x"]}', 1)
     with pytest.raises(ConfigError):

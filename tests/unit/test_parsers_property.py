@@ -256,13 +256,16 @@ def test_parquet_decimal_and_date_values(tmp_path: Path) -> None:
             "user_id": ["u1", "u2", "u3", "u4"],
             "item_id": ["i1", "i1", "i1", "i1"],
             "rating": pa.array([Decimal("4.5"), Decimal("3.0"), Decimal("2.0"), Decimal("1.0")], pa.decimal128(3, 1)),
-            "timestamp": pa.array([dt.datetime(2024, 5, 1), dt.datetime(1969, 12, 31, 23, 59), None, dt.datetime(1, 1, 1)],
-                                  pa.timestamp("s")),
+            "timestamp": pa.array(
+                [dt.datetime(2024, 5, 1), dt.datetime(1969, 12, 31, 23, 59), None, dt.datetime(1, 1, 1)],
+                pa.timestamp("s"),
+            ),
         }
     )  # fmt: skip
     pq.write_table(table, tmp_path / "x.parquet")
     spec = tmp_path / "spec.toml"
-    spec.write_text('[[scenario]]\nname = "s"\nunknown_items = "create"\ninteractions = { path = "x.parquet", format = "parquet", '
+    spec.write_text('[[scenario]]\nname = "s"\nunknown_items = "create"\n'
+                    'interactions = { path = "x.parquet", format = "parquet", '
                     'user = "user_id", item = "item_id", rating = "rating", timestamp = "timestamp" }\n')  # fmt: skip
     summary = IngestSummary(spec=str(spec))
     got = prepare_dataset(load_spec(spec), tmp_path / "rejects.tsv", summary)["s"].interactions

@@ -104,8 +104,9 @@ def test_choices_carry_relative_weights_over_as_validation_measured_them() -> No
         ("text", 10.0, 1.0, lambda: score_spread(users_t, items_t, sample, candidates), model.set_text_weight),
         ("ease", 10.0, 2.0, lambda: score_spread(block[0], block[1], sample, candidates), model.set_ease_weight),
     ):
-        (row,) = gate_weight_grid(model, channels, split, exclude, candidates, sample, weights=(r,), block_spread=spread(),
-                                  set_weight=set_weight, names=("r", "weight"), gates=(gate_count,))  # fmt: skip
+        (row,) = gate_weight_grid(model, channels, split, exclude, candidates, sample, weights=(r,),
+                                  block_spread=spread(), set_weight=set_weight, names=("r", "weight"),
+                                  gates=(gate_count,))  # fmt: skip
         expected[name] = row["weight"]
         assert row["weight"] > 0
     assert applied["beta"] == pytest.approx(expected["beta"], rel=1e-6)
@@ -156,7 +157,7 @@ def test_a_production_split_is_selected_on_carved_validation_then_refit_on_every
 def test_without_users_to_carve_validation_from_a_production_run_trains_unselected_and_says_so(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    export, x = toy_export()
+    export, _ = toy_export()
     books = scenario_index(export, "books")
     inter = export.interactions
     first_two = np.zeros(inter.shape[1], dtype=bool)  # every user keeps at most 2 books
@@ -165,7 +166,7 @@ def test_without_users_to_carve_validation_from_a_production_run_trains_unselect
         first_two[rows[:2]] = True
     sparse = dataclasses.replace(export, interactions=inter[:, first_two | (export.item_scenario[inter[1]] != books)])
     spec, split_config = model_spec("lightgcn-merged", dim=8), SplitConfig(protocol="none", source="movies")
-    with pytest.raises(NoValidationError, match="no validation to select on.*--no-refit"):
+    with pytest.raises(NoValidationError, match=r"no validation to select on.*--no-refit"):
         train_from_export(
             sparse, target="books", spec=spec, split_config=split_config, train_config=CONFIG, item_x=None, refit=True
         )

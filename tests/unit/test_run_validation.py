@@ -176,7 +176,7 @@ def test_a_missing_run_folder_is_refused(tmp_path: Path) -> None:
     with pytest.raises(RunFolderError, match="does not exist"):
         load_run(tmp_path / "nope")
     (tmp_path / "empty").mkdir()
-    with pytest.raises(RunFolderError, match="config.json, metrics.json, embeddings.npz, split.npz missing"):
+    with pytest.raises(RunFolderError, match=r"config\.json, metrics\.json, embeddings\.npz, split\.npz missing"):
         load_run(tmp_path / "empty")
 
 
@@ -238,5 +238,5 @@ def test_an_interrupted_save_never_looks_complete(saved: Path, run: Path, monkey
         save_run(run, fitted, export, split, cfg, target="books", source="movies")
     assert (run / "embeddings.npz").exists() and not (run / "config.json").exists()
     assert not is_complete(run) and latest_run(run.parent) == other
-    with pytest.raises(RunFolderError, match="config.json, split.npz missing"):
+    with pytest.raises(RunFolderError, match=r"config\.json, split\.npz missing"):
         load_run(run)

@@ -18,7 +18,10 @@ from tests.helpers import toy_export
 
 
 def test_presets_import_no_torch() -> None:
-    code = "import graphrec.models.presets, graphrec.train.scorer, sys; assert 'torch' not in sys.modules and 'numpy' not in sys.modules"
+    code = (
+        "import graphrec.models.presets, graphrec.train.scorer, sys; "
+        "assert 'torch' not in sys.modules and 'numpy' not in sys.modules"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
@@ -53,7 +56,7 @@ def test_every_model_is_one_scorer(name: str, kind: type, has_embeddings: bool) 
 
 
 def test_a_model_scorer_scores_the_model_as_it_is_after_refresh() -> None:
-    export, x = toy_export()
+    export, _ = toy_export()
     split = coldstart_transfer(export, source="movies", target="books", seed=0)
     fitted = fit(
         export,

@@ -127,7 +127,8 @@ def test_amazon_kg_metadata_reader_and_enrichment(tmp_path: Path) -> None:
     spec = tmp_path / "spec.toml"
     spec.write_text(
         '[[scenario]]\nname = "books"\ninteractions = { path = "b.inter", format = "recbole" }\n'
-        'items = [{ path = "b.link", format = "recbole", id = "item_id", title = "entity_id", title_parser = "dbpedia" },\n'
+        'items = [{ path = "b.link", format = "recbole", id = "item_id", title = "entity_id", '
+        'title_parser = "dbpedia" },\n'
         '         { path = "item_metadata_Books.csv", format = "amazon-kg-metadata", enrich = true }]\n'
     )
     summary = IngestSummary(spec="t")

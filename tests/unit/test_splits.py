@@ -76,7 +76,7 @@ def test_leakage_checks_catch_overlaps_and_graph_edges() -> None:
     ex = toy()
     split = coldstart_transfer(ex, source="movies", target="books", seed=0)
     leaky = Split(np.concatenate([split.train, split.test[:, :1]], axis=1), split.val, split.test)
-    with pytest.raises(GraphRecError, match="leakage: interaction .* in both train and test"):
+    with pytest.raises(GraphRecError, match=r"leakage: interaction .* in both train and test"):
         check_no_leakage(leaky, ex)
     good = to_hetero_data(ex, split.train)
     check_graph_has_no_held_out_edges(good, split)

@@ -100,8 +100,8 @@ def test_the_bar_names_the_channel_and_the_cap_is_warned_about(
     with caplog.at_level(logging.WARNING, logger="graphrec.train.summary"):
         train_bpr(model, adj, train, val, item_scenario, item_scenario == 0, config, progress=True, channel="knowledge")
     assert (
-        "knowledge channel hit the 1-epoch cap with validation Recall@10 still rising (best at the last epoch); consider --epochs 2"
-        in caplog.text
+        "knowledge channel hit the 1-epoch cap with validation Recall@10 still rising (best at the last epoch); "
+        "consider --epochs 2" in caplog.text
     )
     err = capsys.readouterr().err
     assert "knowledge channel" in err and "val R@10" in err and "loss" in err
