@@ -209,7 +209,8 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
                         entry[f"{s}/{m}"] = statistics.mean(vals)
                         entry[f"{s}/{m}_std"] = statistics.stdev(vals) if len(vals) > 1 else 0.0
             entry["selected"] = {
-                r["seed"]: {k: v for k, v in r["models"][model]["selected"].items() if k in ("l2", "gamma", "source_l2", "val_recall@20")}
+                r["seed"]: {k: v for k, v in r["models"][model]["selected"].items()
+                            if k in ("l2", "gamma", "source_l2", "val_recall@20")}
                 for r in rows if model in r["models"]
             }  # fmt: skip
             sim = [
@@ -245,7 +246,8 @@ def print_table(data: dict[str, Any]) -> None:
                 + f" | {'' if sim is None else f'{sim:.4f}'} | {','.join(map(str, e['seeds']))} |"
             )
     print(
-        "\nChosen parameters per seed (bridge: source EASE ridge, γ, kernel ridge λ, simulated-cold val R@20; ease: ridge, val R@20):"
+        "\nChosen parameters per seed (bridge: source EASE ridge, γ, kernel ridge λ, simulated-cold val R@20; "
+        "ease: ridge, val R@20):"
     )
     for pair, models in summary.items():
         for model in ("ease", "bridge"):
@@ -271,7 +273,8 @@ def print_table(data: dict[str, Any]) -> None:
             for model, figures in ref.items():
                 got = summary[pair].get(model, {})
                 print(f"\nIssue 12's reference, {pair} {model}: " + ", ".join(
-                    f"{s} {v:.4f} (here {got.get(f'{s}/recall@20', float('nan')):.4f})" for s, v in figures.items()))  # fmt: skip
+                    f"{s} {v:.4f} (here {got.get(f'{s}/recall@20', float('nan')):.4f})"
+                    for s, v in figures.items()))  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -51,7 +51,9 @@ def main(argv: list[str] | None = None) -> None:
     for lr in args.lrs:
         curve = curves.setdefault(str(lr), [])
 
-        def record(channel: str, epoch: int, model: Any, adj: Any, curve: list[dict[str, Any]] = curve) -> None:
+        def record(
+            channel: str, epoch: int, model: Any, adj: Any, curve: list[dict[str, Any]] = curve, lr: float = lr
+        ) -> None:
             test = evaluate_ranking(
                 score_fn(model, adj), split.test, exclude, candidates, slices=split.slices, ks=(20,)
             )

@@ -109,12 +109,15 @@ def run_one(python: Path, split: Path, variant: str, *, seed: int, args: argpars
     features, weight, select_on = VARIANTS[variant]
     out = WORK / split.parent.name / f"seed{seed}" / variant
     params = {"loss": "warp", "no_components": args.dim, "learning_rate": args.lr, "item_features": features,
-              "text_weight": weight if features != "none" else None, "text_dims": args.text_dims if features != "none" else None,
-              "epochs": args.epochs, "patience": args.patience, "new_items": "cold", "select_on": select_on, "threads": 1}  # fmt: skip
+              "text_weight": weight if features != "none" else None,
+              "text_dims": args.text_dims if features != "none" else None,
+              "epochs": args.epochs, "patience": args.patience, "new_items": "cold", "select_on": select_on,
+              "threads": 1}  # fmt: skip
     cmd = [str(python), str(REPO / "bench" / "peers" / "run_lightfm.py"), "--split", str(split), "--out", str(out),
            "--model", "WARP", "--seed", str(seed), "--dim", str(args.dim), "--lr", str(args.lr), "--threads", "1",
            "--k", "20", "--epochs", str(args.epochs), "--patience", str(args.patience), "--item-features", features,
-           "--text-weight", str(weight), "--text-dims", str(args.text_dims), "--new-items", "cold", "--select-on", select_on]  # fmt: skip
+           "--text-weight", str(weight), "--text-dims", str(args.text_dims), "--new-items", "cold",
+           "--select-on", select_on]  # fmt: skip
     env = {
         **os.environ,
         "OMP_NUM_THREADS": "1",
@@ -195,7 +198,8 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
 def table(summary: dict[str, Any]) -> str:
     """Markdown: one block per pair, a row per variant (mean ± std over seeds), choices marked."""
     cols = [f"{s} {m}" for s in ("held-out-items", "all") for m in ("R@20", "N@20")] + ["cold R@20", "warm R@20"]
-    lines = [f"| pair | LightFM variant | {' | '.join(cols)} | valid R@20 all / held-out | stopped on | best epochs | seeds |",
+    lines = [f"| pair | LightFM variant | {' | '.join(cols)} | valid R@20 all / held-out | stopped on | "
+             "best epochs | seeds |",
              "|---" * (len(cols) + 6) + "|"]  # fmt: skip
     for target, block in summary.items():
         pair = f"{block['source']} → {target}"
@@ -214,12 +218,15 @@ def table(summary: dict[str, Any]) -> str:
             name = f"{variant} ({e['family']})" + (
                 "" if variant not in marks else " ◀ peer for " + " and ".join(sorted(marks[variant]))
             )
-            lines.append(f"| {pair} | {name} | {' | '.join(cells)} | {e['valid/all']:.4f} / {e['valid/held-out-items']:.4f} | "
-                         f"{e['selected_on']} | {','.join(str(x) for x in e['best_epochs'])} | {','.join(str(x) for x in e['seeds'])} |")  # fmt: skip
-    lines.append("\n◀ peer for <ranking>: the LightFM (BERT) figure of that ranking's columns in the cold-item table, "
-                 "chosen per target among the BERT variants by the mean over seeds of the matching validation Recall@20 "
-                 "(all: validation pairs ranked over all target items, among runs stopped on it; held-out-items: among "
-                 "the validation items), never on test. 'stopped on': the validation score of early stopping.")  # fmt: skip
+            lines.append(f"| {pair} | {name} | {' | '.join(cells)} | "
+                         f"{e['valid/all']:.4f} / {e['valid/held-out-items']:.4f} | {e['selected_on']} | "
+                         f"{','.join(str(x) for x in e['best_epochs'])} | "
+                         f"{','.join(str(x) for x in e['seeds'])} |")  # fmt: skip
+    lines.append("\n◀ peer for <ranking>: the LightFM (BERT) figure of that ranking's columns in the cold-item "
+                 "table, chosen per target among the BERT variants by the mean over seeds of the matching validation "
+                 "Recall@20 (all: validation pairs ranked over all target items, among runs stopped on it; "
+                 "held-out-items: among the validation items), never on test. 'stopped on': the validation score of "
+                 "early stopping.")  # fmt: skip
     return "\n".join(lines)
 
 
@@ -252,8 +259,9 @@ def main(argv: list[str] | None = None) -> int:
     done = {(r["target"], r["seed"], r["model"]) for r in runs}
     header = {"dataset": DATASET, "protocol": "coldstart-items", "peer": "lightfm", "threads": 1, "variants": VARIANTS,
               "text_weight_grid": sorted({w for f, w, _ in VARIANTS.values() if f != "none"}),
-              "selection": "per target and ranking, mean over seeds of the matching validation Recall@20 at the kept epoch "
-                           "(all: validation pairs ranked over all target items; held-out-items: among the validation items)",
+              "selection": "per target and ranking, mean over seeds of the matching validation Recall@20 at the "
+                           "kept epoch (all: validation pairs ranked over all target items; held-out-items: among "
+                           "the validation items)",
               "command": "OMP_NUM_THREADS=1 .venv/bin/python bench/cold_items_peers.py"}  # fmt: skip
     from graphrec.results import run_metadata
 
@@ -263,7 +271,8 @@ def main(argv: list[str] | None = None) -> int:
         missing = [f"{v} {t} seed{s}" for v in VARIANTS for t in TARGETS for s in (0, 1, 2) if (t, s, v) not in have]
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps({**header, "meta": run_metadata(), "summary": summary, "table": table(summary),
-                                        "missing": missing, "runs": runs}, indent=1, ensure_ascii=False, default=float))  # fmt: skip
+                                        "missing": missing, "runs": runs},
+                                       indent=1, ensure_ascii=False, default=float))  # fmt: skip
 
     for variant in args.variants:
         for target in args.targets:

@@ -68,12 +68,14 @@ SPEC_TEMPLATE = """\
 # action = movies with a genre in {genres}; drama = all other movies.
 # Usage: .venv/bin/python bench/genre_pair.py (or graphrec ingest <this file>)
 {tables}"""
-SCENARIO_TABLE = """
-[[scenario]]
-name = "{name}"
-interactions = {{ path = "{name}.inter", format = "recbole" }}
-items = {{ path = "{name}.item", format = "recbole", id = "item_id", title = "movie_title", text = ["release_year", "class"], categories = "class" }}
-"""
+SCENARIO_TABLE = (
+    "\n"
+    "[[scenario]]\n"
+    'name = "{name}"\n'
+    'interactions = {{ path = "{name}.inter", format = "recbole" }}\n'
+    'items = {{ path = "{name}.item", format = "recbole", id = "item_id", title = "movie_title", '
+    'text = ["release_year", "class"], categories = "class" }}\n'
+)
 
 
 def scenario_of(genres: str) -> str:
@@ -148,7 +150,8 @@ def prepare_genre_pair(work: Path = WORK, *, source: Path = ML100K) -> Path:
         scenario = item_scenario.get(row[1])
         if scenario is None:
             raise ConfigError(
-                f"{source / 'ml-100k.inter'}: item {row[1]!r} is rated but not in ml-100k.item; use an unmodified ml-100k"
+                f"{source / 'ml-100k.inter'}: item {row[1]!r} is rated but not in ml-100k.item; "
+                "use an unmodified ml-100k"
             )
         inter_lines[scenario].append("\t".join(row))
         users[scenario].add(row[0])

@@ -138,7 +138,8 @@ def summarise(runs: list[dict[str, Any]], protocol: str) -> dict[str, Any]:
 def slice_stats(
     runs: list[dict[str, Any]], slices: tuple[str, ...], metrics: tuple[str, ...] = METRICS
 ) -> dict[str, list[float]]:
-    """``{"<slice>/<metric>": [mean, sample std]}`` over ``runs`` (std 0 for one run); slices a run lacks are skipped."""
+    """``{"<slice>/<metric>": [mean, sample std]}`` over ``runs`` (std 0 for one run); slices a run lacks are
+    skipped."""
     out: dict[str, list[float]] = {}
     for s in slices:
         for m in metrics:
@@ -254,12 +255,15 @@ def main(argv: list[str] | None = None) -> None:
                         else:
                             fitted = fit(export, merged_validation(split), spec, config, target=target, item_x=x)
                         res = fitted.result
+                        res_config = res.config if res else {}
                         run = {
-                            "pair": pair, "fraction": fraction, "model": model, "mode": args.mode, "lr": lr, "seed": seed,
-                            "metrics": fitted.metrics, "best_epoch": res.best_epoch if res else None,
+                            "pair": pair, "fraction": fraction, "model": model, "mode": args.mode, "lr": lr,
+                            "seed": seed, "metrics": fitted.metrics, "best_epoch": res.best_epoch if res else None,
                             "best_val": res.best_val if res else None, "epochs_run": len(res.history) if res else 0,
-                            "selected": {k: v for k, v in (res.config if res else {}).items() if k in ("item_gate", "cold_path", "l2", "grid", "bridge", "ease", "refit")},
-                            "channels": {k: {f: v[f] for f in ("best_epoch", "best_val")} for k, v in (res.config if res else {}).get("channels", {}).items()},
+                            "selected": {k: v for k, v in res_config.items()
+                                         if k in ("item_gate", "cold_path", "l2", "grid", "bridge", "ease", "refit")},
+                            "channels": {k: {f: v[f] for f in ("best_epoch", "best_val")}
+                                         for k, v in res_config.get("channels", {}).items()},
                             "seconds": time.perf_counter() - t0, "split": split.meta, "store": agent,
                         }  # fmt: skip
                         runs.append(run)

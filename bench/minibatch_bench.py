@@ -101,7 +101,8 @@ def main(argv: list[str] | None = None) -> None:
         rows.append(row)
         slices = {s: round(m["recall@20"], 4) for s, m in row["metrics"].items()}
         print(f"{args.model} {variant}: recall@20 {slices}, {row['seconds_per_epoch']:.2f} s/epoch, "
-              f"{row['epochs_run']} epochs (best {row['best_epoch']}), peak RSS {row['peak_rss_mb']:.0f} MB", flush=True)  # fmt: skip
+              f"{row['epochs_run']} epochs (best {row['best_epoch']}), peak RSS {row['peak_rss_mb']:.0f} MB",
+              flush=True)  # fmt: skip
     config = {k: v for k, v in vars(args).items() if k not in ("child", "home")}
     out.write_text(json.dumps({"config": config, "meta": run_metadata(), "runs": rows}, indent=1, default=float))
     print(f"wrote {out}")

@@ -232,12 +232,14 @@ def print_tables(
     if checks:
         worst = max(max(c.values()) for c in checks)
         print(
-            f"\nevaluator check ({len(checks)} RecBole runs): largest |RecBole's own evaluator − graphrec's| = {worst:.6f}"
+            f"\nevaluator check ({len(checks)} RecBole runs): "
+            f"largest |RecBole's own evaluator − graphrec's| = {worst:.6f}"
         )
     a, b = (summary.get(n, {}).get("seconds_per_epoch") for n in suite.speed_pair)
     if a and b:
         print(
-            f"\ntraining speed: {suite.speed_pair[0]} {a:.2f} s/epoch, {suite.speed_pair[1]} {b:.2f} s/epoch, ratio {a / b:.2f}×"
+            f"\ntraining speed: {suite.speed_pair[0]} {a:.2f} s/epoch, {suite.speed_pair[1]} {b:.2f} s/epoch, "
+            f"ratio {a / b:.2f}×"
         )
 
 
@@ -249,7 +251,8 @@ def main(argv: list[str] | None = None) -> int:
         "--runs",
         nargs="+",
         default=None,
-        help="subset of runs, as peer:model, on every seed given (default: all of the suite, seed-limited runs on their seeds)",
+        help="subset of runs, as peer:model, on every seed given "
+        "(default: all of the suite, seed-limited runs on their seeds)",
     )
     p.add_argument("--threads", type=int, default=2, help="threads for every run (default 2)")
     p.add_argument("--dim", type=int, default=64)

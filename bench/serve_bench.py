@@ -135,8 +135,9 @@ def main(argv: list[str] | None = None) -> None:
         users_file = home / "users.txt"
         users_file.write_text("\n".join(batch_ids) + "\n")
         cli, cli_peaks = [], []
-        cmd = [str(REPO / ".venv" / "bin" / "graphrec"), "--home", str(home), "--no-progress", "recommend", "--run", str(run_dir),
-               "--users", str(users_file), "-k", str(k), "--output", str(home / "recs.csv")]  # fmt: skip
+        cmd = [str(REPO / ".venv" / "bin" / "graphrec"), "--home", str(home), "--no-progress", "recommend",
+               "--run", str(run_dir), "--users", str(users_file), "-k", str(k),
+               "--output", str(home / "recs.csv")]  # fmt: skip
         # the CLI's own peak RSS from GNU time (getrusage(RUSAGE_CHILDREN) would count this process's
         # pages, which a forked child holds until it execs)
         timer = ["/usr/bin/time", "-f", "peak_kb=%M"] if Path("/usr/bin/time").exists() else []
@@ -166,7 +167,8 @@ def main(argv: list[str] | None = None) -> None:
     print(f"| NumPy floor (matmul + mask + argpartition) | {f['p50_ms']:.2f} | {f['p99_ms']:.2f} |")
     print(f"| ratio graphrec / floor | {g['p50_ms'] / f['p50_ms']:.2f}× | {g['p99_ms'] / f['p99_ms']:.2f}× |")
     print(f"\nbatch of {len(batch_ids)} users in-process: {min(batch):.3f} s; `graphrec recommend` CLI for "
-          f"{len(batch_ids)} users: {min(cli):.2f} s (peak RSS {child_peak_mb or float('nan'):.0f} MB); in-process peak RSS {self_peak_mb:.0f} MB")  # fmt: skip
+          f"{len(batch_ids)} users: {min(cli):.2f} s (peak RSS {child_peak_mb or float('nan'):.0f} MB); "
+          f"in-process peak RSS {self_peak_mb:.0f} MB")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -272,7 +272,8 @@ def results_file(pair: str, tag: str | None = None) -> Path:
 
 
 def load_results(pair: str) -> dict[str, Any]:
-    """The pair's results with those of its tagged lanes: runs concatenated (the untagged file's first), homes merged."""
+    """The pair's results with those of its tagged lanes: runs concatenated (the untagged file's first), homes
+    merged."""
     base = results_file(pair)
     files = [f for f in [base, *sorted(base.parent.glob(f"{base.stem}-*.json"))] if f.exists()]
     if not files:
@@ -361,7 +362,8 @@ def paired_rows(runs: list[dict[str, Any]], protocol: str, model: str, slice_: s
         diffs = [by[(source, seed)] - by[("none", seed)] for seed in seeds]
         sd = statistics.stdev(diffs) if len(diffs) > 1 else 0.0
         rows.append(
-            f"| {model} | {source} | {len(seeds)} | {statistics.mean(diffs):+.4f} ± {sd:.4f} | {sum(d > 0 for d in diffs)}/{len(diffs)} |"
+            f"| {model} | {source} | {len(seeds)} | {statistics.mean(diffs):+.4f} ± {sd:.4f} | "
+            f"{sum(d > 0 for d in diffs)}/{len(diffs)} |"
         )
     return rows
 
@@ -469,8 +471,8 @@ def run(args: argparse.Namespace) -> None:
                     f"{pair}'s home has no topics of {source!r} (it has {sorted(available)}); choose among those"
                 )
             graphs[source] = (restrict_topics(base[0], SOURCES[source]), base[1], base[2])
-            homes[source] = {"source": source, "home": f"{PAIRS[pair]['home']} (topics restricted in memory)", "steps": [],
-                             "counts": export_counts(graphs[source][0])}  # fmt: skip
+            homes[source] = {"source": source, "home": f"{PAIRS[pair]['home']} (topics restricted in memory)",
+                             "steps": [], "counts": export_counts(graphs[source][0])}  # fmt: skip
     for seed in args.seeds:
         for protocol in args.protocols:
             splits: dict[str, Any] = {}
@@ -490,7 +492,8 @@ def run(args: argparse.Namespace) -> None:
                     fitted = fit(export, split, model_spec(model), config, target=target, item_x=item_x)
                     res = fitted.result
                     record = {
-                        "pair": pair, "source": source, "protocol": protocol, "fraction": PROTOCOLS[protocol]["fraction"], "model": model,
+                        "pair": pair, "source": source, "protocol": protocol,
+                        "fraction": PROTOCOLS[protocol]["fraction"], "model": model,
                         "seed": seed, "metrics": fitted.metrics, "best_epoch": res.best_epoch if res else None,
                         "best_val": res.best_val if res else None, "epochs_run": len(res.history) if res else 0,
                         "seconds": round(time.perf_counter() - t0, 1), "topics_in_export": len(export.topic_ids),
@@ -556,7 +559,8 @@ def main(argv: list[str] | None = None) -> None:
         "--code",
         nargs="+",
         default=None,
-        help="table: runs of these model-code digests (default: the latest run's); several are pooled where repeated runs agree",
+        help="table: runs of these model-code digests (default: the latest run's); "
+        "several are pooled where repeated runs agree",
     )
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")

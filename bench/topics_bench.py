@@ -1,12 +1,14 @@
-"""Topic quality: discovered topics vs genres on MovieLens-100K (titles only), and cross-scenario topics on Amazon-KG.
+"""Topic quality: discovered topics vs genres on MovieLens-100K (titles only), and cross-scenario topics on
+Amazon-KG.
 
     .venv/bin/python bench/topics_bench.py
 
 ML-100K: items are encoded from their titles alone (genres are the answer, not the input); NMI between
 the discovered topic of each movie and (a) its first listed genre, (b) its full genre combination,
-next to a random assignment with the same topic sizes (and adjusted MI for (a), which is 0 for chance); seeds 0, 1, 2; k = 19 (the number of genres)
-and k = default (sqrt(n/2)). Amazon-KG Movies_and_TV + Books: share of discovered topics holding
-both movies and books, and the most balanced bridging topics with their labels.
+next to a random assignment with the same topic sizes (and adjusted MI for (a), which is 0 for chance);
+seeds 0, 1, 2; k = 19 (the number of genres) and k = default (sqrt(n/2)). Amazon-KG Movies_and_TV + Books:
+share of discovered topics holding both movies and books, and the most balanced bridging topics with their
+labels.
 """
 
 from __future__ import annotations
@@ -91,7 +93,8 @@ def amazon(encoder: TextEncoder, cache: EmbeddingCache, tmp: Path) -> dict[str, 
             "seed": seed, "topics": len(ts.topics),
             "share_with_both_scenarios": round(len(both) / len(ts.topics), 3),
             "share_with_minority_at_least_20pct": round(len(balanced) / len(ts.topics), 3),
-            "bridging_examples": [{"label": labels[t], **counts[t], "balance": scenario_balance(counts[t], 2)} for t in bridges],
+            "bridging_examples": [{"label": labels[t], **counts[t], "balance": scenario_balance(counts[t], 2)}
+                                  for t in bridges],
         })  # fmt: skip
     return out
 

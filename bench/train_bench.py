@@ -229,7 +229,7 @@ def import_peer_runs(runs: list[dict[str, Any]], peers_file: Path, models: list[
             "seconds": r["train_seconds"],
             "split": r.get("split"),
             "from": f"bench/peers_bench.py ({peers_file.name})",
-        }  # fmt: skip
+        }
         for r in peers
         if r["peer"] == "graphrec" and r["model"] in models
     ]
@@ -306,7 +306,8 @@ def main(argv: list[str] | None = None) -> None:
         "dataset": args.dataset, "target": target, "source": ds["source"], "protocol": ds["protocol"],
         "prepare": commands, "store": agent, "threads": torch.get_num_threads(),
         "train": {"epochs": args.epochs, "batch_size": args.batch_size, "dim": args.dim, "patience": args.patience},
-        "nodes": export.num_nodes, "interactions": int(export.interactions.shape[1]), "notes": previous.get("notes", []),
+        "nodes": export.num_nodes, "interactions": int(export.interactions.shape[1]),
+        "notes": previous.get("notes", []),
     }  # fmt: skip
     for seed in args.seeds:
         split = dataset_split(args.dataset, export, seed)
@@ -326,7 +327,8 @@ def main(argv: list[str] | None = None) -> None:
                 run = {
                     "model": model, "lr": lr, "seed": seed, "metrics": fitted.metrics,
                     "best_epoch": res.best_epoch if res else None, "best_val": res.best_val if res else None,
-                    "epochs_run": len(res.history) if res else 0, "seconds_per_epoch": res.seconds_per_epoch if res else None,
+                    "epochs_run": len(res.history) if res else 0,
+                    "seconds_per_epoch": res.seconds_per_epoch if res else None,
                     "seconds": time.perf_counter() - t0, "split": split.meta,
                 }  # fmt: skip
                 runs.append(run)

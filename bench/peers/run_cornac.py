@@ -19,8 +19,8 @@ imports no graphrec:
   BPR warm-starts from its factors), valid Recall@k after each (or every ``--eval-every`` epochs),
   early stopping after ``--patience`` validations without improvement, the best epoch's factors
   restored. Cornac's BPR epoch is one SGD pass over the interactions (milliseconds on ML-100K): it
-  needs 100-200 of them (ML-100K: lr 0.05 peaks near epoch 80, lr 0.01 is still rising at 200). With ``--threads 1`` the run is
-  deterministic under ``--seed``; with more threads Cornac's parallel SGD is not.
+  needs 100-200 of them (ML-100K: lr 0.05 peaks near epoch 80, lr 0.01 is still rising at 200). With
+  ``--threads 1`` the run is deterministic under ``--seed``; with more threads Cornac's parallel SGD is not.
 * Scores come from ``model.score(user_idx)`` over all of Cornac's items; items absent from
   ``train.tsv`` rank last. Lists hold candidates only, the user's train and valid items excluded.
 """
@@ -94,7 +94,8 @@ def check_users(users: list[str], train_set: Any, what: str) -> None:
     unknown = [u for u in users if u not in train_set.uid_map]
     if unknown:
         raise SplitError(f"{len(unknown)} {what} user(s) have no interaction in train.tsv, e.g. {unknown[:3]}; "
-                         "Cornac cannot score them (the split should give every user a training interaction)")  # fmt: skip
+                         "Cornac cannot score them "
+                         "(the split should give every user a training interaction)")  # fmt: skip
 
 
 def valid_recall(scorer: Scorer, split: Split, k: int) -> float:
@@ -200,7 +201,8 @@ def fit_bpr(args: argparse.Namespace, train_set: Any, split: Split) -> tuple[Any
     stats = {"chosen": {"k": args.dim, "learning_rate": args.lr, "lambda_reg": args.lambda_reg, "use_bias": True,
                         "num_threads": model.num_threads},
              "history": history, "seconds_per_epoch": train_seconds / epochs_run, "epochs_run": epochs_run,
-             "best_epoch": best_epoch, "train_seconds": train_seconds, f"valid_recall@{args.k}": best_recall}  # fmt: skip
+             "best_epoch": best_epoch, "train_seconds": train_seconds,
+             f"valid_recall@{args.k}": best_recall}  # fmt: skip
     return model, stats
 
 

@@ -57,9 +57,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     split_io.add_common_args(p, epochs=60, lr=0.05)
     p.add_argument("--item-features", choices=("bert", "none", "text"), default="bert",
-                   help="bert: [identity | item_features.npy] (default); none: identity only; text: item_features.npy only")  # fmt: skip
+                   help="bert: [identity | item_features.npy] (default); none: identity only; "
+                        "text: item_features.npy only")  # fmt: skip
     p.add_argument("--text-weight", type=float, default=0.3,
-                   help="L2 norm of each item's text feature row, next to its indicator's weight 1 (default 0.3)")  # fmt: skip
+                   help="L2 norm of each item's text feature row, next to its indicator's weight 1 "
+                        "(default 0.3)")  # fmt: skip
     p.add_argument("--text-dims", type=int, default=0,
                    help="keep this many principal components of the text features (0: all 384, the default); "
                         "LightFM's cost grows with the non-zeros per item row, so fewer is faster")  # fmt: skip
@@ -230,8 +232,9 @@ def train(args: argparse.Namespace, data: Data) -> tuple[Any, dict[str, Any]]:
             if stale >= args.patience:
                 break
     n_feat = data.item_features.shape[1]
+    n_text = n_feat - (0 if args.item_features == "text" else len(data.split.items))
     stats = {"chosen": {"loss": args.model.lower(), "no_components": args.dim, "learning_rate": args.lr,
-                        "item_feature_columns": n_feat, "text_columns": n_feat - (0 if args.item_features == "text" else len(data.split.items))},
+                        "item_feature_columns": n_feat, "text_columns": n_text},
              "history": history, "seconds_per_epoch": train_seconds / epochs_run, "epochs_run": epochs_run,
              "best_epoch": best_epoch, "train_seconds": train_seconds, f"valid_recall@{args.k}": best_recall,
              "selected_on": args.select_on if len(data.new_items) else "all"}  # fmt: skip

@@ -168,7 +168,7 @@ def recbole_settings(args: argparse.Namespace, work: Path, n_items: int) -> dict
             "alpha": 1.0,
             "dynamic": False,
             "candidate_num": 0,
-        },  # fmt: skip
+        },
         "seed": args.seed,
         "reproducibility": True,
         "use_gpu": False,

@@ -125,8 +125,9 @@ def write_cold_items_split(
     held_out = np.zeros(len(export.item_keys), dtype=bool)
     held_out[np.unique(split.test[1])] = True
     source = [s for s in export.scenarios if s != target]
-    meta = {"dataset": dataset, "protocol": COLD_ITEMS, "seed": seed, "source": source[0] if len(source) == 1 else source,
-            "target": target, "test_exclude": ["train"]}  # fmt: skip
+    meta = {"dataset": dataset, "protocol": COLD_ITEMS, "seed": seed,
+            "source": source[0] if len(source) == 1 else source, "target": target,
+            "test_exclude": ["train"]}  # fmt: skip
     return write_split_files(out, export, split, item_x=item_x, meta=meta, candidates=candidates,
                              extra_candidates={HELD_OUT_ITEMS: held_out})  # fmt: skip
 
@@ -134,7 +135,8 @@ def write_cold_items_split(
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("dataset", help="a dataset of bench/train_bench.py (amazon-kg, ml-100k), or its cold-item split "
-                                   "<dataset>-coldstart-items-<target> (e.g. amazon-kg-coldstart-items-movies)")  # fmt: skip
+                                   "<dataset>-coldstart-items-<target> "
+                                   "(e.g. amazon-kg-coldstart-items-movies)")  # fmt: skip
     p.add_argument("--seed", type=int, nargs="+", default=[0])
     p.add_argument("--home", type=Path, default=None, help="graphrec home (default bench/.work/<dataset>)")
     p.add_argument("--root", type=Path, default=SPLITS_ROOT)

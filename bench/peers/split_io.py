@@ -217,7 +217,8 @@ class Split:
             unknown = next((t for t in tokens if t not in self.item_index), None)
             if unknown is not None:
                 raise SplitError(
-                    f"{self.path}: {name} item {unknown!r} is not in items.txt; rewrite it with `{regenerate_hint(self.path)}`"
+                    f"{self.path}: {name} item {unknown!r} is not in items.txt; "
+                    f"rewrite it with `{regenerate_hint(self.path)}`"
                 )
 
     def candidate_mask(self, candidate_set: str | None = None) -> np.ndarray:
@@ -236,7 +237,8 @@ class Split:
         path = self.path / "item_features.npy"
         if not path.is_file():
             raise SplitError(
-                f"{path}: no such file; write it with `{regenerate_hint(self.path)}` (needs the dataset's item features)"
+                f"{path}: no such file; write it with `{regenerate_hint(self.path)}` "
+                "(needs the dataset's item features)"
             )
         x: np.ndarray = np.load(path)
         if x.ndim != 2 or x.shape[0] != len(self.items):
