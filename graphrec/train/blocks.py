@@ -51,7 +51,9 @@ def ease_block(
         )  # fmt: skip
         return None
     _, params = fit_target_ease(export, split, target=target, val_candidates=validation_candidates(split, inputs))
-    users_e, items_e, _ = ease_block_at(export, split, inputs, target=target, rank=rank, l2=params["l2"])  # type: ignore[misc]
+    block = ease_block_at(export, split, inputs, target=target, rank=rank, l2=params["l2"])
+    assert block is not None  # an l2 was just chosen, over the target items with interactions
+    users_e, items_e, _ = block
     return users_e, items_e, {k: v for k, v in params.items() if k != "seconds"}
 
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from graphrec.errors import ConfigError
 from graphrec.eval.ranking import evaluate_ranking, group_by_user
-from graphrec.train.inputs import build_inputs, build_model
+from graphrec.train.inputs import build_inputs, build_lightgcn
 from graphrec.train.selection import score_spread
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -56,7 +56,7 @@ def cold_path_split(export: GraphExport, split: Split, *, target: str) -> Split 
     if SIMULATED_COLD in split.slices:
         return split
     try:
-        return simulated_cold(split, export, source=source, target=target, seed=int(split.meta.get("seed", 0)))  # type: ignore[call-overload]
+        return simulated_cold(split, export, source=source, target=target, seed=int(split.meta.get("seed", 0)))
     except ConfigError as e:
         logger.warning("cold path selected on warm validation users only: %s", e)
         return None
@@ -106,7 +106,7 @@ def select_cold_lr(
         channel = (
             model.knowledge
             if k == 0
-            else build_model(spec.channel("knowledge"), export, knowledge_inputs, seed=config.seed)
+            else build_lightgcn(spec.channel("knowledge"), export, knowledge_inputs, seed=config.seed)
         )
         result = train(channel, knowledge_inputs, targets, cfg)
         tried[f"{cfg.lr:g}"] = result.best_val

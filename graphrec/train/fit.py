@@ -26,7 +26,7 @@ from graphrec.train.cold_path import (
     select_cold_prior,
 )
 from graphrec.train.fitted import Fitted
-from graphrec.train.inputs import build_inputs, build_model, validation_candidates
+from graphrec.train.inputs import build_inputs, build_lightgcn, build_routed, validation_candidates
 from graphrec.train.references import (
     fit_bridge_reference,
     fit_ease,
@@ -98,7 +98,7 @@ def fit(
         )  # fmt: skip
     else:
         np.random.seed(config.seed)
-        model = build_model(spec, export, inputs, seed=config.seed)
+        model = build_lightgcn(spec, export, inputs, seed=config.seed)
         if choices is not None:
             config = dataclasses.replace(config, epochs=choices.epochs[""])
         result = train_bpr(
@@ -150,7 +150,7 @@ def fit_routed(
     knowledge_inputs = (
         inputs if cold_split is None else cold_path_inputs(export, cold_split, spec, target=target, item_x=item_x)
     )
-    model = build_model(spec, export, inputs, seed=config.seed, knowledge_inputs=knowledge_inputs)
+    model = build_routed(spec, export, inputs, seed=config.seed, knowledge_inputs=knowledge_inputs)
     candidates = validation_candidates(split, inputs)
 
     def train(
@@ -186,7 +186,7 @@ def fit_routed(
             source = str(cold_split.meta["source"])
             bridge = fit_bridge_model(
                 export, cold_split, source=source, target=target, seed=int(split.meta.get("seed", 0))
-            )  # type: ignore[call-overload]
+            )
         cold_path = select_cold_prior(model, knowledge_inputs, cold_split, export, bridge=bridge)
         cold_path["selection"] = {"best_epoch": selection.best_epoch, "best_val": selection.best_val,
                                   "epochs_run": len(selection.history), "lr": cold_config.lr,
@@ -194,7 +194,7 @@ def fit_routed(
         results["knowledge"] = selection
         if spec.cold_refit:
             epochs = selection.best_epoch + 1
-            model.knowledge = build_model(spec.channel("knowledge"), export, inputs, seed=config.seed)  # type: ignore[assignment]
+            model.knowledge = build_lightgcn(spec.channel("knowledge"), export, inputs, seed=config.seed)
             model.set_knowledge_graph(None)
             refit = train(
                 "knowledge", model.knowledge, inputs, split.val[:, :0], dataclasses.replace(cold_config, epochs=epochs)

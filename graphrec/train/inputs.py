@@ -131,30 +131,54 @@ def build_model(
     seed: int | None = None,
     knowledge_inputs: Inputs | None = None,
 ) -> CrossScenarioLightGCN | RoutedLightGCN:
-    """A fresh model for ``spec``: a :class:`~graphrec.models.lightgcn.CrossScenarioLightGCN`, or for a routed spec a
-    :class:`~graphrec.models.routed.RoutedLightGCN` of two. Seed torch before calling, or pass ``seed``
-    (torch is then seeded before each channel, so a channel starts as its single-channel spec would).
+    """A fresh model for ``spec``: a :class:`~graphrec.models.lightgcn.CrossScenarioLightGCN`
+    (:func:`build_lightgcn`), or for a routed spec a :class:`~graphrec.models.routed.RoutedLightGCN` of two
+    (:func:`build_routed`). Seed torch before calling, or pass ``seed`` (torch is then seeded before each
+    channel, so a channel starts as its single-channel spec would).
 
     Args:
         knowledge_inputs: A routed spec's knowledge channel's own inputs (its cold path's graph, see
             :func:`~graphrec.train.cold_path.cold_path_inputs`; default ``inputs``).
     """
+    if spec.route:
+        return build_routed(spec, export, inputs, seed=seed, knowledge_inputs=knowledge_inputs)
+    return build_lightgcn(spec, export, inputs, seed=seed)
+
+
+def build_routed(
+    spec: ModelSpec,
+    export: GraphExport,
+    inputs: Inputs,
+    *,
+    seed: int | None = None,
+    knowledge_inputs: Inputs | None = None,
+) -> RoutedLightGCN:
+    """A fresh :class:`~graphrec.models.routed.RoutedLightGCN` for a routed ``spec`` (see :func:`build_model`)."""
+    import torch
+
+    from graphrec.models.routed import RoutedLightGCN
+
+    if seed is not None:
+        torch.manual_seed(seed)
+    knowledge = build_lightgcn(spec.channel("knowledge"), export, knowledge_inputs or inputs, seed=seed)
+    collaborative = build_lightgcn(
+        spec.channel("collaborative"), export, dataclasses.replace(inputs, item_x=None, topic_x=None), seed=seed
+    )
+    counts = None if inputs.item_counts is None else torch.from_numpy(inputs.item_counts)
+    return RoutedLightGCN(knowledge, collaborative, routed_cold_users(export, inputs), item_counts=counts)
+
+
+def build_lightgcn(
+    spec: ModelSpec, export: GraphExport, inputs: Inputs, *, seed: int | None = None
+) -> CrossScenarioLightGCN:
+    """A fresh :class:`~graphrec.models.lightgcn.CrossScenarioLightGCN` for a single-channel ``spec`` (a routed
+    spec's channel: :meth:`~graphrec.models.presets.ModelSpec.channel`); see :func:`build_model`."""
     import torch
 
     from graphrec.models.lightgcn import CrossScenarioLightGCN
 
     if seed is not None:
         torch.manual_seed(seed)
-    if spec.route:
-        from graphrec.models.routed import RoutedLightGCN
-
-        knowledge = build_model(spec.channel("knowledge"), export, knowledge_inputs or inputs, seed=seed)
-        collaborative = build_model(
-            spec.channel("collaborative"), export, dataclasses.replace(inputs, item_x=None, topic_x=None), seed=seed
-        )
-        counts = None if inputs.item_counts is None else torch.from_numpy(inputs.item_counts)
-        return RoutedLightGCN(knowledge, collaborative, routed_cold_users(export, inputs), item_counts=counts)  # type: ignore[arg-type]
-
     evidence = None
     if inputs.item_counts is not None:
         evidence = torch.from_numpy((inputs.item_counts > 0).astype("float32"))

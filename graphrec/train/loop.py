@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from torch_geometric.data import HeteroData
 
     from graphrec.models.lightgcn import CrossScenarioLightGCN
+    from graphrec.models.routed import RoutedLightGCN
     from graphrec.train.minibatch import Degrees
 
 logger = logging.getLogger(__name__)
@@ -66,7 +67,7 @@ class TrainResult:
     config: dict[str, Any] = field(default_factory=dict)
 
 
-def score_fn(model: CrossScenarioLightGCN, adj: torch.Tensor) -> Any:
+def score_fn(model: CrossScenarioLightGCN | RoutedLightGCN, adj: torch.Tensor) -> Any:
     """A ranking score function over all items from one propagation."""
     import torch
 
@@ -76,7 +77,7 @@ def score_fn(model: CrossScenarioLightGCN, adj: torch.Tensor) -> Any:
 
 
 def evaluate(
-    model: CrossScenarioLightGCN,
+    model: CrossScenarioLightGCN | RoutedLightGCN,
     adj: torch.Tensor,
     train: np.ndarray,
     held_out: np.ndarray,
@@ -114,7 +115,7 @@ def train_bpr(
     progress: bool = False,
     on_epoch: Callable[[int, CrossScenarioLightGCN, torch.Tensor], None] | None = None,
     channel: str = "",
-    evaluate_with: torch.nn.Module | None = None,
+    evaluate_with: RoutedLightGCN | None = None,
     desc: str = "",
 ) -> TrainResult:
     """Train with BPR (negatives from each positive's scenario, among items with a training interaction);
@@ -249,10 +250,10 @@ def _full_batch_epoch(
     pool = observed_items(train, len(item_scenario))
     neg_all = in_scenario_negatives(train, item_scenario, positives, rng=rng, pool=pool)
     use_transfer = transfer_pairs is not None and transfer_pairs.shape[1] > 0 and model.transfer is not None
-    if use_transfer:
-        assert transfer_pairs is not None
-        t_order = rng.permutation(transfer_pairs.shape[1])
-        t_neg = in_scenario_negatives(transfer_pairs, item_scenario, positives, rng=rng, pool=pool)
+    transfer = transfer_pairs if use_transfer else None
+    if transfer is not None:
+        t_order = rng.permutation(transfer.shape[1])
+        t_neg = in_scenario_negatives(transfer, item_scenario, positives, rng=rng, pool=pool)
         n_steps = max(1, -(-len(order) // config.batch_size))
         t_size = -(-len(t_order) // n_steps)
     total = 0.0
@@ -265,11 +266,11 @@ def _full_batch_epoch(
         n_u = model.num_users
         users, items = out[:n_u], out[n_u:]
         loss = bpr_loss((users[u] * items[i]).sum(1), (users[u] * items[j]).sum(1))
-        if use_transfer:
+        if transfer is not None:
             t_idx = t_order[step * t_size : (step + 1) * t_size]
             if len(t_idx):
                 src = model.source_view(items[: model.num_items])
-                tu, ti = torch.from_numpy(transfer_pairs[0, t_idx]), torch.from_numpy(transfer_pairs[1, t_idx])
+                tu, ti = torch.from_numpy(transfer[0, t_idx]), torch.from_numpy(transfer[1, t_idx])
                 tj = torch.from_numpy(t_neg[t_idx])
                 loss = loss + bpr_loss((src[tu] * items[ti]).sum(1), (src[tu] * items[tj]).sum(1))
         reg = layer0_l2(h0[u], h0[n_u + i], h0[n_u + j])

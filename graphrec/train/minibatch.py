@@ -126,7 +126,9 @@ def node_degrees(graph: HeteroData) -> Degrees:
     return Degrees(weighted, in_edges)
 
 
-def sampled_adjacency(batch: HeteroData, degrees: Degrees) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
+def sampled_adjacency(
+    batch: HeteroData, degrees: Degrees
+) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
     """The message matrix of a sampled subgraph over its ``[users | items | topics]`` and their rows.
 
     Entry ``[dst, src]`` is the full graph's ``w / sqrt(deg_src · deg_dst)`` for every sampled edge,
@@ -141,10 +143,11 @@ def sampled_adjacency(batch: HeteroData, degrees: Degrees) -> tuple[torch.Tensor
     import torch
 
     types = (NodeType.USER, NodeType.ITEM, NodeType.TOPIC)
-    rows = tuple(
+    user_rows, item_rows, topic_rows = (
         batch[t].n_id if t in batch.node_types and "n_id" in batch[t] else torch.zeros(0, dtype=torch.long)
         for t in types
     )
+    rows = (user_rows, item_rows, topic_rows)
     offset = dict(zip(types, (0, len(rows[0]), len(rows[0]) + len(rows[1]))))  # users, then items, then topics
     row_of = dict(zip(types, rows))
     dst_all, src_all, val_all = [], [], []
@@ -164,7 +167,7 @@ def sampled_adjacency(batch: HeteroData, degrees: Degrees) -> tuple[torch.Tensor
     index = torch.stack([torch.cat(dst_all), torch.cat(src_all)]) if dst_all else torch.zeros(2, 0, dtype=torch.long)
     values = torch.cat(val_all) if val_all else torch.zeros(0)
     adj = torch.sparse_coo_tensor(index, values, (n, n), check_invariants=False).coalesce()  # built just above
-    return adj, rows  # type: ignore[return-value]
+    return adj, rows
 
 
 def scenario_loaders(

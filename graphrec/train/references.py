@@ -82,7 +82,7 @@ def fit_bridge_reference(export: GraphExport, split: Split, spec: ModelSpec, inp
             f"model {spec.name!r} maps users' source history to the target: it needs a coldstart-transfer split "
             f"with a source scenario (this split's protocol is {split.meta.get('protocol')!r})"
         )
-    seed = int(split.meta.get("seed", 0))  # type: ignore[call-overload]
+    seed = int(split.meta.get("seed", 0))
     if SIMULATED_COLD not in split.slices:
         split = simulated_cold(split, export, source=source, target=target, seed=seed)
     cold_fn, bridge = fit_bridge(export, split, source=source, target=target, seed=seed)

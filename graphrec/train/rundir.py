@@ -185,9 +185,10 @@ def save_split(
     """Write ``split.npz``: the run's train / val / test pairs (export rows) and user slices."""
     import numpy as np
 
-    replace_private(run_dir / SPLIT_FILE, lambda f: np.savez(
-        f, train=train, val=val, test=test, **{f"slice_{name}": users for name, users in slices.items()},
-    ))  # fmt: skip
+    # (Any: numpy's savez stub would match a dict of arrays to its allow_pickle keyword)
+    arrays: dict[str, Any] = {"train": train, "val": val, "test": test}
+    arrays |= {f"slice_{name}": users for name, users in slices.items()}
+    replace_private(run_dir / SPLIT_FILE, lambda f: np.savez(f, **arrays))
 
 
 def _unusable(run_dir: Path, problem: str, fix: str = _RETRAIN) -> RunFolderError:

@@ -97,7 +97,7 @@ class ModelScorer:
         from graphrec.train.loop import score_fn
 
         self.model.eval()
-        self._scores = score_fn(self.model, self.adj)  # type: ignore[arg-type]
+        self._scores = score_fn(self.model, self.adj)
 
     def score(self, user_rows: torch.Tensor) -> torch.Tensor:
         """``users[user_rows] @ items.T`` of the model's final embeddings (users as its ``forward`` gives them)."""

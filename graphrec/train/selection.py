@@ -115,7 +115,7 @@ def gate_weight_grid(
     model: RoutedLightGCN,
     channels: Any,
     split: Split,
-    exclude: dict[int, np.ndarray],
+    exclude: dict[int, set[int]],
     candidates: np.ndarray,
     sample: np.ndarray,
     *,
@@ -153,7 +153,7 @@ def routed_spread(model: RoutedLightGCN, channels: Any, sample: np.ndarray, cand
 
 
 def routed_val_recall(
-    model: RoutedLightGCN, channels: Any, split: Split, exclude: dict[int, np.ndarray], candidates: np.ndarray
+    model: RoutedLightGCN, channels: Any, split: Split, exclude: dict[int, set[int]], candidates: np.ndarray
 ) -> float:
     """Validation Recall@20 of ``model`` routed as it is now set, from its channels' embeddings."""
     import torch
@@ -171,7 +171,7 @@ def select_block_weight(
     channels: Any,
     split: Split,
     candidates: np.ndarray,
-    exclude: dict[int, np.ndarray],
+    exclude: dict[int, set[int]],
     sample: np.ndarray,
     *,
     block: Literal["text", "ease"],

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from graphrec.errors import ConfigError
 
@@ -25,7 +25,7 @@ class Split:
         val: int64 ``[2, n_val]``.
         test: int64 ``[2, n_test]``.
         slices: Named user sets for reporting (``cold``, ``warm``), as user rows.
-        meta: Protocol, seed and counts.
+        meta: Protocol, seed and counts (JSON-like values).
         dropped: int64 ``[2, n_dropped]``: interactions deliberately left unused (the target training
             interactions :func:`sparse_target` removes); neither trained on nor evaluated.
         cold_hidden: int64 ``[2, n_hidden]``: training pairs (a subset of ``train``) that a model's
@@ -38,7 +38,7 @@ class Split:
     val: np.ndarray
     test: np.ndarray
     slices: dict[str, np.ndarray] = field(default_factory=dict)
-    meta: dict[str, object] = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)
     dropped: np.ndarray = field(default_factory=lambda: _pairs([]))
     cold_hidden: np.ndarray = field(default_factory=lambda: _pairs([]))
 
@@ -133,7 +133,7 @@ def simulated_cold_targets(split: Split, export: GraphExport) -> np.ndarray:
         raise ConfigError(
             "the split has no simulated-cold validation slice; apply graphrec.data.splits.simulated_cold first"
         )
-    t_idx = scenario_index(export, str(split.meta["simulated_cold"]["target"]))  # type: ignore[index]
+    t_idx = scenario_index(export, str(split.meta["simulated_cold"]["target"]))
     val = split.val[
         :, np.isin(split.val[0], split.slices[SIMULATED_COLD]) & (export.item_scenario[split.val[1]] == t_idx)
     ]

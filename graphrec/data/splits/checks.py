@@ -15,6 +15,8 @@ from graphrec.data.splits.base import (
 from graphrec.errors import GraphRecError
 
 if TYPE_CHECKING:  # pragma: no cover
+    from torch_geometric.data import HeteroData
+
     from graphrec.data.export import GraphExport
     from graphrec.data.splits.base import Split
 
@@ -111,7 +113,7 @@ def check_simulated_cold(split: Split, export: GraphExport) -> None:
         )
 
 
-def check_graph_has_no_held_out_edges(data: object, split: Split) -> None:
+def check_graph_has_no_held_out_edges(data: HeteroData, split: Split) -> None:
     """Fail if any validation or test pair is an edge of the ``HeteroData`` given to a model, or (cold-item
     protocol) if any interaction edge touches a held-out item.
 
@@ -122,8 +124,8 @@ def check_graph_has_no_held_out_edges(data: object, split: Split) -> None:
 
     from graphrec.schema import EdgeType
 
-    edges = {tuple(p) for p in data[EdgeType.INTERACTS].edge_index.t().tolist()}  # type: ignore[index]
-    rev = {tuple(p) for p in data[EdgeType.REV_INTERACTS].edge_index.flip(0).t().tolist()}  # type: ignore[index]
+    edges = {tuple(p) for p in data[EdgeType.INTERACTS].edge_index.t().tolist()}
+    rev = {tuple(p) for p in data[EdgeType.REV_INTERACTS].edge_index.flip(0).t().tolist()}
     for name in ("val", "test"):
         held = {tuple(p) for p in getattr(split, name).T.tolist()}
         leaked = held & (edges | rev)

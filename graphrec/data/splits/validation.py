@@ -97,7 +97,7 @@ def simulated_cold(
             )
     s_idx, t_idx = scenario_index(export, source), scenario_index(export, target)
     if fraction is None:
-        fraction = float(split.meta.get("cold_fraction", 0.5))  # type: ignore[arg-type]
+        fraction = float(split.meta.get("cold_fraction", 0.5))
     if not (isinstance(fraction, (int, float)) and 0.0 < fraction <= 1.0):
         raise ConfigError(
             f"simulated-cold fraction {fraction!r} is out of range: it must be > 0 and <= 1 (default 0.5)"
