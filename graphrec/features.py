@@ -62,7 +62,7 @@ class ItemFeatures:
         import numpy as np
 
         path.parent.mkdir(parents=True, exist_ok=True)
-        arrays = {
+        arrays: dict[str, Any] = {  # (Any: numpy's savez stub would match a dict of arrays to allow_pickle)
             "scenario": np.array(self.scenario, dtype=object).astype(str),
             "id": np.array(self.ids, dtype=object).astype(str),
             "x": self.x,

@@ -142,7 +142,7 @@ def write_private(path: Path, text: str) -> None:
         fh.write(text)
 
 
-def replace_private(path: Path, content: str | bytes | Callable[[BinaryIO], None]) -> None:
+def replace_private(path: Path, content: str | bytes | Callable[[BinaryIO], object]) -> None:
     """Replace ``path`` atomically with a 0600 file, whatever the umask.
 
     The content goes to a temporary file beside ``path`` (``.<name>.tmp``) that is then renamed
@@ -151,7 +151,7 @@ def replace_private(path: Path, content: str | bytes | Callable[[BinaryIO], None
     Args:
         path: The file to write.
         content: Text (UTF-8), bytes, or a function that writes the file through a binary handle
-            (e.g. ``lambda f: np.savez(f, ...)``).
+            (e.g. ``lambda f: np.savez(f, ...)``; what it returns is ignored).
     """
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.unlink(missing_ok=True)

@@ -246,6 +246,7 @@ def extract_topics(
         from graphrec.text.cache import EmbeddingCache
         from graphrec.text.encoder import TextEncoder
 
+        assert taxonomy is not None  # zero-shot without a taxonomy was refused above
         encoder = TextEncoder(model_path, progress=progress)
         with EmbeddingCache(cache_path) as cache:
             result, written = extract.extract_zero_shot(
@@ -255,7 +256,7 @@ def extract_topics(
                 encoder,
                 cache,
                 threshold=threshold,
-                progress=progress,  # type: ignore[arg-type]
+                progress=progress,
             )
     meta = {k: v for k, v in result.meta.items() if k != "hard_labels"}
     return _report(method, meta, written, features_path=path, embedded=embedded)

@@ -58,6 +58,11 @@ def _resolve(columns: dict[str, str | None], row: RawRow, required: set[str]) ->
     return bound
 
 
+def _cell(values: dict[str, Any], column: str | None) -> Any:
+    """The row's value in ``column``; ``None`` where the column is absent or unbound (an optional one)."""
+    return None if column is None else values.get(column)
+
+
 def row_reject(row: RawRow, reason: str, kind: str) -> Reject:
     """The :class:`Reject` of ``row``: its place, ``reason`` (with the fix), its text and ``kind``."""
     return Reject(row.path, row.line, reason, record_text(row), kind=kind)
@@ -89,8 +94,8 @@ def interactions(
             )
         v = row.values
         try:
-            user = parse_id(v.get(cols["user"]), f"user id in column {cols['user']!r}")  # type: ignore[arg-type]
-            item = parse_id(v.get(cols["item"]), f"item id in column {cols['item']!r}")  # type: ignore[arg-type]
+            user = parse_id(_cell(v, cols["user"]), f"user id in column {cols['user']!r}")
+            item = parse_id(_cell(v, cols["item"]), f"item id in column {cols['item']!r}")
             if user is None or item is None:
                 role = "user" if user is None else "item"
                 yield row_reject(
@@ -123,7 +128,7 @@ def items(
             cols = _resolve(mapping, row, {"id"})
         v = row.values
         try:
-            item_id = parse_id(v.get(cols["id"]), f"item id in column {cols['id']!r}")  # type: ignore[arg-type]
+            item_id = parse_id(_cell(v, cols["id"]), f"item id in column {cols['id']!r}")
         except BadValue as problem:
             yield _reject(row, problem)
             continue

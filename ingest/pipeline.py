@@ -27,7 +27,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -121,7 +121,7 @@ def ingest_spec(
             "command is changing the graph during the ingest, or the server is losing writes (see its log)."
         )
 
-    def run_stage(stage: str, query: str, rows: list[Mapping[str, Any]]) -> tuple[float, int]:
+    def run_stage(stage: str, query: str, rows: Sequence[Mapping[str, Any]]) -> tuple[float, int]:
         """Write one stage's rows past its checkpoint, checking each batch; returns (seconds, rows written)."""
         done = checkpoint.committed.get(stage, 0)
         if done > len(rows):  # inputs changed under the same fingerprint: start the stage over
@@ -199,8 +199,8 @@ def ingest_spec(
 def _recount(
     store: GraphStore,
     prepared: dict[str, Prepared],
-    scenario_rows: list[Mapping[str, Any]],
-    user_rows: list[Mapping[str, Any]],
+    scenario_rows: Sequence[Mapping[str, Any]],
+    user_rows: Sequence[Mapping[str, Any]],
 ) -> tuple[dict[str, int], dict[str, int]]:
     """Look every key the spec loaded up in the graph. Returns (expected, found), keyed like
     :attr:`IngestSummary.recounted`."""

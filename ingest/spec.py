@@ -30,7 +30,7 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -263,6 +263,10 @@ def _file(t: Mapping[str, Any], base_dir: Path, where: str, valid: set[str]) -> 
     )
 
 
+@overload
+def _column(t: Mapping[str, Any], key: str, default: Any, where: str, *, required: Literal[True]) -> str: ...
+@overload
+def _column(t: Mapping[str, Any], key: str, default: Any, where: str, *, required: Literal[False]) -> str | None: ...
 def _column(t: Mapping[str, Any], key: str, default: Any, where: str, *, required: bool) -> str | None:
     value = t.get(key, default)
     if value is None:
@@ -283,8 +287,8 @@ def _interactions(t: Mapping[str, Any], base_dir: Path, where: str) -> Interacti
     d = FORMATS[f.format].interaction_columns
     return InteractionSource(
         file=f,
-        user=_column(t, "user", d.get("user"), where, required=True),  # type: ignore[arg-type]
-        item=_column(t, "item", d.get("item"), where, required=True),  # type: ignore[arg-type]
+        user=_column(t, "user", d.get("user"), where, required=True),
+        item=_column(t, "item", d.get("item"), where, required=True),
         rating=_column(t, "rating", d.get("rating"), where, required=False),
         timestamp=_column(t, "timestamp", d.get("timestamp"), where, required=False),
     )
@@ -309,7 +313,7 @@ def _items(t: Mapping[str, Any], base_dir: Path, where: str) -> ItemSource:
         raise ConfigError(f"{where}: enrich must be true or false, got {enrich!r}")
     return ItemSource(
         file=f,
-        id=_column(t, "id", d.get("id"), where, required=True),  # type: ignore[arg-type]
+        id=_column(t, "id", d.get("id"), where, required=True),
         title=_column(t, "title", d.get("title"), where, required=False),
         title_parser=parser,
         text=tuple(text),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from graphrec.cli import display
@@ -39,8 +41,9 @@ def quickstart(c: Context, seed: int, users: int, items_per_scenario: int) -> No
     with c.open_store() as store:
         r = api.embed(store, home=c.home, progress=c.progress)
         click.echo(f"embedded {r.items} items ({r.encoded} encoded, {r.cached} from cache); features: {r.path}")
-        for method, options in (("discovered", {"n_topics": 8}), ("metadata", {})):
-            report = ingest_api.extract_topics(store, method=method, home=c.home, progress=c.progress, **options)  # type: ignore[arg-type]
+        topic_runs: list[tuple[str, dict[str, Any]]] = [("discovered", {"n_topics": 8}), ("metadata", {})]
+        for method, options in topic_runs:
+            report = ingest_api.extract_topics(store, method=method, home=c.home, progress=c.progress, **options)
             click.echo(display.describe_topics(report))
         g = ingest_api.build_topic_graph(store, home=c.home, progress=c.progress)
         click.echo(f"topic graph: {g.topics} topics, {g.edges} RELATED_TO edges")

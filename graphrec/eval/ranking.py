@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Set as AbstractSet
+from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
     import torch
 
 ScoreFn = Callable[["torch.Tensor"], "torch.Tensor"]
+UserKey = TypeVar("UserKey", bound=Hashable)  # a user row (int) or a user id of any hashable kind
 
 
 def group_by_user(pairs: np.ndarray) -> dict[int, set[int]]:
@@ -67,7 +69,10 @@ def rank_top_k(
 
 
 def metrics_at_k(
-    top: np.ndarray, users: Sequence[int], relevant: dict[int, set[int]], ks: Iterable[int] = (10, 20)
+    top: np.ndarray,
+    users: Sequence[UserKey],
+    relevant: Mapping[UserKey, AbstractSet[Hashable]],
+    ks: Iterable[int] = (10, 20),
 ) -> dict[str, float]:
     """Mean Recall, NDCG, HR and MRR @k over ``users`` (each must have at least one relevant item).
 
@@ -139,8 +144,8 @@ def evaluate_ranking(
 
 def metrics_by_slice(
     top: np.ndarray,
-    users: Sequence[Hashable],
-    relevant: Mapping[Hashable, set[Hashable]],
+    users: Sequence[UserKey],
+    relevant: Mapping[UserKey, AbstractSet[Hashable]],
     *,
     slices: Mapping[str, Sequence[Hashable] | np.ndarray] | None = None,
     ks: Iterable[int] = (10, 20),
@@ -158,10 +163,10 @@ def metrics_by_slice(
 
     ks = tuple(ks)
     position = {u: r for r, u in enumerate(users)}
-    out = {"all": {**metrics_at_k(top, users, relevant, ks), "users": float(len(users))}}  # type: ignore[arg-type]
+    out = {"all": {**metrics_at_k(top, users, relevant, ks), "users": float(len(users))}}
     for name, members in (slices or {}).items():
         inside = [u for u in np.asarray(members).tolist() if u in position]
         if inside:
             sub = top[[position[u] for u in inside]]
-            out[name] = {**metrics_at_k(sub, inside, relevant, ks), "users": float(len(inside))}  # type: ignore[arg-type]
+            out[name] = {**metrics_at_k(sub, inside, relevant, ks), "users": float(len(inside))}
     return out

@@ -150,8 +150,9 @@ class CrossScenarioLightGCN(nn.Module):
         self.topic_emb = nn.Embedding(num_topics, dim) if num_topics and (topic_x is None or id_embeddings) else None
         self.register_buffer("item_x", item_x if item_x is not None else None)
         self.register_buffer("topic_x", topic_x if topic_x is not None else None)
-        gate = item_evidence is not None and item_x is not None and self.item_emb is not None
-        self.register_buffer("item_evidence", item_evidence.float()[:, None] if gate else None, persistent=False)
+        gate = item_x is not None and self.item_emb is not None
+        evidence = item_evidence.float()[:, None] if item_evidence is not None and gate else None
+        self.register_buffer("item_evidence", evidence, persistent=False)
         self.item_proj = nn.Linear(item_x.shape[1], dim, bias=False) if item_x is not None else None
         self.topic_proj = nn.Linear(topic_x.shape[1], dim, bias=False) if topic_x is not None else None
         self.register_buffer("source_items", source_items, persistent=False)
@@ -180,6 +181,7 @@ class CrossScenarioLightGCN(nn.Module):
             from_items = torch.sparse.mm(self.user_items, all_items)
             from_items = from_items if user_rows is None else from_items[user_rows]
             users = from_items if users is None else users + from_items
+        assert users is not None  # __init__ refuses a model with neither user IDs nor user_items
         parts = [users, items]
         if self.num_topics:
             parts.append(self._side(self.topic_emb, self.topic_proj, self.topic_x, self.num_topics, topic_rows))

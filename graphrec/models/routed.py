@@ -201,7 +201,7 @@ class RoutedLightGCN(nn.Module):
         """Set ``w_t``, the weight of the text block (0: none)."""
         self.text_weight.fill_(float(weight))
 
-    def _load_from_state_dict(self, state_dict: dict, prefix: str, *args: object, **kwargs: object) -> None:  # type: ignore[override]
+    def _load_from_state_dict(self, state_dict: dict, prefix: str, *args: object, **kwargs: object) -> None:
         # a checkpoint with a bridge or text block loads into a model built without one (the blocks are
         # closed-form, fitted after building): take their shapes from the checkpoint
         for name in (
@@ -215,7 +215,7 @@ class RoutedLightGCN(nn.Module):
         ):
             if prefix + name in state_dict and getattr(self, name) is None:
                 setattr(self, name, torch.empty_like(state_dict[prefix + name]))
-        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)  # type: ignore[arg-type]
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def set_knowledge_graph(self, adj: Tensor | None) -> None:
         """Propagate the knowledge channel over ``adj`` instead of the graph given to :meth:`channels`

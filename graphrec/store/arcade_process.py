@@ -143,12 +143,11 @@ def spawn(cmd: list[str], *, cwd: Path, log_path: Path) -> tuple[subprocess.Pope
     """
     log = os.fdopen(os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600), "ab")
     log_offset = log.seek(0, os.SEEK_END)
-    kwargs: dict[str, object] = {
-        "stdout": log, "stderr": subprocess.STDOUT, "stdin": subprocess.DEVNULL,
-        "umask": 0o077, "start_new_session": True, "cwd": str(cwd),
-    }  # fmt: skip
     try:
-        proc = subprocess.Popen(cmd, **kwargs)  # type: ignore[call-overload]
+        proc = subprocess.Popen(
+            cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            umask=0o077, start_new_session=True, cwd=str(cwd),
+        )  # fmt: skip
     finally:
         log.close()
     return proc, log_offset

@@ -114,7 +114,7 @@ def encode_cached(encoder: TextEncoder, texts: Sequence[str], cache: EmbeddingCa
     found = cache.lookup(encoder.identity, distinct)
     missing = [k for k in distinct if k not in found]
     if missing:
-        first_text = {}
+        first_text: dict[str, str] = {}
         for k, t in zip(keys, texts):
             if k in found or not k:
                 continue

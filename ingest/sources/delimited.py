@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Literal
 
 from graphrec.errors import InputDataError
 from ingest.records import RawRow, Reject
@@ -102,7 +103,7 @@ def read_delimited(
     *,
     delimiter: str,
     encoding: str = "utf-8",
-    header: bool | Sequence[str] = True,
+    header: Literal[True] | Sequence[str] = True,
     strip_types: bool = False,
     quoting: bool = True,
 ) -> Iterator[RawRow | Reject]:
@@ -131,7 +132,7 @@ def read_delimited(
         InputDataError: Missing, unreadable, empty or truncated file, or an unreadable header.
     """
     declared = header is not True
-    names: list[str] | None = list(header) if declared else None  # type: ignore[arg-type]
+    names: list[str] | None = None if header is True else list(header)
     spath = str(path)
     sep_shown = repr(delimiter)
     seen = 0  # records and rejects after the header

@@ -13,7 +13,7 @@ import stat
 import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import BinaryIO, TypeVar
+from typing import TypeVar
 
 from graphrec.errors import InputDataError
 from ingest.records import Reject
@@ -67,7 +67,7 @@ def is_gzip_name(path: Path) -> bool:
     return path.suffix.lower() == ".gz"
 
 
-def open_binary(path: Path) -> BinaryIO:
+def open_binary(path: Path) -> io.BufferedReader | gzip.GzipFile:
     """Open a file for binary reading, transparently decompressing gzip.
 
     A file is decompressed when its name ends in ``.gz`` (any case) or its first bytes are the gzip
@@ -90,7 +90,7 @@ def open_binary(path: Path) -> BinaryIO:
     magic = fh.read(2)
     fh.seek(0)
     if magic == GZIP_MAGIC:
-        return gzip.GzipFile(fileobj=fh, mode="rb")  # type: ignore[return-value]
+        return gzip.GzipFile(fileobj=fh, mode="rb")
     if is_gzip_name(path):
         fh.close()
         raise InputDataError(
@@ -98,7 +98,7 @@ def open_binary(path: Path) -> BinaryIO:
             "rename it without the .gz suffix, or compress it with gzip",
             path=spath,
         )
-    return fh  # type: ignore[return-value]
+    return fh
 
 
 def _text_encoding(encoding: str) -> str:

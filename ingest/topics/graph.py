@@ -110,13 +110,13 @@ def build_topic_graph(
             cm = np.stack(centroids)
             sims = cm @ cm.T
             np.fill_diagonal(sims, -1.0)
-            for a, row in enumerate(sims):
-                for b in np.argsort(-row)[:top_k]:
-                    if row[b] < min_similarity:
+            for i, row in enumerate(sims):
+                for j in np.argsort(-row)[:top_k]:
+                    if row[j] < min_similarity:
                         break
-                    u, v = sorted((names[a], names[int(b)]))
+                    u, v = sorted((names[i], names[int(j)]))
                     data = g.get_edge_data(u, v) or {"cooccurrence": None}
-                    g.add_edge(u, v, cooccurrence=data["cooccurrence"], similarity=round(float(row[b]), 4))
+                    g.add_edge(u, v, cooccurrence=data["cooccurrence"], similarity=round(float(row[j]), 4))
     for _, _, d in g.edges(data=True):
         d["weight"] = round(((d["cooccurrence"] or 0.0) + max(d["similarity"] or 0.0, 0.0)) / 2, 4)
     return g
