@@ -36,8 +36,9 @@ def main(argv: list[str] | None = None) -> None:
 
     from graphrec.eval.ranking import evaluate_ranking, group_by_user
     from graphrec.models.presets import model_spec
+    from graphrec.train.config import TrainConfig
     from graphrec.train.fit import fit
-    from graphrec.train.loop import TrainConfig, score_fn
+    from graphrec.train.loop import score_fn
 
     torch.set_num_threads(args.threads)
     export, item_x, _ = prepared_graph(REPO / "bench" / ".work" / DATASET)

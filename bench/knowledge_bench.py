@@ -217,8 +217,8 @@ def main(argv: list[str] | None = None) -> None:
 
     from graphrec.data.splits import merged_validation
     from graphrec.models.presets import model_spec
+    from graphrec.train.config import TrainConfig
     from graphrec.train.fit import fit
-    from graphrec.train.loop import TrainConfig
     from graphrec.train.refit import fit_refit
 
     out = results_file(args.protocol, args.tag)

@@ -31,8 +31,8 @@ def train_one(args: argparse.Namespace, num_neighbors: str) -> dict[str, Any]:
     import torch
 
     from graphrec.models.presets import model_spec
+    from graphrec.train.config import TrainConfig
     from graphrec.train.fit import fit
-    from graphrec.train.loop import TrainConfig
 
     torch.set_num_threads(args.threads)
     spec = model_spec(args.model, dim=args.dim)

@@ -446,8 +446,8 @@ def run(args: argparse.Namespace) -> None:
     from bench.knowledge_bench import PAIRS, load_pair, make_split
     from bench.train_bench import prepared_graph
     from graphrec.models.presets import model_spec
+    from graphrec.train.config import TrainConfig
     from graphrec.train.fit import fit
-    from graphrec.train.loop import TrainConfig
 
     torch.set_num_threads(1)
     code = code_digest()  # after the imports above: the code this process trains with

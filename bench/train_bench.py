@@ -290,8 +290,8 @@ def main(argv: list[str] | None = None) -> None:
     import torch
 
     from graphrec.models.presets import model_spec
+    from graphrec.train.config import TrainConfig
     from graphrec.train.fit import fit
-    from graphrec.train.loop import TrainConfig
 
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -42,8 +42,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from graphrec.serve.recommend import Recommendations
     from graphrec.serve.writeback import WriteBackReport
     from graphrec.store.bolt import GraphStore
+    from graphrec.train.config import TrainConfig
     from graphrec.train.fitted import Fitted
-    from graphrec.train.loop import TrainConfig
     from graphrec.train.record import RunRecord
 
 logger = logging.getLogger(__name__)
@@ -315,7 +315,7 @@ def train(
         seed: Seed of the split and of training (replaces ``config.seed``).
         target_fraction: Share of each user's target training interactions kept (sparse target; default 1).
         refit: Select on validation, then retrain on training + validation (default: for ``split="none"``).
-        config: Epochs, learning rate, batch size... (default :class:`~graphrec.train.loop.TrainConfig`).
+        config: Epochs, learning rate, batch size... (default :class:`~graphrec.train.config.TrainConfig`).
         dim: Embedding size (default 64). ``layers``: propagation layers (default: the model's).
         features: Item feature file (default ``<home>/features/item_features.npz``); read by models with text.
         home: graphrec home (for the default feature file).
@@ -328,7 +328,7 @@ def train(
     from graphrec.data.export import export_graph
     from graphrec.models.presets import GNN_MODELS, model_spec
     from graphrec.stats import scenario_names
-    from graphrec.train.loop import TrainConfig
+    from graphrec.train.config import TrainConfig
     from graphrec.train.record import record_run
     from graphrec.train.run import SplitConfig, load_item_features, train_from_export
 

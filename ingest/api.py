@@ -24,15 +24,18 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from graphrec.errors import ConfigError
 from graphrec.home import embedding_cache_file, features_file, llm_cache_file, resolve_home, runs_dir
 from graphrec.home import state_dir as home_state_dir
-from graphrec.store.bolt import DEFAULT_BATCH_SIZE, GraphStore
+from graphrec.store.results import DEFAULT_BATCH_SIZE
 from ingest.checkpoint import remove_checkpoints
 from ingest.spec import DatasetSpec, load_spec
 from ingest.summary import IngestSummary
+
+if TYPE_CHECKING:  # pragma: no cover
+    from graphrec.store.bolt import GraphStore
 
 logger = logging.getLogger(__name__)
 

@@ -14,13 +14,15 @@ import logging
 import time
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from graphrec.home import replace_private
 from graphrec.schema import STORE_MARKER_NAME
 from graphrec.store import cypher
-from graphrec.store.bolt import GraphStore
 from ingest.spec import DatasetSpec
+
+if TYPE_CHECKING:  # pragma: no cover
+    from graphrec.store.bolt import GraphStore
 
 logger = logging.getLogger(__name__)
 

@@ -36,7 +36,8 @@ from graphrec.errors import ConfigError, IngestIntegrityError
 from graphrec.results import run_metadata
 from graphrec.stats import recount
 from graphrec.store import cypher
-from graphrec.store.bolt import DEFAULT_BATCH_SIZE, GraphStore
+from graphrec.store.bolt import GraphStore
+from graphrec.store.results import DEFAULT_BATCH_SIZE
 from ingest.checkpoint import Checkpoint, checkpoint_path, remove_checkpoints, store_identity
 from ingest.prepare import Prepared, prepare_dataset
 from ingest.spec import DatasetSpec

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from graphrec.store.bolt import DEFAULT_BATCH_SIZE
+from graphrec.store.results import DEFAULT_BATCH_SIZE
 from ingest.records import Reject
 
 REJECTS_FILE = "rejects.tsv"

@@ -7,7 +7,10 @@ that use them live in ``tests/conftest.py``.
 
 from __future__ import annotations
 
+import ast
 import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -49,6 +52,30 @@ DATASETS: dict[str, tuple[str, tuple[str, ...]]] = {
         ("amazon-kg-books-movies/v1_items/item_metadata_Books.csv",),
     ),
 }
+
+
+#: Packages that take a second or more to import between them: importing the CLI, the Python APIs
+#: and the torch-free modules loads none of them (tests/unit/test_architecture.py).
+HEAVY = ("torch", "transformers", "neo4j", "pyarrow", "torch_geometric", "matplotlib", "sklearn")
+
+
+def loaded_after(argv: list[str], names: tuple[str, ...] = HEAVY) -> list[str]:
+    """Which of ``names`` are in ``sys.modules`` when a fresh ``python ARGV`` ends.
+
+    ``argv`` is ``["MODULE"]`` (imported) or ``["-m", "MODULE", ARG...]`` (run as ``python -m``; its
+    ``SystemExit(0)`` is a normal end). The repository comes first on the path.
+    """
+    if argv[0] == "-m":
+        run = f"sys.argv = {argv[1:]!r}; runpy.run_module({argv[1]!r}, run_name='__main__', alter_sys=True)"
+    else:
+        (module,) = argv
+        run = f"import {module}"
+    report = f"atexit.register(lambda: print(sorted(m for m in {names!r} if m in sys.modules), file=sys.stderr))"
+    code = f"import atexit, runpy, sys; {report}; {run}"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, env=env)
+    assert done.returncode == 0, done.stderr
+    return list(ast.literal_eval(done.stderr.strip().splitlines()[-1]))
 
 
 def required(env: str) -> bool:

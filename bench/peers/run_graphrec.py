@@ -80,8 +80,8 @@ def main(argv: list[str] | None = None) -> None:
     from graphrec.eval.ranking import group_by_user, rank_top_k
     from graphrec.models.presets import model_spec
     from graphrec.results import run_metadata
+    from graphrec.train.config import TrainConfig
     from graphrec.train.fit import fit
-    from graphrec.train.loop import TrainConfig
 
     if args.threads:
         torch.set_num_threads(args.threads)

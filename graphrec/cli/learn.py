@@ -16,14 +16,14 @@ from graphrec.cli import display
 from graphrec.cli.root import Context, interrupted, writes
 from graphrec.errors import CommandInterrupted, GraphRecError
 from graphrec.home import runs_dir
-from graphrec.train.loop import TrainConfig
+from graphrec.train.config import TrainConfig
 
 if TYPE_CHECKING:  # pragma: no cover
     from graphrec.api import Run
     from graphrec.store.bolt import GraphStore
 
 DEFAULTS = TrainConfig()
-"""The training defaults the options show (one source: :class:`~graphrec.train.loop.TrainConfig`)."""
+"""The training defaults the options show (one source: :class:`~graphrec.train.config.TrainConfig`)."""
 
 
 def _model_names() -> list[str]:

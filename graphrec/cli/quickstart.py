@@ -25,7 +25,7 @@ def quickstart(c: Context, seed: int, users: int, items_per_scenario: int) -> No
     from graphrec import api
     from graphrec.serve.recommend import item_titles
     from graphrec.store.cypher import QUICKSTART_BRIDGING, QUICKSTART_LEARNED_TOPICS
-    from graphrec.train.loop import TrainConfig
+    from graphrec.train.config import TrainConfig
     from ingest import api as ingest_api
     from ingest.sources.synthetic import generate
 

@@ -13,15 +13,13 @@ from graphrec.errors import QueryRefusedError, StoreError
 from graphrec.store import cypher, readonly
 from graphrec.store.capabilities import StoreCapabilities
 from graphrec.store.driver import open_driver, open_reader, translated_errors
-from graphrec.store.results import QueryResult, WriteStats, batched, counters_dict
+from graphrec.store.results import DEFAULT_BATCH_SIZE, QueryResult, WriteStats, batched, counters_dict
 from graphrec.store.server_log import ServerLog
 
 if TYPE_CHECKING:  # pragma: no cover
     import neo4j
 
 logger = logging.getLogger(__name__)
-
-DEFAULT_BATCH_SIZE = 10_000
 
 
 class GraphStore:

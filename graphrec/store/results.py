@@ -7,6 +7,9 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
 
+DEFAULT_BATCH_SIZE = 10_000
+"""Rows per write transaction unless a caller says otherwise."""
+
 
 @dataclass
 class WriteStats:

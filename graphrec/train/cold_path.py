@@ -26,8 +26,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from graphrec.models.bridge import BridgeModel
     from graphrec.models.presets import ModelSpec
     from graphrec.models.routed import RoutedLightGCN
+    from graphrec.train.config import TrainConfig
     from graphrec.train.inputs import Inputs
-    from graphrec.train.loop import TrainConfig, TrainResult
+    from graphrec.train.loop import TrainResult
 
 logger = logging.getLogger(__name__)
 

@@ -46,8 +46,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from graphrec.data.splits import Split
     from graphrec.models.lightgcn import CrossScenarioLightGCN
     from graphrec.models.presets import ModelSpec
+    from graphrec.train.config import TrainConfig
     from graphrec.train.inputs import Inputs
-    from graphrec.train.loop import TrainConfig, TrainResult
+    from graphrec.train.loop import TrainResult
     from graphrec.train.refit import Choices
 
 logger = logging.getLogger(__name__)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from graphrec.errors import TrainingDivergedError
 from graphrec.eval.ranking import dot_product_scores, evaluate_ranking, group_by_user
+from graphrec.train.config import TrainConfig
 from graphrec.train.sampling import bpr_loss, in_scenario_negatives, layer0_l2, observed_items
 from graphrec.train.summary import warn_if_capped
 
@@ -27,33 +28,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from graphrec.train.minibatch import Degrees
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Training hyper-parameters (serialised with every run).
-
-    Attributes:
-        epochs: Maximum epochs (default 40).
-        batch_size: BPR pairs per step (default 2048).
-        lr: Adam learning rate (default 0.005, the CLI's and the API's; the benchmarks pass theirs).
-        weight_decay: L2 on the layer-0 embeddings of each batch (default 1e-4).
-        patience: Epochs without validation improvement before stopping (default 5).
-        k: Cut-off of the validation metric Recall@k (default 20).
-        seed: Seed of torch and numpy (default 0).
-        num_neighbors: Mini-batch training with ``LinkNeighborLoader``: neighbours sampled per node and
-            edge type at each hop (one entry per hop, ``-1`` = all; see :mod:`graphrec.train.minibatch`,
-            which needs ``pyg-lib`` or ``torch-sparse``). Default ``None``: full-batch propagation.
-    """
-
-    epochs: int = 40
-    batch_size: int = 2048
-    lr: float = 0.005
-    weight_decay: float = 1e-4
-    patience: int = 5
-    k: int = 20
-    seed: int = 0
-    num_neighbors: tuple[int, ...] | None = None
 
 
 @dataclass

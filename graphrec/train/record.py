@@ -23,8 +23,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from graphrec.data.export import GraphExport
     from graphrec.data.splits import Split
+    from graphrec.train.config import TrainConfig
     from graphrec.train.fitted import Fitted
-    from graphrec.train.loop import TrainConfig
 
 SELECTIONS = ("item_gate", "cold_path", "channels", "refit")
 """Choices a training made on validation (``TrainResult.config`` keys), saved in ``metrics.json["selected"]``."""

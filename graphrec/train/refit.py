@@ -33,9 +33,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from graphrec.data.splits import Split
     from graphrec.models.presets import ModelSpec
     from graphrec.models.routed import RoutedLightGCN
+    from graphrec.train.config import TrainConfig
     from graphrec.train.fitted import Fitted
     from graphrec.train.inputs import Inputs
-    from graphrec.train.loop import TrainConfig
 
 logger = logging.getLogger(__name__)
 

@@ -39,8 +39,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from graphrec.data.export import GraphExport
     from graphrec.data.splits import Split
+    from graphrec.train.config import TrainConfig
     from graphrec.train.fitted import Fitted
-    from graphrec.train.loop import TrainConfig
 
 logger = logging.getLogger(__name__)
 

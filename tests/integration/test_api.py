@@ -15,7 +15,7 @@ from graphrec import api
 from graphrec.errors import ConfigError
 from graphrec.store.bolt import GraphStore
 from graphrec.store.connect import StoreConfig
-from graphrec.train.loop import TrainConfig
+from graphrec.train.config import TrainConfig
 from ingest import api as ingest_api
 from ingest.sources.synthetic import generate
 from tests.helpers import invoke

@@ -1,9 +1,13 @@
-"""Layering rules: graphrec never imports ingest (only its CLI package, lazily); Cypher never formats user values."""
+"""Layering rules: graphrec never imports ingest (only its CLI, lazily); the CLI and the APIs import nothing heavy."""
 
 from __future__ import annotations
 
 import ast
 from pathlib import Path
+
+import pytest
+
+from tests.helpers import loaded_after
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -30,19 +34,31 @@ def test_graphrec_never_imports_ingest_except_cli_lazily() -> None:
     assert offenders == []
 
 
-def test_heavy_dependencies_are_not_imported_at_module_level_in_graphrec() -> None:
-    """Heavy packages are imported inside functions, so importing graphrec modules stays cheap.
+#: The command boundaries and what they import at module level: cheap to import, so ``graphrec --help``
+#: is instant. The library modules below them import their heavy dependencies at the top and are
+#: reached from these only inside functions (a command's body).
+CHEAP = (
+    "graphrec",
+    "graphrec.cli",
+    *sorted(f"graphrec.cli.{p.stem}" for p in (REPO / "graphrec" / "cli").glob("*.py") if p.stem != "__init__"),
+    "graphrec.api",
+    "ingest.api",
+    "graphrec.models.presets",
+    "graphrec.home",
+    "graphrec.schema",
+    "graphrec.errors",
+)
 
-    Exception: graphrec/models/ defines ``torch.nn.Module`` subclasses and must import torch at
-    module level; those modules are only ever imported lazily (tests/integration/test_cli.py checks
-    that importing the CLI loads no torch).
+
+@pytest.mark.parametrize("module", CHEAP)
+def test_command_boundaries_import_nothing_heavy(module: str) -> None:
+    """Importing the CLI, the Python APIs and the torch-free modules loads none of :data:`~tests.helpers.HEAVY`.
+
+    Each module is imported alone in a fresh interpreter, so one module's imports cannot hide another's.
     """
-    heavy = ("neo4j", "torch", "transformers", "pyarrow", "torch_geometric")
-    offenders = []
-    for path in (REPO / "graphrec").rglob("*.py"):
-        if path.parent.name == "models":
-            continue
-        for module, line, top in _imports(ast.parse(path.read_text())):
-            if top and module.split(".")[0] in heavy:
-                offenders.append(f"{path.relative_to(REPO)}:{line} imports {module} at import time")
-    assert offenders == []
+    assert loaded_after([module]) == []
+
+
+def test_help_imports_nothing_heavy() -> None:
+    """``python -m graphrec --help`` (the whole command tree, every option) loads none of them either."""
+    assert loaded_after(["-m", "graphrec", "--help"]) == []

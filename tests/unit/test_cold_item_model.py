@@ -16,6 +16,7 @@ from graphrec.models.lightgcn import CrossScenarioLightGCN
 from graphrec.models.presets import GNN_MODELS, MODELS, model_spec
 from graphrec.models.text_knn import text_profiles
 from graphrec.train.blocks import text_block
+from graphrec.train.config import TrainConfig
 from graphrec.train.fit import fit
 from graphrec.train.inputs import (
     build_inputs,
@@ -23,7 +24,6 @@ from graphrec.train.inputs import (
     topic_features,
     validation_candidates,
 )
-from graphrec.train.loop import TrainConfig
 from graphrec.train.sampling import in_scenario_negatives, observed_items
 from graphrec.train.selection import ITEM_GATE_COUNTS, PRIOR_WEIGHTS, TEXT_WEIGHTS
 from tests.helpers import toy_export

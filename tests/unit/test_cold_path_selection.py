@@ -27,8 +27,8 @@ from graphrec.eval.ranking import evaluate_ranking, group_by_user
 from graphrec.models.bridge import fit_bridge_model
 from graphrec.models.presets import model_spec
 from graphrec.train.cold_path import BRIDGE_WEIGHTS, COLD_PRIOR_WEIGHTS, cold_path_split
+from graphrec.train.config import TrainConfig
 from graphrec.train.fit import fit
-from graphrec.train.loop import TrainConfig
 from tests.helpers import toy_export
 
 CONFIG = TrainConfig(epochs=6, batch_size=64, lr=0.05, patience=3, seed=0)

@@ -16,9 +16,9 @@ from graphrec.data.splits import (
 from graphrec.models.ease import ease_embeddings, ease_item_weights, user_item_matrix
 from graphrec.models.presets import model_spec
 from graphrec.train.blocks import ease_block
+from graphrec.train.config import TrainConfig
 from graphrec.train.fit import fit
 from graphrec.train.inputs import build_model
-from graphrec.train.loop import TrainConfig
 from graphrec.train.selection import EASE_WEIGHTS
 from tests.helpers import toy_export
 

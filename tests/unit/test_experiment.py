@@ -22,9 +22,9 @@ from graphrec.models.lightgcn import (
 )
 from graphrec.models.presets import MODELS, model_spec
 from graphrec.serve.recommend import read_user_ids, recommend
+from graphrec.train.config import TrainConfig
 from graphrec.train.fit import fit
 from graphrec.train.inputs import build_inputs, build_model, topic_features
-from graphrec.train.loop import TrainConfig
 from graphrec.train.rundir import load_checkpoint, load_run, save_run
 from tests.helpers import toy_export
 

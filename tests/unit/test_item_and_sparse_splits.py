@@ -25,9 +25,9 @@ from graphrec.errors import ConfigError, GraphRecError
 from graphrec.eval.slices import evaluate_slices
 from graphrec.models.presets import model_spec
 from graphrec.schema import EdgeType, NodeType
+from graphrec.train.config import TrainConfig
 from graphrec.train.fit import fit
 from graphrec.train.inputs import build_inputs, topic_features
-from graphrec.train.loop import TrainConfig
 from graphrec.train.run import SplitConfig, make_split
 from tests.helpers import make_export, pairs_of, toy_export
 

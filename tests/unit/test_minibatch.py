@@ -14,7 +14,8 @@ import torch
 
 from graphrec.data.export import GraphExport, to_hetero_data
 from graphrec.models.lightgcn import CrossScenarioLightGCN, normalized_adjacency, user_item_mean
-from graphrec.train.loop import TrainConfig, evaluate, train_bpr
+from graphrec.train.config import TrainConfig
+from graphrec.train.loop import evaluate, train_bpr
 from graphrec.train.minibatch import message_graph, node_degrees, pair_keys, scenario_loaders, triplet_scores
 from tests.helpers import toy_training_data as toy
 

@@ -17,8 +17,9 @@ from graphrec.cli import cli
 from graphrec.data.splits import coldstart_transfer
 from graphrec.errors import RunFolderError, TrainingDivergedError
 from graphrec.models.presets import model_spec
+from graphrec.train.config import TrainConfig
 from graphrec.train.fit import fit
-from graphrec.train.loop import TrainConfig, check_finite
+from graphrec.train.loop import check_finite
 from graphrec.train.rundir import latest_run, load_run, save_run
 from tests.helpers import toy_export
 

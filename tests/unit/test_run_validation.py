@@ -23,8 +23,8 @@ from graphrec.data.splits import coldstart_transfer
 from graphrec.errors import ConfigError, RunFolderError
 from graphrec.models.presets import model_spec
 from graphrec.train import rundir
+from graphrec.train.config import TrainConfig
 from graphrec.train.fit import fit
-from graphrec.train.loop import TrainConfig
 from graphrec.train.rundir import is_complete, latest_run, load_run, save_run
 from tests.helpers import toy_export
 

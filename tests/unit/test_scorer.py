@@ -11,8 +11,8 @@ import torch
 
 from graphrec.data.splits import coldstart_transfer
 from graphrec.models.presets import model_spec
+from graphrec.train.config import TrainConfig
 from graphrec.train.fit import fit
-from graphrec.train.loop import TrainConfig
 from graphrec.train.scorer import FunctionScorer, ModelScorer, PopularityScorer, Scorer
 from tests.helpers import toy_export
 

@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from graphrec.models.lightgcn import CrossScenarioLightGCN, normalized_adjacency
-from graphrec.train.loop import TrainConfig, evaluate, train_bpr
+from graphrec.train.config import TrainConfig
+from graphrec.train.loop import evaluate, train_bpr
 from tests.helpers import toy_training_data as toy
 
 

@@ -10,7 +10,8 @@ import pytest
 import torch
 
 from graphrec.models.lightgcn import CrossScenarioLightGCN, normalized_adjacency
-from graphrec.train.loop import TrainConfig, TrainResult, train_bpr
+from graphrec.train.config import TrainConfig
+from graphrec.train.loop import TrainResult, train_bpr
 from graphrec.train.summary import channel_histories, channel_label, still_rising, training_summary
 
 
