@@ -33,6 +33,8 @@ from typing import TYPE_CHECKING, Any
 
 from graphrec.errors import ConfigError
 from graphrec.home import embedding_cache_file, features_file, resolve_home, runs_dir
+from graphrec.models.presets import GNN_MODELS, model_spec
+from graphrec.train.config import TrainConfig
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -42,7 +44,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from graphrec.serve.recommend import Recommendations
     from graphrec.serve.writeback import WriteBackReport
     from graphrec.store.bolt import GraphStore
-    from graphrec.train.config import TrainConfig
     from graphrec.train.fitted import Fitted
     from graphrec.train.record import RunRecord
 
@@ -326,9 +327,7 @@ def train(
         ConfigError: Unknown target or model, a coldstart split without source, missing features.
     """
     from graphrec.data.export import export_graph
-    from graphrec.models.presets import GNN_MODELS, model_spec
     from graphrec.stats import scenario_names
-    from graphrec.train.config import TrainConfig
     from graphrec.train.record import record_run
     from graphrec.train.run import SplitConfig, load_item_features, train_from_export
 

@@ -17,13 +17,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from graphrec.errors import GraphRecError
 from graphrec.home import replace_private
 from graphrec.store import cypher
+from graphrec.text.cache import encode_cached
 
 if TYPE_CHECKING:  # pragma: no cover
-    import numpy as np
-
     from graphrec.store.bolt import GraphStore
     from graphrec.text.cache import EmbeddingCache, EncodeResult
     from graphrec.text.encoder import TextEncoder
@@ -59,8 +60,6 @@ class ItemFeatures:
 
     def save(self, path: Path) -> None:
         """Write the ``.npz`` feature file (atomically)."""
-        import numpy as np
-
         path.parent.mkdir(parents=True, exist_ok=True)
         arrays: dict[str, Any] = {  # (Any: numpy's savez stub would match a dict of arrays to allow_pickle)
             "scenario": np.array(self.scenario, dtype=object).astype(str),
@@ -78,8 +77,6 @@ class ItemFeatures:
         Raises:
             GraphRecError: Missing file (with the command that creates it).
         """
-        import numpy as np
-
         if not path.exists():
             raise GraphRecError(f"no item features at {path}; run `graphrec embed` first")
         with np.load(path, allow_pickle=False) as data:
@@ -111,8 +108,6 @@ def user_features(
         ``(x, has_history)``: float32 ``[len(users), dim]`` L2-normalised means (zero rows for users
         without training interactions with text), and a bool mask of users that have one.
     """
-    import numpy as np
-
     row_of_user = {u: k for k, u in enumerate(users)}
     row_of_item = items.row_of(with_text_only=True)
     sums = np.zeros((len(users), items.x.shape[1]), dtype=np.float64)
@@ -136,10 +131,6 @@ def embed_items(
     scenarios: list[str] | None = None,
 ) -> tuple[ItemFeatures, EncodeResult]:
     """Encode the text of every item in the store (or of ``scenarios``) through the cache."""
-    import numpy as np
-
-    from graphrec.text.cache import encode_cached
-
     rows = list(store.stream(cypher.ITEM_TEXTS, {"scenarios": scenarios}))
     texts = [item_text(r["title"], r["text"]) for r in rows]
     result = encode_cached(encoder, texts, cache)

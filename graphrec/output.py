@@ -40,7 +40,7 @@ def to_csv(keys: Sequence[str], rows: Sequence[dict[str, Any]]) -> str:
 
 def print_table(keys: Sequence[str], rows: Sequence[dict[str, Any]], *, title: str | None = None) -> None:
     """Print a rich table to stdout."""
-    from rich.console import Console
+    from rich.console import Console  # lazy: the CLI imports this module; only tables need rich
     from rich.table import Table
 
     table = Table(title=title)

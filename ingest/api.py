@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from graphrec.errors import ConfigError
 from graphrec.home import embedding_cache_file, features_file, llm_cache_file, resolve_home, runs_dir
 from graphrec.home import state_dir as home_state_dir
+from graphrec.store import cypher
 from graphrec.store.results import DEFAULT_BATCH_SIZE
 from ingest.checkpoint import remove_checkpoints
 from ingest.spec import DatasetSpec, load_spec
@@ -319,7 +320,6 @@ def build_topic_graph(
     """
     from graphrec.features import ItemFeatures
     from graphrec.stats import scenario_names
-    from graphrec.store import cypher
     from ingest.topics import graph
 
     path = features_path or features_file(resolve_home(home))

@@ -32,6 +32,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from tqdm.auto import tqdm
+
 from graphrec.errors import ConfigError, IngestIntegrityError
 from graphrec.results import run_metadata
 from graphrec.stats import recount
@@ -55,8 +57,6 @@ _ENDPOINTS = {"in_scenario": "item and scenario", "interactions": "user and item
 
 
 def _progress(total: int, desc: str, enabled: bool) -> Any:
-    from tqdm.auto import tqdm
-
     return tqdm(total=total, desc=desc, unit="row", disable=not enabled, leave=False)
 
 

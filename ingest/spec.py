@@ -26,6 +26,7 @@ Rows that break these rules are counted rejects with the reason (see :class:`ing
 
 from __future__ import annotations
 
+import codecs
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -246,8 +247,6 @@ def _file(t: Mapping[str, Any], base_dir: Path, where: str, valid: set[str]) -> 
         raise ConfigError(f"{where}: delimiter must be one character, for csv/tsv/recbole files; got {delimiter!r}")
     encoding = t.get("encoding")
     if encoding is not None:
-        import codecs
-
         try:
             codecs.lookup(encoding)
         except (LookupError, TypeError) as e:

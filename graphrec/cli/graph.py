@@ -12,7 +12,10 @@ import click
 
 from graphrec.cli import display
 from graphrec.cli.root import Context, writes
+from graphrec.errors import StoreError
 from graphrec.home import runs_dir, state_dir
+from graphrec.output import print_table, to_csv, to_json
+from graphrec.params import parse_params
 
 logger = logging.getLogger("graphrec.cli")
 
@@ -110,10 +113,6 @@ def query(c: Context, cypher: str, params: tuple[str, ...], fmt: str, write: boo
     change the schema, or use LOAD CSV (unless --allow-load-csv); on the embedded store they run as a
     database user that may only read.
     """
-    from graphrec.errors import StoreError
-    from graphrec.output import print_table, to_csv, to_json
-    from graphrec.params import parse_params
-
     values = parse_params(params)
     with c.open_store(ensure_schema=False) as store:
         if write:

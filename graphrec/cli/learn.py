@@ -16,7 +16,9 @@ from graphrec.cli import display
 from graphrec.cli.root import Context, interrupted, writes
 from graphrec.errors import CommandInterrupted, GraphRecError
 from graphrec.home import runs_dir
-from graphrec.train.config import TrainConfig
+from graphrec.models.presets import GNN_MODELS, model_spec
+from graphrec.train.config import PROTOCOLS, TrainConfig
+from graphrec.train.summary import training_summary
 
 if TYPE_CHECKING:  # pragma: no cover
     from graphrec.api import Run
@@ -27,15 +29,7 @@ DEFAULTS = TrainConfig()
 
 
 def _model_names() -> list[str]:
-    from graphrec.models.presets import GNN_MODELS  # torch-free
-
     return sorted(GNN_MODELS)
-
-
-def _protocols() -> list[str]:
-    from graphrec.train.run import PROTOCOLS  # torch-free
-
-    return list(PROTOCOLS)
 
 
 def _check_target_fraction(ctx: click.Context, param: click.Parameter, value: float) -> float:
@@ -100,7 +94,7 @@ VECTOR_INDEX_OPTION = click.option(
 @click.option(
     "--split",
     "protocol",
-    type=click.Choice(_protocols()),
+    type=click.Choice(list(PROTOCOLS)),
     default=None,
     help="Held-out data: coldstart (needs --source; default then), coldstart-items (20% of the target's "
     "items held out with all their interactions, 10% more for validation), random per-user 80/10/10 "
@@ -188,7 +182,6 @@ def train(
     A failed or interrupted training leaves no run folder that later commands would use; an interrupted
     write-back is finished by `graphrec write-back --run RUN`."""
     from graphrec import api
-    from graphrec.models.presets import model_spec
     from graphrec.train.rundir import new_run_dir
 
     spec = model_spec(model_name, **({} if layers is None else {"num_layers": layers}))
@@ -250,8 +243,6 @@ def _save(run: Run, run_dir: Path, *, created: bool) -> Path:
 
 
 def _print_training(run: Run, run_dir: Path, *, split: str) -> None:
-    from graphrec.train.summary import training_summary
-
     result = run.fitted.result if run.fitted is not None else None
     if result is not None:
         for line in training_summary(result, name=run.config["model"]["name"]):

@@ -11,6 +11,7 @@ from graphrec.cli.graph import run_ingest
 from graphrec.cli.root import Context, writes
 from graphrec.home import arcadedb_dir, quickstart_dir, runs_dir
 from graphrec.output import print_table
+from graphrec.train.config import TrainConfig
 
 
 @click.command()
@@ -25,7 +26,6 @@ def quickstart(c: Context, seed: int, users: int, items_per_scenario: int) -> No
     from graphrec import api
     from graphrec.serve.recommend import item_titles
     from graphrec.store.cypher import QUICKSTART_BRIDGING, QUICKSTART_LEARNED_TOPICS
-    from graphrec.train.config import TrainConfig
     from ingest import api as ingest_api
     from ingest.sources.synthetic import generate
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import signal
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,7 @@ import click
 
 from graphrec.errors import CommandInterrupted, GraphRecError
 from graphrec.home import HOME_ENV, PASSWORD_ENV, PRIVATE_UMASK, resolve_home, runs_dir
+from graphrec.lock import write_lock
 
 if TYPE_CHECKING:  # pragma: no cover
     from graphrec.store.bolt import GraphStore
@@ -57,7 +59,6 @@ def writes(when: str | None = None) -> Callable[[Callable[..., Any]], Callable[.
         def wrapper(c: Context, *args: Any, **kwargs: Any) -> Any:
             if when is not None and not kwargs.get(when):
                 return f(c, *args, **kwargs)
-            from graphrec.lock import write_lock
 
             with write_lock(c.home):
                 return f(c, *args, **kwargs)
@@ -145,7 +146,5 @@ def cli(
 
 def main() -> None:
     """Console-script entry point (a Ctrl-C ends any command with a clear message and exit code 130)."""
-    import signal
-
     signal.signal(signal.SIGINT, _on_sigint)
     cli(prog_name="graphrec")

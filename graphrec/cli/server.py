@@ -7,6 +7,7 @@ from typing import Any
 import click
 
 from graphrec.cli.root import Context
+from graphrec.home import arcadedb_dir
 
 
 @click.group()
@@ -15,7 +16,6 @@ def server() -> None:
 
 
 def _embedded(c: Context) -> Any:
-    from graphrec.home import arcadedb_dir
     from graphrec.store.arcade import EmbeddedArcadeDB
 
     return EmbeddedArcadeDB(arcadedb_dir(c.home))

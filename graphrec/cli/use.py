@@ -5,6 +5,9 @@ Each command parses its options, calls :mod:`graphrec.api`, and prints the resul
 
 from __future__ import annotations
 
+import csv
+import dataclasses
+import json
 from pathlib import Path
 
 import click
@@ -20,8 +23,6 @@ from graphrec.cli.root import Context
 @click.pass_obj
 def evaluate(c: Context, run: Path | None, fmt: str) -> None:
     """Recompute a run's full-ranking test metrics per slice from its saved embeddings and split."""
-    import json
-
     from graphrec import api
 
     saved = api.load_run(c.run_path(run))
@@ -59,8 +60,6 @@ def recommend(
     """Top-K items for users from a trained run; users with no history in the scenario get them too.
 
     The table shows each item's title (read from the graph); --output writes ids only."""
-    import csv
-
     from graphrec import api
     from graphrec.serve.recommend import read_user_ids
 
@@ -106,9 +105,6 @@ def explain(
     c: Context, user_id: str, item_id: str, scenario: str | None, from_scenario: str | None, limit: int, fmt: str
 ) -> None:
     """Why ITEM is recommended to USER: topic paths and shared-user paths in the graph, with scores."""
-    import dataclasses
-    import json
-
     from graphrec.serve.explain import explain as collect
 
     if scenario is None:

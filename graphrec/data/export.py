@@ -12,16 +12,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from graphrec.data.pyg import import_torch_geometric
+import numpy as np
+import torch
+
+from graphrec.data.pyg import HeteroData
 from graphrec.errors import GraphRecError
 from graphrec.schema import EdgeType, NodeType
 from graphrec.store import cypher
 from graphrec.store.bolt import GraphStore
 
 if TYPE_CHECKING:  # pragma: no cover
-    import numpy as np
-    from torch_geometric.data import HeteroData
-
     from graphrec.features import ItemFeatures
 
 logger = logging.getLogger(__name__)
@@ -71,8 +71,6 @@ def export_graph(
         topic_sources: Only topics of these methods (``None``: all).
         fetch_size: Records per round trip.
     """
-    import numpy as np
-
     user_ids = [r["id"] for r in store.stream(cypher.EXPORT_USERS, fetch_size=fetch_size)]
     item_keys = [(r["scenario"], r["id"]) for r in store.stream(cypher.EXPORT_ITEMS, fetch_size=fetch_size)]
     topics = [r for r in store.stream(cypher.EXPORT_TOPICS, fetch_size=fetch_size)]
@@ -114,8 +112,6 @@ def item_feature_matrix(export: GraphExport, features: ItemFeatures) -> tuple[np
     Raises:
         GraphRecError: An item of the graph has no row in the feature file (rerun ``graphrec embed``).
     """
-    import numpy as np
-
     row = features.row_of()
     missing = [key for key in export.item_keys if key not in row]
     if missing:
@@ -142,11 +138,6 @@ def to_hetero_data(
     Raises:
         GraphRecError: The result fails ``HeteroData.validate()``.
     """
-    import torch
-
-    import_torch_geometric()
-    from torch_geometric.data import HeteroData
-
     data = HeteroData()
     for node_type, n in export.num_nodes.items():
         data[node_type].num_nodes = n

@@ -6,11 +6,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
-if TYPE_CHECKING:  # pragma: no cover
-    import numpy as np
-    import torch
+import numpy as np
+import torch
 
 ScoreFn = Callable[["torch.Tensor"], "torch.Tensor"]
 UserKey = TypeVar("UserKey", bound=Hashable)  # a user row (int) or a user id of any hashable kind
@@ -46,9 +45,6 @@ def rank_top_k(
     Returns:
         int64 ``[len(users), k]`` item rows.
     """
-    import numpy as np
-    import torch
-
     cand = torch.from_numpy(np.asarray(candidates, dtype=bool))
     out = np.empty((len(users), k), dtype=np.int64)
     for start in range(0, len(users), chunk_size):
@@ -79,8 +75,6 @@ def metrics_at_k(
     Recall@k = hits / |relevant| (RecBole's definition).
     NDCG@k uses binary relevance with the ideal DCG over min(|relevant|, k) items.
     """
-    import numpy as np
-
     ks = list(ks)
     sums = {f"{m}@{k}": 0.0 for k in ks for m in ("recall", "ndcg", "hr", "mrr")}
     discount = 1.0 / np.log2(np.arange(2, max(ks) + 2))
@@ -159,8 +153,6 @@ def metrics_by_slice(
         relevant: Held-out items per user.
         slices: Named user sets (e.g. ``cold``, ``warm``).
     """
-    import numpy as np
-
     ks = tuple(ks)
     position = {u: r for r, u in enumerate(users)}
     out = {"all": {**metrics_at_k(top, users, relevant, ks), "users": float(len(users))}}

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Literal
 
+import numpy as np
+
 from graphrec.eval.ranking import evaluate_ranking, group_by_user
 
 if TYPE_CHECKING:  # pragma: no cover
-    import numpy as np
-
     from graphrec.data.splits import Split
 
 
@@ -31,8 +31,6 @@ def evaluate_slices(
         score: Maps a 1-D tensor of user rows to scores over all items (see :func:`~graphrec.eval.ranking.rank_top_k`).
         candidates: Bool mask of rankable items (the target scenario's).
     """
-    import numpy as np
-
     held_out = split.test if on == "test" else split.val
     exclude = group_by_user(split.train)
     out = evaluate_ranking(score, held_out, exclude, candidates, slices=split.slices, ks=ks)

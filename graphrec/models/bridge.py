@@ -13,18 +13,24 @@ reference that routes cold users to it and the others to target-only EASE.
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+import torch
+
+from graphrec.data.splits import SIMULATED_COLD, cold_path_train, scenario_index, simulated_cold_targets
+from graphrec.errors import ConfigError
+from graphrec.eval.ranking import evaluate_ranking, group_by_user
 from graphrec.models.ease import ease_item_weights, user_item_matrix
 
 if TYPE_CHECKING:  # pragma: no cover
     from collections.abc import Callable, Sequence
 
-    import numpy as np
     import scipy.sparse
-    import torch
 
     from graphrec.data.export import GraphExport
     from graphrec.data.splits import Split
@@ -54,8 +60,6 @@ def smoothed_profiles(x: scipy.sparse.csr_matrix, b_source: np.ndarray | None, g
 
     A user without source history keeps a zero row (its kernel row is 0: it scores 0 everywhere).
     """
-    import numpy as np
-
     z = np.asarray(x.toarray(), dtype=np.float32)
     if gamma and b_source is not None:
         z += np.float32(gamma) * np.asarray(x @ b_source, dtype=np.float32)
@@ -75,8 +79,6 @@ def kernel_ridge_bridge(z_query: np.ndarray, z_fit: np.ndarray, y_fit: np.ndarra
     Returns:
         float32 ``[n_q, n_target]`` scores.
     """
-    import numpy as np
-
     gram = z_fit.astype(np.float64) @ z_fit.T.astype(np.float64)
     gram[np.diag_indices_from(gram)] += l2
     alpha = np.linalg.solve(gram, y_fit.astype(np.float64))
@@ -86,10 +88,6 @@ def kernel_ridge_bridge(z_query: np.ndarray, z_fit: np.ndarray, y_fit: np.ndarra
 def _source_ease(train: np.ndarray, items: np.ndarray, l2: float, cache: dict[Any, np.ndarray] | None) -> np.ndarray:
     """EASE weights of the source scenario (float32 numpy), memoised in ``cache`` by the exact training
     pairs on ``items`` and ``l2`` (the source part of a coldstart-transfer split does not depend on its seed)."""
-    import hashlib
-
-    import numpy as np
-
     on = train[:, np.isin(train[1], items)]
     key = (
         hashlib.sha1(np.ascontiguousarray(on).tobytes() + np.ascontiguousarray(items).tobytes()).hexdigest(),
@@ -105,8 +103,6 @@ def _source_ease(train: np.ndarray, items: np.ndarray, l2: float, cache: dict[An
 
 def _rows_score_fn(rows: dict[int, int], scores: np.ndarray, columns: np.ndarray, num_items: int) -> ScoreFn:
     """A score function over precomputed target scores of some users (others score 0)."""
-    import numpy as np
-    import torch
 
     def score(user_rows: torch.Tensor) -> torch.Tensor:
         out = np.zeros((len(user_rows), num_items), dtype=np.float32)
@@ -125,9 +121,6 @@ def evaluate_simulated_cold(
     (:func:`graphrec.data.splits.simulated_cold_targets`), each user's cold-path training items
     (:func:`graphrec.data.splits.cold_path_train`: never the hidden ones) excluded. ``score`` must come
     from a model that did not see :attr:`Split.cold_hidden`."""
-    from graphrec.data.splits import cold_path_train, simulated_cold_targets
-    from graphrec.eval.ranking import evaluate_ranking, group_by_user
-
     out = evaluate_ranking(
         score, simulated_cold_targets(split, export), group_by_user(cold_path_train(split)), candidates, ks=ks
     )
@@ -164,15 +157,11 @@ class BridgeModel:
 
     def user_factors(self, user_rows: np.ndarray) -> np.ndarray:
         """``z_u · Z_fitᵀ`` of ``user_rows`` (float32 ``[n, n_fit]``; 0 without a source history)."""
-        import numpy as np
-
         z = smoothed_profiles(self.x_source[np.asarray(user_rows)], self.source_ease, self.params["gamma"])
         return (z @ self.z_fit.T).astype(np.float32)
 
     def score_fn(self) -> ScoreFn:
         """Scores over all items (0 outside the target scenario)."""
-        import torch
-
         target_t = torch.from_numpy(self.target_items)
 
         def score(user_rows: torch.Tensor) -> torch.Tensor:
@@ -193,8 +182,6 @@ class BridgeModel:
         the top ``rank`` singular directions of ``α`` (``α ≈ U S Vᵀ``: users ``z_u Z_fitᵀ U √S``, target
         items ``V √S``, other items 0); float32 ``[num_users, rank]``, ``[num_items, rank]``. Returns
         fewer than ``rank`` columns, zero-padded, where ``α`` has a lower rank."""
-        import numpy as np
-
         u, sv, vt = np.linalg.svd(self.alpha.astype(np.float64), full_matrices=False)
         r = min(rank, len(sv))
         root = np.sqrt(sv[:r])
@@ -267,14 +254,6 @@ def fit_bridge_model(
     Raises:
         ConfigError: No simulated-cold slice, empty grids, ``folds < 1`` or no fit user.
     """
-    import time
-
-    import numpy as np
-
-    from graphrec.data.splits import SIMULATED_COLD, cold_path_train, scenario_index, simulated_cold_targets
-    from graphrec.errors import ConfigError
-    from graphrec.eval.ranking import evaluate_ranking, group_by_user
-
     if SIMULATED_COLD not in split.slices:
         raise ConfigError(
             "the bridge is selected on a simulated-cold validation slice and this split has none; apply "
@@ -366,8 +345,6 @@ def fit_bridge_model(
 def combined_reference(cold_score: ScoreFn, warm_score: ScoreFn, cold_users: np.ndarray) -> ScoreFn:
     """Route each user: ``cold_score`` (e.g. the bridge) where the bool mask ``cold_users`` is set
     (users without target training interactions), ``warm_score`` (e.g. target-only EASE) elsewhere."""
-    import torch
-
     mask = torch.from_numpy(cold_users.astype(bool))
 
     def score(user_rows: torch.Tensor) -> torch.Tensor:

@@ -12,14 +12,19 @@ the default model.
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import scipy.sparse
+import scipy.sparse.linalg
+import torch
+
+from graphrec.data.splits import scenario_index
+from graphrec.eval.ranking import evaluate_ranking, group_by_user
 
 if TYPE_CHECKING:  # pragma: no cover
     from collections.abc import Callable, Sequence
-
-    import numpy as np
-    import scipy.sparse
-    import torch
 
     from graphrec.data.export import GraphExport
     from graphrec.data.splits import Split
@@ -39,9 +44,6 @@ def ease_item_weights(train: np.ndarray, items: np.ndarray, *, l2: float) -> tor
         items: int64 item rows the model covers (e.g. the target scenario's items with interactions).
         l2: The ridge ``λ`` (> 0; Steck's default range is 10–1,000 for binary data).
     """
-    import numpy as np
-    import torch
-
     col = np.full(int(max(items.max(initial=-1), train[1].max(initial=-1))) + 1, -1, dtype=np.int64)
     col[items] = np.arange(len(items))
     keep = col[train[1]] >= 0
@@ -80,8 +82,6 @@ def ease_embeddings(
     Returns:
         float32 ``(users [num_users, rank], items [num_items, rank])``.
     """
-    import numpy as np
-
     x = user_item_matrix(train, num_users, items)
     gram = np.asarray((x.T @ x).todense(), dtype=np.float64)
     n = len(items)
@@ -90,8 +90,6 @@ def ease_embeddings(
         lam, q = np.linalg.eigh(gram)
         lam, q = lam[::-1][:r], q[:, ::-1][:, :r]
     else:
-        import scipy.sparse.linalg
-
         lam, q = scipy.sparse.linalg.eigsh(gram, k=r, which="LA", v0=np.ones(n))
         lam, q = lam[::-1], q[:, ::-1]
     gram.flat[:: n + 1] += l2
@@ -107,9 +105,6 @@ def ease_embeddings(
 
 def user_item_matrix(train: np.ndarray, num_users: int, items: np.ndarray) -> scipy.sparse.csr_matrix:
     """SciPy CSR ``[num_users, len(items)]`` (float32, binary) of the ``train`` pairs on ``items``."""
-    import numpy as np
-    import scipy.sparse
-
     col = np.full(int(max(items.max(initial=-1), train[1].max(initial=-1))) + 1, -1, dtype=np.int64)
     col[items] = np.arange(len(items))
     keep = col[train[1]] >= 0
@@ -141,14 +136,6 @@ def fit_target_ease(
     Returns:
         ``(score function over all items, {"l2", "val_recall@20", "grid", ...})``.
     """
-    import time
-
-    import numpy as np
-    import torch
-
-    from graphrec.data.splits import scenario_index
-    from graphrec.eval.ranking import evaluate_ranking, group_by_user
-
     started = time.perf_counter()
     t_idx = scenario_index(export, target)
     n_items = len(export.item_keys)

@@ -12,13 +12,11 @@ from __future__ import annotations
 import functools
 import warnings
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor, nn
-
-if TYPE_CHECKING:  # pragma: no cover
-    import numpy as np
 
 
 def normalized_adjacency(
@@ -36,8 +34,6 @@ def normalized_adjacency(
         item_topic: int64 ``[2, m]`` (item row, topic row), or ``None``.
         item_topic_weight: Edge weights of ``item_topic`` (default 1).
     """
-    import numpy as np
-
     n = num_users + num_items + num_topics
     rows = [user_item[0], user_item[1] + num_users]
     cols = [user_item[1] + num_users, user_item[0]]
@@ -261,8 +257,6 @@ class CrossScenarioLightGCN(nn.Module):
 
 def user_item_mean(num_users: int, num_items: int, user_item: np.ndarray) -> Tensor:
     """Row-normalised sparse CSR ``[num_users, num_items]``: row ``u`` averages user ``u``'s training items."""
-    import numpy as np
-
     r, c = (torch.from_numpy(np.ascontiguousarray(x)) for x in (user_item[0], user_item[1]))
     deg = torch.zeros(num_users).index_add_(0, r, torch.ones(len(r)))
     v = 1.0 / deg[r]

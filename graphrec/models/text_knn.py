@@ -5,19 +5,13 @@ cosine-like dot products, so an item nobody has interacted with is ranked by its
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:  # pragma: no cover
-    import numpy as np
-    import torch
+import numpy as np
+import torch
 
 
 def text_profiles(train: np.ndarray, item_x: np.ndarray, num_users: int) -> tuple[torch.Tensor, torch.Tensor]:
     """``(users [num_users, d], items [num_items, d])`` of text kNN (see the module docstring); users
     without training interactions get a zero profile."""
-    import numpy as np
-    import torch
-
     x = item_x.astype(np.float32)
     x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
     users = np.zeros((num_users, x.shape[1]), dtype=np.float32)

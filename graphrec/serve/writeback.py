@@ -13,13 +13,13 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from graphrec.schema import VECTOR_INDEXES
 from graphrec.serve.recommend import recommend
 from graphrec.store import cypher
 
 if TYPE_CHECKING:  # pragma: no cover
-    import numpy as np
-
     from graphrec.store.bolt import GraphStore
     from graphrec.train.record import RunRecord
 
@@ -43,8 +43,6 @@ class WriteBackReport:
 def topic_embeddings(store: GraphStore, run: RunRecord) -> tuple[list[str], np.ndarray]:
     """Topic ids and embeddings: the run's own topic nodes, or else (a model trained without topics)
     the membership-weighted mean of its item embeddings over the store's ``HAS_TOPIC`` edges."""
-    import numpy as np
-
     if len(run.topic_ids):
         return run.topic_ids, run.topic
     item_row = {key: k for k, key in enumerate(run.item_keys)}
@@ -89,8 +87,6 @@ def write_back(
     Raises:
         CapabilityError: ``vector_index=True`` on a store without vector indexes.
     """
-    import numpy as np
-
     caps = store.capabilities
     if vector_index and not caps.vector_index:
         caps.require_vector_index()

@@ -7,7 +7,10 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+import neo4j
+from neo4j.exceptions import ClientError
 
 from graphrec.errors import QueryRefusedError, StoreError
 from graphrec.store import cypher, readonly
@@ -15,9 +18,6 @@ from graphrec.store.capabilities import StoreCapabilities
 from graphrec.store.driver import open_driver, open_reader, translated_errors
 from graphrec.store.results import DEFAULT_BATCH_SIZE, QueryResult, WriteStats, batched, counters_dict
 from graphrec.store.server_log import ServerLog
-
-if TYPE_CHECKING:  # pragma: no cover
-    import neo4j
 
 logger = logging.getLogger(__name__)
 
@@ -229,8 +229,6 @@ class GraphStore:
             params: Query parameters.
             fetch_size: Records fetched per network round trip.
         """
-        import neo4j
-
         with (
             self._errors("read"),
             self._driver.session(
@@ -273,9 +271,6 @@ class GraphStore:
             QueryRefusedError: A query that writes (or uses ``LOAD CSV`` unasked) in read-only mode.
             StoreError: The query failed (syntax error, unknown procedure, ...).
         """
-        import neo4j
-        from neo4j.exceptions import ClientError
-
         if write:
             with self._errors("query"), self._driver.session(database=self._database) as session:
                 result = session.run(query, dict(params or {}))

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from graphrec.home import arcadedb_dir, ensure_home
+from graphrec.store.arcade import EmbeddedArcadeDB
+from graphrec.store.arcade_users import READER_USER, ROOT_USER
 from graphrec.store.bolt import GraphStore
 
 logger = logging.getLogger(__name__)
@@ -52,9 +54,6 @@ def open_store(config: StoreConfig, *, password: str | None = None, ensure_schem
     if config.uri is not None:
         store = GraphStore.connect(config.uri, user=config.user, password=password, database=config.database)
     else:
-        from graphrec.store.arcade import EmbeddedArcadeDB
-        from graphrec.store.arcade_users import READER_USER, ROOT_USER
-
         server = EmbeddedArcadeDB(arcadedb_dir(config.home), heap=config.heap)
         client = server.attach()
         try:

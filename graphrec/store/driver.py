@@ -9,11 +9,12 @@ import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
+import neo4j
+from neo4j.exceptions import AuthError, DriverError, Neo4jError, ServiceUnavailable, SessionExpired
+
 from graphrec.errors import StoreError, StoreUnavailableError
 
 if TYPE_CHECKING:  # pragma: no cover
-    import neo4j
-
     from graphrec.store.server_log import ServerLog
 
 logger = logging.getLogger(__name__)
@@ -30,9 +31,6 @@ def open_driver(uri: str, *, user: str | None, password: str | None) -> neo4j.Dr
     Raises:
         StoreUnavailableError: The server cannot be reached or rejects the credentials.
     """
-    import neo4j
-    from neo4j.exceptions import AuthError, ServiceUnavailable
-
     auth = (user, password or "") if user else None
     driver = neo4j.GraphDatabase.driver(uri, auth=auth)
     try:
@@ -62,9 +60,6 @@ def open_reader(uri: str, user: str, password: str, *, attempts: int = 4, pause:
     Raises:
         StoreUnavailableError: The server still rejects the user after ``attempts`` tries.
     """
-    import neo4j
-    from neo4j.exceptions import AuthError
-
     for attempt in range(1, attempts + 1):
         reader = neo4j.GraphDatabase.driver(uri, auth=(user, password))
         try:
@@ -98,8 +93,6 @@ def translated_errors(action: str, *, where: Callable[[], str], log: ServerLog |
         StoreUnavailableError: The connection was lost (after the driver's retries).
         StoreError: The server refused the request (with its reason) or the driver failed.
     """
-    from neo4j.exceptions import DriverError, Neo4jError, ServiceUnavailable, SessionExpired
-
     log_offset = log.offset() if log is not None else None
     try:
         yield

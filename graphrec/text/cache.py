@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # pragma: no cover
-    import numpy as np
+import numpy as np
 
+if TYPE_CHECKING:  # pragma: no cover
     from graphrec.text.encoder import TextEncoder
 
 _CHUNK = 900  # below SQLite's default limit of host parameters
@@ -55,8 +55,6 @@ class EmbeddingCache:
 
     def lookup(self, model: str, keys: Sequence[str]) -> dict[str, np.ndarray]:
         """Cached vectors for those ``keys`` that are present."""
-        import numpy as np
-
         found: dict[str, np.ndarray] = {}
         for start in range(0, len(keys), _CHUNK):
             chunk = list(keys[start : start + _CHUNK])
@@ -106,8 +104,6 @@ def encode_cached(encoder: TextEncoder, texts: Sequence[str], cache: EmbeddingCa
 
     The model is loaded only if something is missing from the cache.
     """
-    import numpy as np
-
     t0 = time.perf_counter()
     keys = [text_key(t) if t.strip() else "" for t in texts]
     distinct = list(dict.fromkeys(k for k in keys if k))

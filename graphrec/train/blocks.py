@@ -7,12 +7,15 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+import torch
+
+from graphrec.data.splits import scenario_index
+from graphrec.models.ease import ease_embeddings, fit_target_ease
+from graphrec.models.text_knn import text_profiles
 from graphrec.train.inputs import topic_features, validation_candidates
 
 if TYPE_CHECKING:  # pragma: no cover
-    import numpy as np
-    import torch
-
     from graphrec.data.export import GraphExport
     from graphrec.data.splits import Split
     from graphrec.train.inputs import Inputs
@@ -36,8 +39,6 @@ def ease_block(
     ``max_items`` items with interactions (EASE inverts a dense items × items matrix: 8 bytes × items², several
     times)."""
 
-    from graphrec.models.ease import fit_target_ease
-
     counts = inputs.item_counts
     assert counts is not None  # build_inputs sets it
     if not split.val.shape[1] or not (counts[split.val[1]] > 0).any():
@@ -59,10 +60,6 @@ def ease_block(
 
 def ease_items(export: GraphExport, inputs: Inputs, *, target: str) -> np.ndarray:
     """The items of the EASE block: the target's items with a training interaction (export rows)."""
-    import numpy as np
-
-    from graphrec.data.splits import scenario_index
-
     assert inputs.item_counts is not None  # build_inputs sets it
     return np.flatnonzero((export.item_scenario == scenario_index(export, target)) & (inputs.item_counts > 0))
 
@@ -72,10 +69,6 @@ def ease_block_at(
 ) -> tuple[torch.Tensor, torch.Tensor, dict[str, Any]] | None:
     """The EASE block of :func:`ease_block` at a ridge already chosen (a refit: no validation); ``None``
     without one."""
-    import torch
-
-    from graphrec.models.ease import ease_embeddings
-
     items = ease_items(export, inputs, target=target)
     if l2 is None or not len(items):
         return None
@@ -93,11 +86,6 @@ def text_block(
     unit text vector less its scenario's mean, so the block reorders the items that lean on text without
     lifting them as a group above the others (a constant per user and scenario); each topic's text (the
     weighted mean of its members' unit vectors, :func:`~graphrec.train.inputs.topic_features`) less the topics' mean."""
-    import numpy as np
-    import torch
-
-    from graphrec.models.text_knn import text_profiles
-
     users, items = text_profiles(inputs.train, item_x, len(export.user_ids))
     scenario = torch.from_numpy(np.asarray(export.item_scenario, dtype=np.int64))
     centred = items.clone()

@@ -11,15 +11,23 @@ import dataclasses
 import logging
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+import torch
+
+from graphrec.data.splits import (
+    SIMULATED_COLD,
+    SIMULATED_COLD_PROTOCOLS,
+    cold_path_train,
+    simulated_cold,
+    simulated_cold_targets,
+)
 from graphrec.errors import ConfigError
-from graphrec.eval.ranking import evaluate_ranking, group_by_user
+from graphrec.eval.ranking import dot_product_scores, evaluate_ranking, group_by_user
 from graphrec.train.inputs import build_inputs, build_lightgcn
 from graphrec.train.selection import score_spread
 
 if TYPE_CHECKING:  # pragma: no cover
     from collections.abc import Callable
-
-    import numpy as np
 
     from graphrec.data.export import GraphExport
     from graphrec.data.splits import Split
@@ -45,12 +53,6 @@ def cold_path_split(export: GraphExport, split: Split, *, target: str) -> Split 
     """``split`` with a simulated-cold validation slice (:func:`~graphrec.data.splits.simulated_cold`,
     seeded by the split's seed) for a routed model's cold path, or ``None`` where there is none to make:
     not a cold-user or production split, no source scenario, or no shared user to simulate (logged)."""
-    from graphrec.data.splits import (
-        SIMULATED_COLD,
-        SIMULATED_COLD_PROTOCOLS,
-        simulated_cold,
-    )
-
     source = split.meta.get("source")
     if split.meta.get("protocol") not in SIMULATED_COLD_PROTOCOLS or not isinstance(source, str):
         return None
@@ -69,8 +71,6 @@ def cold_path_inputs(
     """The knowledge channel's inputs for ``split`` with a simulated-cold slice: its training pairs and
     graph without the simulated-cold users' target training interactions
     (:func:`~graphrec.data.splits.cold_path_train`)."""
-    from graphrec.data.splits import cold_path_train
-
     return build_inputs(
         export,
         dataclasses.replace(split, train=cold_path_train(split)),
@@ -139,12 +139,6 @@ def select_cold_prior(
     ``r`` is relative to the score spread as in :func:`~graphrec.train.selection.select_item_gate`. Ties go to
     the smaller weights.
     """
-    import numpy as np
-    import torch
-
-    from graphrec.data.splits import SIMULATED_COLD, simulated_cold_targets
-    from graphrec.eval.ranking import dot_product_scores
-
     targets = simulated_cold_targets(split, export)
     model.eval()
     with torch.inference_mode():
@@ -201,9 +195,6 @@ def carried_cold_weights(
     spread of the knowledge channel's scores (over ``inputs``) for the model's cold users (or
     ``fallback_users`` where it has none; up to 256) over the candidates, over the spread of
     ``log(1 + n_i)`` / of the bridge's scores for the same users. One propagation; 0 for a weight of 0."""
-    import numpy as np
-    import torch
-
     with_bridge = bridge is not None and bool(bridge_weight)
     if not prior and not with_bridge:
         return 0.0, 0.0

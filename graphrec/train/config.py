@@ -1,8 +1,14 @@
-"""Training hyper-parameters: :class:`TrainConfig`, torch-free (the CLI imports it to show its defaults)."""
+"""Training hyper-parameters (:class:`TrainConfig`) and the split protocols' names; torch-free (the CLI imports
+them to show its defaults and choices)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal, get_args
+
+Protocol = Literal["coldstart", "coldstart-items", "random", "none"]
+#: The split protocols :func:`graphrec.train.run.make_split` knows (``graphrec train --split``).
+PROTOCOLS: tuple[str, ...] = get_args(Protocol)
 
 
 @dataclass(frozen=True)

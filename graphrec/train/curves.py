@@ -48,6 +48,7 @@ def curves_figure(
         selected: The run's ``metrics.json["selected"]``: a knowledge channel selected on simulated-cold
             users (``cold_path``) is labelled so, its validation curve is theirs.
     """
+    # lazy: rundir imports this module for every run it reads; matplotlib (~0.4 s) only draws the figure
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(9, 3.6), dpi=100)

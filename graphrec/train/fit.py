@@ -14,9 +14,15 @@ from __future__ import annotations
 import dataclasses
 import functools
 import logging
+from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+import torch
+
+from graphrec.data.splits import SIMULATED_COLD, simulated_cold_targets
 from graphrec.eval.slices import evaluate_slices
+from graphrec.models.bridge import fit_bridge_model
 from graphrec.train.blocks import ease_block, ease_block_at, text_block
 from graphrec.train.cold_path import (
     carried_cold_weights,
@@ -27,6 +33,7 @@ from graphrec.train.cold_path import (
 )
 from graphrec.train.fitted import Fitted
 from graphrec.train.inputs import build_inputs, build_lightgcn, build_routed, validation_candidates
+from graphrec.train.loop import TrainResult, train_bpr
 from graphrec.train.references import (
     fit_bridge_reference,
     fit_ease,
@@ -35,12 +42,10 @@ from graphrec.train.references import (
 )
 from graphrec.train.scorer import ModelScorer
 from graphrec.train.selection import select_item_gate
+from graphrec.train.summary import channel_label
 
 if TYPE_CHECKING:  # pragma: no cover
     from collections.abc import Callable
-
-    import numpy as np
-    import torch
 
     from graphrec.data.export import GraphExport
     from graphrec.data.splits import Split
@@ -48,7 +53,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from graphrec.models.presets import ModelSpec
     from graphrec.train.config import TrainConfig
     from graphrec.train.inputs import Inputs
-    from graphrec.train.loop import TrainResult
     from graphrec.train.refit import Choices
 
 logger = logging.getLogger(__name__)
@@ -77,10 +81,6 @@ def fit(
         choices: What a selection run chose (:class:`~graphrec.train.refit.Choices`), applied instead of
             selecting: for a refit on a split without validation (:func:`~graphrec.train.refit.fit_refit`).
     """
-    import numpy as np
-
-    from graphrec.train.loop import train_bpr
-
     inputs = build_inputs(export, split, spec, target=target, item_x=item_x)
     if spec.kind == "popularity":
         fitted = fit_popularity(export, spec, inputs)
@@ -141,12 +141,6 @@ def fit_routed(
     bridge enters as a ``spec.bridge``-rank block (:meth:`~graphrec.models.routed.RoutedLightGCN.set_bridge`).
     ``on_epoch`` sees the selection run as channel ``"knowledge/simulated-cold"``.
     """
-    import torch
-
-    from graphrec.data.splits import SIMULATED_COLD, simulated_cold_targets
-    from graphrec.train.loop import train_bpr
-    from graphrec.train.summary import channel_label
-
     cold_split = cold_path_split(export, split, target=target)
     knowledge_inputs = (
         inputs if cold_split is None else cold_path_inputs(export, cold_split, spec, target=target, item_x=item_x)
@@ -182,8 +176,6 @@ def fit_routed(
         model.set_knowledge_graph(knowledge_inputs.adj)
         bridge = None
         if spec.bridge:
-            from graphrec.models.bridge import fit_bridge_model
-
             source = str(cold_split.meta["source"])
             bridge = fit_bridge_model(
                 export, cold_split, source=source, target=target, seed=int(split.meta.get("seed", 0))
@@ -238,7 +230,7 @@ def fit_routed(
     if choices is None:
         fitted.result.config["item_gate"] = select_item_gate(model, inputs, split)  # sets one prior for all users
     else:
-        from graphrec.train.refit import apply_choices
+        from graphrec.train.refit import apply_choices  # lazy: cycle with graphrec.train.refit (imports fit)
 
         fitted.result.config["item_gate"] = apply_choices(model, inputs, split, choices)
     if ease is not None and "ease" in fitted.result.config["item_gate"]:
@@ -254,10 +246,6 @@ def merge_channel_results(results: dict[str, TrainResult]) -> TrainResult:
     validation recall (validation users have target history, so that channel scores them), the
     knowledge channel's curve as ``loss``/``val_…`` with the collaborative one beside it, seconds per
     epoch summed (one epoch of both), and each channel's own result under ``config["channels"]``."""
-    from dataclasses import asdict
-
-    from graphrec.train.loop import TrainResult
-
     know, collab = results["knowledge"], results["collaborative"]
     history = []
     for epoch in range(max(len(know.history), len(collab.history))):

@@ -13,24 +13,26 @@ import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import numpy as np
+import torch
+
+from graphrec.data.export import to_hetero_data
+from graphrec.data.splits import check_graph_has_no_held_out_edges
 from graphrec.errors import ConfigError
+from graphrec.models.lightgcn import CrossScenarioLightGCN, normalized_adjacency, user_item_mean
+from graphrec.models.routed import RoutedLightGCN
+from graphrec.schema import EdgeType, NodeType
 
 if TYPE_CHECKING:  # pragma: no cover
-    import numpy as np
-    import torch
     from torch_geometric.data import HeteroData
 
     from graphrec.data.export import GraphExport
     from graphrec.data.splits import Split
-    from graphrec.models.lightgcn import CrossScenarioLightGCN
     from graphrec.models.presets import ModelSpec
-    from graphrec.models.routed import RoutedLightGCN
 
 
 def topic_features(export: GraphExport, item_x: np.ndarray) -> np.ndarray:
     """Topic features: the membership-weighted mean of member items' text features, L2-normalised."""
-    import numpy as np
-
     n_topics = len(export.topic_ids)
     out = np.zeros((n_topics, item_x.shape[1]), dtype=np.float32)
     if n_topics and export.has_topic.shape[1]:
@@ -70,14 +72,6 @@ def build_inputs(
     Raises:
         ConfigError: ``spec.text`` without item features, or an unknown target.
     """
-    import numpy as np
-    import torch
-
-    from graphrec.data.export import to_hetero_data
-    from graphrec.data.splits import check_graph_has_no_held_out_edges
-    from graphrec.models.lightgcn import normalized_adjacency, user_item_mean
-    from graphrec.schema import EdgeType, NodeType
-
     if target not in export.scenarios:
         raise ConfigError(f"target scenario {target!r} is not in the graph; it has {export.scenarios}")
     t = export.scenarios.index(target)
@@ -154,10 +148,6 @@ def build_routed(
     knowledge_inputs: Inputs | None = None,
 ) -> RoutedLightGCN:
     """A fresh :class:`~graphrec.models.routed.RoutedLightGCN` for a routed ``spec`` (see :func:`build_model`)."""
-    import torch
-
-    from graphrec.models.routed import RoutedLightGCN
-
     if seed is not None:
         torch.manual_seed(seed)
     knowledge = build_lightgcn(spec.channel("knowledge"), export, knowledge_inputs or inputs, seed=seed)
@@ -173,10 +163,6 @@ def build_lightgcn(
 ) -> CrossScenarioLightGCN:
     """A fresh :class:`~graphrec.models.lightgcn.CrossScenarioLightGCN` for a single-channel ``spec`` (a routed
     spec's channel: :meth:`~graphrec.models.presets.ModelSpec.channel`); see :func:`build_model`."""
-    import torch
-
-    from graphrec.models.lightgcn import CrossScenarioLightGCN
-
     if seed is not None:
         torch.manual_seed(seed)
     evidence = None
@@ -202,8 +188,6 @@ def build_lightgcn(
 def users_with_items(pairs: np.ndarray, items: np.ndarray, num_users: int) -> np.ndarray:
     """Bool ``[num_users]``: users with at least one of ``pairs`` (user row, item row) on an item of the
     bool mask ``items``."""
-    import numpy as np
-
     out = np.zeros(num_users, dtype=bool)
     out[pairs[0, items[pairs[1]]]] = True
     return out
@@ -211,8 +195,6 @@ def users_with_items(pairs: np.ndarray, items: np.ndarray, num_users: int) -> np
 
 def routed_cold_users(export: GraphExport, inputs: Inputs) -> torch.Tensor:
     """Bool ``[num_users]``: users without a target-scenario training interaction (routed to knowledge)."""
-    import torch
-
     return torch.from_numpy(~users_with_items(inputs.train, inputs.candidates, len(export.user_ids)))
 
 
@@ -221,8 +203,6 @@ def validation_candidates(split: Split, inputs: Inputs) -> np.ndarray:
     target scenario's items, or for the cold-item protocol only its validation items — the validation
     counterpart of the ``held-out-items`` ranking, the protocol's measure. (Ranked among all target
     items, new items seldom reach a top 20 at all, which leaves validation without a signal.)"""
-    import numpy as np
-
     if split.meta.get("protocol") != "coldstart-items" or not split.val.shape[1]:
         return inputs.candidates
     only_val = np.zeros(len(inputs.candidates), dtype=bool)

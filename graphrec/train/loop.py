@@ -10,17 +10,28 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from graphrec.errors import TrainingDivergedError
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from graphrec.errors import ConfigError, TrainingDivergedError
 from graphrec.eval.ranking import dot_product_scores, evaluate_ranking, group_by_user
 from graphrec.train.config import TrainConfig
+from graphrec.train.minibatch import (
+    batch_schedule,
+    check_num_neighbors,
+    message_graph,
+    node_degrees,
+    pair_keys,
+    scenario_loaders,
+    triplet_scores,
+)
 from graphrec.train.sampling import bpr_loss, in_scenario_negatives, layer0_l2, observed_items
 from graphrec.train.summary import warn_if_capped
 
 if TYPE_CHECKING:  # pragma: no cover
     from collections.abc import Callable
 
-    import numpy as np
-    import torch
     from torch_geometric.data import HeteroData
 
     from graphrec.models.lightgcn import CrossScenarioLightGCN
@@ -43,8 +54,6 @@ class TrainResult:
 
 def score_fn(model: CrossScenarioLightGCN | RoutedLightGCN, adj: torch.Tensor) -> Any:
     """A ranking score function over all items from one propagation."""
-    import torch
-
     with torch.inference_mode():
         users, items = model(adj)
     return dot_product_scores(users, items)
@@ -117,10 +126,6 @@ def train_bpr(
         ConfigError: Mini-batch training without ``data`` or a sampling backend, or with the transfer head.
         TrainingDivergedError: An epoch's loss or the model's parameters are not finite (NaN or inf).
     """
-    import numpy as np
-    import torch
-    from tqdm.auto import tqdm
-
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
     opt = torch.optim.Adam(model.parameters(), lr=config.lr)
@@ -187,8 +192,6 @@ def check_finite(model: torch.nn.Module, loss: float, *, epoch: int, config: Tra
     Raises:
         TrainingDivergedError: What went non-finite, the epoch and channel, the learning rate, and the fix.
     """
-    import torch
-
     if math.isfinite(loss):
         bad = [name for name, p in model.named_parameters() if not bool(torch.isfinite(p).all())]
         if not bad:
@@ -218,8 +221,6 @@ def _full_batch_epoch(
 
     Returns ``(summed loss × pairs, pairs)``.
     """
-    import torch
-
     order = rng.permutation(train.shape[1])
     pool = observed_items(train, len(item_scenario))
     neg_all = in_scenario_negatives(train, item_scenario, positives, rng=rng, pool=pool)
@@ -267,10 +268,6 @@ class _SampledEpochs:
 
     def run(self, opt: torch.optim.Optimizer, rng: np.random.Generator, *, progress: bool) -> tuple[float, int]:
         """One epoch; ``(summed loss × pairs, pairs)``."""
-        from tqdm.auto import tqdm
-
-        from graphrec.train.minibatch import batch_schedule, triplet_scores
-
         iterators = [iter(loader) for loader in self.loaders]
         schedule = batch_schedule(self.loaders, rng)
         total, n_pairs = 0.0, 0
@@ -297,9 +294,6 @@ def _sampled_epochs(
     data: HeteroData | None,
     transfer_pairs: np.ndarray | None,
 ) -> _SampledEpochs:
-    from graphrec.errors import ConfigError
-    from graphrec.train.minibatch import check_num_neighbors, message_graph, node_degrees, pair_keys, scenario_loaders
-
     if data is None:
         raise ConfigError("mini-batch training (num_neighbors) needs the model's graph: pass data=inputs.data")
     if model.transfer is not None and transfer_pairs is not None:

@@ -23,17 +23,16 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from graphrec.data.pyg import import_torch_geometric
+import numpy as np
+import torch
+
+from graphrec.data.pyg import HeteroData, LinkNeighborLoader, NegativeSampling, pyg_typing
 from graphrec.errors import ConfigError
 from graphrec.schema import EdgeType, NodeType
+from graphrec.train.sampling import observed_items
 
 if TYPE_CHECKING:  # pragma: no cover
     from collections.abc import Sequence
-
-    import numpy as np
-    import torch
-    from torch_geometric.data import HeteroData
-    from torch_geometric.loader import LinkNeighborLoader
 
     from graphrec.models.lightgcn import CrossScenarioLightGCN
 
@@ -49,10 +48,8 @@ INSTALL_HINT = (
 
 def neighbor_sampling_available() -> bool:
     """Whether PyG finds a neighbour-sampling backend (``pyg-lib`` or ``torch-sparse``)."""
-    import_torch_geometric()
-    import torch_geometric.typing
 
-    return bool(torch_geometric.typing.WITH_PYG_LIB or torch_geometric.typing.WITH_TORCH_SPARSE)
+    return bool(pyg_typing.WITH_PYG_LIB or pyg_typing.WITH_TORCH_SPARSE)
 
 
 def require_neighbor_sampling() -> None:
@@ -82,8 +79,6 @@ def check_num_neighbors(num_neighbors: Sequence[int], num_layers: int) -> None:
 def message_graph(data: HeteroData, *, topics: bool) -> HeteroData:
     """The edges a model propagates over, without features: interactions, and with ``topics`` the
     item–topic edges (weighted), each with its ``rev_`` reverse."""
-    import_torch_geometric()
-    from torch_geometric.data import HeteroData
 
     out = HeteroData()
     for node_type in (NodeType.USER, NodeType.ITEM, NodeType.TOPIC):
@@ -114,8 +109,6 @@ class Degrees:
 
 def node_degrees(graph: HeteroData) -> Degrees:
     """:class:`Degrees` of ``graph`` (a :func:`message_graph`)."""
-    import torch
-
     weighted = {t: torch.zeros(graph[t].num_nodes) for t in graph.node_types}
     in_edges = {}
     for edge_type in graph.edge_types:
@@ -140,8 +133,6 @@ def sampled_adjacency(
     Returns:
         ``(adj, (user rows, item rows, topic rows))``: sparse ``[n, n]`` and the nodes' full-graph rows.
     """
-    import torch
-
     types = (NodeType.USER, NodeType.ITEM, NodeType.TOPIC)
     user_rows, item_rows, topic_rows = (
         batch[t].n_id if t in batch.node_types and "n_id" in batch[t] else torch.zeros(0, dtype=torch.long)
@@ -181,15 +172,7 @@ def scenario_loaders(
     """One shuffling ``LinkNeighborLoader`` per scenario with training pairs: seeds are that scenario's
     ``(user, item)`` pairs, each with one negative item of the same scenario among the items with a
     training interaction (triplet sampling; as the full-batch sampler draws them)."""
-    import numpy as np
-    import torch
-
-    import_torch_geometric()
-    from torch_geometric.loader import LinkNeighborLoader
-    from torch_geometric.sampler import NegativeSampling
-
     require_neighbor_sampling()
-    from graphrec.train.sampling import observed_items
 
     observed = observed_items(train, len(item_scenario))
     loaders = []
@@ -217,15 +200,11 @@ def scenario_loaders(
 
 def batch_schedule(loaders: list[Any], rng: np.random.Generator) -> np.ndarray:
     """Which loader each step of an epoch draws from: every loader's batches, interleaved at random."""
-    import numpy as np
-
     return rng.permutation(np.concatenate([np.full(len(loader), k) for k, loader in enumerate(loaders)]))
 
 
 def pair_keys(pairs: np.ndarray, num_items: int) -> torch.Tensor:
     """Sorted int64 keys ``user · num_items + item`` of ``(user, item)`` pairs, for :func:`triplet_scores`."""
-    import torch
-
     return torch.from_numpy(pairs[0] * num_items + pairs[1]).unique()
 
 
@@ -239,8 +218,6 @@ def triplet_scores(
         positives: :func:`pair_keys` of the training pairs. PyG's triplet sampler may draw a user's own
             training item as its negative; such triplets are left out (the full-batch sampler redraws).
     """
-    import torch
-
     adj, rows = sampled_adjacency(batch, degrees)
     out, h0 = model.propagate_sampled(adj, rows)
     n_u = len(rows[0])

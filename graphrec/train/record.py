@@ -14,13 +14,14 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+import torch
+
 from graphrec.errors import ConfigError, TrainingDivergedError
 from graphrec.eval.ranking import ScoreFn, dot_product_scores
 from graphrec.results import run_metadata
 
 if TYPE_CHECKING:  # pragma: no cover
-    import numpy as np
-
     from graphrec.data.export import GraphExport
     from graphrec.data.splits import Split
     from graphrec.train.config import TrainConfig
@@ -70,8 +71,6 @@ class RunRecord:
 
     def score_fn(self) -> ScoreFn:
         """Dot-product scores over the embeddings (what serving and ``evaluate`` rank by)."""
-        import torch
-
         return dot_product_scores(torch.from_numpy(self.user), torch.from_numpy(self.item))
 
     @cached_property
@@ -80,15 +79,11 @@ class RunRecord:
 
     @cached_property
     def _item_scenarios(self) -> np.ndarray:
-        import numpy as np
-
         return np.array([s for s, _ in self.item_keys])
 
     @cached_property
     def _known_index(self) -> tuple[np.ndarray, np.ndarray]:
         """Every interaction's item row, grouped by user, and each user's start offset in it."""
-        import numpy as np
-
         pairs = np.concatenate([self.train, self.val, self.test], axis=1)
         order = np.argsort(pairs[0], kind="stable")
         return pairs[1, order], np.searchsorted(pairs[0, order], np.arange(len(self.user_ids) + 1))
@@ -119,8 +114,6 @@ class RunRecord:
 def non_finite(emb: dict[str, np.ndarray]) -> str | None:
     """``"<n> of <m> <kind> embeddings"`` for the first of ``emb`` (``{"user" | "item" | "topic": array}``)
     with rows holding NaN or inf; ``None`` when all are finite."""
-    import numpy as np
-
     for kind, x in emb.items():
         finite = np.isfinite(x)
         bad = ~finite.all(axis=tuple(range(1, x.ndim))) if x.ndim > 1 else ~finite
@@ -152,8 +145,6 @@ def record_run(
         TrainingDivergedError: An embedding is not finite.
         ConfigError: A closed-form reference model (no embeddings; see ``GNN_MODELS``).
     """
-    import numpy as np
-
     emb = fitted.embeddings()
     own = bool(emb)
     if not own:  # a ranking-only model: 1-d "embeddings" that reproduce its scores (popularity's counts)

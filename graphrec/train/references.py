@@ -7,15 +7,21 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
+import torch
+
+from graphrec.data.splits import SIMULATED_COLD, simulated_cold
 from graphrec.errors import ConfigError
+from graphrec.eval.ranking import dot_product_scores
+from graphrec.models.bridge import combined_reference, fit_bridge
+from graphrec.models.ease import TARGET_EASE_L2, fit_target_ease
+from graphrec.models.text_knn import text_profiles
 from graphrec.train.fitted import Fitted
 from graphrec.train.inputs import users_with_items, validation_candidates
+from graphrec.train.loop import TrainResult
 from graphrec.train.scorer import FunctionScorer, PopularityScorer
 
 if TYPE_CHECKING:  # pragma: no cover
-    import numpy as np
-    import torch
-
     from graphrec.data.export import GraphExport
     from graphrec.data.splits import Split
     from graphrec.models.presets import ModelSpec
@@ -24,9 +30,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 def popularity_scores(train: np.ndarray, num_items: int) -> torch.Tensor:
     """Training-interaction count per item, as float scores ``[num_items]``."""
-    import numpy as np
-    import torch
-
     return torch.from_numpy(np.bincount(train[1], minlength=num_items).astype(np.float32))
 
 
@@ -40,9 +43,6 @@ def fit_ease(
 ) -> Fitted:
     """Target-only EASE (:func:`graphrec.models.ease.fit_target_ease`), its ridge chosen on
     validation over :func:`~graphrec.train.inputs.validation_candidates` (or ``l2`` where given: a refit)."""
-    from graphrec.models.ease import TARGET_EASE_L2, fit_target_ease
-    from graphrec.train.loop import TrainResult
-
     l2s = TARGET_EASE_L2 if l2 is None else (l2,)
     scorer, params = fit_target_ease(
         export, split, target=target, l2s=l2s, val_candidates=validation_candidates(split, inputs)
@@ -53,10 +53,6 @@ def fit_ease(
 
 def fit_text_knn(export: GraphExport, spec: ModelSpec, inputs: Inputs, item_x: np.ndarray) -> Fitted:
     """Text kNN over every scenario's training items (no parameters to select)."""
-    from graphrec.eval.ranking import dot_product_scores
-    from graphrec.models.text_knn import text_profiles
-    from graphrec.train.loop import TrainResult
-
     users, items = text_profiles(inputs.train, item_x, len(export.user_ids))
     return Fitted(
         spec, inputs, FunctionScorer(dot_product_scores(users, items)), result=TrainResult(best_epoch=0, best_val=0.0)
@@ -71,11 +67,6 @@ def fit_bridge_reference(export: GraphExport, split: Split, spec: ModelSpec, inp
     Raises:
         ConfigError: The split has no source scenario (the bridge needs a coldstart-transfer split).
     """
-    from graphrec.data.splits import SIMULATED_COLD, simulated_cold
-    from graphrec.models.bridge import combined_reference, fit_bridge
-    from graphrec.models.ease import fit_target_ease
-    from graphrec.train.loop import TrainResult
-
     source = split.meta.get("source")
     if not isinstance(source, str):
         raise ConfigError(

@@ -24,11 +24,16 @@ import logging
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+import torch
+
+from graphrec.data.splits import holdout_validation, merged_validation
 from graphrec.errors import ConfigError
+from graphrec.train.fit import fit
+from graphrec.train.inputs import validation_candidates
+from graphrec.train.selection import relative_weight, routed_spread, score_spread
 
 if TYPE_CHECKING:  # pragma: no cover
-    import numpy as np
-
     from graphrec.data.export import GraphExport
     from graphrec.data.splits import Split
     from graphrec.models.presets import ModelSpec
@@ -84,8 +89,6 @@ class Choices:
 
 def choices_of(selected: Fitted, split: Split) -> Choices:
     """The :class:`Choices` of a model fitted on ``split`` (which has validation pairs)."""
-    import numpy as np
-
     result = selected.result
     if result is None:  # popularity: nothing chosen
         return Choices(epochs={})
@@ -116,12 +119,6 @@ def apply_choices(model: RoutedLightGCN, inputs: Inputs, split: Split, choices: 
     (:func:`~graphrec.train.selection.gate_weight_grid`): the prior at its gate, then the text block at its
     gate, then EASE, each against the spread of the routed scores without it over ``choices.sample`` × the
     target candidates. Returns the weights set."""
-    import numpy as np
-    import torch
-
-    from graphrec.train.inputs import validation_candidates
-    from graphrec.train.selection import relative_weight, routed_spread, score_spread
-
     model.eval()
     with torch.inference_mode():
         channels = model.channels(inputs.adj)
@@ -185,9 +182,6 @@ def fit_refit(
         ConfigError: A model that cannot be refit (the harness-only ``bridge+ease`` and ``text-knn``), or
             no validation could be carved.
     """
-    from graphrec.data.splits import holdout_validation, merged_validation
-    from graphrec.train.fit import fit
-
     if spec.kind in ("bridge", "text-knn"):
         raise ConfigError(f"model {spec.name!r} has nothing to refit; train it without --refit")
     carved = not split.val.shape[1]

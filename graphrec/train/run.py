@@ -8,9 +8,16 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, get_args
+from typing import TYPE_CHECKING
 
+from graphrec.data import splits
+from graphrec.data.export import item_feature_matrix
+from graphrec.data.splits import check_target_fraction
 from graphrec.errors import ConfigError, NoValidationError
+from graphrec.features import ItemFeatures
+from graphrec.train.config import PROTOCOLS, Protocol
+from graphrec.train.fit import fit
+from graphrec.train.refit import fit_refit
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -22,10 +29,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from graphrec.train.fitted import Fitted
 
 logger = logging.getLogger(__name__)
-
-Protocol = Literal["coldstart", "coldstart-items", "random", "none"]
-#: The protocols :func:`make_split` knows (``graphrec train --split``).
-PROTOCOLS: tuple[str, ...] = get_args(Protocol)
 
 
 @dataclass(frozen=True)
@@ -54,8 +57,6 @@ class SplitConfig:
     target_fraction: float = 1.0
 
     def __post_init__(self) -> None:
-        from graphrec.data.splits import check_target_fraction
-
         check_target_fraction(self.target_fraction)
 
 
@@ -66,8 +67,6 @@ def make_split(export: GraphExport, config: SplitConfig, *, target: str) -> Spli
     Raises:
         ConfigError: coldstart without a source, or an unknown protocol.
     """
-    from graphrec.data import splits
-
     if config.protocol == "coldstart":
         if not config.source:
             raise ConfigError("the coldstart protocol needs a source scenario (--source), e.g. --source movies")
@@ -94,9 +93,6 @@ def load_item_features(export: GraphExport, path: Path) -> np.ndarray:
     Raises:
         ConfigError: The feature file is missing.
     """
-    from graphrec.data.export import item_feature_matrix
-    from graphrec.features import ItemFeatures
-
     if not path.exists():
         raise ConfigError(
             f"item feature file {path} not found; run `graphrec embed` first (or use --model lightgcn-merged)"
@@ -132,9 +128,6 @@ def train_from_export(
     Raises:
         ConfigError: Unknown target, or a model that needs features without them.
     """
-    from graphrec.train.fit import fit
-    from graphrec.train.refit import fit_refit
-
     if target not in export.scenarios:
         raise ConfigError(f"target scenario {target!r} is not in the graph; it has {export.scenarios}")
     split = make_split(export, split_config, target=target)

@@ -29,14 +29,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+import torch
+
 from graphrec.errors import ConfigError, GraphRecError, RunFolderError
 from graphrec.home import replace_private
 from graphrec.train.curves import plot_curves
 from graphrec.train.record import RunRecord, non_finite, record_run
 
 if TYPE_CHECKING:  # pragma: no cover
-    import numpy as np
-
     from graphrec.data.export import GraphExport
     from graphrec.data.splits import Split
     from graphrec.train.config import TrainConfig
@@ -127,8 +128,6 @@ def write_run(run_dir: Path, record: RunRecord) -> RunRecord:
         The record as saved there: named after ``run_dir`` (the ``run`` of its RECOMMENDED edges), with
         its ``path``.
     """
-    import torch
-
     if record.name != run_dir.name or record.path != run_dir:
         record = dataclasses.replace(
             record, name=run_dir.name, path=run_dir, metrics={**record.metrics, "run": run_dir.name}
@@ -165,8 +164,6 @@ def save_embeddings(
     topic_ids: Sequence[str],
 ) -> None:
     """Write ``embeddings.npz``: ``emb["user" | "item" | "topic"]`` rows aligned with the raw ids."""
-    import numpy as np
-
     replace_private(run_dir / EMBEDDINGS_FILE, lambda f: np.savez(
         f,
         user=emb["user"],
@@ -183,8 +180,6 @@ def save_split(
     run_dir: Path, train: np.ndarray, val: np.ndarray, test: np.ndarray, slices: dict[str, np.ndarray]
 ) -> None:
     """Write ``split.npz``: the run's train / val / test pairs (export rows) and user slices."""
-    import numpy as np
-
     # (Any: numpy's savez stub would match a dict of arrays to its allow_pickle keyword)
     arrays: dict[str, Any] = {"train": train, "val": val, "test": test}
     arrays |= {f"slice_{name}": users for name, users in slices.items()}
@@ -208,8 +203,6 @@ def _read_json(run_dir: Path, name: str) -> dict[str, Any]:
 
 def _read_npz(run_dir: Path, name: str, required: Sequence[str]) -> dict[str, np.ndarray]:
     """Every array of an ``.npz`` archive, read eagerly (a truncated or garbage file fails here)."""
-    import numpy as np
-
     try:
         z = np.load(run_dir / name, allow_pickle=False)
         if not isinstance(z, np.lib.npyio.NpzFile):  # a lone .npy array
@@ -226,8 +219,6 @@ def _read_npz(run_dir: Path, name: str, required: Sequence[str]) -> dict[str, np
 
 def _check_run(run: RunRecord, d: Path) -> None:
     """Shapes, dtypes, id counts, index ranges and finiteness of a run read from disk."""
-    import numpy as np
-
     bad = _unusable
     n_users, n_items = len(run.user_ids), len(run.item_keys)
     for kind, x in (("user", run.user), ("item", run.item), ("topic", run.topic)):
@@ -328,8 +319,6 @@ def load_run(run_dir: Path) -> RunRecord:
 
 def load_checkpoint(run_dir: Path) -> dict[str, Any]:
     """The model ``state_dict`` of a run, loaded with ``weights_only=True`` (no pickled code runs)."""
-    import torch
-
     path = run_dir / MODEL_FILE
     if not path.exists():
         raise GraphRecError(f"run {run_dir} has no {MODEL_FILE} (popularity runs have no weights)")

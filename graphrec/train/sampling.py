@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:  # pragma: no cover
-    import numpy as np
-    import torch
+import numpy as np
+import torch
 
 
 def in_scenario_negatives(
@@ -32,8 +29,6 @@ def in_scenario_negatives(
     Returns:
         int64 ``[n_pairs]`` item rows.
     """
-    import numpy as np
-
     allowed = np.ones(len(item_scenario), dtype=bool) if pool is None else np.asarray(pool, dtype=bool)
     by_scenario = {s: np.flatnonzero((item_scenario == s) & allowed) for s in np.unique(item_scenario)}
     out = np.empty(pairs.shape[1], dtype=np.int64)
@@ -50,15 +45,11 @@ def in_scenario_negatives(
 
 def observed_items(train: np.ndarray, num_items: int) -> np.ndarray:
     """Bool ``[num_items]``: items with at least one of the training pairs ``train`` (user row, item row)."""
-    import numpy as np
-
     return np.bincount(train[1], minlength=num_items) > 0
 
 
 def bpr_loss(pos: torch.Tensor, neg: torch.Tensor) -> torch.Tensor:
     """Bayesian personalised ranking loss ``−mean(log σ(pos − neg))`` over paired scores."""
-    import torch
-
     return -torch.nn.functional.logsigmoid(pos - neg).mean()
 
 

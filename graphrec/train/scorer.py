@@ -12,9 +12,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
+import torch
+
+from graphrec.train.loop import score_fn
+
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
-    import torch
 
     from graphrec.eval.ranking import ScoreFn
     from graphrec.models.lightgcn import CrossScenarioLightGCN
@@ -94,8 +97,6 @@ class ModelScorer:
 
     def refresh(self) -> None:
         """Propagate the model as it is now (in eval mode) for the next scores."""
-        from graphrec.train.loop import score_fn
-
         self.model.eval()
         self._scores = score_fn(self.model, self.adj)
 
@@ -111,8 +112,6 @@ class ModelScorer:
         :meth:`~graphrec.models.lightgcn.CrossScenarioLightGCN.forward` gives them: cold users by the transfer
         head). Topic embeddings of a model without topic nodes are the membership-weighted mean of their items'.
         """
-        import torch
-
         self.model.eval()
         with torch.inference_mode():
             users, items, topics = self.model.embed(self.adj)

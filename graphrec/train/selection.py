@@ -11,14 +11,14 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any, Literal
 
-from graphrec.eval.ranking import evaluate_ranking, group_by_user
+import numpy as np
+import torch
+
+from graphrec.eval.ranking import dot_product_scores, evaluate_ranking, group_by_user
 from graphrec.train.inputs import validation_candidates
 
 if TYPE_CHECKING:  # pragma: no cover
     from collections.abc import Callable
-
-    import numpy as np
-    import torch
 
     from graphrec.data.splits import Split
     from graphrec.models.routed import RoutedLightGCN
@@ -43,9 +43,6 @@ scores without it (see :func:`select_block_weight`; 16: EASE first)."""
 
 def score_spread(users: torch.Tensor, items: torch.Tensor, user_rows: np.ndarray, candidates: np.ndarray) -> float:
     """Standard deviation of ``users[user_rows] @ items[candidates].T`` (up to 256 users; 0 without any)."""
-    import numpy as np
-    import torch
-
     rows = torch.from_numpy(np.asarray(user_rows, dtype=np.int64)[:256])
     if not len(rows):
         return 0.0
@@ -70,9 +67,6 @@ def select_item_gate(model: RoutedLightGCN, inputs: Inputs, split: Split) -> dic
     Ties go to the first (smaller gate, no prior). Without a validation split: gate 0, no prior. The
     channels are propagated once.
     """
-    import numpy as np
-    import torch
-
     model.eval()
     if not split.val.shape[1]:
         model.set_gate_count(0.0)
@@ -145,8 +139,6 @@ def gate_weight_grid(
 
 def routed_spread(model: RoutedLightGCN, channels: Any, sample: np.ndarray, candidates: np.ndarray) -> float:
     """:func:`score_spread` of ``model`` routed as it is now set, from its channels' embeddings."""
-    import torch
-
     with torch.inference_mode():
         users, items, _ = model.route(*channels)
     return score_spread(users, items, sample, candidates)
@@ -156,10 +148,6 @@ def routed_val_recall(
     model: RoutedLightGCN, channels: Any, split: Split, exclude: dict[int, set[int]], candidates: np.ndarray
 ) -> float:
     """Validation Recall@20 of ``model`` routed as it is now set, from its channels' embeddings."""
-    import torch
-
-    from graphrec.eval.ranking import dot_product_scores
-
     with torch.inference_mode():
         users, items, _ = model.route(*channels)
     val = evaluate_ranking(dot_product_scores(users, items), split.val, exclude, candidates, ks=(20,))

@@ -20,7 +20,7 @@ def read_parquet(path: Path, *, batch_size: int = 65_536) -> Iterator[RawRow | R
         InputDataError: Missing, unreadable or empty file, not a Parquet file, or corrupt data
             (the message names the row where reading stopped).
     """
-    import pyarrow.parquet as pq
+    import pyarrow.parquet as pq  # lazy: ingest.api imports this module (spec -> formats); only .parquet needs it
 
     spath = str(path)
     check_readable(path)

@@ -9,6 +9,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from tqdm.auto import tqdm
+
 from graphrec.store import cypher
 from graphrec.store.bolt import GraphStore
 
@@ -103,8 +105,6 @@ def write_rows(
     batch_size: int = 10_000,
 ) -> None:
     """Write ``rows`` with ``query`` in batches, with a progress bar named ``desc`` when ``progress``."""
-    from tqdm.auto import tqdm
-
     with tqdm(total=len(rows), desc=desc, unit="row", disable=not progress, leave=False) as bar:
         store.write_batches(query, rows, batch_size=batch_size, on_batch=bar.update)
 

@@ -12,13 +12,13 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+
+import numpy as np
+from sklearn.cluster import KMeans
+from sklearn.feature_extraction.text import CountVectorizer
 
 from graphrec.errors import ConfigError
 from ingest.topics.base import Membership, Topic, TopicSet
-
-if TYPE_CHECKING:  # pragma: no cover
-    import numpy as np
 
 logger = logging.getLogger(__name__)
 
@@ -32,9 +32,6 @@ def default_n_topics(n_items: int) -> int:
 
 def cluster(x: np.ndarray, n_topics: int, *, seed: int = 0) -> np.ndarray:
     """Unit-norm centroids ``[n_topics, dim]`` of k-means on the rows of ``x`` (deterministic under ``seed``)."""
-    import numpy as np
-    from sklearn.cluster import KMeans
-
     km = KMeans(n_clusters=n_topics, n_init=4, random_state=seed).fit(x)
     c = km.cluster_centers_.astype(np.float32)
     return c / np.maximum(np.linalg.norm(c, axis=1, keepdims=True), 1e-12)
@@ -48,8 +45,6 @@ def soft_memberships(
     Weights are the softmax of cosine similarity / ``temperature``; the hard topic is always kept,
     others only with weight ≥ ``min_weight``.
     """
-    import numpy as np
-
     sims = x @ centroids.T
     z = sims / temperature
     z -= z.max(axis=1, keepdims=True)
@@ -68,9 +63,6 @@ def ctfidf_keywords(
     texts: Sequence[str], labels: Sequence[int], n_topics: int, *, n_keywords: int = 8
 ) -> list[list[str]]:
     """Top class-based TF-IDF keywords of each cluster (English stop words removed)."""
-    import numpy as np
-    from sklearn.feature_extraction.text import CountVectorizer
-
     docs = [" ".join(t for t, lab in zip(texts, labels) if lab == c) for c in range(n_topics)]
     vec = CountVectorizer(stop_words="english", token_pattern=r"(?u)\b[^\W\d_][^\W\d_]+\b", lowercase=True)
     tf = vec.fit_transform(docs).toarray().astype(np.float64)

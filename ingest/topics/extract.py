@@ -8,10 +8,14 @@ from pathlib import Path
 from typing import Any
 
 from graphrec.errors import GraphRecError
-from graphrec.features import ItemFeatures, item_text
+from graphrec.features import ItemFeatures, embed_items, item_text
 from graphrec.store import cypher
 from graphrec.store.bolt import GraphStore
+from graphrec.text.cache import EmbeddingCache, encode_cached
 from ingest.topics.base import TopicSet, write_topics
+from ingest.topics.llm import llm_topics
+from ingest.topics.metadata import metadata_topics
+from ingest.topics.zeroshot import read_taxonomy, zero_shot_topics
 
 logger = logging.getLogger(__name__)
 
@@ -72,11 +76,10 @@ def load_or_embed_features(
     Returns:
         ``(features, embedded)``: ``embedded`` says whether they were made now.
     """
-    from graphrec.features import embed_items
-
     if path.exists():
         return ItemFeatures.load(path), False
-    from graphrec.text.cache import EmbeddingCache
+
+    # lazy (as below): the metadata and llm methods run without the encoder (torch, transformers) and sklearn
     from graphrec.text.encoder import TextEncoder
 
     logger.info("no item features at %s: embedding the items' text now (through the cache %s)", path, cache_path)
@@ -103,12 +106,12 @@ def extract_discovered(
         progress: Show progress bars while writing.
         options: Passed to :func:`~ingest.topics.discovered.discover_topics`.
     """
-    from ingest.topics.discovered import discover_topics
+    from ingest.topics.discovered import discover_topics  # lazy: sklearn, for this method only
 
     corpus = load_corpus(store, features)
     topics = discover_topics(corpus.scenarios, corpus.ids, corpus.x, corpus.texts, **options)
     if namer is not None:
-        from ingest.topics.local_namer import name_topics
+        from ingest.topics.local_namer import name_topics  # lazy: transformers, for local naming only
 
         logger.info("naming %d topics with the local model", len(topics.topics))
         examples: dict[str, list[str]] = {}
@@ -123,8 +126,6 @@ def extract_metadata(
     store: GraphStore, *, min_items: int = 2, progress: bool = False
 ) -> tuple[TopicSet, dict[str, int]]:
     """Turn ``Item.categories`` into topics and write them (replacing earlier metadata topics)."""
-    from ingest.topics.metadata import metadata_topics
-
     topics = metadata_topics(store.stream(cypher.ITEM_CATEGORIES), min_items=min_items)
     return topics, write_topics(store, topics, progress=progress)
 
@@ -133,8 +134,6 @@ def extract_llm(
     store: GraphStore, client: Any, *, min_items: int = 2, progress: bool = False
 ) -> tuple[TopicSet, dict[str, int]]:
     """Ask a chat model for each item's topics and write them (replacing earlier LLM topics)."""
-    from ingest.topics.llm import llm_topics
-
     rows = list(store.stream(cypher.ITEM_TEXTS, {"scenarios": None}))
     texts = [item_text(r["title"], r["text"]) for r in rows]
     keep = [k for k, t in enumerate(texts) if t]
@@ -157,9 +156,6 @@ def extract_zero_shot(
     **options: Any,
 ) -> tuple[TopicSet, dict[str, int]]:
     """Assign items to the taxonomy's labels by similarity and write them (replacing earlier zero-shot topics)."""
-    from graphrec.text.cache import encode_cached
-    from ingest.topics.zeroshot import read_taxonomy, zero_shot_topics
-
     if encoder.identity != features.meta.get("model_identity"):
         raise GraphRecError(
             "the item features were made with another encoder than the one given for the labels; "

@@ -18,15 +18,14 @@ import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+import networkx as nx
+import numpy as np
 
 from graphrec.store import cypher
 from graphrec.store.bolt import GraphStore
 from ingest.topics.base import scenario_balance, write_rows
-
-if TYPE_CHECKING:  # pragma: no cover
-    import networkx as nx
-    import numpy as np
 
 logger = logging.getLogger(__name__)
 
@@ -64,9 +63,6 @@ def build_topic_graph(
     Nodes carry ``items`` (per scenario), ``balance`` and ``bridge_score``; edges ``weight``,
     ``cooccurrence`` and ``similarity``.
     """
-    import networkx as nx
-    import numpy as np
-
     logger.info("reading topic memberships")
     members: dict[str, dict[tuple[str, str], float]] = defaultdict(dict)
     for m in memberships:

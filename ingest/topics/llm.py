@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tqdm.auto import tqdm
+
 from graphrec.errors import ConfigError, GraphRecError
 from ingest.topics.base import TopicSet, labelled_topics
 
@@ -288,8 +290,6 @@ def llm_topics(
     Raises:
         LLMError: A batch failed and ``on_error = "raise"``.
     """
-    from tqdm.auto import tqdm
-
     cfg = client.config
     batches = [list(range(s, min(s + cfg.batch_size, len(texts)))) for s in range(0, len(texts), cfg.batch_size)]
     answers: dict[int, list[str]] = {}

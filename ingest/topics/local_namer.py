@@ -19,6 +19,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+import torch
+from transformers import AutoModelForCausalLM, AutoTokenizer
+
 from graphrec.errors import ConfigError
 from ingest.topics.base import TopicSet
 from ingest.topics.llm import normalise_topic
@@ -68,8 +71,6 @@ class LocalTopicNamer:
 
     @cached_property
     def _loaded(self) -> tuple[Any, Any]:
-        from transformers import AutoModelForCausalLM, AutoTokenizer
-
         folder, name = self.gguf_path.parent, self.gguf_path.name
         try:
             tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=name)
@@ -82,8 +83,6 @@ class LocalTopicNamer:
 
     def name(self, keywords: Sequence[str], titles: Sequence[str]) -> str | None:
         """A short topic name, or ``None`` when the model's answer is not a short phrase."""
-        import torch
-
         tokenizer, model = self._loaded
         messages = [
             {

@@ -5,13 +5,11 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+
+import numpy as np
 
 from graphrec.errors import InputDataError
 from ingest.topics.base import Membership, Topic, TopicSet
-
-if TYPE_CHECKING:  # pragma: no cover
-    import numpy as np
 
 SOURCE = "zero-shot"
 
@@ -61,8 +59,6 @@ def zero_shot_topics(
 
     Items with no label above the threshold get none (counted in ``meta['unassigned']``).
     """
-    import numpy as np
-
     sims = x @ label_vectors.T
     order = np.argsort(-sims, axis=1)[:, :max_topics_per_item]
     memberships = []

@@ -8,11 +8,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from graphrec.errors import ConfigError
 
 if TYPE_CHECKING:  # pragma: no cover
-    import numpy as np
-
     from graphrec.data.export import GraphExport
 
 
@@ -44,8 +44,6 @@ class Split:
 
 
 def _pairs(rows: Sequence[tuple[int, int]]) -> np.ndarray:
-    import numpy as np
-
     return np.array(sorted(rows), dtype=np.int64).reshape(-1, 2).T.copy()
 
 
@@ -101,8 +99,6 @@ SIMULATED_COLD = "val-simulated-cold"
 def held_out_items(split: Split) -> np.ndarray:
     """The item rows a :func:`coldstart_items` split holds out (its validation and test items); empty
     for other protocols, whose held-out pairs are on items that also have training interactions."""
-    import numpy as np
-
     if split.meta.get("protocol") != "coldstart-items":
         return np.zeros(0, dtype=np.int64)
     return np.unique(np.concatenate([split.val[1], split.test[1]]))
@@ -110,8 +106,6 @@ def held_out_items(split: Split) -> np.ndarray:
 
 def cold_path_train(split: Split) -> np.ndarray:
     """``split.train`` without :attr:`Split.cold_hidden`: the training pairs a model's cold path may use."""
-    import numpy as np
-
     if not split.cold_hidden.shape[1]:
         return split.train
     width = int(max(split.train.max(initial=0), split.cold_hidden.max(initial=0))) + 1
@@ -127,8 +121,6 @@ def simulated_cold_targets(split: Split, export: GraphExport) -> np.ndarray:
     Raises:
         ConfigError: The split has no simulated-cold slice (apply :func:`simulated_cold` first).
     """
-    import numpy as np
-
     if SIMULATED_COLD not in split.slices:
         raise ConfigError(
             "the split has no simulated-cold validation slice; apply graphrec.data.splits.simulated_cold first"

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from graphrec.data.splits.base import (
     SIMULATED_COLD,
     held_out_items,
@@ -13,6 +15,7 @@ from graphrec.data.splits.base import (
     simulated_cold_targets,
 )
 from graphrec.errors import GraphRecError
+from graphrec.schema import EdgeType
 
 if TYPE_CHECKING:  # pragma: no cover
     from torch_geometric.data import HeteroData
@@ -28,8 +31,6 @@ def check_no_leakage(split: Split, export: GraphExport) -> None:
     Raises:
         GraphRecError: Naming the first leaked pair by raw ids.
     """
-    import numpy as np
-
     parts = {name: {tuple(p) for p in getattr(split, name).T.tolist()} for name in ("train", "val", "test", "dropped")}
     for a, b in (
         ("train", "test"),
@@ -72,8 +73,6 @@ def check_simulated_cold(split: Split, export: GraphExport) -> None:
     Raises:
         GraphRecError: Naming what is wrong and a user or pair by raw id.
     """
-    import numpy as np
-
     record = split.meta.get("simulated_cold")
     if SIMULATED_COLD not in split.slices or not isinstance(record, dict):
         raise GraphRecError(
@@ -120,10 +119,6 @@ def check_graph_has_no_held_out_edges(data: HeteroData, split: Split) -> None:
     Raises:
         GraphRecError: A held-out pair or item reached the model's graph.
     """
-    import numpy as np
-
-    from graphrec.schema import EdgeType
-
     edges = {tuple(p) for p in data[EdgeType.INTERACTS].edge_index.t().tolist()}
     rev = {tuple(p) for p in data[EdgeType.REV_INTERACTS].edge_index.flip(0).t().tolist()}
     for name in ("val", "test"):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from graphrec.data.splits.base import Split, _pairs, scenario_index
 from graphrec.data.splits.checks import check_no_leakage
 from graphrec.errors import ConfigError
@@ -44,8 +46,6 @@ def coldstart_items(
         ConfigError: Unknown target, or fractions outside ``0 < item_fraction``, ``0 <= val_fraction``,
             ``item_fraction + val_fraction < 1``.
     """
-    import numpy as np
-
     if not (0.0 < item_fraction < 1.0 and 0.0 <= val_fraction < 1.0 and item_fraction + val_fraction < 1.0):
         raise ConfigError(
             "coldstart-items needs 0 < item_fraction < 1, 0 <= val_fraction and item_fraction + val_fraction < 1; "

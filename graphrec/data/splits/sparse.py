@@ -7,6 +7,8 @@ from collections import defaultdict
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from graphrec.data.splits.base import Split, _pairs, scenario_index
 from graphrec.data.splits.checks import check_no_leakage
 from graphrec.errors import ConfigError
@@ -47,8 +49,6 @@ def sparse_target(split: Split, export: GraphExport, *, target: str, fraction: f
     Raises:
         ConfigError: ``fraction`` outside ``(0, 1]`` or an unknown target.
     """
-    import numpy as np
-
     check_target_fraction(fraction)
     t_idx = scenario_index(export, target)
     is_target = export.item_scenario[split.train[1]] == t_idx

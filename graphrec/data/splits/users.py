@@ -6,13 +6,13 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from graphrec.data.splits.base import Split, _pairs, per_user_shares, scenario_index
 from graphrec.data.splits.checks import check_no_leakage
 from graphrec.errors import ConfigError, GraphRecError
 
 if TYPE_CHECKING:  # pragma: no cover
-    import numpy as np
-
     from graphrec.data.export import GraphExport
 
 
@@ -27,8 +27,6 @@ def coldstart_transfer(
     val_fraction: float = 0.1,
 ) -> Split:
     """The cold-start transfer protocol (see the module docstring); deterministic under ``seed``."""
-    import numpy as np
-
     s_idx, t_idx = scenario_index(export, source), scenario_index(export, target)
     if source == target:
         raise ConfigError("source and target scenarios must differ")
@@ -84,8 +82,6 @@ def coldstart_transfer(
 
 def random_per_user(export: GraphExport, *, seed: int, val_fraction: float = 0.1, test_fraction: float = 0.1) -> Split:
     """Per user, a seeded random partition into train / validation / test (users with < 3 interactions train only)."""
-    import numpy as np
-
     test, val, train = per_user_shares(export.interactions, np.random.default_rng(seed), (test_fraction, val_fraction))
     split = Split(_pairs(train), _pairs(val), _pairs(test), meta={"protocol": "random-per-user", "seed": seed})
     check_no_leakage(split, export)
@@ -103,8 +99,6 @@ def temporal_per_user(
     Raises:
         GraphRecError: Missing timestamps (the data has none; use a random split).
     """
-    import numpy as np
-
     if timestamps.shape[0] != export.interactions.shape[1] or np.isnan(timestamps).any():
         raise GraphRecError(
             "a temporal split needs a timestamp on every interaction; this data has none, use random_per_user"
@@ -139,8 +133,6 @@ def no_holdout(export: GraphExport, *, source: str | None = None, target: str | 
     Raises:
         ConfigError: ``source`` or ``target`` is not a scenario of the graph, or they are the same.
     """
-    import numpy as np
-
     for name in (source, target):
         if name is not None:
             scenario_index(export, name)

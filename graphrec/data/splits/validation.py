@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from graphrec.data.splits.base import (
     SIMULATED_COLD,
     Split,
@@ -81,8 +83,6 @@ def simulated_cold(
         ConfigError: Not a coldstart-transfer split of these scenarios, a fraction out of range, or no
             eligible user.
     """
-    import numpy as np
-
     if split.meta.get("protocol") not in SIMULATED_COLD_PROTOCOLS:
         raise ConfigError(
             "simulated-cold validation needs a coldstart-transfer split or a production one (no hold-out); "
@@ -160,8 +160,6 @@ def holdout_validation(split: Split, export: GraphExport, *, target: str, seed: 
         ConfigError: The split already has validation pairs or a fraction out of range.
         NoValidationError: No user has 3 target training interactions (nothing to select on).
     """
-    import numpy as np
-
     if split.val.shape[1]:
         raise ConfigError(
             f"the split already has {split.val.shape[1]} validation pairs; carve validation only from a split without"
@@ -189,8 +187,6 @@ def merged_validation(split: Split) -> Split:
     """``split`` with its validation pairs moved into training (what a refit trains on); test, slices and
     the record of any sparse draw unchanged, any simulated-cold record dropped (it was drawn for the
     smaller training set)."""
-    import numpy as np
-
     if not split.val.shape[1]:
         return split
     slices = {k: v for k, v in split.slices.items() if k != SIMULATED_COLD}
