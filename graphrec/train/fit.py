@@ -24,6 +24,7 @@ from graphrec.data.splits import SIMULATED_COLD, simulated_cold_targets
 from graphrec.eval.slices import evaluate_slices
 from graphrec.models.bridge import fit_bridge_model
 from graphrec.train.blocks import ease_block, ease_block_at, text_block
+from graphrec.train.choices import apply_choices
 from graphrec.train.cold_path import (
     carried_cold_weights,
     cold_path_inputs,
@@ -51,9 +52,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from graphrec.data.splits import Split
     from graphrec.models.lightgcn import CrossScenarioLightGCN
     from graphrec.models.presets import ModelSpec
+    from graphrec.train.choices import Choices
     from graphrec.train.config import TrainConfig
     from graphrec.train.inputs import Inputs
-    from graphrec.train.refit import Choices
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +79,7 @@ def fit(
         on_epoch: Called as ``on_epoch(channel, epoch, model, adj)`` after each epoch (``channel`` is
             ``"knowledge"``/``"collaborative"`` for a routed spec, else ``""``; ``adj`` the graph it
             propagates over); for diagnostics.
-        choices: What a selection run chose (:class:`~graphrec.train.refit.Choices`), applied instead of
+        choices: What a selection run chose (:class:`~graphrec.train.choices.Choices`), applied instead of
             selecting: for a refit on a split without validation (:func:`~graphrec.train.refit.fit_refit`).
     """
     inputs = build_inputs(export, split, spec, target=target, item_x=item_x)
@@ -129,7 +130,7 @@ def fit_routed(
     collaborative one, early-stopping on the routed model (so new items and cold users are scored as they
     will be served); then choose the item gate and the warm users' prior on validation. With ``choices``
     (a refit) each channel trains for its chosen epochs and the gate, prior and blocks are set from them
-    (:func:`~graphrec.train.refit.apply_choices`) instead.
+    (:func:`~graphrec.train.choices.apply_choices`) instead.
 
     Where there are users to simulate (:func:`~graphrec.train.cold_path.cold_path_split`) the knowledge
     channel is first trained on its cold path's graph (:func:`~graphrec.train.cold_path.cold_path_inputs`),
@@ -230,8 +231,6 @@ def fit_routed(
     if choices is None:
         fitted.result.config["item_gate"] = select_item_gate(model, inputs, split)  # sets one prior for all users
     else:
-        from graphrec.train.refit import apply_choices  # lazy: cycle with graphrec.train.refit (imports fit)
-
         fitted.result.config["item_gate"] = apply_choices(model, inputs, split, choices)
     if ease is not None and "ease" in fitted.result.config["item_gate"]:
         fitted.result.config["item_gate"]["ease"]["params"] = ease[2]

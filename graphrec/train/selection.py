@@ -3,7 +3,7 @@ validation once its channels are trained: the item gate and warm users' populari
 (:func:`select_item_gate`), and the weights of its closed-form blocks (:func:`select_block_weight`).
 
 Every weight is chosen relative to the spread of the scores (:func:`relative_weight`), so that a choice means
-the same on any model's scale and carries over to a refit (:func:`~graphrec.train.refit.apply_choices`).
+the same on any model's scale and carries over to a refit (:func:`~graphrec.train.choices.apply_choices`).
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ def relative_weight(r: float, spread: float, block_spread: float) -> float:
     """The weight of a block (or prior) chosen as ``r`` relative to the score spread: ``r · σ_s / σ_b`` with
     ``σ_s = spread`` (routed scores without the block) and ``σ_b = block_spread`` (the block's own); 0 for
     ``r = 0`` or a block without spread. The one rule selection (:func:`gate_weight_grid`) and a refit
-    (:func:`~graphrec.train.refit.apply_choices`) convert by."""
+    (:func:`~graphrec.train.choices.apply_choices`) convert by."""
     return r * spread / block_spread if r and block_spread > 0 else 0.0
 
 

@@ -129,16 +129,10 @@ def test_no_import_cycle_at_module_level() -> None:
     assert find_cycles(top) == []
 
 
-#: Lazy cycles known when this test was written, to be broken by the work in progress (issue 13 item 3
-#: splits graphrec/train/experiment.py); remove an entry once its cycle is gone. Add none.
-KNOWN_LAZY_CYCLES = [["graphrec.train.fit", "graphrec.train.refit"]]
-
-
 def test_lazy_imports_close_no_cycle_outside_the_cli() -> None:
     _, every = import_graph()
     without_cli = {m: {t for t in ts if not _is_cli(t)} for m, ts in every.items() if not _is_cli(m)}
-    new = [c for c in find_cycles(without_cli) if c not in KNOWN_LAZY_CYCLES]
-    assert new == []
+    assert find_cycles(without_cli) == []
 
 
 def _is_cli(module: str) -> bool:

@@ -21,9 +21,10 @@ from graphrec.errors import ConfigError, NoValidationError
 from graphrec.eval.ranking import group_by_user
 from graphrec.models.presets import model_spec
 from graphrec.train.blocks import ease_block, text_block
+from graphrec.train.choices import Choices, apply_choices, choices_of
 from graphrec.train.config import TrainConfig
 from graphrec.train.fit import fit
-from graphrec.train.refit import Choices, apply_choices, choices_of, fit_refit
+from graphrec.train.refit import fit_refit
 from graphrec.train.run import SplitConfig, make_split, train_from_export
 from graphrec.train.selection import gate_weight_grid, score_spread
 from tests.helpers import toy_export
