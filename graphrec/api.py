@@ -126,18 +126,16 @@ def embed(
         out: Feature file (default ``<home>/features/item_features.npz``).
         progress: Show a progress bar.
     """
-    from graphrec.features import embed_items
-    from graphrec.text.cache import EmbeddingCache
-    from graphrec.text.encoder import TextEncoder
+    from graphrec.features import embed_items_to_file
 
     home_dir = resolve_home(home)
-    encoder = TextEncoder(model_path, batch_size=batch_size, device=device, progress=progress)
     target = out or features_file(home_dir)
-    with EmbeddingCache(embedding_cache_file(home_dir)) as cache:
-        features, result = embed_items(store, encoder, cache, scenarios=list(scenarios) if scenarios else None)
-    features.save(target)
+    features, result = embed_items_to_file(
+        store, target, cache_path=embedding_cache_file(home_dir), model_path=model_path,
+        scenarios=list(scenarios) if scenarios else None, batch_size=batch_size, device=device, progress=progress,
+    )  # fmt: skip
     return EmbedReport(
-        path=target, items=len(features.ids), model_path=str(encoder.model_path),
+        path=target, items=len(features.ids), model_path=str(features.meta["model_path"]),
         model_identity=str(features.meta["model_identity"]), dim=int(features.meta["dim"]), encoded=result.encoded,
         cached=result.cached, empty=result.empty, seconds=result.seconds,
     )  # fmt: skip

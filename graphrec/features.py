@@ -22,11 +22,11 @@ import numpy as np
 from graphrec.errors import GraphRecError
 from graphrec.home import replace_private
 from graphrec.store import cypher
-from graphrec.text.cache import encode_cached
+from graphrec.text.cache import EmbeddingCache, encode_cached
 
 if TYPE_CHECKING:  # pragma: no cover
     from graphrec.store.bolt import GraphStore
-    from graphrec.text.cache import EmbeddingCache, EncodeResult
+    from graphrec.text.cache import EncodeResult
     from graphrec.text.encoder import TextEncoder
 
 
@@ -150,4 +150,35 @@ def embed_items(
             "max_length": encoder.max_length,
         },
     )
+    return features, result
+
+
+def embed_items_to_file(
+    store: GraphStore,
+    path: Path,
+    *,
+    cache_path: Path,
+    model_path: Path | None = None,
+    scenarios: list[str] | None = None,
+    batch_size: int = 64,
+    device: str = "cpu",
+    progress: bool = False,
+) -> tuple[ItemFeatures, EncodeResult]:
+    """Encode every item's text (or ``scenarios``' items) with the encoder of ``model_path`` (default
+    all-MiniLM-L6-v2) through the embedding cache at ``cache_path``, and save the feature file at ``path``:
+    what ``graphrec embed`` does, and topic extraction when it finds no feature file.
+
+    Args:
+        batch_size: Texts per forward pass (default 64).
+        device: Torch device (default ``"cpu"``).
+        progress: Show a progress bar.
+    """
+    # lazy: torch and transformers only when something is encoded (topic extraction by metadata or an
+    # LLM imports this module and never encodes)
+    from graphrec.text.encoder import TextEncoder
+
+    encoder = TextEncoder(model_path, batch_size=batch_size, device=device, progress=progress)
+    with EmbeddingCache(cache_path) as cache:
+        features, result = embed_items(store, encoder, cache, scenarios=scenarios)
+    features.save(path)
     return features, result

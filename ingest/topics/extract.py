@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from graphrec.errors import GraphRecError
-from graphrec.features import ItemFeatures, embed_items, item_text
+from graphrec.features import ItemFeatures, embed_items_to_file, item_text
 from graphrec.store import cypher
 from graphrec.store.bolt import GraphStore
-from graphrec.text.cache import EmbeddingCache, encode_cached
+from graphrec.text.cache import encode_cached
 from ingest.topics.base import TopicSet, write_topics
 from ingest.topics.llm import llm_topics
 from ingest.topics.metadata import metadata_topics
@@ -79,16 +79,16 @@ def load_or_embed_features(
     if path.exists():
         return ItemFeatures.load(path), False
 
-    # lazy (as below): the metadata and llm methods run without the encoder (torch, transformers) and sklearn
-    from graphrec.text.encoder import TextEncoder
-
     logger.info("no item features at %s: embedding the items' text now (through the cache %s)", path, cache_path)
-    encoder = TextEncoder(model_path, batch_size=batch_size, device=device, progress=progress)
-    cache_path.parent.mkdir(parents=True, exist_ok=True)
-    with EmbeddingCache(cache_path) as cache:
-        features, result = embed_items(store, encoder, cache)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    features.save(path)
+    features, result = embed_items_to_file(
+        store,
+        path,
+        cache_path=cache_path,
+        model_path=model_path,
+        batch_size=batch_size,
+        device=device,
+        progress=progress,
+    )
     logger.info(
         "embedded %d items (%d encoded, %d from cache) in %.1f s; features saved to %s",
         len(features.ids), result.encoded, result.cached, result.seconds, path,
