@@ -283,6 +283,8 @@ def load_run(run_dir: Path) -> RunRecord:
             run_dir, f"{', '.join(missing)} missing (not a run folder, or its save was interrupted or failed)"
         )
     config = _read_json(run_dir, CONFIG_FILE)
+    if "embeddings" not in config and config.get("model", {}).get("kind") == "popularity":
+        config["embeddings"] = False  # a folder saved before the record said so: its 1-d vectors only rank
     metrics = _read_json(run_dir, METRICS_FILE)
     emb = _read_npz(
         run_dir, EMBEDDINGS_FILE, ("user", "item", "topic", "user_ids", "item_scenario", "item_ids", "topic_ids")

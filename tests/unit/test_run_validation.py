@@ -240,3 +240,21 @@ def test_an_interrupted_save_never_looks_complete(saved: Path, run: Path, monkey
     assert not is_complete(run) and latest_run(run.parent) == other
     with pytest.raises(RunFolderError, match=r"config\.json, split\.npz missing"):
         load_run(run)
+
+
+def test_a_popularity_run_ranks_without_embeddings_also_from_an_older_folder(tmp_path: Path) -> None:
+    """A popularity run's 1-d vectors only reproduce its ranking: the record says so (write-back skips
+    them), and a folder saved before the record carried that flag reads the same."""
+    export, _ = toy_export()
+    split = coldstart_transfer(export, source="movies", target="books", seed=0)
+    cfg = TrainConfig(epochs=1)
+    fitted = fit(export, split, model_spec("popularity"), cfg, target="books")
+    path = tmp_path / "pop"
+    path.mkdir()
+    assert not save_run(path, fitted, export, split, cfg, target="books", source="movies").has_embeddings
+    assert not load_run(path).has_embeddings
+    config = json.loads((path / "config.json").read_text())
+    del config["embeddings"]  # as saved before the flag existed
+    (path / "config.json").write_text(json.dumps(config))
+    assert not load_run(path).has_embeddings
+    assert load_run(path).item[:, 0].tolist() == fitted.popularity.numpy().tolist()
