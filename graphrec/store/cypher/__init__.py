@@ -6,6 +6,7 @@
 * :mod:`~graphrec.store.cypher.export`: the graph read into PyG;
 * :mod:`~graphrec.store.cypher.writeback`: embeddings, recommendations, learned topic affinities, vector indexes;
 * :mod:`~graphrec.store.cypher.explain`: the paths behind a recommendation;
+* :mod:`~graphrec.store.cypher.page`: the service page's topic map;
 * :mod:`~graphrec.store.cypher.graph`: statistics and clearing the graph.
 
 Labels, relationship types and property names come from :mod:`graphrec.schema` (constants, never user
@@ -55,6 +56,7 @@ from graphrec.store.cypher.ingest import (
     RECOUNT_SCENARIOS,
     RECOUNT_USERS,
 )
+from graphrec.store.cypher.page import TOPIC_SCENARIO_ITEMS
 from graphrec.store.cypher.schema import (
     SCHEMA_DDL,
     SHOW_CONSTRAINTS,
@@ -144,6 +146,7 @@ __all__ = [
     "SHOW_INDEXES",
     "SIMILAR_ITEMS",
     "TOPIC_MEMBERSHIPS",
+    "TOPIC_SCENARIO_ITEMS",
     "TOPIC_SPREAD",
     "TOP_BRIDGING_TOPICS",
     "USER_EXISTS",
