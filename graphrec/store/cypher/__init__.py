@@ -7,6 +7,7 @@
 * :mod:`~graphrec.store.cypher.writeback`: embeddings, recommendations, learned topic affinities, vector indexes;
 * :mod:`~graphrec.store.cypher.explain`: the paths behind a recommendation;
 * :mod:`~graphrec.store.cypher.page`: the service page's topic map;
+* :mod:`~graphrec.store.cypher.serve`: the service's readiness probe and a user's learned topics;
 * :mod:`~graphrec.store.cypher.graph`: statistics and clearing the graph.
 
 Labels, relationship types and property names come from :mod:`graphrec.schema` (constants, never user
@@ -68,6 +69,7 @@ from graphrec.store.cypher.schema import (
     duplicate_keys,
     quote_name,
 )
+from graphrec.store.cypher.serve import PING, USER_TOPICS
 from graphrec.store.cypher.topics import (
     DELETE_RELATED_TOPICS_BATCH,
     DELETE_TOPICS_OF_SOURCE_BATCH,
@@ -129,6 +131,7 @@ __all__ = [
     "MERGE_STORE_MARKER",
     "MERGE_TOPICS",
     "MERGE_USERS",
+    "PING",
     "QUICKSTART_BRIDGING",
     "QUICKSTART_LEARNED_TOPICS",
     "RECOUNT_INTERACTIONS",
@@ -150,6 +153,7 @@ __all__ = [
     "TOPIC_SPREAD",
     "TOP_BRIDGING_TOPICS",
     "USER_EXISTS",
+    "USER_TOPICS",
     "VECTOR_INDEX_DIMENSIONS",
     "create_constraint",
     "create_index",

@@ -1,0 +1,450 @@
+"""The HTTP JSON API of ``graphrec serve`` (FastAPI): recommendations, explanations, similar items, learned
+topics, health, metrics and reload, over a :class:`~graphrec.serve.service.Service`.
+
+Every error is ``{"detail": "<what failed, the value, the fix>"}``: unknown user, item or scenario 404,
+invalid parameters 422, an oversized batch or body 413, a missing or wrong bearer token 401, no store or
+no run 503. Scoring endpoints are plain ``def`` functions, which FastAPI runs in its thread pool, off
+the event loop. ``app.state.service`` is the service (for routers added beside these, such as the page).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hmac
+import importlib.util
+import logging
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from graphrec.errors import ConfigError, GraphRecError, InputDataError, RunFolderError, StoreError
+from graphrec.serve.metrics import CONTENT_TYPE, Metrics
+from graphrec.serve.service import (
+    MAX_BATCH,
+    MAX_K,
+    NoStoreError,
+    NotFoundError,
+    NotReadyError,
+    ScoredItem,
+    Service,
+    UserList,
+)
+
+logger = logging.getLogger(__name__)
+
+#: Largest request body accepted (bytes): 1,000 users or a long history fit many times over.
+MAX_BODY = 1 << 20
+#: Most history entries of one new user.
+MAX_HISTORY = 10_000
+#: Paths answered without the bearer token.
+OPEN_PATHS = frozenset({"/healthz"})
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+# --- request and response bodies ------------------------------------------------------------------
+class Item(BaseModel):
+    """One ranked item."""
+
+    item: str
+    title: str | None
+    rank: int
+    score: float
+
+
+class UserRecommendations(BaseModel):
+    """A user's list in a batch (``user`` is null for a user given by their history)."""
+
+    user: str | None
+    items: list[Item]
+
+
+class Recommendations(BaseModel):
+    """``GET /recommend``: one user's top-k."""
+
+    run: str
+    scenario: str
+    user: str
+    items: list[Item]
+
+
+class HistoryEntry(BaseModel):
+    """One interaction of a new user: an item id and, where the id is ambiguous, its scenario."""
+
+    model_config = ConfigDict(extra="forbid")
+    scenario: str | None = None
+    item: str = Field(min_length=1)
+
+
+class BatchRequest(BaseModel):
+    """``POST /recommend``: known users by id, or one new user by history."""
+
+    model_config = ConfigDict(extra="forbid")
+    scenario: str | None = None
+    k: int = Field(20, ge=1, le=MAX_K)
+    users: list[str] | None = None
+    history: list[HistoryEntry] | None = None
+    skip_unknown: bool = False
+
+
+class BatchRecommendations(BaseModel):
+    """``POST /recommend``'s answer; ``unknown_users`` lists users left out with ``skip_unknown``."""
+
+    run: str
+    scenario: str
+    results: list[UserRecommendations]
+    unknown_users: list[str] = []
+
+
+class SimilarItems(BaseModel):
+    """``GET /similar-items``: items closest to ``item`` by cosine of their embeddings."""
+
+    run: str
+    scenario: str
+    item: str
+    title: str | None
+    items: list[Item]
+
+
+class Topic(BaseModel):
+    """A learned topic affinity (INTERESTED_IN) of a user."""
+
+    topic: str
+    label: str | None
+    source: str | None
+    score: float | None
+    rank: int | None
+    run: str | None
+
+
+class Topics(BaseModel):
+    """``GET /topics``."""
+
+    user: str
+    topics: list[Topic]
+
+
+class ReloadRequest(BaseModel):
+    """``POST /reload``: the run folder to serve next (default: the latest complete run of the home)."""
+
+    model_config = ConfigDict(extra="forbid")
+    run: str | None = None
+
+
+class Reloaded(BaseModel):
+    """``POST /reload``'s answer."""
+
+    run: str
+    previous: str | None
+    path: str | None
+    seconds: float
+
+
+# --- errors ----------------------------------------------------------------------------------------
+class BodyTooLargeError(GraphRecError):
+    """A batch over :data:`~graphrec.serve.service.MAX_BATCH` users or :data:`MAX_HISTORY` history entries."""
+
+
+class FoldInUnavailableError(GraphRecError):
+    """This build has no fold-in module (:mod:`graphrec.serve.foldin`)."""
+
+
+def _status(e: GraphRecError) -> int:
+    """The HTTP status of a graphrec error."""
+    if isinstance(e, NotFoundError):
+        return 404
+    if isinstance(e, BodyTooLargeError):
+        return 413
+    if isinstance(e, FoldInUnavailableError):
+        return 501
+    if isinstance(e, (NoStoreError, NotReadyError, StoreError)):
+        return 503
+    if isinstance(e, (InputDataError, RunFolderError)):
+        return 422
+    if isinstance(e, ConfigError):
+        return 409
+    return 422
+
+
+def _validation_message(e: RequestValidationError) -> str:
+    """Pydantic's findings as one sentence per problem: where, what, the value given."""
+    parts = []
+    for err in e.errors():
+        loc = [str(x) for x in err.get("loc", ())]
+        if loc and loc[0] in ("query", "path"):
+            where = f"{loc[0]} parameter {'.'.join(loc[1:])}"
+        elif loc[:1] == ["body"]:
+            where = "body" if len(loc) == 1 else f"body field {'.'.join(loc[1:])}"
+        else:
+            where = ".".join(loc)
+        msg = str(err.get("msg", "invalid"))
+        if err.get("type") == "json_invalid":
+            where = "body"
+            msg = f"not valid JSON ({err.get('ctx', {}).get('error', 'decode error')} at character {loc[-1]})"
+        elif loc == ["body"] and isinstance(err.get("input"), (bytes, str)):
+            msg = "not a JSON object; send a JSON object with the header 'Content-Type: application/json'"
+        given = ""
+        if "input" in err and not isinstance(err["input"], (dict, list, bytes)):
+            shown = repr(err["input"])
+            given = f" (got {shown[:80]}{'...' if len(shown) > 80 else ''})"
+        parts.append(f"{where}: {msg}{given}")
+    return "; ".join(parts) + "; see /docs for the parameters"
+
+
+# --- middleware --------------------------------------------------------------------------------------
+class Guard:
+    """Pure ASGI middleware: bearer-token check, request body limit, and the request metrics.
+
+    Args:
+        app: The wrapped application.
+        token: The bearer token every path but :data:`OPEN_PATHS` requires (``None``: no auth).
+        metrics: Where finished requests are counted.
+    """
+
+    def __init__(self, app: ASGIApp, *, token: str | None, metrics: Metrics) -> None:
+        self.app = app
+        self.expected = f"Bearer {token}".encode() if token else None
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 500
+
+        async def sending(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            headers = dict(scope["headers"])
+            if self.expected is not None and scope["path"] not in OPEN_PATHS:
+                given = headers.get(b"authorization", b"")
+                if not hmac.compare_digest(given, self.expected):
+                    what = "no bearer token" if not given else "a wrong token"
+                    await _json(sending, 401, f"{what}: send the header 'Authorization: Bearer <token>' with the "
+                                "token of $GRAPHREC_SERVE_TOKEN", {b"www-authenticate": b"Bearer"})  # fmt: skip
+                    return
+            length = headers.get(b"content-length")
+            if length is not None and length.isdigit() and int(length) > MAX_BODY:
+                await _json(sending, 413, _too_large(int(length)))
+                return
+            await self.app(scope, _limited(receive), sending)
+        finally:
+            route = scope.get("route")
+            self.metrics.observe(getattr(route, "path", "unmatched"), scope["method"], status,
+                                 time.perf_counter() - start)  # fmt: skip
+
+
+def _too_large(size: int) -> str:
+    return f"request body of {size} bytes is over the limit of {MAX_BODY}; send at most {MAX_BATCH} users per request"
+
+
+def _limited(receive: Receive) -> Receive:
+    """``receive`` that raises a 413 ``HTTPException`` once the body passes :data:`MAX_BODY` (a chunked
+    body announces no length; FastAPI re-raises an ``HTTPException`` from reading the body as it is)."""
+    seen = 0
+
+    async def wrapped() -> Message:
+        nonlocal seen
+        message = await receive()
+        if message["type"] == "http.request":
+            seen += len(message.get("body", b""))
+            if seen > MAX_BODY:
+                raise HTTPException(status_code=413, detail=_too_large(seen))
+        return message
+
+    return wrapped
+
+
+async def _json(send: Send, status: int, detail: str, headers: dict[bytes, bytes] | None = None) -> None:
+    body = JSONResponse({"detail": detail}).body
+    raw = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": raw + list((headers or {}).items())})
+    await send({"type": "http.response.body", "body": body})
+
+
+# --- the application -----------------------------------------------------------------------------------
+def _items(items: list[ScoredItem]) -> list[Item]:
+    return [Item(item=i.item, title=i.title, rank=i.rank, score=i.score) for i in items]
+
+
+def _results(lists: list[UserList]) -> list[UserRecommendations]:
+    return [UserRecommendations(user=u.user, items=_items(u.items)) for u in lists]
+
+
+def create_app(service: Service, *, token: str | None = None) -> FastAPI:
+    """The FastAPI application over ``service``.
+
+    Args:
+        service: The run (and store) to answer from; ``app.state.service``.
+        token: Bearer token required on every path except ``/healthz`` (``None``: open).
+    """
+    metrics = Metrics()
+    app = FastAPI(
+        title="graphrec",
+        summary="Recommendations, explanations, similar items and learned topics from a trained graphrec run.",
+        version="1",
+    )
+    app.state.service = service
+    app.state.metrics = metrics
+
+    @app.exception_handler(GraphRecError)
+    async def graphrec_error(request: Request, e: GraphRecError) -> JSONResponse:
+        status = _status(e)
+        if status >= 500:
+            logger.warning("%s %s: %s", request.method, request.url.path, e)
+        return JSONResponse({"detail": str(e)}, status_code=status)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, e: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"detail": _validation_message(e)}, status_code=422)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, e: Exception) -> JSONResponse:
+        logger.exception("%s %s failed", request.method, request.url.path)
+        return JSONResponse(
+            {"detail": f"internal error ({type(e).__name__}); the service log has the traceback"}, status_code=500
+        )
+
+    @app.get("/recommend", response_model=Recommendations, tags=["recommend"])
+    def recommend_one(
+        user: str = Query(min_length=1, description="Raw user id, as ingested."),
+        scenario: str | None = Query(None, description="Scenario to recommend from (default: the run's target)."),
+        k: int = Query(20, ge=1, le=MAX_K, description="List length."),
+    ) -> Recommendations:
+        """Top-k items for one user the run knows (items they interacted with are never recommended)."""
+        run = service.current
+        lists, _ = run.recommend([user], scenario=scenario, k=k)
+        name = run.scenario(scenario).name
+        return Recommendations(run=run.name, scenario=name, user=user, items=_items(lists[0].items))
+
+    @app.post("/recommend", response_model=BatchRecommendations, tags=["recommend"])
+    def recommend_batch(body: BatchRequest) -> BatchRecommendations:
+        """Top-k for a batch of known users (``users``, at most 1,000), or for one user the model has never
+        seen, given by their interactions in any scenario (``history``: fold-in, no retraining)."""
+        run = service.current
+        scenario = run.scenario(body.scenario).name
+        if (body.users is None) == (body.history is None):
+            raise InputDataError('give either "users" (known user ids) or "history" (a new user\'s items), not both')
+        if body.users is not None:
+            if not body.users:
+                raise InputDataError('"users" is empty; give at least one user id')
+            if len(body.users) > MAX_BATCH:
+                raise BodyTooLargeError(f"{len(body.users)} users in one request; send at most {MAX_BATCH} per request")
+            lists, unknown = run.recommend(body.users, scenario=scenario, k=body.k, skip_unknown=body.skip_unknown)
+            return BatchRecommendations(run=run.name, scenario=scenario, results=_results(lists), unknown_users=unknown)
+        history = body.history or []
+        if not history:
+            raise InputDataError('"history" is empty; give at least one {"item": id} the new user interacted with')
+        if len(history) > MAX_HISTORY:
+            raise BodyTooLargeError(f"{len(history)} history entries; send at most {MAX_HISTORY}")
+        return BatchRecommendations(
+            run=run.name, scenario=scenario, results=_fold_in(run, [(h.scenario, h.item) for h in history],
+                                                                scenario, body.k),
+        )  # fmt: skip
+
+    @app.get("/explain", tags=["explain"])
+    def explain(
+        user: str = Query(min_length=1, description="Raw user id."),
+        item: str = Query(min_length=1, description="Raw item id."),
+        scenario: str | None = Query(None, description="The item's scenario (default: the run's target)."),
+        from_scenario: str | None = Query(None, description="Only paths from the user's items of this scenario."),
+        limit: int = Query(10, ge=1, le=100, description="Paths of each kind."),
+    ) -> dict[str, Any]:
+        """Why ``item`` is recommended to ``user``: topic paths and shared-user paths in the graph, with the
+        RECOMMENDED edge's score and rank where write-back stored them."""
+        found = service.explain(user=user, item=item, scenario=scenario, from_scenario=from_scenario, limit=limit)
+        return dataclasses.asdict(found)
+
+    @app.get("/similar-items", response_model=SimilarItems, tags=["recommend"])
+    def similar_items(
+        item: str = Query(min_length=1, description="Raw item id."),
+        scenario: str | None = Query(None, description="The item's scenario (default: the run's target)."),
+        k: int = Query(20, ge=1, le=MAX_K, description="List length."),
+    ) -> SimilarItems:
+        """Items of the same scenario closest to ``item`` (cosine of the run's item embeddings)."""
+        run = service.current
+        name, items = run.similar_items(item, scenario=scenario, k=k)
+        return SimilarItems(run=run.name, scenario=name, item=item, title=run.title(name, item), items=_items(items))
+
+    @app.get("/topics", response_model=Topics, tags=["explain"])
+    def topics(
+        user: str = Query(min_length=1, description="Raw user id."),
+        k: int = Query(10, ge=1, le=100, description="Topics at most."),
+    ) -> Topics:
+        """The user's learned topics (INTERESTED_IN, written back by training), best first."""
+        return Topics(user=user, topics=[Topic(**row) for row in service.topics(user, k=k)])
+
+    @app.get("/healthz", tags=["operations"])
+    async def healthz() -> dict[str, str]:
+        """The process is alive (no auth needed)."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["operations"])
+    def readyz() -> JSONResponse:
+        """Ready when a run is loaded and the graph store (if configured) answers; 503 otherwise."""
+        try:
+            run = service.current
+            service.ping()
+        except GraphRecError as e:
+            return JSONResponse({"detail": f"not ready: {e}"}, status_code=503)
+        store = "reachable" if service.store is not None else "not configured"
+        return JSONResponse({"status": "ready", "run": run.name, "store": store})
+
+    @app.get("/metrics", response_class=PlainTextResponse, tags=["operations"])
+    async def prometheus() -> PlainTextResponse:
+        """Request counts, latency histograms and the served run, in the Prometheus text format."""
+        run = service._current
+        text = metrics.render(
+            run=run.name if run else None, target=run.target if run else None,
+            loaded_at=run.loaded_at if run else None, reloads=service.reloads,
+        )  # fmt: skip
+        return PlainTextResponse(text, media_type=CONTENT_TYPE)
+
+    @app.post("/reload", response_model=Reloaded, tags=["operations"])
+    def reload(body: ReloadRequest | None = None) -> Reloaded:
+        """Load a run (``{"run": folder}``, default the latest of the home) and swap it in atomically:
+        requests in flight finish on the old run, later ones get the new one; a run that fails to load
+        leaves the old one serving."""
+        t0 = time.perf_counter()
+        new, old = service.reload(Path(body.run) if body and body.run else None)
+        return Reloaded(
+            run=new.name, previous=old.name if old else None, path=str(new.path) if new.path else None,
+            seconds=round(time.perf_counter() - t0, 3),
+        )  # fmt: skip
+
+    if importlib.util.find_spec("graphrec.serve.page") is not None:  # the HTML page, where installed
+        from graphrec.serve.page import router
+
+        app.include_router(router)
+
+    app.add_middleware(Guard, token=token, metrics=metrics)
+    return app
+
+
+def _fold_in(run: Any, history: list[tuple[str | None, str]], scenario: str, k: int) -> list[UserRecommendations]:
+    """The top-k of a new user from their history (:mod:`graphrec.serve.foldin`)."""
+    if importlib.util.find_spec("graphrec.serve.foldin") is None:
+        raise FoldInUnavailableError(
+            'recommendations from a "history" (fold-in of a new user) are not available in this version of '
+            'graphrec; give "users" the run knows'
+        )
+    from graphrec.serve import foldin
+
+    recs = foldin.recommend_history(run.record, history, scenario=scenario, k=k)
+    items = [ScoredItem(r.item_id, run.title(scenario, r.item_id), r.rank, r.score) for r in recs]
+    return [UserRecommendations(user=None, items=_items(items))]
