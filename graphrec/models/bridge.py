@@ -143,6 +143,7 @@ class BridgeModel:
         val_users: The simulated-cold users, in the order of ``val_scores``.
         val_scores: Their out-of-fold scores over ``target_items`` with the chosen parameters: each
             from a bridge fitted without its fold's users (float32 ``[n_val, n_target]``).
+        source_items: Item rows of the source scenario (the columns of ``x_source``).
     """
 
     params: dict[str, Any]
@@ -154,6 +155,7 @@ class BridgeModel:
     num_items: int
     val_users: np.ndarray
     val_scores: np.ndarray
+    source_items: np.ndarray
 
     def user_factors(self, user_rows: np.ndarray) -> np.ndarray:
         """``z_u · Z_fitᵀ`` of ``user_rows`` (float32 ``[n, n_fit]``; 0 without a source history)."""
@@ -176,6 +178,19 @@ class BridgeModel:
         return _rows_score_fn(
             {int(u): k for k, u in enumerate(self.val_users)}, self.val_scores, self.target_items, self.num_items
         )
+
+    def fold_in_blocks(self, rank: int) -> dict[str, Any]:
+        """What folds in a user who arrives later (:class:`~graphrec.serve.foldin.FoldIn`): the source columns'
+        item rows, the map ``Z_fitᵀ U √S`` (float32 ``[n_source, rank]``) that turns a smoothed source profile
+        into the user's block of :meth:`embeddings`, and the smoothing (``B_S`` where ``γ`` > 0)."""
+        u, sv, _ = np.linalg.svd(self.alpha.astype(np.float64), full_matrices=False)
+        r = min(rank, len(sv))
+        proj = np.zeros((self.z_fit.shape[1], rank), dtype=np.float32)
+        proj[:, :r] = self.z_fit.T @ (u[:, :r] * np.sqrt(sv[:r]))
+        out: dict[str, Any] = {"bridge_source_items": self.source_items.astype(np.int64), "bridge_proj": proj}
+        if self.params["gamma"] and self.source_ease is not None:
+            out["bridge_source_ease"] = np.asarray(self.source_ease, dtype=np.float32)
+        return out
 
     def embeddings(self, num_users: int, rank: int) -> tuple[np.ndarray, np.ndarray]:
         """The bridge as ``rank``-d user and item vectors whose dot products are its scores truncated to
@@ -339,7 +354,9 @@ def fit_bridge_model(
         best["l2"],
         best["val_recall@20"],
     )
-    return BridgeModel(params, x_source, b_best, z_fit, alpha, target_items, n_items, val_users, best_scores)
+    return BridgeModel(
+        params, x_source, b_best, z_fit, alpha, target_items, n_items, val_users, best_scores, source_items
+    )
 
 
 def combined_reference(cold_score: ScoreFn, warm_score: ScoreFn, cold_users: np.ndarray) -> ScoreFn:

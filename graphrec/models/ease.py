@@ -61,6 +61,14 @@ def ease_item_weights(train: np.ndarray, items: np.ndarray, *, l2: float) -> tor
 def ease_embeddings(
     train: np.ndarray, num_users: int, num_items: int, items: np.ndarray, *, l2: float, rank: int
 ) -> tuple[np.ndarray, np.ndarray]:
+    """``(users, items)`` of :func:`ease_factors` (see there)."""
+    users, out_items, _ = ease_factors(train, num_users, num_items, items, l2=l2, rank=rank)
+    return users, out_items
+
+
+def ease_factors(
+    train: np.ndarray, num_users: int, num_items: int, items: np.ndarray, *, l2: float, rank: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """EASE over ``items`` (:func:`ease_item_weights`) as ``rank``-d user and item vectors whose dot
     products are its scores ``x_u · B`` on the items outside the user's history, truncated to the top
     ``rank`` eigenvectors of the Gram matrix ``G = XᵀX``.
@@ -80,7 +88,9 @@ def ease_embeddings(
         rank: Columns of the vectors (fewer eigenvectors, zero-padded, where ``len(items) < rank``).
 
     Returns:
-        float32 ``(users [num_users, rank], items [num_items, rank])``.
+        float32 ``(users [num_users, rank], items [num_items, rank], user_map [num_items, rank])``: a user's
+        vector is the sum of ``user_map``'s rows of its training items (``Q diag(s) / λ``, 0 outside
+        ``items``), so a user who arrives later gets theirs from their items (fold-in).
     """
     x = user_item_matrix(train, num_users, items)
     gram = np.asarray((x.T @ x).todense(), dtype=np.float64)
@@ -100,7 +110,9 @@ def ease_embeddings(
     out_items = np.zeros((num_items, rank), dtype=np.float32)
     users[:, :r] = np.asarray(x @ q, dtype=np.float64) * (shrink / l2)
     out_items[items, :r] = q / p_diag[:, None]
-    return users, out_items
+    user_map = np.zeros((num_items, rank), dtype=np.float32)
+    user_map[items, :r] = q * (shrink / l2)
+    return users, out_items, user_map
 
 
 def user_item_matrix(train: np.ndarray, num_users: int, items: np.ndarray) -> scipy.sparse.csr_matrix:

@@ -45,7 +45,7 @@ def normalized_adjacency(
         vals += [w, w]
     r, c, v = (torch.from_numpy(np.concatenate(x)) for x in (rows, cols, vals))
     v = v.float()
-    deg = torch.zeros(n).index_add_(0, r, v)
+    deg = torch.from_numpy(node_degrees(num_users, num_items, num_topics, user_item, item_topic, item_topic_weight))
     inv_sqrt = deg.pow(-0.5)
     inv_sqrt[torch.isinf(inv_sqrt)] = 0.0
     v = inv_sqrt[r] * v * inv_sqrt[c]
@@ -53,6 +53,28 @@ def normalized_adjacency(
     with warnings.catch_warnings():  # "Sparse CSR tensor support is in beta state": CSR mm is all we use
         warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta", category=UserWarning)
         return coo.to_sparse_csr()
+
+
+def node_degrees(
+    num_users: int,
+    num_items: int,
+    num_topics: int,
+    user_item: np.ndarray,
+    item_topic: np.ndarray | None = None,
+    item_topic_weight: np.ndarray | None = None,
+) -> np.ndarray:
+    """Weighted degrees ``[users | items | topics]`` (float32) of the graph :func:`normalized_adjacency`
+    normalises: each interaction counts 1 at both ends, each item–topic edge its weight (summed as that
+    function sums them, so the two agree to the bit)."""
+    rows = [user_item[0], user_item[1] + num_users]
+    vals = [np.ones(user_item.shape[1]), np.ones(user_item.shape[1])]
+    if item_topic is not None and item_topic.shape[1]:
+        w = item_topic_weight if item_topic_weight is not None else np.ones(item_topic.shape[1])
+        rows += [item_topic[0] + num_users, item_topic[1] + num_users + num_items]
+        vals += [w, w]
+    r = torch.from_numpy(np.concatenate(rows))
+    v = torch.from_numpy(np.concatenate(vals)).float()
+    return torch.zeros(num_users + num_items + num_topics).index_add_(0, r, v).numpy()
 
 
 class _SymmetricSpMM(torch.autograd.Function):
@@ -222,6 +244,16 @@ class CrossScenarioLightGCN(nn.Module):
             for ``L`` hops the seeds' rows equal :meth:`propagate`'s.
         """
         return self._mean_of_layers(self.initial(rows), functools.partial(torch.sparse.mm, adj))
+
+    def layers(self, adj: Tensor) -> list[Tensor]:
+        """Every layer's embeddings ``[h0, h1, …, hL]`` of all nodes ``[users | items | topics]`` (one
+        propagation; what :meth:`propagate` averages), e.g. to fold in a user from its items' layers."""
+        h = self.initial()
+        out = [h]
+        for _ in range(self.num_layers):
+            h = symmetric_spmm(adj, h)
+            out.append(h)
+        return out
 
     def _mean_of_layers(self, h0: Tensor, step: Callable[[Tensor], Tensor]) -> tuple[Tensor, Tensor]:
         """``(mean of h0, step(h0), …, step^L(h0), h0)``: LightGCN's layer combination."""

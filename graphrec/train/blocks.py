@@ -5,13 +5,13 @@ weights are chosen on validation (:func:`~graphrec.train.selection.select_block_
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import torch
 
 from graphrec.data.splits import scenario_index
-from graphrec.models.ease import ease_embeddings, fit_target_ease
+from graphrec.models.ease import ease_factors, fit_target_ease
 from graphrec.models.text_knn import text_profiles
 from graphrec.train.inputs import topic_features, validation_candidates
 
@@ -28,9 +28,19 @@ EASE_MAX_ITEMS = 20_000
 inverse: 3.2 GB in float64 at the cap); above it the block is skipped with a warning."""
 
 
+class EaseBlock(NamedTuple):
+    """The EASE block: user and item vectors, its parameters (JSON-safe), and the per-item rows a user's
+    vector sums (``user_map``, float32 ``[num_items, rank]``: how a user who arrives later is folded in)."""
+
+    users: torch.Tensor
+    items: torch.Tensor
+    params: dict[str, Any]
+    user_map: np.ndarray
+
+
 def ease_block(
     export: GraphExport, split: Split, inputs: Inputs, *, target: str, rank: int, max_items: int = EASE_MAX_ITEMS
-) -> tuple[torch.Tensor, torch.Tensor, dict[str, Any]] | None:
+) -> EaseBlock | None:
     """Target-only EASE as the routed model's warm-user block: its ridge chosen on validation
     (:func:`~graphrec.models.ease.fit_target_ease`), then ``rank``-d vectors
     (:func:`~graphrec.models.ease.ease_embeddings`). ``None`` where validation has no pair on an item
@@ -54,8 +64,7 @@ def ease_block(
     _, params = fit_target_ease(export, split, target=target, val_candidates=validation_candidates(split, inputs))
     block = ease_block_at(export, split, inputs, target=target, rank=rank, l2=params["l2"])
     assert block is not None  # an l2 was just chosen, over the target items with interactions
-    users_e, items_e, _ = block
-    return users_e, items_e, {k: v for k, v in params.items() if k != "seconds"}
+    return block._replace(params={k: v for k, v in params.items() if k != "seconds"})
 
 
 def ease_items(export: GraphExport, inputs: Inputs, *, target: str) -> np.ndarray:
@@ -66,16 +75,16 @@ def ease_items(export: GraphExport, inputs: Inputs, *, target: str) -> np.ndarra
 
 def ease_block_at(
     export: GraphExport, split: Split, inputs: Inputs, *, target: str, rank: int, l2: float | None
-) -> tuple[torch.Tensor, torch.Tensor, dict[str, Any]] | None:
+) -> EaseBlock | None:
     """The EASE block of :func:`ease_block` at a ridge already chosen (a refit: no validation); ``None``
     without one."""
     items = ease_items(export, inputs, target=target)
     if l2 is None or not len(items):
         return None
-    users_e, items_e = ease_embeddings(
+    users_e, items_e, user_map = ease_factors(
         split.train, len(export.user_ids), len(export.item_keys), items, l2=l2, rank=rank
     )
-    return torch.from_numpy(users_e), torch.from_numpy(items_e), {"l2": l2}
+    return EaseBlock(torch.from_numpy(users_e), torch.from_numpy(items_e), {"l2": l2}, user_map)
 
 
 def text_block(

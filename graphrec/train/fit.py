@@ -23,6 +23,7 @@ import torch
 from graphrec.data.splits import SIMULATED_COLD, simulated_cold_targets
 from graphrec.eval.slices import evaluate_slices
 from graphrec.models.bridge import fit_bridge_model
+from graphrec.models.text_knn import unit_rows
 from graphrec.train.blocks import ease_block, ease_block_at, text_block
 from graphrec.train.choices import apply_choices
 from graphrec.train.cold_path import (
@@ -160,6 +161,7 @@ def fit_routed(
         )  # fmt: skip
 
     results: dict[str, TrainResult] = {}
+    fold_in_blocks: dict[str, Any] = {}
     cold_path: dict[str, Any] = {
         "selected_on": "validation (no simulated-cold users: not a cold-user or production split with a source)"
     }
@@ -208,6 +210,7 @@ def fit_routed(
         if bridge is not None:
             users_b, items_b = bridge.embeddings(len(export.user_ids), spec.bridge)
             model.set_bridge(torch.from_numpy(users_b), torch.from_numpy(items_b), weight)
+            fold_in_blocks.update(bridge.fold_in_blocks(spec.bridge), bridge_gamma=float(bridge.params["gamma"]))
             cold_path["bridge_weight"] = weight
             cold_path["bridge_params"] = {k: v for k, v in bridge.params.items() if k != "grid"}
     results["collaborative"] = train(
@@ -216,6 +219,7 @@ def fit_routed(
     if spec.text_block and item_x is not None and (choices is None or choices.text):
         users_t, items_t, topics_t = text_block(export, inputs, item_x)
         model.set_text(users_t, items_t, 0.0, topics=topics_t)  # weight: select_item_gate
+        fold_in_blocks["text_user_map"] = unit_rows(item_x)
     if choices is None:
         ease = ease_block(export, split, inputs, target=target, rank=spec.ease) if spec.ease else None
     else:
@@ -225,15 +229,19 @@ def fit_routed(
             else None
         )
     if ease is not None:
-        model.set_ease(ease[0], ease[1], 0.0)  # weight: select_item_gate
-    fitted = Fitted(spec, inputs, ModelScorer(model, inputs.adj), model, result=merge_channel_results(results))
+        model.set_ease(ease.users, ease.items, 0.0)  # weight: select_item_gate
+        fold_in_blocks["ease_user_map"] = ease.user_map
+    fitted = Fitted(
+        spec, inputs, ModelScorer(model, inputs.adj), model, result=merge_channel_results(results),
+        knowledge_inputs=knowledge_inputs if model.knowledge_adj is not None else None, fold_in_blocks=fold_in_blocks,
+    )  # fmt: skip
     assert fitted.result is not None
     if choices is None:
         fitted.result.config["item_gate"] = select_item_gate(model, inputs, split)  # sets one prior for all users
     else:
         fitted.result.config["item_gate"] = apply_choices(model, inputs, split, choices)
     if ease is not None and "ease" in fitted.result.config["item_gate"]:
-        fitted.result.config["item_gate"]["ease"]["params"] = ease[2]
+        fitted.result.config["item_gate"]["ease"]["params"] = ease.params
     if "beta" in cold_path:
         model.set_cold_prior_weight(cold_path["beta"])
     fitted.result.config["cold_path"] = cold_path

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from graphrec.train.scorer import PopularityScorer
 
@@ -34,6 +34,7 @@ class Fitted:
         model: The trained torch module of a GNN (its checkpoint); ``None`` for the references.
         result: What training recorded (``None`` for popularity: nothing is trained or chosen).
         metrics: Test metrics per slice (:func:`~graphrec.eval.slices.evaluate_slices`).
+        knowledge_inputs, fold_in_blocks: See below.
     """
 
     spec: ModelSpec
@@ -42,6 +43,11 @@ class Fitted:
     model: CrossScenarioLightGCN | RoutedLightGCN | None = None
     result: TrainResult | None = None
     metrics: dict[str, dict[str, float]] = field(default_factory=dict)
+    knowledge_inputs: Inputs | None = None
+    """A routed model's knowledge channel's graph where it is not ``inputs``'s (a cold path kept without refit)."""
+    fold_in_blocks: dict[str, Any] = field(default_factory=dict)
+    """What a routed model's closed-form blocks need to fold in a user who arrives later (their per-item user
+    maps, :class:`~graphrec.serve.foldin.FoldIn` ``blocks``), set where the blocks are built."""
 
     def score_fn(self) -> ScoreFn:
         """Score function over all items, of the model as it is now (one propagation, kept by the scorer)."""

@@ -19,7 +19,7 @@ import torch
 from graphrec.data.export import to_hetero_data
 from graphrec.data.splits import check_graph_has_no_held_out_edges
 from graphrec.errors import ConfigError
-from graphrec.models.lightgcn import CrossScenarioLightGCN, normalized_adjacency, user_item_mean
+from graphrec.models.lightgcn import CrossScenarioLightGCN, node_degrees, normalized_adjacency, user_item_mean
 from graphrec.models.routed import RoutedLightGCN
 from graphrec.schema import EdgeType, NodeType
 
@@ -59,6 +59,9 @@ class Inputs:
     transfer_pairs: np.ndarray | None = None
     data: HeteroData | None = None
     item_counts: np.ndarray | None = None
+    degree: np.ndarray | None = None
+    """Weighted node degrees ``[users | items | topics]`` of the graph ``adj`` normalises
+    (:func:`~graphrec.models.lightgcn.node_degrees`): a user folded in later is propagated with them."""
 
 
 def build_inputs(
@@ -91,7 +94,7 @@ def build_inputs(
     )
     check_graph_has_no_held_out_edges(data, split)
     has_topic = data[EdgeType.HAS_TOPIC]
-    adj = normalized_adjacency(
+    graph = (
         data[NodeType.USER].num_nodes,
         data[NodeType.ITEM].num_nodes,
         n_topics,
@@ -99,6 +102,7 @@ def build_inputs(
         has_topic.edge_index.numpy() if use_topics else None,
         has_topic.edge_weight.numpy() if use_topics else None,
     )
+    adj = normalized_adjacency(*graph)
     x = data[NodeType.ITEM].x.float() if spec.text else None
     tx = data[NodeType.TOPIC].x.float() if (x is not None and use_topics) else None
     user_items = None
@@ -106,6 +110,7 @@ def build_inputs(
         user_items = user_item_mean(len(export.user_ids), len(export.item_keys), train)
     inputs = Inputs(train, adj, x, tx, n_topics, export.item_scenario == t, t, user_items, data=data)
     inputs.item_counts = np.bincount(train[1], minlength=len(export.item_keys))
+    inputs.degree = node_degrees(*graph)
     if spec.transfer and spec.graph == "merged":
         is_target = inputs.candidates[train[1]]
         n_users = len(export.user_ids)

@@ -20,10 +20,12 @@ import torch
 from graphrec.errors import ConfigError, TrainingDivergedError
 from graphrec.eval.ranking import ScoreFn, dot_product_scores
 from graphrec.results import run_metadata
+from graphrec.train.foldin import fold_in_parts
 
 if TYPE_CHECKING:  # pragma: no cover
     from graphrec.data.export import GraphExport
     from graphrec.data.splits import Split
+    from graphrec.serve.foldin import FoldIn
     from graphrec.train.config import TrainConfig
     from graphrec.train.fitted import Fitted
 
@@ -45,6 +47,8 @@ class RunRecord:
         state: The model's ``state_dict`` (``None`` for a model without weights, or a run read from disk:
             :func:`~graphrec.train.rundir.load_checkpoint` reads it).
         path: The run folder once saved or loaded; ``None`` for a run only in memory.
+        fold_in: How the model embeds a user it has never seen from their items
+            (:class:`~graphrec.serve.foldin.FoldIn`); ``None`` for a run saved without it.
     """
 
     name: str
@@ -62,6 +66,7 @@ class RunRecord:
     slices: dict[str, np.ndarray] = field(default_factory=dict)
     state: dict[str, Any] | None = None
     path: Path | None = None
+    fold_in: FoldIn | None = None
 
     @property
     def has_embeddings(self) -> bool:
@@ -87,6 +92,25 @@ class RunRecord:
         pairs = np.concatenate([self.train, self.val, self.test], axis=1)
         order = np.argsort(pairs[0], kind="stable")
         return pairs[1, order], np.searchsorted(pairs[0, order], np.arange(len(self.user_ids) + 1))
+
+    @cached_property
+    def _item_rows(self) -> dict[tuple[str, str], int]:
+        return {key: k for k, key in enumerate(self.item_keys)}
+
+    @cached_property
+    def _item_rows_by_id(self) -> dict[str, list[int]]:
+        out: dict[str, list[int]] = {}
+        for k, (_, item) in enumerate(self.item_keys):
+            out.setdefault(item, []).append(k)
+        return out
+
+    def item_row(self) -> dict[tuple[str, str], int]:
+        """``{(scenario, raw item id): row}`` (built once per run)."""
+        return self._item_rows
+
+    def item_rows_by_id(self) -> dict[str, list[int]]:
+        """``{raw item id: rows}`` over every scenario (an id may name items of several)."""
+        return self._item_rows_by_id
 
     def user_row(self) -> dict[str, int]:
         """``{raw user id: row}`` (built once per run)."""
@@ -198,4 +222,5 @@ def record_run(
         test=split.test,
         slices=dict(split.slices),
         state=None if fitted.model is None else fitted.model.state_dict(),
+        fold_in=fold_in_parts(fitted, export, width=emb["user"].shape[1]),
     )

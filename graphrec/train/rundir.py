@@ -34,6 +34,7 @@ import torch
 
 from graphrec.errors import ConfigError, GraphRecError, RunFolderError
 from graphrec.home import replace_private
+from graphrec.serve.foldin import FOLD_IN_FILE, FoldIn
 from graphrec.train.curves import plot_curves
 from graphrec.train.record import RunRecord, non_finite, record_run
 
@@ -54,7 +55,7 @@ SPLIT_FILE = "split.npz"
 #: Files every complete run folder holds (``config.json`` is written last).
 REQUIRED_FILES = (CONFIG_FILE, METRICS_FILE, EMBEDDINGS_FILE, SPLIT_FILE)
 #: Every file :func:`save_run` writes.
-RUN_FILES = (CONFIG_FILE, METRICS_FILE, CURVES_FILE, MODEL_FILE, EMBEDDINGS_FILE, SPLIT_FILE)
+RUN_FILES = (CONFIG_FILE, METRICS_FILE, CURVES_FILE, MODEL_FILE, EMBEDDINGS_FILE, SPLIT_FILE, FOLD_IN_FILE)
 _RETRAIN = "pass --run with another run folder, or delete this folder and retrain (`graphrec train`)"
 
 
@@ -151,6 +152,8 @@ def write_run(run_dir: Path, record: RunRecord) -> RunRecord:
     emb = {"user": record.user, "item": record.item, "topic": record.topic}
     save_embeddings(run_dir, emb, user_ids=record.user_ids, item_keys=record.item_keys, topic_ids=record.topic_ids)
     save_split(run_dir, record.train, record.val, record.test, record.slices)
+    if record.fold_in is not None:
+        record.fold_in.save(run_dir)
     _write_json(run_dir / CONFIG_FILE, record.config)  # last: marks the folder complete
     return record
 
@@ -314,6 +317,7 @@ def load_run(run_dir: Path) -> RunRecord:
         val=split["val"],
         test=split["test"],
         slices={k.removeprefix("slice_"): v for k, v in split.items() if k.startswith("slice_")},
+        fold_in=FoldIn.load(run_dir),
     )
     _check_run(run, run_dir)
     return run
