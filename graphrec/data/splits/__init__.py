@@ -51,10 +51,12 @@ from graphrec.data.splits.checks import (
 from graphrec.data.splits.items import coldstart_items
 from graphrec.data.splits.sparse import check_target_fraction, sparse_target
 from graphrec.data.splits.users import (
+    UNSEEN,
     coldstart_transfer,
     no_holdout,
     random_per_user,
     temporal_per_user,
+    unseen_users,
 )
 from graphrec.data.splits.validation import (
     SIMULATED_COLD_PROTOCOLS,
@@ -66,6 +68,7 @@ from graphrec.data.splits.validation import (
 __all__ = [
     "SIMULATED_COLD",
     "SIMULATED_COLD_PROTOCOLS",
+    "UNSEEN",
     "Split",
     "check_graph_has_no_held_out_edges",
     "check_no_leakage",
@@ -86,4 +89,5 @@ __all__ = [
     "simulated_cold_targets",
     "sparse_target",
     "temporal_per_user",
+    "unseen_users",
 ]

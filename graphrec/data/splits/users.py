@@ -80,6 +80,41 @@ def coldstart_transfer(
     return split
 
 
+UNSEEN = "unseen"
+"""Slice name of the users :func:`unseen_users` takes out of the graph."""
+
+
+def unseen_users(split: Split, *, seed: int, fraction: float = 0.5) -> Split:
+    """``split`` with a seeded share of its cold test users taken out of the graph entirely (issue 14's
+    fold-in measure): their training and validation pairs — their whole source history — move to
+    ``dropped``, so no model trains on them or any other pair of theirs; their test pairs stay. Slice
+    ``"unseen"`` holds them, ``"cold"`` the cold users left in the graph (transductive). A user who arrives
+    after training is then folded in from their ``dropped`` pairs (:mod:`graphrec.serve.foldin`).
+
+    Raises:
+        ConfigError: ``split`` has no cold slice, or ``fraction`` is not in (0, 1].
+    """
+    cold = split.slices.get("cold")
+    if cold is None or not len(cold):
+        raise ConfigError("unseen_users needs a split with cold test users (coldstart-transfer)")
+    if not 0 < fraction <= 1:
+        raise ConfigError(f"fraction must be in (0, 1], got {fraction}")
+    rng = np.random.default_rng(seed)
+    unseen = np.sort(rng.permutation(cold)[: max(1, round(len(cold) * fraction))])
+    out_train = np.isin(split.train[0], unseen)
+    out_val = np.isin(split.val[0], unseen)
+    dropped = np.concatenate([split.dropped, split.train[:, out_train], split.val[:, out_val]], axis=1)
+    return Split(
+        train=split.train[:, ~out_train],
+        val=split.val[:, ~out_val],
+        test=split.test,
+        slices={**split.slices, "cold": np.setdiff1d(cold, unseen), UNSEEN: unseen},
+        meta={**split.meta, "unseen_users": len(unseen), "unseen_fraction": fraction},
+        dropped=dropped,
+        cold_hidden=split.cold_hidden[:, ~np.isin(split.cold_hidden[0], unseen)],
+    )
+
+
 def random_per_user(export: GraphExport, *, seed: int, val_fraction: float = 0.1, test_fraction: float = 0.1) -> Split:
     """Per user, a seeded random partition into train / validation / test (users with < 3 interactions train only)."""
     test, val, train = per_user_shares(export.interactions, np.random.default_rng(seed), (test_fraction, val_fraction))
