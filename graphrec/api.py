@@ -41,7 +41,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from graphrec.data.splits import Split
     from graphrec.serve.explain import Explanation
-    from graphrec.serve.recommend import Recommendations
+    from graphrec.serve.foldin import ItemRef
+    from graphrec.serve.recommend import Recommendation, Recommendations
     from graphrec.serve.writeback import WriteBackReport
     from graphrec.store.bolt import GraphStore
     from graphrec.train.fitted import Fitted
@@ -233,6 +234,16 @@ class Run:
         from graphrec.serve.recommend import recommend
 
         return recommend(self.record, list(users), scenario=scenario or self.target, k=k, skip_unknown=skip_unknown)
+
+    def recommend_history(
+        self, history: Sequence[ItemRef], *, scenario: str | None = None, k: int = 10, user_id: str = ""
+    ) -> list[Recommendation]:
+        """Top-``k`` items of ``scenario`` (default: the target) for a user the run has never seen, folded in
+        from ``history`` — ``(scenario or None, item id)`` pairs of any scenario — with the trained weights,
+        no retraining (:func:`graphrec.serve.foldin.recommend_history`)."""
+        from graphrec.serve.foldin import recommend_history
+
+        return recommend_history(self.record, history, scenario=scenario or self.target, k=k, user_id=user_id)
 
     def explain(
         self,

@@ -43,6 +43,14 @@ def evaluate(c: Context, run: Path | None, fmt: str) -> None:
     default=None,
     help="File with one user id per line (optional header 'user_id').",
 )
+@click.option(
+    "--history",
+    "history_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="A new user's history instead of user ids: one 'scenario,item_id' (or 'item_id') per line, any "
+    "scenario; the user is folded in with the trained weights, no retraining.",
+)
 @click.option("-k", "k", default=10, show_default=True, help="Items per user.")
 @click.option(
     "--output",
@@ -54,21 +62,27 @@ def evaluate(c: Context, run: Path | None, fmt: str) -> None:
 @RUN_OPTION
 @click.pass_obj
 def recommend(
-    c: Context, scenario: str | None, user_ids: tuple[str, ...], users_file: Path | None, k: int, output: Path | None,
-    skip_unknown: bool, run: Path | None,
+    c: Context, scenario: str | None, user_ids: tuple[str, ...], users_file: Path | None, history_file: Path | None,
+    k: int, output: Path | None, skip_unknown: bool, run: Path | None,
 ) -> None:  # fmt: skip
-    """Top-K items for users from a trained run; users with no history in the scenario get them too.
+    """Top-K items for users from a trained run; users with no history in the scenario get them too, and so
+    does a user the run has never seen, from a history file (--history).
 
     The table shows each item's title (read from the graph); --output writes ids only."""
     from graphrec import api
-    from graphrec.serve.recommend import read_user_ids
+    from graphrec.serve.foldin import read_history
+    from graphrec.serve.recommend import Recommendations, read_user_ids
 
     ids = list(user_ids) + (read_user_ids(users_file) if users_file else [])
-    if not ids:
-        raise click.UsageError("give --user ID (repeatable) or --users FILE")
+    if bool(ids) == (history_file is not None):
+        raise click.UsageError("give --user ID (repeatable) or --users FILE, or --history FILE for a new user")
     saved = api.load_run(c.run_path(run))
     scenario = scenario or saved.target
-    recs = saved.recommend(ids, scenario=scenario, k=k, skip_unknown=skip_unknown)
+    if history_file is not None:
+        rows = saved.recommend_history(read_history(history_file), scenario=scenario, k=k, user_id="(history)")
+        recs, ids = Recommendations(rows=rows), ["(history)"]
+    else:
+        recs = saved.recommend(ids, scenario=scenario, k=k, skip_unknown=skip_unknown)
     if output is not None:
         output.parent.mkdir(parents=True, exist_ok=True)
         with output.open("w", newline="", encoding="utf-8") as f:
