@@ -17,6 +17,9 @@ Relationships::
     (:User)-[:INTERESTED_IN {score, rank, run}]->(:Topic)
     (:Topic)-[:RELATED_TO {weight, cooccurrence, similarity}]->(:Topic)
 
+Write-back adds ``embedding`` and ``embedding_run`` to users, items and topics, and ``serving_embedding``
+to users and items (maximum-inner-product search through a cosine vector index).
+
 Topic nodes also carry the topic graph's figures: ``balance``, ``bridge_score``,
 ``spread_scenarios`` and ``spread_items`` (parallel lists: items per scenario).
 
@@ -78,6 +81,9 @@ class Prop:
     SPREAD_SCENARIOS: Final = "spread_scenarios"
     SPREAD_ITEMS: Final = "spread_items"
     EMBEDDING: Final = "embedding"
+    #: Users' and items' vectors for maximum-inner-product search through a cosine index
+    #: (:mod:`graphrec.serve.mips`): cosine order over them is the model's dot-product order.
+    SERVING_EMBEDDING: Final = "serving_embedding"
     EMBEDDING_RUN: Final = "embedding_run"
     CREATED: Final = "created"
 
@@ -154,15 +160,24 @@ class VectorIndex:
         label: Node label it applies to.
         property: The list-of-floats property indexed.
         similarity: ``cosine`` or ``euclidean``.
+        quantized: Whether Neo4j may quantize the indexed vectors (its default in 5.26: a quarter of the
+            memory, approximate scores). Off for graphrec's indexes: quantization moves the scores of
+            maximum-inner-product serving vectors, whose cosines lie close together, enough to reorder the
+            model's ranking.
     """
 
     name: str
     label: str
     property: str
     similarity: str = "cosine"
+    quantized: bool = False
 
 
-VECTOR_INDEXES: Final[tuple[VectorIndex, ...]] = (
-    VectorIndex("graphrec_item_embedding", Label.ITEM, Prop.EMBEDDING),
-    VectorIndex("graphrec_topic_embedding", Label.TOPIC, Prop.EMBEDDING),
-)
+#: Cosine over items' learned embeddings: "similar items".
+ITEM_EMBEDDING_INDEX: Final = VectorIndex("graphrec_item_embedding", Label.ITEM, Prop.EMBEDDING)
+#: Cosine over topics' learned embeddings.
+TOPIC_EMBEDDING_INDEX: Final = VectorIndex("graphrec_topic_embedding", Label.TOPIC, Prop.EMBEDDING)
+#: Cosine over items' serving vectors, queried with a user's serving vector: the model's ranking.
+ITEM_SERVING_INDEX: Final = VectorIndex("graphrec_item_serving", Label.ITEM, Prop.SERVING_EMBEDDING)
+
+VECTOR_INDEXES: Final[tuple[VectorIndex, ...]] = (ITEM_EMBEDDING_INDEX, TOPIC_EMBEDDING_INDEX, ITEM_SERVING_INDEX)

@@ -3,6 +3,11 @@
 ``(:User)-[:INTERESTED_IN {score, rank, run}]->(:Topic)`` affinities, and vector indexes where the store
 has them (Neo4j; ArcadeDB's Cypher has none).
 
+Users and items also get ``serving_embedding``, the maximum-inner-product transform of their embedding
+(:mod:`graphrec.serve.mips`), indexed by cosine on Neo4j (``graphrec_item_serving``), so Neo4j's own
+vector search ranks items as the model does (:data:`graphrec.store.cypher.RECOMMEND_BY_VECTOR_SEARCH`);
+the plain ``embedding`` and its index stay for "similar items" (:data:`graphrec.store.cypher.SIMILAR_ITEMS`).
+
 Rewriting replaces the previous run's edges (RECOMMENDED into the same scenario, all INTERESTED_IN),
 so the graph holds one current result and re-running is idempotent.
 """
@@ -15,7 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from graphrec.schema import VECTOR_INDEXES
+from graphrec.schema import ITEM_EMBEDDING_INDEX, ITEM_SERVING_INDEX, TOPIC_EMBEDDING_INDEX, VECTOR_INDEXES, Prop
+from graphrec.serve.mips import serving_vectors
 from graphrec.serve.recommend import recommend
 from graphrec.store import cypher
 
@@ -37,6 +43,8 @@ class WriteBackReport:
     interested_in: int = 0
     replaced_interested_in: int = 0
     vector_indexes: list[str] = field(default_factory=list)
+    #: ``M`` of the serving vectors (the largest item norm); ``None`` when none were written.
+    serving_max_norm: float | None = None
     notes: list[str] = field(default_factory=list)
 
 
@@ -96,15 +104,26 @@ def write_back(
     if not run.has_embeddings:
         report.notes.append(f"a {run.config['model']['name']} run ranks without embeddings: none to write")
     else:
+        serving = serving_vectors(run.user, run.item)
+        report.serving_max_norm = serving.max_norm
         report.embeddings["user"] = store.write_batches(
             cypher.SET_USER_EMBEDDINGS,
-            ({"id": u, "embedding": run.user[k_].tolist(), "run": name} for k_, u in enumerate(run.user_ids)),
+            (
+                {"id": u, "embedding": run.user[k_].tolist(), "serving": serving.user[k_].tolist(), "run": name}
+                for k_, u in enumerate(run.user_ids)
+            ),
             batch_size=batch_size,
         ).rows
         report.embeddings["item"] = store.write_batches(
             cypher.SET_ITEM_EMBEDDINGS,
             (
-                {"scenario": s, "id": i, "embedding": run.item[k_].tolist(), "run": name}
+                {
+                    "scenario": s,
+                    "id": i,
+                    "embedding": run.item[k_].tolist(),
+                    "serving": serving.item[k_].tolist(),
+                    "run": name,
+                }
                 for k_, (s, i) in enumerate(run.item_keys)
             ),
             batch_size=batch_size,
@@ -166,15 +185,30 @@ def write_back(
             f"vector indexes not created: {caps.agent} has no Cypher vector index; embeddings are stored as "
             "properties. Use Neo4j 5.26+ for vector search."
         )
+        if run.has_embeddings:
+            report.notes.append(
+                f"serving vectors ({Prop.SERVING_EMBEDDING}) written for maximum-inner-product search, but "
+                f"{caps.agent} cannot index them through Cypher: rank by the model's dot product with the "
+                "brute-force query graphrec.store.cypher.RECOMMEND_BY_DOT_PRODUCT (a scan of the scenario's items; "
+                "README, 'Vector search in Cypher'), or use Neo4j for an indexed search"
+            )
     else:
-        # topic embeddings are stored (and indexed) only for the run's own topic nodes
-        dims = {"Item": run.item.shape[1], "Topic": run.topic.shape[1] if len(run.topic_ids) else 0}
+        # topic embeddings are stored (and indexed) only for the run's own topic nodes; no serving vectors
+        # (or any embedding) for a ranking-only run
+        item_dim = run.item.shape[1] if run.has_embeddings else 0
+        dims = {
+            ITEM_EMBEDDING_INDEX.name: item_dim,
+            TOPIC_EMBEDDING_INDEX.name: run.topic.shape[1] if len(run.topic_ids) else 0,
+            ITEM_SERVING_INDEX.name: item_dim + 1 if item_dim else 0,
+        }
         for ix in VECTOR_INDEXES:
-            dim = dims.get(ix.label, 0)
+            dim = dims.get(ix.name, 0)
             if dim < 1:
                 continue
             existing = store.read(cypher.VECTOR_INDEX_DIMENSIONS, {"name": ix.name})
-            if existing and existing[0]["dimensions"] != dim:
+            if existing and (
+                existing[0]["dimensions"] != dim or existing[0]["quantization"] not in (None, ix.quantized)
+            ):  # another run's width, or quantized as before graphrec turned it off: rebuilt as defined
                 store.execute_write(cypher.drop_index(ix.name), {})
             store.execute_write(cypher.create_vector_index(ix), {"dimensions": dim})
             report.vector_indexes.append(ix.name)

@@ -4,7 +4,8 @@
 * :mod:`~graphrec.store.cypher.ingest`: batched merges of the ingest, the store marker, recounts;
 * :mod:`~graphrec.store.cypher.topics`: item texts, topics, the topic graph (the knowledge layer);
 * :mod:`~graphrec.store.cypher.export`: the graph read into PyG;
-* :mod:`~graphrec.store.cypher.writeback`: embeddings, recommendations, learned topic affinities, vector indexes;
+* :mod:`~graphrec.store.cypher.writeback`: embeddings, recommendations, learned topic affinities, vector indexes,
+  the recipes: recommend by vector search or dot product, similar items;
 * :mod:`~graphrec.store.cypher.explain`: the paths behind a recommendation;
 * :mod:`~graphrec.store.cypher.page`: the service page's topic map;
 * :mod:`~graphrec.store.cypher.serve`: the service's readiness probe and a user's learned topics;
@@ -89,6 +90,8 @@ from graphrec.store.cypher.writeback import (
     CREATE_RECOMMENDED,
     DELETE_INTERESTED_IN_BATCH,
     DELETE_RECOMMENDED_BATCH,
+    RECOMMEND_BY_DOT_PRODUCT,
+    RECOMMEND_BY_VECTOR_SEARCH,
     SET_ITEM_EMBEDDINGS,
     SET_TOPIC_EMBEDDINGS,
     SET_USER_EMBEDDINGS,
@@ -134,6 +137,8 @@ __all__ = [
     "PING",
     "QUICKSTART_BRIDGING",
     "QUICKSTART_LEARNED_TOPICS",
+    "RECOMMEND_BY_DOT_PRODUCT",
+    "RECOMMEND_BY_VECTOR_SEARCH",
     "RECOUNT_INTERACTIONS",
     "RECOUNT_ITEMS",
     "RECOUNT_SCENARIOS",
