@@ -79,4 +79,5 @@ def serve(c: Context, run: Path | None, host: str, port: int, no_store: bool, ac
     finally:
         if store is not None:
             store.close()
-    click.echo(f"stopped ({signal.Signals(stopped[0]).name if stopped else 'shutdown'}); store closed", err=True)
+    why = signal.Signals(stopped[0]).name if stopped else "shutdown"
+    click.echo(f"stopped ({why}); {'no store' if store is None else 'store closed'}", err=True)
