@@ -51,12 +51,19 @@ class ChannelFoldIn:
         id_map: float32 ``[dim, dim]``: ridge map from a user's propagated part ``Σ_{l≥1} eˡ`` to its layer-0
             ID embedding, or ``None`` for a channel without user IDs.
         items_mean: Layer 0 includes the mean of the user's items' layer 0 (users ``"items"`` / ``"id+items"``).
+        item_proj: float32 ``[dim, d_text]``: the trained projection of item text features into layer 0 (a
+            channel with text features; ``None`` otherwise): how an item added after training is embedded.
+        topic_layers: float32 ``[L, num_topics, dim]``: the topics' layers ``0 … L−1`` (a channel with topics).
+        topic_inv_sqrt_degree: float32 ``[num_topics]``: ``1/√d_t`` of the trained graph.
     """
 
     item_layers: np.ndarray
     inv_sqrt_degree: np.ndarray
     id_map: np.ndarray | None = None
     items_mean: bool = False
+    item_proj: np.ndarray | None = None
+    topic_layers: np.ndarray | None = None
+    topic_inv_sqrt_degree: np.ndarray | None = None
 
     @property
     def dim(self) -> int:
@@ -104,8 +111,11 @@ class FoldIn:
         blocks: Optional arrays: ``bridge_source_items`` (int64 item rows of the bridge's source columns),
             ``bridge_proj`` (float32 ``[n_source, r]``), ``bridge_source_ease`` (``[n_source, n_source]``, with
             ``bridge_gamma`` > 0), ``ease_user_map`` (``[num_items, r]``: a warm user sums its items' rows),
-            ``text_user_map`` (``[num_items, d]``: a user is the mean of its items' unit text vectors).
+            ``text_user_map`` (``[num_items, d]``: a user is the mean of its items' unit text vectors),
+            ``text_scenario_means`` (``[len(scenarios), d]``: each scenario's mean unit text vector, which the
+            text block's items are centred on).
         bridge_gamma: The bridge's source smoothing ``γ``.
+        scenarios: The graph's scenarios, in the order of ``text_scenario_means``.
     """
 
     kind: str
@@ -115,6 +125,7 @@ class FoldIn:
     weights: dict[str, float] = field(default_factory=dict)
     blocks: dict[str, np.ndarray] = field(default_factory=dict)
     bridge_gamma: float = 0.0
+    scenarios: tuple[str, ...] = ()
 
     def is_cold(self, items: np.ndarray) -> bool:
         """Whether a history of item rows ``items`` has no target item (the cold route)."""
@@ -183,13 +194,15 @@ class FoldIn:
             "target_items": self.target_items,
             "bridge_gamma": np.array(self.bridge_gamma),
             "weights": np.array(sorted(self.weights.items()), dtype=object).astype(str),
+            "scenarios": np.array(self.scenarios, dtype=str),
         }
         for name, ch in self.channels.items():
             arrays[f"channel/{name}/item_layers"] = ch.item_layers
             arrays[f"channel/{name}/inv_sqrt_degree"] = ch.inv_sqrt_degree
             arrays[f"channel/{name}/items_mean"] = np.array(ch.items_mean)
-            if ch.id_map is not None:
-                arrays[f"channel/{name}/id_map"] = ch.id_map
+            for part in ("id_map", "item_proj", "topic_layers", "topic_inv_sqrt_degree"):
+                if getattr(ch, part) is not None:
+                    arrays[f"channel/{name}/{part}"] = getattr(ch, part)
         for name, value in self.blocks.items():
             arrays[f"block/{name}"] = value
         path = run_dir / FOLD_IN_FILE
@@ -229,12 +242,16 @@ class FoldIn:
                     inv_sqrt_degree=p["inv_sqrt_degree"],
                     id_map=p.get("id_map"),
                     items_mean=bool(p["items_mean"]),
+                    item_proj=p.get("item_proj"),
+                    topic_layers=p.get("topic_layers"),
+                    topic_inv_sqrt_degree=p.get("topic_inv_sqrt_degree"),
                 )
                 for name, p in channels.items()
             },
             weights={k: float(v) for k, v in data["weights"].tolist()},
             blocks=blocks,
             bridge_gamma=float(data["bridge_gamma"]),
+            scenarios=tuple(data["scenarios"].tolist()) if "scenarios" in data else (),
         )
 
 

@@ -219,7 +219,10 @@ def fit_routed(
     if spec.text_block and item_x is not None and (choices is None or choices.text):
         users_t, items_t, topics_t = text_block(export, inputs, item_x)
         model.set_text(users_t, items_t, 0.0, topics=topics_t)  # weight: select_item_gate
-        fold_in_blocks["text_user_map"] = unit_rows(item_x)
+        unit = unit_rows(item_x)
+        fold_in_blocks["text_user_map"] = unit
+        fold_in_blocks["text_scenario_means"] = np.stack([scenario_mean(unit, export.item_scenario == s)
+                                                          for s in range(len(export.scenarios))])  # fmt: skip
     if choices is None:
         ease = ease_block(export, split, inputs, target=target, rank=spec.ease) if spec.ease else None
     else:
@@ -246,6 +249,11 @@ def fit_routed(
         model.set_cold_prior_weight(cold_path["beta"])
     fitted.result.config["cold_path"] = cold_path
     return fitted
+
+
+def scenario_mean(unit: np.ndarray, of: np.ndarray) -> np.ndarray:
+    """The mean of ``unit``'s rows in the bool mask ``of`` (zeros where it is empty)."""
+    return unit[of].mean(0) if of.any() else np.zeros(unit.shape[1], dtype=unit.dtype)
 
 
 def merge_channel_results(results: dict[str, TrainResult]) -> TrainResult:

@@ -51,8 +51,12 @@ def channel_fold_in(
     with torch.inference_mode():
         layers = [h.cpu().numpy() for h in model.layers(adj)]
     item_layers = np.stack([h[nu : nu + ni] for h in layers[:-1]]).astype(np.float32)
-    d = degree[nu : nu + ni].astype(np.float64)
-    inv_sqrt = np.where(d > 0, 1.0 / np.sqrt(np.where(d > 0, d, 1.0)), 1.0).astype(np.float32)
+    inv_sqrt = _inv_sqrt(degree[nu : nu + ni])
+    topic_layers = topic_inv_sqrt = None
+    if model.num_topics:
+        topic_layers = np.stack([h[nu + ni :] for h in layers[:-1]]).astype(np.float32)
+        topic_inv_sqrt = _inv_sqrt(degree[nu + ni :])
+    item_proj = None if model.item_proj is None else model.item_proj.weight.detach().cpu().numpy().astype(np.float32)
     id_map = None
     if model.user_emb is not None:
         has_edges = degree[:nu] > 0
@@ -62,7 +66,16 @@ def channel_fold_in(
         propagated = np.sum([h[:nu][users] for h in layers[1:]], axis=0)
         ids = model.user_emb.weight.detach().cpu().numpy()[users]
         id_map = fit_id_map(propagated, ids)
-    return ChannelFoldIn(item_layers, inv_sqrt, id_map, items_mean=model.user_items is not None)
+    return ChannelFoldIn(
+        item_layers, inv_sqrt, id_map, items_mean=model.user_items is not None, item_proj=item_proj,
+        topic_layers=topic_layers, topic_inv_sqrt_degree=topic_inv_sqrt,
+    )  # fmt: skip
+
+
+def _inv_sqrt(degree: np.ndarray) -> np.ndarray:
+    """``1/√d`` (float32), 1 where ``d`` is 0 (a node without edges: a new user's edge is its only one)."""
+    d = degree.astype(np.float64)
+    return np.where(d > 0, 1.0 / np.sqrt(np.where(d > 0, d, 1.0)), 1.0).astype(np.float32)
 
 
 def fold_in_parts(fitted: Fitted, export: GraphExport, *, width: int) -> FoldIn | None:
@@ -75,7 +88,11 @@ def fold_in_parts(fitted: Fitted, export: GraphExport, *, width: int) -> FoldIn 
     target = np.asarray(fitted.inputs.candidates, dtype=bool)
     model = fitted.model
     if model is None:
-        return FoldIn("ranking", width, target) if fitted.popularity is not None else None
+        return (
+            FoldIn("ranking", width, target, scenarios=tuple(export.scenarios))
+            if fitted.popularity is not None
+            else None
+        )
     inputs = fitted.inputs
     assert inputs.degree is not None  # build_inputs sets it
     if isinstance(model, RoutedLightGCN):
@@ -109,10 +126,11 @@ def fold_in_parts(fitted: Fitted, export: GraphExport, *, width: int) -> FoldIn 
             logger.warning("no fold-in for run: the model's %s block(s) have no user map", missing)
             return None
         gamma = float(fitted.fold_in_blocks.get("bridge_gamma", 0.0)) if present["bridge"] else 0.0
-        return FoldIn("routed", width, target, channels, weights, blocks, bridge_gamma=gamma)
+        scenarios = tuple(export.scenarios)
+        return FoldIn("routed", width, target, channels, weights, blocks, bridge_gamma=gamma, scenarios=scenarios)
     try:
         channel = channel_fold_in(model, inputs.adj, inputs.degree, np.ones(model.num_users, dtype=bool))
     except ValueError as e:
         logger.warning("no fold-in for %s: %s", fitted.spec.name, e)
         return None
-    return FoldIn("single", width, target, {"model": channel})
+    return FoldIn("single", width, target, {"model": channel}, scenarios=tuple(export.scenarios))

@@ -9,11 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from graphrec.data.splits import coldstart_transfer
+from graphrec.data.splits import coldstart_items, coldstart_transfer
 from graphrec.errors import ConfigError, InputDataError
 from graphrec.models.presets import model_spec
 from graphrec.models.text_knn import unit_rows
 from graphrec.serve.foldin import fold_in_user, recommend_history
+from graphrec.serve.refresh import add_items, item_vectors
 from graphrec.train.blocks import ease_block, text_block
 from graphrec.train.config import TrainConfig
 from graphrec.train.fit import fit
@@ -113,3 +114,37 @@ def test_bad_histories_are_named(trained: tuple) -> None:
     without = dataclasses.replace(record, fold_in=None)
     with pytest.raises(ConfigError, match="cannot fold in"):
         recommend_history(without, [("movies", "m00")], scenario="books")
+
+
+def test_items_added_after_training_get_the_vector_the_model_gives_an_item_without_interactions() -> None:
+    export, x = toy_export()
+    split = coldstart_items(export, target="books", seed=0)
+    fitted = fit(export, split, model_spec("graphrec", dim=8, ease=16), CONFIG, target="books", item_x=x)
+    record = record_run(fitted, export, split, CONFIG, name="toy-items", target="books", source="movies")
+    counts = np.bincount(split.train[1], minlength=len(export.item_keys))
+    new = np.flatnonzero((counts == 0) & record.scenario_mask("books"))  # held out: text and topics only
+    assert len(new) >= 3
+    on = np.isin(export.has_topic[0], new)
+    position = {int(i): k for k, i in enumerate(new)}
+    edges = np.array([[position[int(i)] for i in export.has_topic[0, on]], export.has_topic[1, on]])
+    scen = export.item_scenario[new]
+    vectors, _ = item_vectors(
+        record.fold_in,
+        scen,
+        np.ones(len(new), bool),
+        x[new],
+        topic_edges=edges,
+        topic_weight=export.has_topic_weight[on],
+    )
+    np.testing.assert_allclose(vectors, record.item[new], rtol=1e-4, atol=1e-5)
+    # add_items appends them (rows after the trained ones) and a history may name them
+    keys = [("books", f"new{k}") for k in range(len(new))]
+    grown_run = add_items(record, keys, x[new], topic_edges=edges, topic_weight=export.has_topic_weight[on])
+    assert grown_run.item_keys[-len(new) :] == keys and len(grown_run.item) == len(record.item) + len(new)
+    np.testing.assert_allclose(grown_run.item[-len(new) :], record.item[new], rtol=1e-4, atol=1e-5)
+    top = recommend_history(grown_run, [("movies", "m00"), ("books", "new0")], scenario="books", k=60)
+    assert "new0" not in {r.item_id for r in top} and {"new1", "new2"} <= {r.item_id for r in top}
+    with pytest.raises(ConfigError, match="already in run"):
+        add_items(grown_run, keys[:1], x[new[:1]])
+    with pytest.raises(ConfigError, match="not in run"):
+        add_items(record, [("music", "x")], x[:1])
