@@ -43,6 +43,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from graphrec.serve.explain import Explanation
     from graphrec.serve.foldin import ItemRef
     from graphrec.serve.recommend import Recommendation, Recommendations
+    from graphrec.serve.refresh import RefreshReport
     from graphrec.serve.writeback import WriteBackReport
     from graphrec.store.bolt import GraphStore
     from graphrec.train.fitted import Fitted
@@ -262,6 +263,30 @@ class Run:
         return explain(
             store, user=user, scenario=scenario or self.target, item=item, from_scenario=from_scenario, limit=limit
         )
+
+    def refresh(self, store: GraphStore, *, home: str | Path | None = None) -> RefreshReport:
+        """Add the items of the graph that arrived after training (ingested, then ``embed``-ed) to this run, in
+        memory and — where the run has a folder — on disk, so they are recommended without retraining
+        (:func:`graphrec.serve.refresh.refresh_run`; the folder's ``config.json`` records each refresh).
+
+        Raises:
+            ConfigError: The run has no fold-in parts (retrain it), or no item features exist (``embed``).
+        """
+        from graphrec.data.export import export_graph
+        from graphrec.features import ItemFeatures
+        from graphrec.serve.refresh import refresh_run
+        from graphrec.train.rundir import write_run
+
+        path = features_file(resolve_home(home))
+        if not path.exists():
+            raise ConfigError(f"no item features at {path}; run `graphrec embed` after ingesting the new items")
+        grown, report = refresh_run(self.record, export_graph(store), ItemFeatures.load(path))
+        if report.added:
+            entry = {"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "items_added": len(report.added)}
+            config = {**grown.config, "refreshed": [*grown.config.get("refreshed", []), entry]}
+            grown = dataclasses.replace(grown, config=config)
+            self.record = write_run(grown.path, grown) if grown.path is not None else grown
+        return report
 
     def evaluate(self) -> dict[str, dict[str, float]]:
         """Recompute the full-ranking test metrics per slice from the embeddings and the split.

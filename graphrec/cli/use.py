@@ -131,3 +131,33 @@ def explain(
         click.echo(json.dumps(dataclasses.asdict(ex), indent=2, default=str))
     else:
         display.print_explanation(ex)
+
+
+@click.command()
+@RUN_OPTION
+@click.pass_obj
+def refresh(c: Context, run: Path | None) -> None:
+    """Make items ingested after training servable without retraining: each gets the vector the model gives an
+    item nobody has interacted with (its text through the trained projection, its topics), appended to the run.
+
+    Ingest the new items and run `graphrec embed` (and `graphrec topics` for topic edges) first; a running
+    `graphrec serve` picks the refreshed run up on POST /reload."""
+    from graphrec import api
+
+    saved = api.load_run(c.run_path(run))
+    with c.open_store(ensure_schema=False) as store:
+        report = saved.refresh(store, home=c.home)
+    click.echo(f"run {saved.name}: {len(report.added)} new item(s) added", nl=False)
+    click.echo(f" ({report.without_topics} without topic edges: placed by their text)" if report.added else "")
+    if report.without_features:
+        click.secho(
+            f"skipped {len(report.without_features)} new item(s) without text features (e.g. "
+            f"{report.without_features[:3]}): run `graphrec embed`, then refresh again",
+            fg="yellow", err=True,
+        )  # fmt: skip
+    if report.unknown_topic_edges:
+        click.secho(
+            f"{report.unknown_topic_edges} topic edge(s) of the new items lead to topics made after training: "
+            "not used until the next training",
+            fg="yellow", err=True,
+        )  # fmt: skip
