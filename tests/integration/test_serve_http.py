@@ -26,6 +26,7 @@ import numpy as np
 import pytest
 
 from graphrec.serve.explain import explain
+from graphrec.serve.foldin import recommend_history
 from graphrec.serve.recommend import item_titles, recommend
 from graphrec.store.arcade_process import free_port
 from graphrec.store.connect import StoreConfig, open_store
@@ -157,6 +158,29 @@ def test_recommend_equals_the_library(served: Served) -> None:
         _same_ranking(result["items"], _expected(run, result["user"], "books", 5))
     status, body = served.call("POST", "/recommend", {"users": [users[0], "nobody"], "k": 3, "skip_unknown": True})
     assert status == 200 and body["unknown_users"] == ["nobody"] and len(body["results"]) == 1
+
+
+def test_a_new_user_by_history_is_folded_in(served: Served) -> None:
+    """POST /recommend with a history answers as graphrec.serve.foldin does for the same run."""
+    run = served.run_a
+    assert run.fold_in is not None
+    cold = int(run.slices["cold"][0])
+    pairs = np.concatenate([run.train, run.val, run.test], axis=1)
+    movies = sorted(run.item_keys[i][1] for u, i in pairs.T.tolist() if u == cold and run.item_keys[i][0] == "movies")
+    history = [("movies", m) for m in movies[:-1]] + [(None, movies[-1])]  # the last one by its id alone
+    want = recommend_history(run, history, scenario="books", k=6)
+    status, body = served.call("POST", "/recommend", {"history": [{"scenario": s, "item": i} for s, i in history],
+                                                      "k": 6})  # fmt: skip
+    assert status == 200, body
+    assert body["run"] == run.name and body["scenario"] == "books" and len(body["results"]) == 1
+    result = body["results"][0]
+    assert result["user"] is None
+    _same_ranking(result["items"], [(r.item_id, r.score) for r in want])
+    assert all(i["title"] for i in result["items"])
+    status, body = served.call("POST", "/recommend", {"history": [{"scenario": "movies", "item": "m9999"}]})
+    assert status == 422 and "not in run" in body["detail"] and "movies:m9999" in body["detail"]
+    status, body = served.call("POST", "/recommend", {"history": []})
+    assert status == 422 and '"history" is empty' in body["detail"]
 
 
 def test_explain_similar_items_and_topics(served: Served) -> None:
