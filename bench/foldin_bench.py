@@ -1,8 +1,9 @@
 """Fold-in of users who arrive after training (issue 14): whole users held out of the graph before training,
 folded in from their source history, against the transductive cold users of the same split.
 
-    .venv/bin/python bench/foldin_bench.py --pair movies-books --seeds 0 1 2
-    .venv/bin/python bench/foldin_bench.py --table          # the table again, from the JSON
+    .venv/bin/python bench/foldin_bench.py users --pair movies-books --seeds 0 1 2
+    .venv/bin/python bench/foldin_bench.py items --pair movies-books --seeds 0 1 2   # items (refresh)
+    .venv/bin/python bench/foldin_bench.py users --table          # the table again, from the JSON
 
 Per seed, one ``graphrec`` training on the coldstart-transfer split of the pair with a seeded half of its
 cold test users taken out of the graph entirely (:func:`graphrec.data.splits.unseen_users`: their source
@@ -17,7 +18,9 @@ NDCG@20 by full ranking over every target item (their history excluded) on:
   embedding: isolates the fold-in's approximation from the choice of users);
 * ``popularity`` on both halves (training counts), for scale.
 
-Results go to ``bench/results/foldin_<pair>.json`` after every seed (a rerun skips seeds already there);
+``items``: the same for catalogue items added after training (:func:`evaluate_items_seed`), against
+popularity and text kNN. Results go to ``bench/results/foldin_<pair>.json`` / ``foldin_items_<pair>.json``
+after every seed (a rerun skips seeds already there);
 timings are not asserted anywhere.
 """
 
@@ -120,15 +123,107 @@ def evaluate_seed(pair: str, seed: int, *, lr: float, dim: int) -> dict[str, Any
     }  # fmt: skip
 
 
-def print_table(runs: list[dict[str, Any]]) -> None:
+ITEM_ROWS = (
+    ("unseen_refresh", "items added after training (refresh: text + topics)"),
+    ("unseen_text_only", "the same items, text only (no topic edges)"),
+    ("cold_transductive", "transductive cold items (in the graph, no interactions)"),
+    ("unseen_popularity", "popularity, added items"),
+    ("unseen_text_knn", "text kNN, added items"),
+    ("cold_text_knn", "text kNN, transductive cold items"),
+)
+
+
+def evaluate_items_seed(pair: str, seed: int, *, lr: float, dim: int) -> dict[str, Any]:
+    """One seed of the cold-item fold-in: a coldstart-items split whose test items are split in two halves;
+    the *added* half is out of the graph (no topic edge: an isolated node influences nothing, and it has no
+    interaction), the other half stays (topic edges, no interaction: transductive). After training, the
+    added half gets its vectors as ``graphrec refresh`` gives them (text through the trained projection, its
+    topic edges from the graph now). Each half is ranked among its own items (the protocol's
+    ``held-out-items`` ranking), its test pairs found."""
+    import dataclasses
+
+    import numpy as np
+    import torch
+    from knowledge_bench import PAIRS, load_pair
+
+    from graphrec.data.splits import coldstart_items
+    from graphrec.eval.ranking import evaluate_ranking, group_by_user
+    from graphrec.models.presets import model_spec
+    from graphrec.models.text_knn import text_profiles
+    from graphrec.serve.refresh import item_vectors
+    from graphrec.train.config import TrainConfig
+    from graphrec.train.fit import fit
+    from graphrec.train.record import record_run
+
+    p = PAIRS[pair]
+    export, item_x, _ = load_pair(pair)
+    split = coldstart_items(export, target=p["target"], seed=seed)
+    test_items = np.unique(split.test[1])
+    rng = np.random.default_rng(seed)
+    added = np.sort(rng.permutation(test_items)[: len(test_items) // 2])
+    kept = np.setdiff1d(test_items, added)
+    cut = np.isin(export.has_topic[0], added)
+    graph = dataclasses.replace(
+        export, has_topic=export.has_topic[:, ~cut], has_topic_weight=export.has_topic_weight[~cut]
+    )
+    config = TrainConfig(seed=seed, lr=lr)
+    started = time.perf_counter()
+    fitted = fit(graph, split, model_spec("graphrec", dim=dim), config, target=p["target"], item_x=item_x)
+    seconds = time.perf_counter() - started
+    record = record_run(
+        fitted, graph, split, config, name=f"foldin-items-{pair}-{seed}", target=p["target"], source=None
+    )
+    assert record.fold_in is not None
+    position = {int(i): k for k, i in enumerate(added)}
+    on = np.isin(export.has_topic[0], added) & np.isin(export.topic_ids, record.topic_ids)[export.has_topic[1]]
+    edges = np.array([[position[int(i)] for i in export.has_topic[0, on]], export.has_topic[1, on]])
+    target = np.ones(len(added), dtype=bool)
+    refreshed, _ = item_vectors(record.fold_in, export.item_scenario[added], target, item_x[added],
+                                topic_edges=edges, topic_weight=export.has_topic_weight[on])  # fmt: skip
+    text_only, _ = item_vectors(record.fold_in, export.item_scenario[added], target, item_x[added])
+    users = torch.from_numpy(record.user)
+    exclude = group_by_user(split.train)
+    counts = torch.from_numpy(np.bincount(split.train[1], minlength=len(export.item_keys)).astype(np.float32))
+    text_users, text_items = text_profiles(split.train, item_x, len(export.user_ids))
+
+    def metrics(items: np.ndarray, vectors: np.ndarray | str) -> dict[str, float]:
+        test = split.test[:, np.isin(split.test[1], items)]
+        candidates = np.zeros(len(export.item_keys), dtype=bool)
+        candidates[items] = True
+        if isinstance(vectors, str):
+            if vectors == "popularity":
+                score = lambda rows: counts.expand(len(rows), -1)  # noqa: E731
+            else:
+                score = lambda rows: text_users[rows] @ text_items.T  # noqa: E731
+        else:
+            item = torch.from_numpy(record.item.copy())
+            item[torch.from_numpy(items)] = torch.from_numpy(vectors)
+            score = lambda rows: users[rows] @ item.T  # noqa: E731
+        out = evaluate_ranking(score, test, exclude, candidates, ks=(20,))["all"]
+        return {m: out[m] for m in METRICS} | {"users": out["users"]}
+
+    return {
+        "pair": pair, "seed": seed, "lr": lr, "dim": dim, "seconds": seconds,
+        "added_items": len(added), "cold_items": len(kept), "added_topic_edges": int(on.sum()),
+        "unseen_refresh": metrics(added, refreshed),
+        "unseen_text_only": metrics(added, text_only),
+        "cold_transductive": metrics(kept, record.item[kept]),
+        "unseen_popularity": metrics(added, "popularity"),
+        "unseen_text_knn": metrics(added, "text-knn"),
+        "cold_text_knn": metrics(kept, "text-knn"),
+        "graphrec_test": fitted.metrics,
+    }  # fmt: skip
+
+
+def print_table(runs: list[dict[str, Any]], rows: tuple[tuple[str, str], ...] = ROWS) -> None:
     for pair in sorted({r["pair"] for r in runs}):
         mine = [r for r in runs if r["pair"] == pair]
         seeds = sorted(r["seed"] for r in mine)
-        print(f"\n{pair}, seeds {seeds}: mean ± sd over seeds (users per seed: "
-              f"{mine[0]['unseen_users']} unseen, {mine[0]['cold_users']} transductive cold)")  # fmt: skip
+        counts = {k: v for k, v in mine[0].items() if k.endswith(("_users", "_items"))}
+        print(f"\n{pair}, seeds {seeds}: mean ± sd over seeds ({counts} per seed)")
         print(f"| {'':48} | Recall@20 | NDCG@20 |")
         base = {m: statistics.mean(r["cold_transductive"][m] for r in mine) for m in METRICS}
-        for key, label in ROWS:
+        for key, label in rows:
             cells = []
             for m in METRICS:
                 values = [r[key][m] for r in mine]
@@ -141,24 +236,26 @@ def main(argv: list[str] | None = None) -> None:
     from knowledge_bench import PAIRS
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("what", nargs="?", choices=("users", "items"), default="users")
     ap.add_argument("--pair", choices=sorted(PAIRS), default="movies-books")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--lr", type=float, default=0.005)
     ap.add_argument("--dim", type=int, default=64)
     ap.add_argument("--table", action="store_true", help="print the table from the JSON and stop")
     args = ap.parse_args(argv)
-    path = results_file(args.pair)
+    path = results_file(args.pair if args.what == "users" else f"items_{args.pair}")
+    evaluate = evaluate_seed if args.what == "users" else evaluate_items_seed
     data = json.loads(path.read_text()) if path.exists() else {"runs": []}
     if not args.table:
         for seed in args.seeds:
             if any(r["seed"] == seed and r["lr"] == args.lr and r["dim"] == args.dim for r in data["runs"]):
                 continue
-            run = evaluate_seed(args.pair, seed, lr=args.lr, dim=args.dim)
+            run = evaluate(args.pair, seed, lr=args.lr, dim=args.dim)
             data["runs"].append(run)
             data["meta"] = run_metadata(run="foldin_bench", command=["bench/foldin_bench.py", *(argv or [])])
             path.write_text(json.dumps(data, indent=2, default=str))
-            print(f"seed {seed}: unseen fold-in {run['unseen_foldin']}, transductive cold {run['cold_transductive']}")
-    print_table(data["runs"])
+            print(f"seed {seed}: { ({k: v for k, v in run.items() if k.startswith(('unseen', 'cold'))}) }")
+    print_table(data["runs"], ROWS if args.what == "users" else ITEM_ROWS)
 
 
 if __name__ == "__main__":
