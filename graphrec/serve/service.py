@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -42,6 +42,12 @@ MAX_BATCH = 1000
 SCORE_BLOCK = 8_000_000
 #: Item ids per title query when a run is loaded.
 TITLE_BATCH = 5_000
+#: Blocks of single-user rankings scored at the same time (:class:`Coalescer`). One: the requests that
+#: wait meanwhile make the next block larger, which costs less than two blocks competing for memory
+#: bandwidth (measured on 2 shared cores, BENCHMARKS.md); the event loop and batch requests use the other core.
+LANES = 1
+#: Most single-user requests one lane scores in one matrix product.
+COALESCE = 64
 
 
 class NotFoundError(InputDataError):
@@ -95,9 +101,83 @@ def _top(scores: np.ndarray, k: int) -> np.ndarray:
     kk = min(k, n)
     if kk < 1:
         return np.zeros(0, dtype=np.int64)
-    part = np.argpartition(-scores, kk - 1)[:kk] if kk < n else np.arange(n)
+    part = np.argpartition(scores, n - kk)[n - kk :] if kk < n else np.arange(n)
     part = part[np.isfinite(scores[part])]
     return part[np.lexsort((part, -scores[part]))]
+
+
+@dataclass
+class _Job:
+    """One user's ranking waiting for a lane."""
+
+    row: int
+    scenario: _Scenario
+    k: int
+    done: bool = False
+    result: list[ScoredItem] = field(default_factory=list)
+    error: BaseException | None = None
+
+
+class Coalescer:
+    """Scores the single-user requests that arrive together in one matrix product.
+
+    Ranking one user reads the scenario's whole item matrix (25 MB for 100k items of 64 floats), so
+    under concurrent load memory traffic, not arithmetic, bounds it. A request queues its job; while
+    fewer than ``lanes`` threads are scoring, the caller takes every queued job of the first job's
+    scenario (at most ``max_batch``), scores them with one ``users × items`` product (the matrix read
+    once for all), and hands each its list; the others wait for theirs. Alone, a request is scored at
+    once by its own thread: nothing waits for a batch to fill.
+
+    Args:
+        score: Ranks a block of jobs of one scenario (:meth:`ServedRun.rank_rows`).
+        lanes: Blocks scored at the same time.
+        max_batch: Most jobs in one block.
+    """
+
+    def __init__(
+        self, score: Callable[[_Scenario, list[int], list[int]], list[list[ScoredItem]]], *, lanes: int = LANES,
+        max_batch: int = COALESCE,
+    ) -> None:  # fmt: skip
+        self._score = score
+        self._cond = threading.Condition()
+        self._pending: list[_Job] = []
+        self._free = lanes
+        self._max = max_batch
+
+    def rank(self, row: int, scenario: _Scenario, k: int) -> list[ScoredItem]:
+        """The top-``k`` of the user of ``row`` in ``scenario`` (raises what scoring raised)."""
+        job = _Job(row, scenario, k)
+        with self._cond:
+            self._pending.append(job)
+            while not job.done:
+                if self._free and self._pending:
+                    self._free -= 1
+                    first = self._pending[0].scenario
+                    block = [j for j in self._pending if j.scenario is first][: self._max]
+                    taken = {id(j) for j in block}
+                    self._pending = [j for j in self._pending if id(j) not in taken]
+                    self._cond.release()
+                    try:
+                        self._run(block)
+                    finally:
+                        self._cond.acquire()
+                        self._free += 1
+                        self._cond.notify_all()
+                else:
+                    self._cond.wait()
+        if job.error is not None:
+            raise job.error
+        return job.result
+
+    def _run(self, block: list[_Job]) -> None:
+        try:
+            lists = self._score(block[0].scenario, [j.row for j in block], [j.k for j in block])
+        except BaseException as e:  # handed to every waiting request, raised there
+            for j in block:
+                j.error, j.done = e, True
+            return
+        for j, items in zip(block, lists):
+            j.result, j.done = items, True
 
 
 class ServedRun:
@@ -146,6 +226,7 @@ class ServedRun:
         order = np.argsort(pairs[0], kind="stable")
         self._known = pairs[1, order]
         self._known_start = np.searchsorted(pairs[0, order], np.arange(len(record.user_ids) + 1))
+        self._coalescer = Coalescer(self.rank_rows)
 
     # --- lookups ---------------------------------------------------------------------------------
     def scenario(self, name: str | None) -> _Scenario:
@@ -226,17 +307,25 @@ class ServedRun:
                 '"skip_unknown": true to leave them out'
             )
         known = [u for u in users if u in self.user_row]
+        if len(known) == 1:  # one user: scored together with the other requests of the moment
+            return [UserList(known[0], self._coalescer.rank(self.user_row[known[0]], s, k))], unknown
         out: list[UserList] = []
         chunk = max(1, SCORE_BLOCK // max(len(s.ids), 1))
         for start in range(0, len(known), chunk):
-            block_users = known[start : start + chunk]
-            rows = [self.user_row[u] for u in block_users]
-            scores = self._user[rows] @ s.vectors.T
-            for r, (user, row) in enumerate(zip(block_users, rows)):
-                line = scores[r]
-                line[self.known_positions(row, s)] = -np.inf
-                out.append(UserList(user, self._ranked(s, _top(line, k), line)))
+            block = known[start : start + chunk]
+            lists = self.rank_rows(s, [self.user_row[u] for u in block], [k] * len(block))
+            out += [UserList(u, items) for u, items in zip(block, lists)]
         return out, unknown
+
+    def rank_rows(self, s: _Scenario, rows: list[int], ks: list[int]) -> list[list[ScoredItem]]:
+        """The top-``ks[j]`` of ``s`` for the user of ``rows[j]``, known items excluded: one matrix product."""
+        scores = self._user[rows] @ s.vectors.T
+        out = []
+        for r, (row, k) in enumerate(zip(rows, ks)):
+            line = scores[r]
+            line[self.known_positions(row, s)] = -np.inf
+            out.append(self._ranked(s, _top(line, k), line))
+        return out
 
     def similar_items(self, item: str, *, scenario: str | None = None, k: int = 20) -> tuple[str, list[ScoredItem]]:
         """The ``k`` items of ``scenario`` whose embeddings are closest to ``item``'s by cosine (the item
