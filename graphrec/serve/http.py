@@ -19,9 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 
 from graphrec.errors import ConfigError, GraphRecError, InputDataError, RunFolderError, StoreError
 from graphrec.serve.metrics import CONTENT_TYPE, Metrics
@@ -278,12 +280,9 @@ async def _json(send: Send, status: int, detail: str, headers: dict[bytes, bytes
 
 
 # --- the application -----------------------------------------------------------------------------------
-def _items(items: list[ScoredItem]) -> list[Item]:
-    return [Item(item=i.item, title=i.title, rank=i.rank, score=i.score) for i in items]
-
-
-def _results(lists: list[UserList]) -> list[UserRecommendations]:
-    return [UserRecommendations(user=u.user, items=_items(u.items)) for u in lists]
+def _items(items: list[ScoredItem]) -> list[dict[str, Any]]:
+    """The JSON of a ranked list (the :class:`Item` schema; built directly: no validation on the hot path)."""
+    return [{"item": i.item, "title": i.title, "rank": i.rank, "score": i.score} for i in items]
 
 
 def create_app(service: Service, *, token: str | None = None) -> FastAPI:
@@ -321,73 +320,89 @@ def create_app(service: Service, *, token: str | None = None) -> FastAPI:
         )
 
     @app.get("/recommend", response_model=Recommendations, tags=["recommend"])
-    def recommend_one(
+    async def recommend_one(
         user: str = Query(min_length=1, description="Raw user id, as ingested."),
         scenario: str | None = Query(None, description="Scenario to recommend from (default: the run's target)."),
         k: int = Query(20, ge=1, le=MAX_K, description="List length."),
-    ) -> Recommendations:
+    ) -> JSONResponse:
         """Top-k items for one user the run knows (items they interacted with are never recommended)."""
-        run = service.current
-        lists, _ = run.recommend([user], scenario=scenario, k=k)
-        name = run.scenario(scenario).name
-        return Recommendations(run=run.name, scenario=name, user=user, items=_items(lists[0].items))
+
+        def work() -> dict[str, Any]:
+            run = service.current
+            lists, _ = run.recommend([user], scenario=scenario, k=k)
+            return {"run": run.name, "scenario": run.scenario(scenario).name, "user": user,
+                    "items": _items(lists[0].items)}  # fmt: skip
+
+        return JSONResponse(await run_in_threadpool(work))
 
     @app.post("/recommend", response_model=BatchRecommendations, tags=["recommend"])
-    def recommend_batch(body: BatchRequest) -> BatchRecommendations:
+    async def recommend_batch(body: BatchRequest) -> JSONResponse:
         """Top-k for a batch of known users (``users``, at most 1,000), or for one user the model has never
         seen, given by their interactions in any scenario (``history``: fold-in, no retraining)."""
-        run = service.current
-        scenario = run.scenario(body.scenario).name
         if (body.users is None) == (body.history is None):
             raise InputDataError('give either "users" (known user ids) or "history" (a new user\'s items), not both')
-        if body.users is not None:
-            if not body.users:
-                raise InputDataError('"users" is empty; give at least one user id')
-            if len(body.users) > MAX_BATCH:
-                raise BodyTooLargeError(f"{len(body.users)} users in one request; send at most {MAX_BATCH} per request")
-            lists, unknown = run.recommend(body.users, scenario=scenario, k=body.k, skip_unknown=body.skip_unknown)
-            return BatchRecommendations(run=run.name, scenario=scenario, results=_results(lists), unknown_users=unknown)
-        history = body.history or []
-        if not history:
+        if body.users is not None and not body.users:
+            raise InputDataError('"users" is empty; give at least one user id')
+        if body.users is not None and len(body.users) > MAX_BATCH:
+            raise BodyTooLargeError(f"{len(body.users)} users in one request; send at most {MAX_BATCH} per request")
+        if body.history is not None and not body.history:
             raise InputDataError('"history" is empty; give at least one {"item": id} the new user interacted with')
-        if len(history) > MAX_HISTORY:
-            raise BodyTooLargeError(f"{len(history)} history entries; send at most {MAX_HISTORY}")
-        return BatchRecommendations(
-            run=run.name, scenario=scenario, results=_fold_in(run, [(h.scenario, h.item) for h in history],
-                                                                scenario, body.k),
-        )  # fmt: skip
+        if body.history is not None and len(body.history) > MAX_HISTORY:
+            raise BodyTooLargeError(f"{len(body.history)} history entries; send at most {MAX_HISTORY}")
+
+        def work() -> dict[str, Any]:
+            run = service.current
+            scenario = run.scenario(body.scenario).name
+            if body.users is not None:
+                lists, unknown = run.recommend(body.users, scenario=scenario, k=body.k, skip_unknown=body.skip_unknown)
+            else:
+                lists, unknown = _fold_in(run, [(h.scenario, h.item) for h in body.history or []], scenario, body.k), []
+            results = [{"user": u.user, "items": _items(u.items)} for u in lists]
+            return {"run": run.name, "scenario": scenario, "results": results, "unknown_users": unknown}
+
+        return JSONResponse(await run_in_threadpool(work))
 
     @app.get("/explain", tags=["explain"])
-    def explain(
+    async def explain(
         user: str = Query(min_length=1, description="Raw user id."),
         item: str = Query(min_length=1, description="Raw item id."),
         scenario: str | None = Query(None, description="The item's scenario (default: the run's target)."),
         from_scenario: str | None = Query(None, description="Only paths from the user's items of this scenario."),
         limit: int = Query(10, ge=1, le=100, description="Paths of each kind."),
-    ) -> dict[str, Any]:
+    ) -> JSONResponse:
         """Why ``item`` is recommended to ``user``: topic paths and shared-user paths in the graph, with the
         RECOMMENDED edge's score and rank where write-back stored them."""
-        found = service.explain(user=user, item=item, scenario=scenario, from_scenario=from_scenario, limit=limit)
-        return dataclasses.asdict(found)
+
+        def work() -> dict[str, Any]:
+            found = service.explain(user=user, item=item, scenario=scenario, from_scenario=from_scenario, limit=limit)
+            return dataclasses.asdict(found)
+
+        return JSONResponse(jsonable_encoder(await run_in_threadpool(work)))
 
     @app.get("/similar-items", response_model=SimilarItems, tags=["recommend"])
-    def similar_items(
+    async def similar_items(
         item: str = Query(min_length=1, description="Raw item id."),
         scenario: str | None = Query(None, description="The item's scenario (default: the run's target)."),
         k: int = Query(20, ge=1, le=MAX_K, description="List length."),
-    ) -> SimilarItems:
+    ) -> JSONResponse:
         """Items of the same scenario closest to ``item`` (cosine of the run's item embeddings)."""
-        run = service.current
-        name, items = run.similar_items(item, scenario=scenario, k=k)
-        return SimilarItems(run=run.name, scenario=name, item=item, title=run.title(name, item), items=_items(items))
+
+        def work() -> dict[str, Any]:
+            run = service.current
+            name, items = run.similar_items(item, scenario=scenario, k=k)
+            return {"run": run.name, "scenario": name, "item": item, "title": run.title(name, item),
+                    "items": _items(items)}  # fmt: skip
+
+        return JSONResponse(await run_in_threadpool(work))
 
     @app.get("/topics", response_model=Topics, tags=["explain"])
-    def topics(
+    async def topics(
         user: str = Query(min_length=1, description="Raw user id."),
         k: int = Query(10, ge=1, le=100, description="Topics at most."),
-    ) -> Topics:
+    ) -> JSONResponse:
         """The user's learned topics (INTERESTED_IN, written back by training), best first."""
-        return Topics(user=user, topics=[Topic(**row) for row in service.topics(user, k=k)])
+        rows = await run_in_threadpool(service.topics, user, k=k)
+        return JSONResponse(jsonable_encoder({"user": user, "topics": [Topic(**row) for row in rows]}))
 
     @app.get("/healthz", tags=["operations"])
     async def healthz() -> dict[str, str]:
@@ -395,11 +410,11 @@ def create_app(service: Service, *, token: str | None = None) -> FastAPI:
         return {"status": "ok"}
 
     @app.get("/readyz", tags=["operations"])
-    def readyz() -> JSONResponse:
+    async def readyz() -> JSONResponse:
         """Ready when a run is loaded and the graph store (if configured) answers; 503 otherwise."""
         try:
             run = service.current
-            service.ping()
+            await run_in_threadpool(service.ping)
         except GraphRecError as e:
             return JSONResponse({"detail": f"not ready: {e}"}, status_code=503)
         store = "reachable" if service.store is not None else "not configured"
@@ -436,7 +451,7 @@ def create_app(service: Service, *, token: str | None = None) -> FastAPI:
     return app
 
 
-def _fold_in(run: Any, history: list[tuple[str | None, str]], scenario: str, k: int) -> list[UserRecommendations]:
+def _fold_in(run: Any, history: list[tuple[str | None, str]], scenario: str, k: int) -> list[UserList]:
     """The top-k of a new user from their history (:mod:`graphrec.serve.foldin`)."""
     if importlib.util.find_spec("graphrec.serve.foldin") is None:
         raise FoldInUnavailableError(
@@ -446,5 +461,4 @@ def _fold_in(run: Any, history: list[tuple[str | None, str]], scenario: str, k: 
     from graphrec.serve import foldin
 
     recs = foldin.recommend_history(run.record, history, scenario=scenario, k=k)
-    items = [ScoredItem(r.item_id, run.title(scenario, r.item_id), r.rank, r.score) for r in recs]
-    return [UserRecommendations(user=None, items=_items(items))]
+    return [UserList(None, [ScoredItem(r.item_id, run.title(scenario, r.item_id), r.rank, r.score) for r in recs])]
