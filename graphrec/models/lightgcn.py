@@ -35,17 +35,8 @@ def normalized_adjacency(
         item_topic_weight: Edge weights of ``item_topic`` (default 1).
     """
     n = num_users + num_items + num_topics
-    rows = [user_item[0], user_item[1] + num_users]
-    cols = [user_item[1] + num_users, user_item[0]]
-    vals = [np.ones(user_item.shape[1]), np.ones(user_item.shape[1])]
-    if item_topic is not None and item_topic.shape[1]:
-        w = item_topic_weight if item_topic_weight is not None else np.ones(item_topic.shape[1])
-        rows += [item_topic[0] + num_users, item_topic[1] + num_users + num_items]
-        cols += [item_topic[1] + num_users + num_items, item_topic[0] + num_users]
-        vals += [w, w]
-    r, c, v = (torch.from_numpy(np.concatenate(x)) for x in (rows, cols, vals))
-    v = v.float()
-    deg = torch.from_numpy(node_degrees(num_users, num_items, num_topics, user_item, item_topic, item_topic_weight))
+    r, c, v = _edges(num_users, num_items, user_item, item_topic, item_topic_weight)
+    deg = torch.zeros(n).index_add_(0, r, v)
     inv_sqrt = deg.pow(-0.5)
     inv_sqrt[torch.isinf(inv_sqrt)] = 0.0
     v = inv_sqrt[r] * v * inv_sqrt[c]
@@ -66,15 +57,28 @@ def node_degrees(
     """Weighted degrees ``[users | items | topics]`` (float32) of the graph :func:`normalized_adjacency`
     normalises: each interaction counts 1 at both ends, each item–topic edge its weight (summed as that
     function sums them, so the two agree to the bit)."""
+    r, _, v = _edges(num_users, num_items, user_item, item_topic, item_topic_weight)
+    return torch.zeros(num_users + num_items + num_topics).index_add_(0, r, v).numpy()
+
+
+def _edges(
+    num_users: int,
+    num_items: int,
+    user_item: np.ndarray,
+    item_topic: np.ndarray | None,
+    item_topic_weight: np.ndarray | None,
+) -> tuple[Tensor, Tensor, Tensor]:
+    """``(rows, cols, float weights)`` of both directions of every edge over ``[users | items | topics]``."""
     rows = [user_item[0], user_item[1] + num_users]
+    cols = [user_item[1] + num_users, user_item[0]]
     vals = [np.ones(user_item.shape[1]), np.ones(user_item.shape[1])]
     if item_topic is not None and item_topic.shape[1]:
         w = item_topic_weight if item_topic_weight is not None else np.ones(item_topic.shape[1])
         rows += [item_topic[0] + num_users, item_topic[1] + num_users + num_items]
+        cols += [item_topic[1] + num_users + num_items, item_topic[0] + num_users]
         vals += [w, w]
-    r = torch.from_numpy(np.concatenate(rows))
-    v = torch.from_numpy(np.concatenate(vals)).float()
-    return torch.zeros(num_users + num_items + num_topics).index_add_(0, r, v).numpy()
+    r, c, v = (torch.from_numpy(np.concatenate(x)) for x in (rows, cols, vals))
+    return r, c, v.float()
 
 
 class _SymmetricSpMM(torch.autograd.Function):

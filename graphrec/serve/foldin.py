@@ -321,17 +321,13 @@ def read_history(path: Path) -> list[ItemRef]:
     Raises:
         InputDataError: The file cannot be read, a line has more than two fields, or it holds no item.
     """
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as e:
-        raise InputDataError(
-            f"cannot read history file {path}: {e}; give a UTF-8 text file with one 'scenario,item_id' per line"
-        ) from e
+    from graphrec.serve.recommend import data_lines
+
     out: list[ItemRef] = []
-    for n, line in enumerate(lines, start=1):
-        value = line.strip()
-        if not value or value.startswith("#") or (n == 1 and value in ("scenario,item_id", "item_id")):
-            continue
+    lines = data_lines(
+        path, what="history file", fix="one 'scenario,item_id' per line", headers=("scenario,item_id", "item_id")
+    )
+    for n, value in lines:
         fields = [f.strip() for f in value.split(",")]
         if len(fields) > 2 or not all(fields):
             raise InputDataError(f"{path}:{n}: {value!r} is not 'scenario,item_id' or 'item_id'; put one item per line")

@@ -44,18 +44,9 @@ def read_user_ids(path: Path) -> list[str]:
     Raises:
         InputDataError: The file cannot be read or holds no user id.
     """
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as e:
-        raise InputDataError(
-            f"cannot read user file {path}: {e}; give a UTF-8 text file with one user id per line"
-        ) from e
     ids: list[str] = []
     seen: set[str] = set()
-    for n, line in enumerate(lines, start=1):
-        value = line.strip()
-        if not value or value.startswith("#") or (n == 1 and value == "user_id"):
-            continue
+    for n, value in data_lines(path, what="user file", fix="one user id per line", headers=("user_id",)):
         if "," in value or "\t" in value:
             raise InputDataError(f"{path}:{n}: {value!r} is not a single user id; put one user id per line")
         if value not in seen:
@@ -64,6 +55,25 @@ def read_user_ids(path: Path) -> list[str]:
     if not ids:
         raise InputDataError(f"user file {path} holds no user id; put one user id per line")
     return ids
+
+
+def data_lines(path: Path, *, what: str, fix: str, headers: Sequence[str]) -> list[tuple[int, str]]:
+    """``(line number, stripped line)`` of a small text file, without blank lines, ``#`` comments and a first
+    line in ``headers``.
+
+    Raises:
+        InputDataError: The file cannot be read (``what`` names it, ``fix`` says what to give).
+    """
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as e:
+        raise InputDataError(f"cannot read {what} {path}: {e}; give a UTF-8 text file with {fix}") from e
+    out = []
+    for n, line in enumerate(lines, start=1):
+        value = line.strip()
+        if value and not value.startswith("#") and not (n == 1 and value in headers):
+            out.append((n, value))
+    return out
 
 
 def item_titles(store: GraphStore, scenario: str, item_ids: Sequence[str]) -> dict[str, str | None]:

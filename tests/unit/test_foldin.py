@@ -13,7 +13,7 @@ from graphrec.data.splits import coldstart_items, coldstart_transfer
 from graphrec.errors import ConfigError, InputDataError
 from graphrec.models.presets import model_spec
 from graphrec.models.text_knn import unit_rows
-from graphrec.serve.foldin import fold_in_user, recommend_history
+from graphrec.serve.foldin import fold_in_user, read_history, recommend_history
 from graphrec.serve.refresh import add_items, item_vectors
 from graphrec.train.blocks import ease_block, text_block
 from graphrec.train.config import TrainConfig
@@ -148,3 +148,19 @@ def test_items_added_after_training_get_the_vector_the_model_gives_an_item_witho
         add_items(grown_run, keys[:1], x[new[:1]])
     with pytest.raises(ConfigError, match="not in run"):
         add_items(record, [("music", "x")], x[:1])
+
+
+def test_history_files_name_the_bad_line(tmp_path: Path) -> None:
+    good = tmp_path / "h.csv"
+    good.write_text("scenario,item_id\n# a comment\nmovies,m01\n\nb07\n")
+    assert read_history(good) == [("movies", "m01"), (None, "b07")]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("movies,m01\nmovies,m02,5\n")
+    with pytest.raises(InputDataError, match=r"bad.csv:2: 'movies,m02,5' is not 'scenario,item_id'"):
+        read_history(bad)
+    empty = tmp_path / "empty.csv"
+    empty.write_text("item_id\n")
+    with pytest.raises(InputDataError, match="holds no item"):
+        read_history(empty)
+    with pytest.raises(InputDataError, match="cannot read history file"):
+        read_history(tmp_path / "missing.csv")
