@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import hmac
-import importlib.util
 import logging
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -26,7 +25,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from graphrec.errors import ConfigError, GraphRecError, InputDataError, RunFolderError, StoreError
+from graphrec.serve.foldin import recommend_history
 from graphrec.serve.metrics import CONTENT_TYPE, Metrics
+from graphrec.serve.page import router as page_router
 from graphrec.serve.service import (
     MAX_BATCH,
     MAX_K,
@@ -34,6 +35,7 @@ from graphrec.serve.service import (
     NotFoundError,
     NotReadyError,
     ScoredItem,
+    ServedRun,
     Service,
     UserList,
 )
@@ -157,18 +159,12 @@ class BodyTooLargeError(GraphRecError):
     """A batch over :data:`~graphrec.serve.service.MAX_BATCH` users or :data:`MAX_HISTORY` history entries."""
 
 
-class FoldInUnavailableError(GraphRecError):
-    """This build has no fold-in module (:mod:`graphrec.serve.foldin`)."""
-
-
 def _status(e: GraphRecError) -> int:
     """The HTTP status of a graphrec error."""
     if isinstance(e, NotFoundError):
         return 404
     if isinstance(e, BodyTooLargeError):
         return 413
-    if isinstance(e, FoldInUnavailableError):
-        return 501
     if isinstance(e, (NoStoreError, NotReadyError, StoreError)):
         return 503
     if isinstance(e, (InputDataError, RunFolderError)):
@@ -442,23 +438,13 @@ def create_app(service: Service, *, token: str | None = None) -> FastAPI:
             seconds=round(time.perf_counter() - t0, 3),
         )  # fmt: skip
 
-    if importlib.util.find_spec("graphrec.serve.page") is not None:  # the HTML page, where installed
-        from graphrec.serve.page import router
-
-        app.include_router(router)
+    app.include_router(page_router)  # the HTML page and what it reads (graphrec/serve/page.py)
 
     app.add_middleware(Guard, token=token, metrics=metrics)
     return app
 
 
-def _fold_in(run: Any, history: list[tuple[str | None, str]], scenario: str, k: int) -> list[UserList]:
-    """The top-k of a new user from their history (:mod:`graphrec.serve.foldin`)."""
-    if importlib.util.find_spec("graphrec.serve.foldin") is None:
-        raise FoldInUnavailableError(
-            'recommendations from a "history" (fold-in of a new user) are not available in this version of '
-            'graphrec; give "users" the run knows'
-        )
-    from graphrec.serve import foldin
-
-    recs = foldin.recommend_history(run.record, history, scenario=scenario, k=k)
+def _fold_in(run: ServedRun, history: list[tuple[str | None, str]], scenario: str, k: int) -> list[UserList]:
+    """The top-k of a new user from their history (:func:`graphrec.serve.foldin.recommend_history`)."""
+    recs = recommend_history(run.record, history, scenario=scenario, k=k)
     return [UserList(None, [ScoredItem(r.item_id, run.title(scenario, r.item_id), r.rank, r.score) for r in recs])]
