@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -12,11 +13,26 @@ import click
 
 from graphrec.cli.learn import RUN_OPTION
 from graphrec.cli.root import Context
+from graphrec.errors import ConfigError
 
 #: Environment variable holding the bearer token the service requires (unset: no auth).
 TOKEN_ENV = "GRAPHREC_SERVE_TOKEN"
 
 logger = logging.getLogger(__name__)
+
+
+def check_port(host: str, port: int) -> None:
+    """Raises ConfigError if ``host:port`` cannot be listened on (in use, or not an address of this machine)."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        with socket.socket(family, kind, proto) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+            s.bind(address)
+    except OSError as e:
+        raise ConfigError(
+            f"cannot listen on {host}:{port} ({e.strerror or e}); pass another --port, stop what listens there, "
+            "or give --host an address of this machine"
+        ) from e
 
 
 @click.command()
@@ -44,6 +60,7 @@ def serve(c: Context, run: Path | None, host: str, port: int, no_store: bool, ac
     from graphrec.serve.service import Service
 
     token = os.environ.get(TOKEN_ENV) or None
+    check_port(host, port)  # before the run loads: a busy port fails in a second, not after the load
     folder = c.run_path(run)
     store = None if no_store else c.open_store(ensure_schema=False)
     try:

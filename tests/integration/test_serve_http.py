@@ -365,6 +365,11 @@ def test_reload_under_traffic_fails_no_request(served: Served) -> None:
     assert f'run="{served.run_b.name}"' not in text
 
 
+def test_a_busy_port_is_a_clear_error(served: Served) -> None:
+    err = invoke(served.cfg, "serve", "--port", str(served.port), ok=False)
+    assert f"cannot listen on 127.0.0.1:{served.port}" in err and "pass another --port" in err
+
+
 def test_sigterm_exits_cleanly(served: Served) -> None:
     """Last: SIGTERM ends the service with exit code 0, the store closed."""
     assert served.call("GET", "/healthz") == (200, {"status": "ok"})
