@@ -101,7 +101,7 @@ def recommend(
         run: A saved training run.
         user_ids: Raw user ids.
         scenario: Scenario whose items are recommended.
-        k: List length (default 20).
+        k: List length (default 20); shorter for a user with fewer unseen items in ``scenario``.
         skip_unknown: Report users the run does not know instead of raising (default false).
         chunk_size: Users scored at once (bounds memory).
 
@@ -121,11 +121,15 @@ def recommend(
         )
     known = [u for u in user_ids if u in row_of]
     rows = [row_of[u] for u in known]
-    top = rank_top_k(run.score_fn(), rows, candidates, run.known_items(rows), k=k, chunk_size=chunk_size)
+    seen = run.known_items(rows)
+    top = rank_top_k(run.score_fn(), rows, candidates, seen, k=k, chunk_size=chunk_size)
     out = Recommendations(unknown_users=unknown)
     for user_id, row, items_of_user in zip(known, rows, top):
         user_vec = run.user[row]
-        for rank, item in enumerate(items_of_user.tolist(), start=1):
+        # where the scenario has fewer than k items the user has not seen, the ranking is padded with
+        # excluded items (known, or of another scenario): the list is shorter instead
+        ranked = [i for i in items_of_user.tolist() if candidates[i] and i not in seen[row]]
+        for rank, item in enumerate(ranked, start=1):
             out.rows.append(Recommendation(user_id, run.item_keys[item][1], rank, float(run.item[item] @ user_vec)))
     if unknown:
         logger.info("%d user(s) not in run %s got no recommendations (e.g. %s)", len(unknown), run.name, unknown[:3])

@@ -73,6 +73,20 @@ def test_a_short_scenario_gives_shorter_lists_never_known_items(run: RunRecord) 
     )
 
 
+def test_the_library_gives_the_same_shorter_list_never_a_known_or_foreign_item(run: RunRecord) -> None:
+    """k above a user's unseen items of the scenario: graphrec.serve.recommend used to pad the list with
+    items it excludes (known ones, other scenarios' items); now it stops, as the service does."""
+    served = ServedRun(run)
+    for user in run.user_ids[:20]:
+        row = run.user_row()[user]
+        rows = recommend(run, [user], scenario="movies", k=200).rows
+        assert all((("movies", r.item_id) in run.item_keys) for r in rows)
+        assert not {run.item_keys.index(("movies", r.item_id)) for r in rows} & run.known_items([row])[row]
+        assert [r.rank for r in rows] == list(range(1, len(rows) + 1))
+        lists, _ = served.recommend([user], scenario="movies", k=200)
+        assert [r.item_id for r in rows] == [i.item for i in lists[0].items]
+
+
 def test_concurrent_single_user_requests_are_scored_together_and_kept_apart(run: RunRecord) -> None:
     served = ServedRun(run)
     blocks: list[int] = []
