@@ -46,8 +46,10 @@ logger = logging.getLogger(__name__)
 MAX_BODY = 1 << 20
 #: Most history entries of one new user.
 MAX_HISTORY = 10_000
-#: Paths answered without the bearer token.
-OPEN_PATHS = frozenset({"/healthz"})
+#: Paths answered without the bearer token: liveness, and the page's own files (HTML, script, style: no
+#: data; the page sends the token, typed into it, with every request for data).
+OPEN_PATHS = frozenset({"/healthz", "/"})
+OPEN_PREFIXES = ("/static/",)
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -205,7 +207,8 @@ class Guard:
 
     Args:
         app: The wrapped application.
-        token: The bearer token every path but :data:`OPEN_PATHS` requires (``None``: no auth).
+        token: The bearer token every path but :data:`OPEN_PATHS` and :data:`OPEN_PREFIXES` requires
+            (``None``: no auth).
         metrics: Where finished requests are counted.
     """
 
@@ -229,7 +232,8 @@ class Guard:
 
         try:
             headers = dict(scope["headers"])
-            if self.expected is not None and scope["path"] not in OPEN_PATHS:
+            path = scope["path"]
+            if self.expected is not None and path not in OPEN_PATHS and not path.startswith(OPEN_PREFIXES):
                 given = headers.get(b"authorization", b"")
                 if not hmac.compare_digest(given, self.expected):
                     what = "no bearer token" if not given else "a wrong token"
@@ -286,7 +290,7 @@ def create_app(service: Service, *, token: str | None = None) -> FastAPI:
 
     Args:
         service: The run (and store) to answer from; ``app.state.service``.
-        token: Bearer token required on every path except ``/healthz`` (``None``: open).
+        token: Bearer token required on every path except ``/healthz`` and the page's files (``None``: open).
     """
     metrics = Metrics()
     app = FastAPI(

@@ -255,12 +255,16 @@ def test_bad_requests_get_4xx_with_a_message(
 
 
 def test_bearer_token(served: Served) -> None:
-    for path in ("/recommend?user=u0000", "/metrics", "/readyz", "/openapi.json"):
+    for path in ("/recommend?user=u0000", "/metrics", "/readyz", "/openapi.json", "/users"):
         status, body = served.call("GET", path, token=None)
         assert status == 401 and "Authorization: Bearer" in body["detail"], (path, body)
         status, body = served.call("GET", path, token="wrong")
         assert status == 401 and "wrong token" in body["detail"]
     assert served.call("GET", "/healthz", token=None) == (200, {"status": "ok"})
+    for path in ("/", "/static/page.js"):  # the page's own files hold no data: it sends the token for data
+        status, text = served.call("GET", path, token=None)
+        assert status == 200 and "graphrec" in text, path
+    assert served.call("GET", "/static/../users", token=None)[0] == 404  # no way round the token through /static/
     status, spec = served.call("GET", "/openapi.json")
     assert status == 200
     assert {"/recommend", "/explain", "/similar-items", "/topics", "/healthz", "/readyz", "/metrics", "/reload"} <= set(
