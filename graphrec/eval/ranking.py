@@ -35,7 +35,8 @@ def rank_top_k(
     """Top-``k`` candidate item rows per user, best first.
 
     Args:
-        score_fn: Maps a 1-D tensor of user rows to scores ``[len(users), n_items]`` over all items.
+        score_fn: Maps a 1-D CPU tensor of user rows to scores ``[len(users), n_items]`` over all items, on
+            any device (the top ``k`` are chosen there and come back to the CPU).
         users: User rows to rank for.
         candidates: Bool mask ``[n_items]`` of rankable items (e.g. the target scenario's).
         exclude: Items never to recommend per user (their training interactions).
@@ -51,7 +52,7 @@ def rank_top_k(
         chunk = list(users[start : start + chunk_size])
         with torch.inference_mode():
             scores = score_fn(torch.tensor(chunk, dtype=torch.long)).float().clone()
-            scores[:, ~cand] = -torch.inf
+            scores[:, ~cand.to(scores.device)] = -torch.inf
             rows, cols = [], []
             for r, u in enumerate(chunk):
                 seen = exclude.get(u)
@@ -59,8 +60,8 @@ def rank_top_k(
                     rows += [r] * len(seen)
                     cols += list(seen)
             if rows:
-                scores[torch.tensor(rows), torch.tensor(cols)] = -torch.inf
-            out[start : start + len(chunk)] = torch.topk(scores, k, dim=1).indices.numpy()
+                scores[torch.tensor(rows, device=scores.device), torch.tensor(cols, device=scores.device)] = -torch.inf
+            out[start : start + len(chunk)] = torch.topk(scores, k, dim=1).indices.cpu().numpy()
     return out
 
 
@@ -95,10 +96,11 @@ def metrics_at_k(
 
 
 def dot_product_scores(users: torch.Tensor, items: torch.Tensor) -> ScoreFn:
-    """The score function ``users[rows] @ items.T`` over final user and item embeddings."""
+    """The score function ``users[rows] @ items.T`` over final user and item embeddings (scored on their
+    device; the rows may be on the CPU)."""
 
     def scores(user_rows: torch.Tensor) -> torch.Tensor:
-        return users[user_rows] @ items.T
+        return users[user_rows.to(users.device)] @ items.T
 
     return scores
 

@@ -222,7 +222,8 @@ class CrossScenarioLightGCN(nn.Module):
         self, emb: nn.Embedding | None, proj: nn.Linear | None, x: Tensor | None, n: int, rows: Tensor | None = None
     ) -> Tensor:
         size = n if rows is None else len(rows)
-        out = torch.zeros(size, self.dim, device=self.item_x.device if self.item_x is not None else None)
+        device = x.device if x is not None else emb.weight.device if emb is not None else None
+        out = torch.zeros(size, self.dim, device=device)
         if emb is not None:
             out = out + (emb.weight if rows is None else emb(rows))
         if proj is not None and x is not None:

@@ -141,6 +141,10 @@ class RoutedLightGCN(nn.Module):
         """Set cold users' ``β`` alone."""
         self.cold_prior_weight.fill_(float(weight))
 
+    def _here(self, x: Tensor) -> Tensor:
+        """``x`` as float32 on the model's device (a block fitted on the CPU joins a model on a GPU)."""
+        return x.to(device=self.item_gate.device, dtype=torch.float32)
+
     def _check_block(self, name: str, users: Tensor, items: Tensor) -> None:
         if users.shape[0] != self.num_users or items.shape[0] != self.num_items or users.shape[1] != items.shape[1]:
             raise ValueError(
@@ -153,8 +157,8 @@ class RoutedLightGCN(nn.Module):
         kernel-ridge bridge from their source history, :meth:`graphrec.models.bridge.BridgeModel.embeddings`);
         warm users' block is 0. ``users`` ``[num_users, r]``, ``items`` ``[num_items, r]``."""
         self._check_block("bridge", users, items)
-        self.bridge_users = users.float()
-        self.bridge_items = items.float()
+        self.bridge_users = self._here(users)
+        self.bridge_items = self._here(items)
         self.bridge_weight.fill_(float(weight))
 
     def set_ease(self, users: Tensor, items: Tensor, weight: float) -> None:
@@ -162,8 +166,8 @@ class RoutedLightGCN(nn.Module):
         EASE, :func:`graphrec.models.ease.ease_embeddings`); cold users' block is 0. ``users``
         ``[num_users, r]``, ``items`` ``[num_items, r]``."""
         self._check_block("ease", users, items)
-        self.ease_users = users.float()
-        self.ease_items = items.float()
+        self.ease_users = self._here(users)
+        self.ease_items = self._here(items)
         self.set_ease_weight(weight)
 
     def set_ease_weight(self, weight: float) -> None:
@@ -187,9 +191,9 @@ class RoutedLightGCN(nn.Module):
                 f"the text block's topics must be [num_topics={self.num_topics}, {items.shape[1]}]; "
                 f"got {tuple(topics.shape)}"
             )
-        self.text_users = users.float()
-        self.text_items = items.float()
-        self.text_topics = topics.float()
+        self.text_users = self._here(users)
+        self.text_items = self._here(items)
+        self.text_topics = self._here(topics)
         self.set_text_weight(weight)
 
     def clear_text(self) -> None:
@@ -219,8 +223,8 @@ class RoutedLightGCN(nn.Module):
 
     def set_knowledge_graph(self, adj: Tensor | None) -> None:
         """Propagate the knowledge channel over ``adj`` instead of the graph given to :meth:`channels`
-        (``None``: the same graph for both channels)."""
-        self.knowledge_adj = adj
+        (``None``: the same graph for both channels), moved to the model's device."""
+        self.knowledge_adj = None if adj is None else adj.to(self.item_gate.device)
 
     def channels(self, adj: Tensor) -> tuple[tuple[Tensor, Tensor, Tensor], tuple[Tensor, Tensor, Tensor]]:
         """Each channel's own ``(users, items, topics)`` (one propagation each), before routing."""

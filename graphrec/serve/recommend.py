@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from graphrec.device import resolve_device
 from graphrec.errors import InputDataError
 from graphrec.eval.ranking import rank_top_k
 from graphrec.store import cypher
@@ -89,6 +90,7 @@ def recommend(
     k: int = 20,
     skip_unknown: bool = False,
     chunk_size: int = 1024,
+    device: str = "cpu",
 ) -> Recommendations:
     """Top-``k`` items of ``scenario`` per user by the run's embeddings. Items the user interacted with
     in the graph the run was trained on are excluded, held-out ones included (serving never recommends
@@ -104,9 +106,12 @@ def recommend(
         k: List length (default 20); shorter for a user with fewer unseen items in ``scenario``.
         skip_unknown: Report users the run does not know instead of raising (default false).
         chunk_size: Users scored at once (bounds memory).
+        device: Where the scores are computed (:func:`~graphrec.device.resolve_device`: ``auto``, ``cpu``,
+            ``cuda``, ``cuda:N``; default ``cpu``); the embeddings are copied there once per call.
 
     Raises:
         InputDataError: A user is not in the run (and ``skip_unknown`` is false), or ``k`` < 1.
+        ConfigError: An unknown device, or a GPU where torch sees none.
     """
     if k < 1:
         raise InputDataError(f"k must be at least 1, got {k}")
@@ -122,7 +127,7 @@ def recommend(
     known = [u for u in user_ids if u in row_of]
     rows = [row_of[u] for u in known]
     seen = run.known_items(rows)
-    top = rank_top_k(run.score_fn(), rows, candidates, seen, k=k, chunk_size=chunk_size)
+    top = rank_top_k(run.score_fn(resolve_device(device)), rows, candidates, seen, k=k, chunk_size=chunk_size)
     out = Recommendations(unknown_users=unknown)
     for user_id, row, items_of_user in zip(known, rows, top):
         user_vec = run.user[row]

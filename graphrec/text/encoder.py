@@ -21,6 +21,7 @@ import torch
 from tqdm.auto import tqdm
 from transformers import AutoModel, AutoTokenizer
 
+from graphrec.device import resolve_device
 from graphrec.errors import ConfigError, GraphRecError
 
 logger = logging.getLogger(__name__)
@@ -87,8 +88,13 @@ class TextEncoder:
         model_path: Local Hugging Face model directory; ``None`` = the packaged all-MiniLM-L6-v2.
         batch_size: Texts per forward pass (default 64).
         max_length: Token limit; ``None`` = the model's ``max_seq_length`` (256 for MiniLM) or 512.
-        device: Torch device (default ``"cpu"``).
+        device: Torch device the model runs on: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``
+            (:func:`~graphrec.device.resolve_device`, resolved here; default ``"cpu"``). The vectors come back
+            to the CPU; on a GPU they may differ from the CPU's in the last bits.
         progress: Show a progress bar.
+
+    Raises:
+        ConfigError: A bad batch size, an unknown device, or a GPU where torch sees none.
     """
 
     def __init__(
@@ -105,7 +111,7 @@ class TextEncoder:
             raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
         self.batch_size = batch_size
         self.max_length = max_length or _max_length(self.model_path)
-        self.device = device
+        self.device = resolve_device(device)
         self.progress = progress
 
     @cached_property
@@ -120,8 +126,8 @@ class TextEncoder:
             model = AutoModel.from_pretrained(self.model_path, local_files_only=True)
         except (OSError, ValueError) as e:
             raise GraphRecError(f"cannot load the text encoder from {self.model_path}: {e}") from e
-        model.eval().to(torch.device(self.device))
-        logger.info("loaded text encoder %s (%s)", self.model_path, self.identity[:12])
+        model.eval().to(self.device)
+        logger.info("loaded text encoder %s (%s) on %s", self.model_path, self.identity[:12], self.device)
         return tokenizer, model
 
     @property

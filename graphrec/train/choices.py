@@ -98,7 +98,7 @@ def apply_choices(model: RoutedLightGCN, inputs: Inputs, split: Split, choices: 
         channels = model.channels(inputs.adj)
     candidates = validation_candidates(split, inputs)
     sample = np.asarray(choices.sample, dtype=np.int64)
-    cand = torch.from_numpy(np.flatnonzero(candidates))
+    cand = torch.from_numpy(np.flatnonzero(candidates)).to(model.item_prior.device)
 
     def carried(r: float, block_spread: float) -> float:
         return relative_weight(r, routed_spread(model, channels, sample, candidates), block_spread) if r else 0.0

@@ -145,10 +145,10 @@ def select_cold_prior(
         users, items, _ = model.knowledge.embed(knowledge_inputs.adj)
     prior = torch.from_numpy(
         np.log1p(np.bincount(knowledge_inputs.train[1], minlength=items.shape[0])).astype(np.float32)
-    )
+    ).to(items.device)
     candidates = knowledge_inputs.candidates
     spread = score_spread(users, items, np.asarray(split.slices[SIMULATED_COLD]), candidates)
-    cand = torch.from_numpy(np.flatnonzero(candidates))
+    cand = torch.from_numpy(np.flatnonzero(candidates)).to(items.device)
     prior_spread = float(prior[cand].std()) if len(cand) > 1 else 0.0
     exclude = group_by_user(knowledge_inputs.train)
     oof, b_spread = None, 0.0
@@ -167,7 +167,8 @@ def select_cold_prior(
             w = rb * spread / b_spread if rb else 0.0
 
             def score(rows: torch.Tensor, base: Any = base, w: float = w) -> torch.Tensor:
-                return base(rows) + w * oof(rows) if (w and oof is not None) else base(rows)
+                scores = base(rows)  # on the model's device; the bridge's out-of-fold scores are on the CPU
+                return scores + w * oof(rows).to(scores.device) if (w and oof is not None) else scores
 
             val = evaluate_ranking(score, targets, exclude, candidates, ks=(20,))
             grid.append(
@@ -201,19 +202,19 @@ def carried_cold_weights(
     model.eval()
     with torch.inference_mode():
         users, items, _ = model.channels(inputs.adj)[0]
-    rows = np.flatnonzero(model.cold_users.numpy())
+    rows = np.flatnonzero(model.cold_users.cpu().numpy())
     if not len(rows) and fallback_users is not None:
         rows = np.asarray(fallback_users)
     rows = rows[:256]
     spread = score_spread(users, items, rows, inputs.candidates)
-    cand = torch.from_numpy(np.flatnonzero(inputs.candidates))
+    cand = torch.from_numpy(np.flatnonzero(inputs.candidates)).to(model.item_prior.device)
     beta = w = 0.0
     if prior:
         prior_spread = float(model.item_prior[cand].std()) if len(cand) > 1 else 0.0
         beta = prior * spread / prior_spread if prior_spread > 0 else 0.0
     if with_bridge:
         assert bridge is not None
-        b = bridge.score_fn()(torch.from_numpy(rows))[:, cand]
+        b = bridge.score_fn()(torch.from_numpy(rows))[:, cand.cpu()]
         b_spread = float(b.std()) if b.numel() > 1 else 0.0
         w = bridge_weight * spread / b_spread if b_spread > 0 else 0.0
     return beta, w

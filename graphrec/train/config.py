@@ -26,6 +26,10 @@ class TrainConfig:
         num_neighbors: Mini-batch training with ``LinkNeighborLoader``: neighbours sampled per node and
             edge type at each hop (one entry per hop, ``-1`` = all; see :mod:`graphrec.train.minibatch`,
             which needs ``pyg-lib`` or ``torch-sparse``). Default ``None``: full-batch propagation.
+        device: Torch device the model, its graph and every training tensor live on: a name
+            :func:`graphrec.device.resolve_device` takes (``auto``, ``cpu``, ``cuda``, ``cuda:N``; default
+            ``cpu``, so a run is reproduced on any machine). :func:`graphrec.api.train` records the device it
+            resolved (e.g. ``cuda:0``); embeddings and the checkpoint come back to the CPU either way.
     """
 
     epochs: int = 40
@@ -36,3 +40,4 @@ class TrainConfig:
     k: int = 20
     seed: int = 0
     num_neighbors: tuple[int, ...] | None = None
+    device: str = "cpu"

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from graphrec.data.splits import SIMULATED_COLD, simulated_cold_targets
+from graphrec.device import resolve_device
 from graphrec.eval.slices import evaluate_slices
 from graphrec.models.bridge import fit_bridge_model
 from graphrec.models.text_knn import unit_rows
@@ -74,7 +75,9 @@ def fit(
 ) -> Fitted:
     """Train ``spec`` on ``split.train`` (early stopping on ``split.val``) and evaluate on ``split.test``.
 
-    Deterministic under ``config.seed``.
+    Deterministic under ``config.seed`` (on the CPU; a GPU's sums may differ in the last bits). A GNN trains
+    on ``config.device`` (:func:`~graphrec.device.resolve_device`); the references, closed-form or counted,
+    on the CPU.
 
     Args:
         on_epoch: Called as ``on_epoch(channel, epoch, model, adj)`` after each epoch (``channel`` is
@@ -95,12 +98,14 @@ def fit(
         fitted = fit_text_knn(export, spec, inputs, item_x)
     elif spec.route:
         np.random.seed(config.seed)
+        inputs = inputs.to(resolve_device(config.device))
         fitted = fit_routed(
             export, split, spec, config, inputs, target=target, item_x=item_x, progress=progress, on_epoch=on_epoch,
             choices=choices,
         )  # fmt: skip
     else:
         np.random.seed(config.seed)
+        inputs = inputs.to(resolve_device(config.device))
         model = build_lightgcn(spec, export, inputs, seed=config.seed)
         if choices is not None:
             config = dataclasses.replace(config, epochs=choices.epochs[""])
@@ -131,7 +136,8 @@ def fit_routed(
     collaborative one, early-stopping on the routed model (so new items and cold users are scored as they
     will be served); then choose the item gate and the warm users' prior on validation. With ``choices``
     (a refit) each channel trains for its chosen epochs and the gate, prior and blocks are set from them
-    (:func:`~graphrec.train.choices.apply_choices`) instead.
+    (:func:`~graphrec.train.choices.apply_choices`) instead. The model trains on the device of ``inputs``
+    (:meth:`~graphrec.train.inputs.Inputs.to`).
 
     Where there are users to simulate (:func:`~graphrec.train.cold_path.cold_path_split`) the knowledge
     channel is first trained on its cold path's graph (:func:`~graphrec.train.cold_path.cold_path_inputs`),
@@ -145,7 +151,9 @@ def fit_routed(
     """
     cold_split = cold_path_split(export, split, target=target)
     knowledge_inputs = (
-        inputs if cold_split is None else cold_path_inputs(export, cold_split, spec, target=target, item_x=item_x)
+        inputs
+        if cold_split is None
+        else cold_path_inputs(export, cold_split, spec, target=target, item_x=item_x).to(inputs.adj.device)
     )
     model = build_routed(spec, export, inputs, seed=config.seed, knowledge_inputs=knowledge_inputs)
     candidates = validation_candidates(split, inputs)

@@ -63,6 +63,19 @@ class Inputs:
     """Weighted node degrees ``[users | items | topics]`` of the graph ``adj`` normalises
     (:func:`~graphrec.models.lightgcn.node_degrees`): a user folded in later is propagated with them."""
 
+    def to(self, device: torch.device | str) -> Inputs:
+        """These inputs with every tensor (the adjacency, features, user–item means, cold users) on ``device``;
+        the NumPy arrays and the PyG graph ``data`` (mini-batch loaders sample on the CPU) stay. On the device
+        the tensors already live on, the same tensors."""
+
+        def move(t: torch.Tensor | None) -> torch.Tensor | None:
+            return None if t is None else t.to(device)
+
+        return dataclasses.replace(
+            self, adj=self.adj.to(device), item_x=move(self.item_x), topic_x=move(self.topic_x),
+            user_items=move(self.user_items), source_items=move(self.source_items), cold_users=move(self.cold_users),
+        )  # fmt: skip
+
 
 def build_inputs(
     export: GraphExport, split: Split, spec: ModelSpec, *, target: str, item_x: np.ndarray | None
@@ -133,7 +146,8 @@ def build_model(
     """A fresh model for ``spec``: a :class:`~graphrec.models.lightgcn.CrossScenarioLightGCN`
     (:func:`build_lightgcn`), or for a routed spec a :class:`~graphrec.models.routed.RoutedLightGCN` of two
     (:func:`build_routed`). Seed torch before calling, or pass ``seed`` (torch is then seeded before each
-    channel, so a channel starts as its single-channel spec would).
+    channel, so a channel starts as its single-channel spec would). The model lives on the device of
+    ``inputs`` (:meth:`Inputs.to`).
 
     Args:
         knowledge_inputs: A routed spec's knowledge channel's own inputs (its cold path's graph, see
@@ -160,14 +174,17 @@ def build_routed(
         spec.channel("collaborative"), export, dataclasses.replace(inputs, item_x=None, topic_x=None), seed=seed
     )
     counts = None if inputs.item_counts is None else torch.from_numpy(inputs.item_counts)
-    return RoutedLightGCN(knowledge, collaborative, routed_cold_users(export, inputs), item_counts=counts)
+    model = RoutedLightGCN(knowledge, collaborative, routed_cold_users(export, inputs), item_counts=counts)
+    return model.to(inputs.adj.device)
 
 
 def build_lightgcn(
     spec: ModelSpec, export: GraphExport, inputs: Inputs, *, seed: int | None = None
 ) -> CrossScenarioLightGCN:
     """A fresh :class:`~graphrec.models.lightgcn.CrossScenarioLightGCN` for a single-channel ``spec`` (a routed
-    spec's channel: :meth:`~graphrec.models.presets.ModelSpec.channel`); see :func:`build_model`."""
+    spec's channel: :meth:`~graphrec.models.presets.ModelSpec.channel`); see :func:`build_model`. Its weights are
+    drawn on the CPU (the same on any device), then the model moves to the device of ``inputs``
+    (:meth:`Inputs.to`)."""
     if seed is not None:
         torch.manual_seed(seed)
     evidence = None
@@ -187,7 +204,7 @@ def build_lightgcn(
         source_items=inputs.source_items,
         cold_users=inputs.cold_users,
         item_evidence=evidence,
-    )
+    ).to(inputs.adj.device)
 
 
 def users_with_items(pairs: np.ndarray, items: np.ndarray, num_users: int) -> np.ndarray:

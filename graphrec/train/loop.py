@@ -217,10 +217,12 @@ def _full_batch_epoch(
     opt: torch.optim.Optimizer,
     rng: np.random.Generator,
 ) -> tuple[float, int]:
-    """One epoch of full-batch BPR steps (the whole graph propagated at every step).
+    """One epoch of full-batch BPR steps (the whole graph propagated at every step), on the device of ``adj``
+    (the model's): negatives are drawn on the CPU (NumPy), each step's rows are moved there.
 
     Returns ``(summed loss × pairs, pairs)``.
     """
+    device = adj.device
     order = rng.permutation(train.shape[1])
     pool = observed_items(train, len(item_scenario))
     neg_all = in_scenario_negatives(train, item_scenario, positives, rng=rng, pool=pool)
@@ -234,9 +236,9 @@ def _full_batch_epoch(
     total = 0.0
     for step, start in enumerate(range(0, len(order), config.batch_size)):
         idx = order[start : start + config.batch_size]
-        u = torch.from_numpy(train[0, idx])
-        i = torch.from_numpy(train[1, idx])
-        j = torch.from_numpy(neg_all[idx])
+        u = torch.from_numpy(train[0, idx]).to(device)
+        i = torch.from_numpy(train[1, idx]).to(device)
+        j = torch.from_numpy(neg_all[idx]).to(device)
         out, h0 = model.propagate(adj)  # layer 0 is reused for the L2 term, not recomputed
         n_u = model.num_users
         users, items = out[:n_u], out[n_u:]
@@ -245,8 +247,9 @@ def _full_batch_epoch(
             t_idx = t_order[step * t_size : (step + 1) * t_size]
             if len(t_idx):
                 src = model.source_view(items[: model.num_items])
-                tu, ti = torch.from_numpy(transfer[0, t_idx]), torch.from_numpy(transfer[1, t_idx])
-                tj = torch.from_numpy(t_neg[t_idx])
+                tu, ti, tj = (
+                    torch.from_numpy(x).to(device) for x in (transfer[0, t_idx], transfer[1, t_idx], t_neg[t_idx])
+                )
                 loss = loss + bpr_loss((src[tu] * items[ti]).sum(1), (src[tu] * items[tj]).sum(1))
         reg = layer0_l2(h0[u], h0[n_u + i], h0[n_u + j])
         opt.zero_grad()

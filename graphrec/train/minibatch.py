@@ -214,16 +214,22 @@ def triplet_scores(
     """``(positive scores, negative scores, layer-0 of the batch's users, positives, negatives)`` of one
     sampled batch, from one propagation over its subgraph.
 
+    The batch is sampled and weighed on the CPU; its message matrix, rows and triplets then move to the
+    model's device for the propagation.
+
     Args:
         positives: :func:`pair_keys` of the training pairs. PyG's triplet sampler may draw a user's own
             training item as its negative; such triplets are left out (the full-batch sampler redraws).
     """
     adj, rows = sampled_adjacency(batch, degrees)
-    out, h0 = model.propagate_sampled(adj, rows)
-    n_u = len(rows[0])
     user_store, item_store = batch[EdgeType.INTERACTS[0]], batch[EdgeType.INTERACTS[-1]]
     u, i, j = user_store.src_index, item_store.dst_pos_index, item_store.dst_neg_index.view(-1)
     keep = ~torch.isin(rows[0][u] * model.num_items + rows[1][j], positives)
-    u, i, j = u[keep], i[keep], j[keep]
+    device = next(model.parameters()).device
+    u, i, j = u[keep].to(device), i[keep].to(device), j[keep].to(device)
+    adj = adj.to(device)
+    rows = (rows[0].to(device), rows[1].to(device), rows[2].to(device))
+    out, h0 = model.propagate_sampled(adj, rows)
+    n_u = len(rows[0])
     users, items = out[:n_u], out[n_u:]
     return (users[u] * items[i]).sum(1), (users[u] * items[j]).sum(1), h0[u], h0[n_u + i], h0[n_u + j]

@@ -44,7 +44,7 @@ class RunRecord:
         user, item, topic: Final embeddings, rows aligned with ``user_ids`` / ``item_keys`` / ``topic_ids``.
         train, val, test: The split's ``(2, n)`` pairs of export rows.
         slices: User rows per slice (``cold``, ``warm``...).
-        state: The model's ``state_dict`` (``None`` for a model without weights, or a run read from disk:
+        state: The model's ``state_dict``, on the CPU (``None`` for a model without weights, or a run read from disk:
             :func:`~graphrec.train.rundir.load_checkpoint` reads it).
         path: The run folder once saved or loaded; ``None`` for a run only in memory.
         fold_in: How the model embeds a user it has never seen from their items
@@ -74,9 +74,13 @@ class RunRecord:
         popularity, whose 1-d "embeddings" only reproduce its ranking and are not written to the graph)."""
         return bool(self.config.get("embeddings", True))
 
-    def score_fn(self) -> ScoreFn:
-        """Dot-product scores over the embeddings (what serving and ``evaluate`` rank by)."""
-        return dot_product_scores(torch.from_numpy(self.user), torch.from_numpy(self.item))
+    def score_fn(self, device: torch.device | None = None) -> ScoreFn:
+        """Dot-product scores over the embeddings (what serving and ``evaluate`` rank by), on ``device``
+        (default: the CPU; the embeddings are copied there once)."""
+        users, items = torch.from_numpy(self.user), torch.from_numpy(self.item)
+        if device is not None:
+            users, items = users.to(device), items.to(device)
+        return dot_product_scores(users, items)
 
     @cached_property
     def _user_rows(self) -> dict[str, int]:
@@ -221,6 +225,6 @@ def record_run(
         val=split.val,
         test=split.test,
         slices=dict(split.slices),
-        state=None if fitted.model is None else fitted.model.state_dict(),
+        state=None if fitted.model is None else {k: v.cpu() for k, v in fitted.model.state_dict().items()},
         fold_in=fold_in_parts(fitted, export, width=emb["user"].shape[1]),
     )

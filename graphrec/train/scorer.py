@@ -111,8 +111,9 @@ class ModelScorer:
         """Final (propagated) ``user``, ``item`` and ``topic`` embeddings as float32 arrays (users as
         :meth:`~graphrec.models.lightgcn.CrossScenarioLightGCN.forward` gives them: cold users by the transfer
         head). Topic embeddings of a model without topic nodes are the membership-weighted mean of their items'.
+        On the CPU, whatever device the model is on.
         """
         self.model.eval()
         with torch.inference_mode():
             users, items, topics = self.model.embed(self.adj)
-        return {"user": users.numpy().copy(), "item": items.numpy().copy(), "topic": topics.numpy().copy()}
+        return {name: x.cpu().numpy().copy() for name, x in (("user", users), ("item", items), ("topic", topics))}

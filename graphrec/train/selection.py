@@ -42,11 +42,12 @@ scores without it (see :func:`select_block_weight`; 16: EASE first)."""
 
 
 def score_spread(users: torch.Tensor, items: torch.Tensor, user_rows: np.ndarray, candidates: np.ndarray) -> float:
-    """Standard deviation of ``users[user_rows] @ items[candidates].T`` (up to 256 users; 0 without any)."""
-    rows = torch.from_numpy(np.asarray(user_rows, dtype=np.int64)[:256])
+    """Standard deviation of ``users[user_rows] @ items[candidates].T`` (up to 256 users; 0 without any), on
+    the embeddings' device."""
+    rows = torch.from_numpy(np.asarray(user_rows, dtype=np.int64)[:256]).to(users.device)
     if not len(rows):
         return 0.0
-    return float((users[rows] @ items[torch.from_numpy(np.flatnonzero(candidates))].T).std())
+    return float((users[rows] @ items[torch.from_numpy(np.flatnonzero(candidates)).to(items.device)].T).std())
 
 
 def relative_weight(r: float, spread: float, block_spread: float) -> float:
@@ -78,7 +79,7 @@ def select_item_gate(model: RoutedLightGCN, inputs: Inputs, split: Split) -> dic
         channels = model.channels(inputs.adj)
     exclude = group_by_user(inputs.train)
     candidates = validation_candidates(split, inputs)
-    cand = torch.from_numpy(np.flatnonzero(candidates))
+    cand = torch.from_numpy(np.flatnonzero(candidates)).to(model.item_prior.device)
     sample = np.unique(split.val[0])
     prior_spread = float(model.item_prior[cand].std()) if len(cand) > 1 else 0.0
     grid = gate_weight_grid(
