@@ -10,7 +10,8 @@ from pathlib import Path
 import click
 
 from graphrec.cli import display
-from graphrec.cli.root import Context, writes
+from graphrec.cli.root import Context, device_option, writes
+from graphrec.device import resolve_device
 from graphrec.output import print_table
 
 
@@ -24,7 +25,7 @@ from graphrec.output import print_table
 )
 @click.option("--scenario", "scenarios", multiple=True, help="Only items of this scenario (repeatable; default all).")
 @click.option("--batch-size", default=64, show_default=True, help="Texts per forward pass.")
-@click.option("--device", default="cpu", show_default=True, help="Torch device.")
+@device_option("of the text encoder")
 @click.option(
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -39,12 +40,14 @@ def embed(
     """Encode item texts (title + text) into features, through an on-disk cache."""
     from graphrec import api
 
+    resolve_device(device)  # a GPU asked for where there is none: the error before the store is opened
     with c.open_store(ensure_schema=False) as store:
         r = api.embed(store, home=c.home, model_path=model_path, scenarios=scenarios, batch_size=batch_size,
                       device=device, out=out, progress=c.progress)  # fmt: skip
     rate = f", {r.encoded / r.seconds:,.0f} texts/s" if r.encoded else ""
     click.echo(
-        f"embedded {r.items} items with {r.model_path} ({r.model_identity[:12]}, dim {r.dim}): {r.encoded} encoded, "
+        f"embedded {r.items} items with {r.model_path} ({r.model_identity[:12]}, dim {r.dim}, on {r.device}): "
+        f"{r.encoded} encoded, "
         f"{r.cached} from cache, {r.empty} with empty text (zero vectors); {r.seconds:.1f} s{rate}"
     )
     click.echo(f"features: {r.path}")

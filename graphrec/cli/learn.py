@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING
 import click
 
 from graphrec.cli import display
-from graphrec.cli.root import Context, interrupted, writes
+from graphrec.cli.root import Context, device_option, interrupted, writes
+from graphrec.device import resolve_device
 from graphrec.errors import CommandInterrupted, GraphRecError
 from graphrec.home import runs_dir
 from graphrec.models.presets import GNN_MODELS, model_spec
@@ -169,6 +170,7 @@ VECTOR_INDEX_OPTION = click.option(
     default=None,
     help="Run folder (default: <home>/runs/train-<time>-<model>-s<seed>).",
 )
+@device_option("to train on (recorded in the run's config.json)")
 @click.pass_obj
 @writes(when="write_back")
 def train(
@@ -176,6 +178,7 @@ def train(
     epochs: int, lr: float, batch_size: int, dim: int, layers: int | None, weight_decay: float, patience: int,
     num_neighbors: str | None, features_path: Path | None, target_fraction: float,
     write_back: bool, k: int, topics_per_user: int, vector_index: bool | None, write_batch_size: int, out: Path | None,
+    device: str,
 ) -> None:  # fmt: skip
     """Train a recommender on the graph, evaluate it by full ranking, save the run, and write results back.
 
@@ -184,6 +187,7 @@ def train(
     from graphrec import api
     from graphrec.train.rundir import new_run_dir
 
+    resolve_device(device)  # a GPU asked for where there is none: the error before the store is opened
     spec = model_spec(model_name, **({} if layers is None else {"num_layers": layers}))
     config = TrainConfig(
         epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay, patience=patience, seed=seed,
@@ -201,7 +205,7 @@ def train(
             run = api.train(
                 store, target=target, source=source, model=model_name, split=protocol, seed=seed,
                 target_fraction=target_fraction, refit=refit, config=config, dim=dim, layers=layers,
-                features=features_path, home=c.home, progress=c.progress,
+                features=features_path, home=c.home, progress=c.progress, device=device,
             )  # fmt: skip
         except BaseException as e:
             if interrupted(e):

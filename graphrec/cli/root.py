@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from graphrec.device import check_device_name
 from graphrec.errors import CommandInterrupted, GraphRecError
 from graphrec.home import HOME_ENV, PASSWORD_ENV, PRIVATE_UMASK, resolve_home, runs_dir
 from graphrec.lock import write_lock
@@ -48,6 +49,23 @@ class Context:
         from graphrec.train.rundir import latest_run
 
         return run if run is not None else latest_run(runs_dir(self.home))
+
+
+def _check_device(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """``--device``: a usage error (before any work) unless a device name graphrec takes; whether the GPU
+    exists is checked when the command resolves it (that imports torch)."""
+    try:
+        return check_device_name(value)
+    except GraphRecError as e:
+        raise click.BadParameter(str(e), ctx=ctx, param=param) from e
+
+
+def device_option(what: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The ``--device auto|cpu|cuda|cuda:N`` option (default ``cpu``) of a command that runs ``what`` on torch."""
+    return click.option(
+        "--device", default="cpu", show_default=True, metavar="auto|cpu|cuda|cuda:N", callback=_check_device,
+        help=f"Torch device {what}: auto = a GPU where torch sees one, else the CPU; cuda[:N] fails without a GPU.",
+    )  # fmt: skip
 
 
 def writes(when: str | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

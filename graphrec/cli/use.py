@@ -14,7 +14,8 @@ import click
 
 from graphrec.cli import display
 from graphrec.cli.learn import RUN_OPTION
-from graphrec.cli.root import Context
+from graphrec.cli.root import Context, device_option
+from graphrec.device import resolve_device
 
 
 @click.command()
@@ -60,10 +61,11 @@ def evaluate(c: Context, run: Path | None, fmt: str) -> None:
 )
 @click.option("--skip-unknown", is_flag=True, help="Report users the run does not know instead of failing.")
 @RUN_OPTION
+@device_option("to score on")
 @click.pass_obj
 def recommend(
     c: Context, scenario: str | None, user_ids: tuple[str, ...], users_file: Path | None, history_file: Path | None,
-    k: int, output: Path | None, skip_unknown: bool, run: Path | None,
+    k: int, output: Path | None, skip_unknown: bool, run: Path | None, device: str,
 ) -> None:  # fmt: skip
     """Top-K items for users from a trained run; users with no history in the scenario get them too, and so
     does a user the run has never seen, from a history file (--history).
@@ -76,13 +78,14 @@ def recommend(
     ids = list(user_ids) + (read_user_ids(users_file) if users_file else [])
     if bool(ids) == (history_file is not None):
         raise click.UsageError("give --user ID (repeatable) or --users FILE, or --history FILE for a new user")
+    resolve_device(device)  # a GPU asked for where there is none: the error before the run is read
     saved = api.load_run(c.run_path(run))
     scenario = scenario or saved.target
     if history_file is not None:
         rows = saved.recommend_history(read_history(history_file), scenario=scenario, k=k, user_id="(history)")
         recs, ids = Recommendations(rows=rows), ["(history)"]
     else:
-        recs = saved.recommend(ids, scenario=scenario, k=k, skip_unknown=skip_unknown)
+        recs = saved.recommend(ids, scenario=scenario, k=k, skip_unknown=skip_unknown, device=device)
     if output is not None:
         output.parent.mkdir(parents=True, exist_ok=True)
         with output.open("w", newline="", encoding="utf-8") as f:
