@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -15,7 +16,8 @@ from neo4j.exceptions import ClientError
 from graphrec.errors import QueryRefusedError, StoreError
 from graphrec.store import cypher, readonly
 from graphrec.store.capabilities import StoreCapabilities
-from graphrec.store.driver import open_driver, open_reader, translated_errors
+from graphrec.store.driver import open_driver, open_reader, session, translated_errors
+from graphrec.store.interrupts import by_interrupt, deferred_interrupt
 from graphrec.store.results import DEFAULT_BATCH_SIZE, QueryResult, WriteStats, batched, counters_dict
 from graphrec.store.server_log import ServerLog
 
@@ -96,9 +98,10 @@ class GraphStore:
             return
         self._closed = True
         try:
-            if self._reader is not None:
-                self._reader.close()
-            self._driver.close()
+            with deferred_interrupt():
+                if self._reader is not None:
+                    self._reader.close()
+                self._driver.close()
         finally:
             if self._on_close is not None:
                 self._on_close()
@@ -118,7 +121,9 @@ class GraphStore:
     def capabilities(self) -> StoreCapabilities:
         """Capabilities of the connected server, detected from its Bolt agent."""
         if self._capabilities is None:
-            self._capabilities = StoreCapabilities.from_agent(self._driver.get_server_info().agent)
+            with deferred_interrupt():
+                info = self._driver.get_server_info()
+            self._capabilities = StoreCapabilities.from_agent(info.agent)
         return self._capabilities
 
     def _where(self) -> str:
@@ -131,8 +136,15 @@ class GraphStore:
             return self._driver
         if self._reader is None:
             with self._errors("connecting as the read-only user"):
-                self._reader = open_reader(*self._read_only)
+                self._reader = open_reader(*self._read_only)  # (connects with SIGINT deferred)
         return self._reader
+
+    def _session(
+        self, driver: neo4j.Driver | None = None, **config: Any
+    ) -> contextlib.AbstractContextManager[neo4j.Session]:
+        """A session of ``driver`` (default the store's) on the store's database, dropped rather than closed
+        where a Ctrl-C interrupts it (:func:`graphrec.store.driver.session`)."""
+        return session(driver or self._driver, database=self._database, **config)
 
     def _errors(self, action: str) -> contextlib.AbstractContextManager[None]:
         """Translate driver errors into graphrec errors (:func:`graphrec.store.driver.translated_errors`)."""
@@ -145,8 +157,8 @@ class GraphStore:
             self._run_autocommit(ddl, {})
 
     def _run_autocommit(self, query: str, params: Mapping[str, Any]) -> None:
-        with self._errors(f"schema statement {query!r}"), self._driver.session(database=self._database) as session:
-            session.run(query, dict(params)).consume()
+        with self._errors(f"schema statement {query!r}"), deferred_interrupt(), self._session() as s:
+            s.run(query, dict(params)).consume()
 
     # --- writes -------------------------------------------------------------------------------
     def write_batches(
@@ -192,8 +204,8 @@ class GraphStore:
             return tx.run(query, dict(params)).consume()
 
         t0 = time.perf_counter()
-        with self._errors("write"), self._driver.session(database=self._database) as session:
-            summary = session.execute_write(work)
+        with self._errors("write"), deferred_interrupt(), self._session() as s:
+            summary = s.execute_write(work)
         c = summary.counters
         return WriteStats(
             rows=rows,
@@ -215,8 +227,8 @@ class GraphStore:
         def work(tx: neo4j.ManagedTransaction) -> list[dict[str, Any]]:
             return [record.data() for record in tx.run(query, dict(params))]
 
-        with self._errors("write"), self._driver.session(database=self._database) as session:
-            return list(session.execute_write(work))
+        with self._errors("write"), deferred_interrupt(), self._session() as s:
+            return list(s.execute_write(work))
 
     # --- reads --------------------------------------------------------------------------------
     def stream(
@@ -227,17 +239,19 @@ class GraphStore:
         Args:
             query: Read-only Cypher.
             params: Query parameters.
-            fetch_size: Records fetched per network round trip.
+            fetch_size: Records fetched per network round trip; also the records read from the driver with
+                SIGINT deferred (:func:`~graphrec.store.interrupts.deferred_interrupt`) before they are yielded:
+                the caller's code between records is interrupted at once.
         """
-        with (
-            self._errors("read"),
-            self._driver.session(
-                database=self._database, default_access_mode=neo4j.READ_ACCESS, fetch_size=fetch_size
-            ) as session,
-        ):
-            result = session.run(query, dict(params or {}))
-            for record in result:
-                yield record.data()
+        with self._errors("read"), self._session(default_access_mode=neo4j.READ_ACCESS, fetch_size=fetch_size) as s:
+            with deferred_interrupt():
+                result = s.run(query, dict(params or {}))
+            while True:
+                with deferred_interrupt():
+                    chunk = [record.data() for record in itertools.islice(result, fetch_size)]
+                yield from chunk
+                if len(chunk) < fetch_size:
+                    return
 
     def read(self, query: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         """Run a read query and return all records as dicts."""
@@ -272,8 +286,8 @@ class GraphStore:
             StoreError: The query failed (syntax error, unknown procedure, ...).
         """
         if write:
-            with self._errors("query"), self._driver.session(database=self._database) as session:
-                result = session.run(query, dict(params or {}))
+            with self._errors("query"), deferred_interrupt(), self._session() as s:
+                result = s.run(query, dict(params or {}))
                 keys = list(result.keys())
                 rows = [record.data() for record in result]
                 counters = result.consume().counters
@@ -285,9 +299,10 @@ class GraphStore:
         try:
             with (
                 self._errors("query"),
-                driver.session(database=self._database, default_access_mode=neo4j.READ_ACCESS) as session,
+                deferred_interrupt(),
+                self._session(driver, default_access_mode=neo4j.READ_ACCESS) as s,
             ):
-                tx = session.begin_transaction()
+                tx = s.begin_transaction()
                 try:
                     result = tx.run(query, dict(params or {}))
                     keys = list(result.keys())
@@ -299,9 +314,10 @@ class GraphStore:
                             f"{refusal} (it would have made: {counters_dict(counters)}); rerun with --write to allow it"
                         )
                     tx.commit()
-                finally:
-                    if not tx.closed():
+                except BaseException as e:
+                    if not tx.closed() and not by_interrupt(e):  # interrupted: the session is dropped instead
                         tx.close()
+                    raise
         except StoreError as e:
             cause = e.__cause__
             code = cause.code or "" if isinstance(cause, ClientError) else ""
@@ -357,8 +373,8 @@ class GraphStore:
             return 0 if record is None else record["deleted"]
 
         while True:
-            with self._errors(action), self._driver.session(database=self._database) as session:
-                deleted = session.execute_write(work)
+            with self._errors(action), deferred_interrupt(), self._session() as s:
+                deleted = s.execute_write(work)
             total += int(deleted)
             if deleted == 0:
                 return total

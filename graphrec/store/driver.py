@@ -1,5 +1,10 @@
-"""Opening ``neo4j`` drivers and translating the driver's errors into graphrec errors that say what failed
-and what to do (quoting the server's own reason from its log where its answer hides it)."""
+"""Opening ``neo4j`` drivers, their sessions, and translating the driver's errors into graphrec errors that say
+what failed and what to do (quoting the server's own reason from its log where its answer hides it).
+
+Everything here talks to the server with SIGINT deferred to the end of the exchange
+(:func:`~graphrec.store.interrupts.deferred_interrupt`); a session that a Ctrl-C interrupts all the same (a
+second one, or a server that does not answer) is dropped, not closed (:func:`session`).
+"""
 
 from __future__ import annotations
 
@@ -7,12 +12,13 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import neo4j
 from neo4j.exceptions import AuthError, DriverError, Neo4jError, ServiceUnavailable, SessionExpired
 
 from graphrec.errors import StoreError, StoreUnavailableError
+from graphrec.store.interrupts import by_interrupt, deferred_interrupt
 
 if TYPE_CHECKING:  # pragma: no cover
     from graphrec.store.server_log import ServerLog
@@ -34,7 +40,8 @@ def open_driver(uri: str, *, user: str | None, password: str | None) -> neo4j.Dr
     auth = (user, password or "") if user else None
     driver = neo4j.GraphDatabase.driver(uri, auth=auth)
     try:
-        driver.verify_connectivity()
+        with deferred_interrupt():
+            driver.verify_connectivity()
     except AuthError as e:
         driver.close()
         raise StoreUnavailableError(
@@ -63,7 +70,8 @@ def open_reader(uri: str, user: str, password: str, *, attempts: int = 4, pause:
     for attempt in range(1, attempts + 1):
         reader = neo4j.GraphDatabase.driver(uri, auth=(user, password))
         try:
-            reader.verify_connectivity()
+            with deferred_interrupt():
+                reader.verify_connectivity()
             return reader
         except AuthError as e:
             reader.close()
@@ -78,6 +86,44 @@ def open_reader(uri: str, user: str, password: str, *, attempts: int = 4, pause:
             reader.close()
             raise
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def drop_session(session: neo4j.Session) -> None:
+    """End ``session`` without another word to the server: its connection is closed at once (the server rolls
+    back a transaction left open), where a graceful close would first ROLLBACK and wait for the answer.
+
+    This is the driver's own clean-up for a cancelled session (``Session._handle_cancellation``, what it does
+    for an ``asyncio.CancelledError``; neo4j 5 and 6). A driver without it gets a graceful close.
+    """
+    cancel = getattr(session, "_handle_cancellation", None)
+    if not callable(cancel):  # pragma: no cover - another driver version: the best it offers
+        logger.warning("this neo4j driver cannot drop an interrupted session; closing it (this may wait)")
+        session.close()
+        return
+    cancel(message="graphrec: interrupted (Ctrl-C)")
+    session._closed = True  # as Session.__exit__ marks a cancelled session (no unclosed-session warning)
+
+
+@contextlib.contextmanager
+def session(driver: neo4j.Driver, **config: Any) -> Iterator[neo4j.Session]:
+    """``driver.session(**config)`` for the block, closed after it (with SIGINT deferred); dropped
+    (:func:`drop_session`) where a Ctrl-C ends the block (:func:`~graphrec.store.interrupts.by_interrupt`):
+    the interrupt may have landed half way through a message, and a graceful close would then wait for an
+    answer to its ROLLBACK on a stream it has lost its place in. The block itself is not deferred here (a
+    caller streaming records yields inside it): callers defer their exchanges with the server.
+    """
+    s = driver.session(**config)
+    try:
+        yield s
+    except BaseException as e:
+        with deferred_interrupt():
+            if by_interrupt(e):
+                drop_session(s)
+            else:
+                s.close()
+        raise
+    with deferred_interrupt():
+        s.close()
 
 
 @contextlib.contextmanager
