@@ -3,10 +3,13 @@ the home's write lock, and one rule for errors and Ctrl-C."""
 
 from __future__ import annotations
 
+import faulthandler
 import functools
 import logging
 import os
 import signal
+import sys
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,10 +91,36 @@ def writes(when: str | None = None) -> Callable[[Callable[..., Any]], Callable[.
 
 _SIGINT = {"received": False}  # set by main()'s SIGINT handler: the user pressed Ctrl-C
 
+INTERRUPT_GRACE_S = 90.0
+"""Seconds a command has to stop after its first Ctrl-C (clean-up included: a last client stopping the embedded
+server waits up to 60 s for it) before :func:`_watch_stop` dumps every thread's stack and ends the process."""
+
 
 def _on_sigint(signum: int, frame: Any) -> None:
-    _SIGINT["received"] = True
+    if not _SIGINT["received"]:
+        _SIGINT["received"] = True
+        _watch_stop(INTERRUPT_GRACE_S)
     raise KeyboardInterrupt
+
+
+def _watch_stop(grace: float) -> None:
+    """Bound the wait after a Ctrl-C: a command still running ``grace`` seconds later (its clean-up waits on
+    something: a server's answer, a lock, a child process) gets the stack of every thread dumped to stderr
+    (faulthandler's own thread: it works even while the main thread holds the GIL), which names what it waits
+    on, then a message and exit status 130 a second later (:func:`_give_up`)."""
+    faulthandler.dump_traceback_later(grace, exit=False)
+    threading.Thread(target=_give_up, args=(grace,), name="graphrec-interrupt-watchdog", daemon=True).start()
+
+
+def _give_up(grace: float) -> None:
+    threading.Event().wait(grace + 1.0)
+    sys.stderr.write(
+        f"error: interrupted (Ctrl-C), but graphrec did not stop within {grace:.0f} s: its clean-up waits on "
+        "something (the stack of every thread is above; please report it). Exiting without finishing the "
+        "clean-up: what the command committed before is kept; rerun it to finish\n"
+    )
+    sys.stderr.flush()
+    os._exit(130)
 
 
 def interrupted(e: BaseException) -> bool:
