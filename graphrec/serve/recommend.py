@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING
 
 from graphrec.device import resolve_device
 from graphrec.errors import InputDataError
-from graphrec.eval.ranking import rank_top_k
 from graphrec.store import cypher
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -127,6 +126,8 @@ def recommend(
     known = [u for u in user_ids if u in row_of]
     rows = [row_of[u] for u in known]
     seen = run.known_items(rows)
+    from graphrec.eval.ranking import rank_top_k  # torch
+
     top = rank_top_k(run.score_fn(resolve_device(device)), rows, candidates, seen, k=k, chunk_size=chunk_size)
     out = Recommendations(unknown_users=unknown)
     for user_id, row, items_of_user in zip(known, rows, top):

@@ -15,16 +15,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 
 from graphrec.errors import ConfigError, TrainingDivergedError
-from graphrec.eval.ranking import ScoreFn, dot_product_scores
 from graphrec.results import run_metadata
-from graphrec.train.foldin import fold_in_parts
 
 if TYPE_CHECKING:  # pragma: no cover
+    import torch
+
     from graphrec.data.export import GraphExport
     from graphrec.data.splits import Split
+    from graphrec.eval.ranking import ScoreFn
     from graphrec.serve.foldin import FoldIn
     from graphrec.train.config import TrainConfig
     from graphrec.train.fitted import Fitted
@@ -77,6 +77,10 @@ class RunRecord:
     def score_fn(self, device: torch.device | None = None) -> ScoreFn:
         """Dot-product scores over the embeddings (what serving and ``evaluate`` rank by), on ``device``
         (default: the CPU; the embeddings are copied there once)."""
+        import torch
+
+        from graphrec.eval.ranking import dot_product_scores
+
         users, items = torch.from_numpy(self.user), torch.from_numpy(self.item)
         if device is not None:
             users, items = users.to(device), items.to(device)
@@ -173,6 +177,8 @@ def record_run(
         TrainingDivergedError: An embedding is not finite.
         ConfigError: A closed-form reference model (no embeddings; see ``GNN_MODELS``).
     """
+    from graphrec.train.foldin import fold_in_parts  # torch: only where a model was fitted
+
     emb = fitted.embeddings()
     own = bool(emb)
     if not own:  # a ranking-only model: 1-d "embeddings" that reproduce its scores (popularity's counts)

@@ -30,12 +30,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 
 from graphrec.errors import ConfigError, GraphRecError, RunFolderError
 from graphrec.home import replace_private
 from graphrec.serve.foldin import FOLD_IN_FILE, FoldIn
-from graphrec.train.curves import plot_curves
 from graphrec.train.record import RunRecord, non_finite, record_run
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -138,6 +136,8 @@ def write_run(run_dir: Path, record: RunRecord) -> RunRecord:
     _write_json(run_dir / METRICS_FILE, record.metrics)
     history = record.metrics.get("history") or []
     if history:
+        from graphrec.train.curves import plot_curves  # matplotlib
+
         title = f"{record.config['model']['name']}, seed {record.config['train']['seed']}"
         plot_curves(
             history,
@@ -148,6 +148,8 @@ def write_run(run_dir: Path, record: RunRecord) -> RunRecord:
         )
     if record.state is not None:
         state = record.state
+        import torch
+
         replace_private(run_dir / MODEL_FILE, lambda f: torch.save(state, f))
     emb = {"user": record.user, "item": record.item, "topic": record.topic}
     save_embeddings(run_dir, emb, user_ids=record.user_ids, item_keys=record.item_keys, topic_ids=record.topic_ids)
@@ -328,4 +330,6 @@ def load_checkpoint(run_dir: Path) -> dict[str, Any]:
     path = run_dir / MODEL_FILE
     if not path.exists():
         raise GraphRecError(f"run {run_dir} has no {MODEL_FILE} (popularity runs have no weights)")
+    import torch
+
     return torch.load(path, weights_only=True, map_location="cpu")

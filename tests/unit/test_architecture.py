@@ -47,6 +47,11 @@ CHEAP = (
     "graphrec.home",
     "graphrec.schema",
     "graphrec.errors",
+    # serving reads run folders and ranks with NumPy: no torch in the service process
+    "graphrec.train.rundir",
+    "graphrec.serve.service",
+    "graphrec.serve.foldin",
+    "graphrec.serve.refresh",
 )
 
 
