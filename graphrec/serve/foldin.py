@@ -193,7 +193,8 @@ class FoldIn:
             "width": np.array(self.width),
             "target_items": self.target_items,
             "bridge_gamma": np.array(self.bridge_gamma),
-            "weights": np.array(sorted(self.weights.items()), dtype=object).astype(str),
+            "weight_names": np.array(sorted(self.weights), dtype=str),
+            "weight_values": np.array([self.weights[k] for k in sorted(self.weights)], dtype=np.float64),
             "scenarios": np.array(self.scenarios, dtype=str),
         }
         for name, ch in self.channels.items():
@@ -248,7 +249,7 @@ class FoldIn:
                 )
                 for name, p in channels.items()
             },
-            weights={k: float(v) for k, v in data["weights"].tolist()},
+            weights=dict(zip(data["weight_names"].tolist(), data["weight_values"].tolist())),
             blocks=blocks,
             bridge_gamma=float(data["bridge_gamma"]),
             scenarios=tuple(data["scenarios"].tolist()) if "scenarios" in data else (),
@@ -347,7 +348,7 @@ def recommend_history(
         ConfigError: Unknown scenario, or a run without fold-in parts.
         InputDataError: A bad history (:func:`resolve_history`) or ``k`` < 1.
     """
-    from graphrec.serve.recommend import Recommendation
+    from graphrec.serve.recommend import Recommendation, top_positions
 
     if k < 1:
         raise InputDataError(f"k must be at least 1, got {k}")
@@ -356,10 +357,7 @@ def recommend_history(
     scores = run.item @ user
     allowed = candidates.copy()
     allowed[rows] = False
-    k = min(k, int(allowed.sum()))
-    masked = np.where(allowed, scores, -np.inf)
-    part = np.argpartition(-masked, k - 1)[:k] if k else np.zeros(0, dtype=np.int64)
-    top = part[np.lexsort((part, -masked[part]))]  # by score, ties by row (as the library's ranking)
+    top = top_positions(np.where(allowed, scores, -np.inf), k)  # by score, ties by row (as the library's ranking)
     return [
         Recommendation(user_id, run.item_keys[i][1], rank, float(scores[i])) for rank, i in enumerate(top.tolist(), 1)
     ]

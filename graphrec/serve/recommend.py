@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from graphrec.device import resolve_device
 from graphrec.errors import InputDataError
 from graphrec.store import cypher
@@ -74,6 +76,18 @@ def data_lines(path: Path, *, what: str, fix: str, headers: Sequence[str]) -> li
         if value and not value.startswith("#") and not (n == 1 and value in headers):
             out.append((n, value))
     return out
+
+
+def top_positions(scores: np.ndarray, k: int) -> np.ndarray:
+    """Positions of the ``k`` highest finite scores, best first (ties by position, as a stable sort);
+    excluded items are given ``-inf``."""
+    n = len(scores)
+    kk = min(k, n)
+    if kk < 1:
+        return np.zeros(0, dtype=np.int64)
+    part = np.argpartition(scores, n - kk)[n - kk :] if kk < n else np.arange(n)
+    part = part[np.isfinite(scores[part])]
+    return part[np.lexsort((part, -scores[part]))]
 
 
 def item_titles(store: GraphStore, scenario: str, item_ids: Sequence[str]) -> dict[str, str | None]:

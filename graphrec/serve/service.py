@@ -24,7 +24,7 @@ import numpy as np
 from graphrec.errors import ConfigError, GraphRecError, InputDataError, StoreError
 from graphrec.home import runs_dir
 from graphrec.serve.explain import Explanation, explain
-from graphrec.serve.recommend import item_titles
+from graphrec.serve.recommend import item_titles, top_positions
 from graphrec.store import cypher
 from graphrec.train.rundir import latest_run, load_run
 
@@ -93,17 +93,6 @@ class _Scenario:
     ids: list[str]
     titles: list[str | None]
     position: dict[str, int] = field(repr=False)
-
-
-def _top(scores: np.ndarray, k: int) -> np.ndarray:
-    """Positions of the ``k`` highest finite scores, best first (ties by position, as a stable sort)."""
-    n = len(scores)
-    kk = min(k, n)
-    if kk < 1:
-        return np.zeros(0, dtype=np.int64)
-    part = np.argpartition(scores, n - kk)[n - kk :] if kk < n else np.arange(n)
-    part = part[np.isfinite(scores[part])]
-    return part[np.lexsort((part, -scores[part]))]
 
 
 @dataclass
@@ -324,7 +313,7 @@ class ServedRun:
         for r, (row, k) in enumerate(zip(rows, ks)):
             line = scores[r]
             line[self.known_positions(row, s)] = -np.inf
-            out.append(self._ranked(s, _top(line, k), line))
+            out.append(self._ranked(s, top_positions(line, k), line))
         return out
 
     def similar_items(self, item: str, *, scenario: str | None = None, k: int = 20) -> tuple[str, list[ScoredItem]]:
@@ -349,7 +338,7 @@ class ServedRun:
             )
         scores = s.unit @ s.unit[p]
         scores[p] = -np.inf
-        return s.name, self._ranked(s, _top(scores, k), scores)
+        return s.name, self._ranked(s, top_positions(scores, k), scores)
 
 
 def check_k(k: int) -> None:
