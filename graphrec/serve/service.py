@@ -83,13 +83,15 @@ class UserList:
 
 @dataclass(frozen=True)
 class _Scenario:
-    """The items of one scenario: their global rows, embeddings, unit vectors (cosine), ids and titles."""
+    """The items of one scenario: their global rows, embeddings and unit vectors (cosine) as columns
+    (``[dim, items]``, C-contiguous: ``users @ columns`` streams the matrix row by row, 2× faster for one
+    user than ``users @ vectors.T`` over 100k items), ids and titles."""
 
     name: str
     code: int
     rows: np.ndarray
-    vectors: np.ndarray
-    unit: np.ndarray
+    columns: np.ndarray
+    unit_columns: np.ndarray
     ids: list[str]
     titles: list[str | None]
     position: dict[str, int] = field(repr=False)
@@ -203,8 +205,8 @@ class ServedRun:
                 name=name,
                 code=code,
                 rows=rows,
-                vectors=vectors,
-                unit=vectors / np.where(norms > 0, norms, 1.0),
+                columns=np.ascontiguousarray(vectors.T),
+                unit_columns=np.ascontiguousarray((vectors / np.where(norms > 0, norms, 1.0)).T),
                 ids=ids,
                 titles=[titles.get((name, i)) for i in ids],
                 position={i: p for p, i in enumerate(ids)},
@@ -308,7 +310,7 @@ class ServedRun:
 
     def rank_rows(self, s: _Scenario, rows: list[int], ks: list[int]) -> list[list[ScoredItem]]:
         """The top-``ks[j]`` of ``s`` for the user of ``rows[j]``, known items excluded: one matrix product."""
-        scores = self._user[rows] @ s.vectors.T
+        scores = self._user[rows] @ s.columns
         out = []
         for r, (row, k) in enumerate(zip(rows, ks)):
             line = scores[r]
@@ -336,7 +338,7 @@ class ServedRun:
                 f"run {self.name} ({self.record.config.get('model', {}).get('name')}) ranks without embeddings, so "
                 "it has no item similarity; serve a GNN run (--run)"
             )
-        scores = s.unit @ s.unit[p]
+        scores = s.unit_columns[:, p] @ s.unit_columns
         scores[p] = -np.inf
         return s.name, self._ranked(s, top_positions(scores, k), scores)
 
