@@ -19,7 +19,8 @@ class StoreConfig:
     """Where the graph lives.
 
     Attributes:
-        home: graphrec home (embedded data lives in ``home/arcadedb``).
+        home: graphrec home (embedded data lives in ``home/arcadedb``); made absolute (the embedded server
+            runs in its own working directory).
         uri: Bolt URI of an external Neo4j; ``None`` selects the embedded ArcadeDB store.
         user: User for the external server; ``None`` connects without auth.
         database: Database name on the external server; ``None`` = server default.
@@ -34,6 +35,9 @@ class StoreConfig:
     user: str | None = None
     database: str | None = None
     heap: str = "2g"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "home", Path(self.home).expanduser().resolve())
 
 
 def open_store(config: StoreConfig, *, password: str | None = None, ensure_schema: bool = True) -> GraphStore:

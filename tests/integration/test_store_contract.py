@@ -102,6 +102,15 @@ def test_stream_reads_lazily_in_order(store: GraphStore) -> None:
     assert sum(1 for _ in it) == 24_999
 
 
+def test_stream_chunks_reads_value_tuples_in_chunks(store: GraphStore) -> None:
+    store.write_batches(cypher.MERGE_USERS, [{"id": f"u{k:05d}"} for k in range(2_500)])
+    query = "MATCH (u:User) RETURN u.id AS id, size(u.id) AS n ORDER BY id"
+    chunks = list(store.stream_chunks(query, fetch_size=1_000))
+    assert [len(c) for c in chunks] == [1_000, 1_000, 500]
+    assert tuple(chunks[0][0]) == ("u00000", 6) and tuple(chunks[-1][-1]) == ("u02499", 6)
+    assert list(store.stream_chunks("MATCH (u:User) WHERE u.id = $id RETURN u.id", {"id": "nobody"})) == []
+
+
 def test_run_query_is_read_only_by_default(store: GraphStore) -> None:
     with pytest.raises(QueryRefusedError, match="--write"):
         store.run_query("CREATE (n:User {id: $id}) RETURN n.id AS id", {"id": "x"})

@@ -131,3 +131,12 @@ def test_cli_writers_fail_clearly_while_the_lock_is_held(tmp_path: Path, args: l
     assert f"error: another graphrec command (pid {os.getpid()}: graphrec ingest held.toml" in out.stderr
     assert "Traceback" not in out.stderr
     assert not (home / "arcadedb").exists()  # refused before touching the store
+
+
+def test_store_config_makes_a_relative_home_absolute(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the embedded server runs in its own working directory: a relative home made it miss its password file
+    from graphrec.store.connect import StoreConfig
+
+    monkeypatch.chdir(tmp_path)
+    assert StoreConfig(home=Path("rel/home")).home == tmp_path.resolve() / "rel" / "home"
+    assert StoreConfig(home=Path("~")).home == Path.home().resolve()

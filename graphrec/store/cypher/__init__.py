@@ -29,7 +29,10 @@ from graphrec.store.cypher.explain import (
     USER_EXISTS,
 )
 from graphrec.store.cypher.export import (
+    COUNT_HAS_TOPIC,
+    COUNT_INTERACTED,
     EXPORT_HAS_TOPIC,
+    EXPORT_INTERACTION_KEYS,
     EXPORT_INTERACTIONS,
     EXPORT_ITEMS,
     EXPORT_TOPICS,
@@ -101,6 +104,8 @@ from graphrec.store.cypher.writeback import (
 )
 
 __all__ = [
+    "COUNT_HAS_TOPIC",
+    "COUNT_INTERACTED",
     "COUNT_NODES_BY_LABEL",
     "COUNT_RELS_BY_TYPE",
     "CREATE_INTERESTED_IN",
@@ -117,6 +122,7 @@ __all__ = [
     "EXPLAIN_TOPIC_PATHS",
     "EXPORT_HAS_TOPIC",
     "EXPORT_INTERACTIONS",
+    "EXPORT_INTERACTION_KEYS",
     "EXPORT_ITEMS",
     "EXPORT_TOPICS",
     "EXPORT_USERS",

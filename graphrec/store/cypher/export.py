@@ -17,3 +17,9 @@ MATCH (i:{Label.ITEM})-[r:{Rel.HAS_TOPIC}]->(t:{Label.TOPIC})
 WHERE $sources IS NULL OR t.{Prop.SOURCE} IN $sources
 RETURN i.{Prop.SCENARIO} AS scenario, i.{Prop.ID} AS item, t.{Prop.ID} AS topic, r.{Prop.WEIGHT} AS weight
 """
+EXPORT_INTERACTION_KEYS = f"""
+MATCH (u:{Label.USER})-[:{Rel.INTERACTED}]->(i:{Label.ITEM})
+RETURN u.{Prop.ID} AS user, i.{Prop.SCENARIO} AS scenario, i.{Prop.ID} AS item
+"""
+COUNT_INTERACTED = f"MATCH ()-[r:{Rel.INTERACTED}]->() RETURN count(r) AS n"
+COUNT_HAS_TOPIC = f"MATCH ()-[r:{Rel.HAS_TOPIC}]->() RETURN count(r) AS n"
