@@ -48,6 +48,7 @@ __all__ = [
     "TopicReport",
     "TopicTable",
     "build_topic_graph",
+    "bulk_ingest",
     "extract_topics",
     "ingest",
     "ingest_run_dir",
@@ -111,6 +112,62 @@ def ingest(
         batch_size=batch_size,
         progress=progress,
     )
+
+
+def bulk_ingest(
+    spec: str | Path | DatasetSpec,
+    *,
+    neo4j_run_dir: str | Path | None = None,
+    uri: str | None = None,
+    home: str | Path | None = None,
+    state_dir: Path | None = None,
+    run_dir: Path | None = None,
+    keep_files: bool = False,
+    importer_heap: str | None = None,
+    max_off_heap: str | None = None,
+) -> IngestSummary:
+    """A first load of a big spec into an empty Neo4j database with Neo4j's importer (``neo4j-admin database
+    import full``), instead of ``MERGE`` batches: the same validation and rejects, the same graph, schema,
+    recount and checkpoint as :func:`ingest` (see :mod:`ingest.bulk.load`).
+
+    The target is the Neo4j that ``scripts/neo4j_server.sh`` runs from ``neo4j_run_dir``: graphrec stops it,
+    imports, and starts it again as it was started. It opens its own connections (the server restarts), so it
+    takes no store.
+
+    Args:
+        spec: A spec file (TOML) or a loaded spec.
+        neo4j_run_dir: The script's run folder (default ``$NEO4J_RUN_DIR``, else ``scripts/neo4j/run``).
+        uri: The Bolt URI the caller means; refused unless it reaches that server.
+        home: graphrec home for the default folders and connections.
+        state_dir: Where the resume checkpoint lives (default ``<home>/state``).
+        run_dir: Where ``rejects.tsv``, ``summary.json`` and the importer's files go (default :func:`ingest_run_dir`).
+        keep_files: Keep the importer's CSV files (``<run_dir>/bulk-import``) after a successful load.
+        importer_heap: The importer JVM's ``-Xmx`` (default the JVM's).
+        max_off_heap: The importer's ``--max-off-heap-memory`` (default its own: 90% of free memory).
+
+    Returns:
+        The :class:`~ingest.summary.IngestSummary` (``method == "bulk"``).
+
+    Raises:
+        ConfigError: No such server runs, ``uri`` is another server, or its database is not empty.
+        CapabilityError: The server is not Neo4j.
+        InputDataError: A declared file cannot be read.
+        StoreError: The importer failed (an empty database is put back), or the server did not restart.
+        IngestIntegrityError: The graph does not hold what was imported.
+    """
+    from ingest.bulk.load import bulk_ingest as load
+    from ingest.bulk.server import ScriptServer
+
+    loaded = spec if isinstance(spec, DatasetSpec) else load_spec(spec)
+    server = ScriptServer.find(neo4j_run_dir)
+    if uri is not None:
+        server.check_serves(uri)
+    home_dir = resolve_home(home)
+    return load(
+        loaded, server, home=home_dir, run_dir=run_dir or ingest_run_dir(home_dir),
+        state_dir=state_dir or home_state_dir(home_dir), keep_files=keep_files, importer_heap=importer_heap,
+        max_off_heap=max_off_heap,
+    )  # fmt: skip
 
 
 # --- topics -------------------------------------------------------------------------------------

@@ -45,7 +45,8 @@ from ingest.prepare import Prepared, prepare_dataset
 from ingest.spec import DatasetSpec
 from ingest.summary import REJECTS_FILE, SUMMARY_FILE, IngestSummary
 
-__all__ = ["ingest_spec", "remove_checkpoints"]  # remove_checkpoints: graphrec/cli.py imports it from here
+# remove_checkpoints: graphrec/cli.py imports it from here
+__all__ = ["ingest_spec", "recount_loaded", "remove_checkpoints"]
 
 logger = logging.getLogger(__name__)
 
@@ -178,7 +179,7 @@ def ingest_spec(
         n_rels += written
 
     t = time.perf_counter()
-    expected, summary.recounted = _recount(store, prepared, scenario_rows, user_rows)
+    expected, summary.recounted = recount_loaded(store, prepared, scenario_rows, user_rows)
     summary.stage_seconds["recount"] = round(time.perf_counter() - t, 3)
     wrong = [
         f"{key}: {want} loaded, {summary.recounted.get(key, 0)} in the graph"
@@ -197,14 +198,14 @@ def ingest_spec(
     return summary
 
 
-def _recount(
+def recount_loaded(
     store: GraphStore,
     prepared: dict[str, Prepared],
     scenario_rows: Sequence[Mapping[str, Any]],
     user_rows: Sequence[Mapping[str, Any]],
 ) -> tuple[dict[str, int], dict[str, int]]:
     """Look every key the spec loaded up in the graph. Returns (expected, found), keyed like
-    :attr:`IngestSummary.recounted`."""
+    :attr:`IngestSummary.recounted` (the bulk load, :mod:`ingest.bulk.load`, checks its import with it too)."""
     expected = {"scenarios": len(scenario_rows), "users": len(user_rows)}
     found = {
         "scenarios": recount(store, cypher.RECOUNT_SCENARIOS, scenario_rows).get("scenarios", 0),

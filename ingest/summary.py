@@ -63,6 +63,9 @@ class IngestSummary:
         recounted: What the graph held of the spec after the ingest, by key: ``scenarios``, ``users``,
             and per scenario ``items:<name>``, ``in_scenario:<name>``, ``interactions:<name>``
             (equal to what was loaded, or the ingest fails).
+        method: ``"merge"`` (checked ``UNWIND ... MERGE`` batches) or ``"bulk"`` (Neo4j's importer into an
+            empty database, :mod:`ingest.bulk`; ``batch_size`` then means nothing and ``write_seconds`` is the
+            time from writing the importer's files to the restarted server's indexes online).
     """
 
     spec: str
@@ -80,6 +83,7 @@ class IngestSummary:
     metadata: dict[str, Any] = field(default_factory=dict)
     store_id: str = ""
     recounted: dict[str, int] = field(default_factory=dict)
+    method: str = "merge"
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable dict."""

@@ -20,14 +20,37 @@ from graphrec.params import parse_params
 logger = logging.getLogger("graphrec.cli")
 
 
-def run_ingest(c: Context, spec_path: Path, *, batch_size: int, out: Path | None) -> None:
-    """Check the spec (its files too) before the store starts, ingest it, and print the summary."""
+def run_ingest(
+    c: Context,
+    spec_path: Path,
+    *,
+    batch_size: int,
+    out: Path | None,
+    bulk: bool = False,
+    run_folder: Path | None = None,
+) -> None:
+    """Check the spec (its files too) before the store starts, ingest it, and print the summary. ``bulk``: load an
+    empty Neo4j with its importer (the Neo4j of scripts/neo4j_server.sh in ``run_folder``), see ingest.bulk."""
     from graphrec.stats import graph_stats
     from ingest.pipeline import ingest_spec
     from ingest.spec import load_spec
 
+    if bulk and c.uri is None:
+        from graphrec.errors import CapabilityError
+        from ingest.bulk.load import EMBEDDED_REFUSAL
+
+        raise CapabilityError(EMBEDDED_REFUSAL)
     spec = load_spec(spec_path)
     run_dir = out or runs_dir(c.home) / f"ingest-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+    if bulk:
+        from ingest.api import bulk_ingest
+
+        summary = bulk_ingest(spec, neo4j_run_dir=run_folder, uri=c.uri, home=c.home, run_dir=run_dir)
+        with c.open_store() as store:
+            stats = graph_stats(store)
+        print_ingest_summary(summary, run_dir)
+        display.print_stats(stats)
+        return
     with c.open_store() as store:
         summary = ingest_spec(
             store, spec, state_dir=state_dir(c.home), run_dir=run_dir, batch_size=batch_size, progress=c.progress
@@ -65,8 +88,13 @@ def print_ingest_summary(summary: Any, run_dir: Path) -> None:
         click.echo("rejected 0 rows")
     if summary.resumed_rows:
         click.echo(f"resumed: {summary.resumed_rows} rows were already committed by an interrupted run")
+    how = (
+        "bulk-imported interactions (files, server stop, import, restart, indexes)"
+        if summary.method == "bulk"
+        else "wrote interactions"
+    )
     click.echo(
-        f"wrote interactions at {summary.relationships_per_second:,.0f} relationships/s; "
+        f"{how} at {summary.relationships_per_second:,.0f} relationships/s; "
         f"total {summary.seconds:.1f} s; summary: {run_dir / 'summary.json'}"
     )
 
@@ -79,11 +107,28 @@ def print_ingest_summary(summary: Any, run_dir: Path) -> None:
 @click.option(
     "--out", type=click.Path(file_okay=False, path_type=Path), default=None, help="Run folder for rejects and summary."
 )
+@click.option(
+    "--bulk",
+    is_flag=True,
+    help="First load into an empty Neo4j with its importer (neo4j-admin database import full): much faster than "
+    "MERGE batches; stops and restarts the Neo4j of scripts/neo4j_server.sh. Not for the embedded ArcadeDB.",
+)
+@click.option(
+    "--neo4j-run-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="With --bulk: the run folder of scripts/neo4j_server.sh (default $NEO4J_RUN_DIR, else scripts/neo4j/run).",
+)
 @click.pass_obj
 @writes()
-def ingest(c: Context, spec: Path, batch_size: int, out: Path | None) -> None:
-    """Load every scenario of a dataset SPEC (TOML) into the graph. Idempotent; resumes after a crash."""
-    run_ingest(c, spec, batch_size=batch_size, out=out)
+def ingest(c: Context, spec: Path, batch_size: int, out: Path | None, bulk: bool, neo4j_run_dir: Path | None) -> None:
+    """Load every scenario of a dataset SPEC (TOML) into the graph. Idempotent; resumes after a crash.
+
+    With --bulk, a first load into an empty Neo4j database goes through Neo4j's importer instead (same validation,
+    rejects, graph, schema, recount and checkpoint)."""
+    if neo4j_run_dir is not None and not bulk:
+        raise click.UsageError("--neo4j-run-dir is an option of --bulk; add --bulk, or leave it out")
+    run_ingest(c, spec, batch_size=batch_size, out=out, bulk=bulk, run_folder=neo4j_run_dir)
 
 
 @click.command()

@@ -48,6 +48,9 @@ from graphrec.store.cypher.graph import (
     delete_relationships_batch,
 )
 from graphrec.store.cypher.ingest import (
+    ANY_NODE,
+    AWAIT_INDEXES,
+    DATABASE_NAME,
     DELETE_STORE_MARKER_BATCH,
     MERGE_INTERACTION_SINGLE,
     MERGE_INTERACTIONS,
@@ -104,12 +107,15 @@ from graphrec.store.cypher.writeback import (
 )
 
 __all__ = [
+    "ANY_NODE",
+    "AWAIT_INDEXES",
     "COUNT_HAS_TOPIC",
     "COUNT_INTERACTED",
     "COUNT_NODES_BY_LABEL",
     "COUNT_RELS_BY_TYPE",
     "CREATE_INTERESTED_IN",
     "CREATE_RECOMMENDED",
+    "DATABASE_NAME",
     "DELETE_ALL_BATCH",
     "DELETE_INTERACTIONS_BATCH",
     "DELETE_INTERESTED_IN_BATCH",

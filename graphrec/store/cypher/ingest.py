@@ -118,3 +118,21 @@ UNWIND $rows AS row
 MATCH (s:{Label.SCENARIO} {{{Prop.NAME}: row.name}})
 RETURN count(s) AS scenarios
 """
+
+# --- bulk load (ingest.bulk): the target's checks before the import, the indexes after it -----------
+
+#: The name of the session's database: the one a bulk import replaces.
+DATABASE_NAME = """
+CALL db.info() YIELD name
+RETURN name
+"""
+
+#: ``nodes`` is 1 when the graph holds any node, else 0 (a bulk import needs an empty database).
+ANY_NODE = """
+MATCH (n)
+WITH n LIMIT 1
+RETURN count(n) AS nodes
+"""
+
+#: Waits until every index is online (constraints' and range indexes populated after a bulk import).
+AWAIT_INDEXES = "CALL db.awaitIndexes($seconds)"
