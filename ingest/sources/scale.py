@@ -38,6 +38,7 @@ from ingest.sources.scale_text import SCENARIOS, item_texts, topic_names
 __all__ = ["ScaleConfig", "ScaleFiles", "generate_scale", "parse_count", "size_label"]
 
 WRITE_ROWS = 200_000  # rows formatted into one string before writing
+ITEM_BLOCK = 65_536  # items whose texts are drawn together (part of the output's definition, as USER_BLOCK)
 VERSION = 1  # of the model and the files: raise it whenever the same configuration would write other bytes
 SPEC_FILE, MANIFEST_FILE = "scale.toml", "manifest.json"
 
@@ -114,11 +115,15 @@ def generate_scale(
     for s, (name, prefix, kinds) in enumerate(scenarios):
         with _part(directory / f"{name}_items.tsv") as fh:
             fh.write("item_id\ttitle\ttopic\tdescription\n")
-            texts = item_texts(stream(config, TEXTS, s), cats[s].topics, config.topics, kinds)
-            fh.writelines(
-                f"{prefix}{i}\t{title}\t{names[t]}\t{text}\n"
-                for i, (t, (title, text)) in enumerate(zip(cats[s].topics.tolist(), texts))
-            )
+            for block, start in enumerate(range(0, sizes.items[s], ITEM_BLOCK)):
+                topics = cats[s].topics[start : start + ITEM_BLOCK]
+                texts = item_texts(stream(config, TEXTS, s, block), topics, config.topics, kinds)
+                fh.write(
+                    "".join(
+                        f"{prefix}{i}\t{title}\t{names[t]}\t{text}\n"
+                        for i, t, (title, text) in zip(range(start, start + len(topics)), topics.tolist(), texts)
+                    )
+                )
     item_degrees = [np.zeros(n, dtype=np.int64) for n in sizes.items]
     handles = [_part(directory / f"{name}_interactions.tsv") for name, _, _ in scenarios]
     written = 0

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from graphrec.errors import ConfigError
+from ingest.sources import scale, scale_model
 from ingest.sources.scale import (
     MANIFEST_FILE,
     VERSION,
@@ -65,10 +66,8 @@ def test_same_seed_same_bytes_other_seed_other_data(tmp_path: Path) -> None:
     assert all((again.directory / n).read_bytes() == (b.directory / n).read_bytes() for n in names)
 
 
-@pytest.mark.parametrize(("interactions", "scenarios"), [(5_000, 2), (12_345, 3), (7_777, 4), (3_001, 1)])
-def test_exact_counts_distinct_pairs_known_items(tmp_path: Path, interactions: int, scenarios: int) -> None:
-    overlap = 0.0 if scenarios == 1 else 0.3
-    files = generate_scale(tmp_path, ScaleConfig(interactions=interactions, scenarios=scenarios, overlap=overlap))
+def check_counts(files: ScaleFiles, interactions: int, scenarios: int) -> None:
+    """The files hold exactly ``interactions`` rows, distinct pairs, known items, and the manifest's counts."""
     inter, items = read_back(files)
     c = files.counts
     assert list(inter) == [name for name, _, _ in SCENARIOS[:scenarios]]
@@ -83,14 +82,37 @@ def test_exact_counts_distinct_pairs_known_items(tmp_path: Path, interactions: i
         assert len({u for u, _ in pairs}) == want["users"]
         assert len({i for _, i in pairs}) == want["items_with_interactions"]
         assert all(1 <= r <= 5 and 1_500_000_000 <= t < 1_650_000_000 for _, _, r, t in rows)
+        prefix = SCENARIOS[list(inter).index(name)][1]
+        assert list(items[name]) == [f"{prefix}{k}" for k in range(want["items"])]
         users |= {u for u, _ in pairs}
-    assert len(users) == c["users"] and sum(len(v) for v in items.values()) == c["items"]
+    assert users == {f"u{k}" for k in range(c["users"])} and sum(len(v) for v in items.values()) == c["items"]
     spec = load_spec(files.spec)  # the spec ingest reads, its files checked
     assert [s.name for s in spec.scenarios] == list(inter)
     assert all(s.items[0].categories == "topic" and s.items[0].text == ("description",) for s in spec.scenarios)
-    manifest = json.loads((tmp_path / MANIFEST_FILE).read_text())
+    manifest = json.loads(files.manifest.read_text())
     assert manifest["counts"] == c and manifest["config"]["interactions"] == interactions and manifest["synthetic"]
     assert manifest["version"] == VERSION
+
+
+@pytest.mark.parametrize(("interactions", "scenarios"), [(5_000, 2), (12_345, 3), (7_777, 4), (3_001, 1)])
+def test_exact_counts_distinct_pairs_known_items(tmp_path: Path, interactions: int, scenarios: int) -> None:
+    overlap = 0.0 if scenarios == 1 else 0.3
+    files = generate_scale(tmp_path, ScaleConfig(interactions=interactions, scenarios=scenarios, overlap=overlap))
+    check_counts(files, interactions, scenarios)
+
+
+def test_blocks_join_seamlessly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Large sets are drawn in blocks of users (and of item texts); small blocks here give a dozen of each."""
+    monkeypatch.setattr(scale_model, "USER_BLOCK", 128)
+    monkeypatch.setattr(scale, "ITEM_BLOCK", 100)
+    config = ScaleConfig(interactions=30_000, scenarios=3, overlap=0.5)
+    files = generate_scale(tmp_path / "a", config)
+    assert files.counts["users"] > 10 * 128 and min(s["items"] for s in files.counts["scenarios"].values()) > 300
+    check_counts(files, 30_000, 3)
+    generate_scale(tmp_path / "b", config)
+    names = sorted(p.name for p in (tmp_path / "a").iterdir())
+    assert names == sorted(p.name for p in (tmp_path / "b").iterdir())
+    assert all((tmp_path / "a" / n).read_bytes() == (tmp_path / "b" / n).read_bytes() for n in names)
 
 
 def test_degrees_are_heavy_tailed(tmp_path: Path) -> None:
