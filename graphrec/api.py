@@ -39,6 +39,7 @@ from graphrec.train.config import TrainConfig
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
 
+    from graphrec.data.export import GraphExport
     from graphrec.data.splits import Split
     from graphrec.serve.explain import Explanation
     from graphrec.serve.foldin import ItemRef
@@ -333,7 +334,7 @@ def load_run(path: Path | None = None, *, home: str | Path | None = None) -> Run
 
 
 def train(
-    store: GraphStore,
+    store: GraphStore | None,
     *,
     target: str,
     source: str | None = None,
@@ -355,8 +356,14 @@ def train(
 
     Exports the graph, splits it, trains ``model`` and evaluates it on the held-out target interactions.
 
+    Inside a ``torch.distributed`` process group (``torchrun``; :mod:`graphrec.train.distributed`) every
+    process calls this with the same arguments, mini-batch training (``config.num_neighbors``) is sharded
+    across them, and only rank 0 reads: it exports the graph and the item features and hands them to the
+    others, which pass ``store=None``. Every process returns the same run; only rank 0's is to be saved or
+    written back.
+
     Args:
-        store: An open store (read only).
+        store: An open store (read only); ``None`` on the other ranks of a process group.
         target: Scenario to recommend in.
         source: Source scenario: of the coldstart protocol; with ``split="none"``, where graphrec's cold
             path is selected (default there: the other scenario of a two-scenario graph).
@@ -379,31 +386,38 @@ def train(
 
     Raises:
         ConfigError: Unknown target, model or device, a GPU where torch sees none, a coldstart split without
-            source, missing features.
+            source, missing features; in a process group, training without ``num_neighbors`` or no store on rank 0.
+        LeaderFailedError: On the other ranks of a process group, when rank 0 failed before training.
     """
-    from graphrec.data.export import export_graph
     from graphrec.device import resolve_device
-    from graphrec.stats import scenario_names
+    from graphrec.train.distributed import current as current_group
     from graphrec.train.record import record_run
-    from graphrec.train.run import SplitConfig, load_item_features, train_from_export
+    from graphrec.train.run import SplitConfig, train_from_export
 
     if model not in GNN_MODELS:
         raise ConfigError(f"model {model!r} is not one a run can hold; use one of {sorted(GNN_MODELS)}")
     base = config or TrainConfig()
     resolved = str(resolve_device(device if device is not None else base.device))  # before any work
-    scenarios = scenario_names(store)
-    if target not in scenarios:  # before the export, which takes a while on a large graph
-        raise ConfigError(f"target scenario {target!r} is not in the graph; it has {scenarios} (check --target)")
-    if source is not None and source not in scenarios:
-        raise ConfigError(f"source scenario {source!r} is not in the graph; it has {scenarios} (check --source)")
     spec = model_spec(model, dim=dim, **({} if layers is None else {"num_layers": layers}))
+    group = current_group()
+    if group is not None and not base.num_neighbors:
+        raise ConfigError(
+            f"{group.world_size} processes would each train the whole model: multi-process training shards "
+            "mini-batch training only. Add --num-neighbors (e.g. 10,10,10; TrainConfig.num_neighbors) or run "
+            "one process"
+        )
     split_config = SplitConfig(
         protocol=split or ("coldstart" if source else "random"),  # type: ignore[arg-type]  # checked by make_split
         source=source, seed=seed, target_fraction=target_fraction,
     )  # fmt: skip
     train_config = dataclasses.replace(base, seed=seed, device=resolved)
-    export = export_graph(store)
-    item_x = load_item_features(export, features or features_file(resolve_home(home))) if spec.text else None
+
+    def read() -> tuple[GraphExport, np.ndarray | None, str]:
+        if store is None:
+            raise ConfigError("api.train needs an open store (store=None is for ranks other than 0 of a process group)")
+        return _read_training_graph(store, target=target, source=source, text=spec.text, features=features, home=home)
+
+    export, item_x, agent = read() if group is None else group.share(read)
     fitted, used = train_from_export(
         export, target=target, spec=spec, split_config=split_config, train_config=train_config, item_x=item_x,
         progress=progress, refit=refit,
@@ -411,6 +425,29 @@ def train(
     found = used.meta.get("source", source)  # a production split may have inferred it
     record = record_run(
         fitted, export, used, train_config, name=name or f"train-{time.strftime('%Y%m%d-%H%M%S')}-{model}-s{seed}",
-        target=target, source=found if isinstance(found, str) else None, extra={"store": store.capabilities.agent},
+        target=target, source=found if isinstance(found, str) else None,
+        extra={"store": agent, **({} if group is None else {"processes": group.world_size})},
     )  # fmt: skip
     return Run(record, fitted=fitted, split=used)
+
+
+def _read_training_graph(
+    store: GraphStore, *, target: str, source: str | None, text: bool, features: Path | None, home: str | Path | None
+) -> tuple[GraphExport, np.ndarray | None, str]:
+    """``(the exported graph, its item features where ``text``, the store's agent)`` for :func:`train`.
+
+    Raises:
+        ConfigError: ``target`` or ``source`` not a scenario of the graph, or a missing feature file.
+    """
+    from graphrec.data.export import export_graph
+    from graphrec.stats import scenario_names
+    from graphrec.train.run import load_item_features
+
+    scenarios = scenario_names(store)
+    if target not in scenarios:  # before the export, which takes a while on a large graph
+        raise ConfigError(f"target scenario {target!r} is not in the graph; it has {scenarios} (check --target)")
+    if source is not None and source not in scenarios:
+        raise ConfigError(f"source scenario {source!r} is not in the graph; it has {scenarios} (check --source)")
+    export = export_graph(store)
+    item_x = load_item_features(export, features or features_file(resolve_home(home))) if text else None
+    return export, item_x, store.capabilities.agent

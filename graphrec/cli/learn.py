@@ -5,10 +5,12 @@ Each command parses its options, calls :mod:`graphrec.api`, and prints the resul
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import shlex
 import shutil
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -22,6 +24,8 @@ from graphrec.train.config import PROTOCOLS, TrainConfig
 from graphrec.train.summary import training_summary
 
 if TYPE_CHECKING:  # pragma: no cover
+    from collections.abc import Callable
+
     from graphrec.api import Run
     from graphrec.store.bolt import GraphStore
 
@@ -63,6 +67,20 @@ def _parse_num_neighbors(text: str | None, num_layers: int) -> tuple[int, ...] |
         raise click.BadParameter(str(e), param_hint="--num-neighbors") from e
     require_neighbor_sampling()
     return hops
+
+
+def _leader_writes(f: Callable[..., Any]) -> Callable[..., Any]:
+    """``writes(when="write_back")``, taken by rank 0 only under ``torchrun``: the other processes train their
+    shards and write nothing (:mod:`graphrec.train.distributed`)."""
+    locked = writes(when="write_back")(f)
+
+    @functools.wraps(f)
+    def wrapper(c: Context, *args: Any, **kwargs: Any) -> Any:
+        from graphrec.train.distributed import launch_rank
+
+        return (f if launch_rank() else locked)(c, *args, **kwargs)
+
+    return wrapper
 
 
 RUN_OPTION = click.option(
@@ -139,7 +157,8 @@ VECTOR_INDEX_OPTION = click.option(
     default=None,
     metavar="N,N,N",
     help="Mini-batch training with PyG's LinkNeighborLoader: neighbours sampled per hop, one per layer "
-    "(-1 = all), e.g. 10,10,10. Needs torch-sparse or pyg-lib. Default: full-batch.",
+    "(-1 = all), e.g. 10,10,10. Needs torch-sparse or pyg-lib. Default: full-batch. Under torchrun (several "
+    "processes: torchrun --nproc-per-node 2 -m graphrec train ...) each process trains a shard of every batch.",
 )
 @click.option(
     "--features",
@@ -172,7 +191,7 @@ VECTOR_INDEX_OPTION = click.option(
 )
 @device_option("to train on (recorded in the run's config.json)")
 @click.pass_obj
-@writes(when="write_back")
+@_leader_writes
 def train(
     c: Context, target: str, source: str | None, model_name: str, protocol: str | None, seed: int, refit: bool | None,
     epochs: int, lr: float, batch_size: int, dim: int, layers: int | None, weight_decay: float, patience: int,
@@ -183,9 +202,13 @@ def train(
     """Train a recommender on the graph, evaluate it by full ranking, save the run, and write results back.
 
     A failed or interrupted training leaves no run folder that later commands would use; an interrupted
-    write-back is finished by `graphrec write-back --run RUN`."""
+    write-back is finished by `graphrec write-back --run RUN`.
+
+    Launched by torchrun (`torchrun --nproc-per-node 2 -m graphrec train ... --num-neighbors 10,10,10`), every
+    process trains a shard of each mini-batch; rank 0 alone opens the store, validates, saves the run and
+    writes back."""
     from graphrec import api
-    from graphrec.train.rundir import new_run_dir
+    from graphrec.train.distributed import launched, process_group
 
     resolve_device(device)  # a GPU asked for where there is none: the error before the store is opened
     spec = model_spec(model_name, **({} if layers is None else {"num_layers": layers}))
@@ -193,6 +216,36 @@ def train(
         epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay, patience=patience, seed=seed,
         num_neighbors=_parse_num_neighbors(num_neighbors, spec.num_layers),
     )  # fmt: skip
+    if launched() and config.num_neighbors is None:
+        raise click.UsageError(
+            "under torchrun every process would train the whole model: multi-process training shards mini-batch "
+            "training only; add --num-neighbors (e.g. 10,10,10) or run graphrec train without torchrun"
+        )
+    options: dict[str, Any] = dict(
+        target=target, source=source, model=model_name, split=protocol, seed=seed, target_fraction=target_fraction,
+        refit=refit, config=config, dim=dim, layers=layers, features=features_path, home=c.home, device=device,
+    )  # fmt: skip
+    with contextlib.ExitStack() as stack:
+        group = stack.enter_context(process_group(device)) if launched() else None
+        if group is not None and not group.leader:
+            api.train(None, **options, progress=False)  # its shards; rank 0 reads, saves and writes back
+            return
+        _train_and_save(c, options, model_name=model_name, protocol=protocol, source=source, seed=seed,
+                        target_fraction=target_fraction, write_back=write_back, k=k, topics_per_user=topics_per_user,
+                        vector_index=vector_index, write_batch_size=write_batch_size, out=out)  # fmt: skip
+
+
+def _train_and_save(
+    c: Context, options: dict[str, Any], *, model_name: str, protocol: str | None,
+    source: str | None, seed: int, target_fraction: float, write_back: bool, k: int, topics_per_user: int,
+    vector_index: bool | None, write_batch_size: int, out: Path | None,
+) -> None:  # fmt: skip
+    """Open the store, train (:func:`graphrec.api.train` with ``options``), save the run, print it and write it
+    back (under torchrun: what rank 0 does)."""
+    from graphrec import api
+    from graphrec.train.rundir import new_run_dir
+
+    target = options["target"]
     with c.open_store() as store:
         if write_back and vector_index:
             store.capabilities.require_vector_index()  # fail before training, not after
@@ -202,11 +255,7 @@ def train(
             + (f", target fraction {target_fraction:g}" if target_fraction < 1 else "")
         )
         try:
-            run = api.train(
-                store, target=target, source=source, model=model_name, split=protocol, seed=seed,
-                target_fraction=target_fraction, refit=refit, config=config, dim=dim, layers=layers,
-                features=features_path, home=c.home, progress=c.progress, device=device,
-            )  # fmt: skip
+            run = api.train(store, **options, progress=c.progress)
         except BaseException as e:
             if interrupted(e):
                 raise CommandInterrupted(

@@ -17,6 +17,7 @@ from tqdm.auto import tqdm
 from graphrec.errors import ConfigError, TrainingDivergedError
 from graphrec.eval.ranking import dot_product_scores, evaluate_ranking, group_by_user
 from graphrec.train.config import TrainConfig
+from graphrec.train.distributed import current as current_group
 from graphrec.train.minibatch import (
     batch_schedule,
     check_num_neighbors,
@@ -27,6 +28,7 @@ from graphrec.train.minibatch import (
     triplet_scores,
 )
 from graphrec.train.sampling import bpr_loss, in_scenario_negatives, layer0_l2, observed_items
+from graphrec.train.sharded import ShardedEpochs, sharded_epochs
 from graphrec.train.summary import warn_if_capped
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -36,6 +38,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from graphrec.models.lightgcn import CrossScenarioLightGCN
     from graphrec.models.routed import RoutedLightGCN
+    from graphrec.train.distributed import Group
     from graphrec.train.minibatch import Degrees
 
 logger = logging.getLogger(__name__)
@@ -106,6 +109,12 @@ def train_bpr(
 
     With an empty ``val`` (no held-out data) all ``config.epochs`` run and the last weights are kept.
 
+    Mini-batch training inside a ``torch.distributed`` process group (``torchrun``;
+    :mod:`graphrec.train.distributed`) trains this process's shard of each batch
+    (:mod:`graphrec.train.sharded`); only rank 0 validates (and calls ``on_epoch``), and its validation
+    figure is broadcast, so every process keeps the same best epoch and stops at the same epoch; at the end
+    every process holds rank 0's weights.
+
     Args:
         transfer_pairs: Target-scenario training pairs of users who also have source interactions.
             With a model that has the cold-start transfer head, each step adds a BPR term that ranks
@@ -133,16 +142,24 @@ def train_bpr(
     result = TrainResult(best_epoch=-1, best_val=-1.0, config=asdict(config))
     best_state: dict[str, Any] | None = None
     stale, t_total = 0, 0.0
+    group = current_group() if config.num_neighbors else None
+    leader = group is None or group.leader
     sampled = (
-        _sampled_epochs(model, train, item_scenario, config, data, transfer_pairs) if config.num_neighbors else None
+        _sampled_epochs(model, train, item_scenario, config, data, transfer_pairs, group)
+        if config.num_neighbors
+        else None
     )
     label = desc or (f"{channel} channel" if channel else "training")
-    bar = tqdm(range(config.epochs), desc=label if val.shape[1] else f"{label} (no validation)", disable=not progress)
+    bar = tqdm(
+        range(config.epochs),
+        desc=label if val.shape[1] else f"{label} (no validation)",
+        disable=not (progress and leader),
+    )
     for epoch in bar:
         t0 = time.perf_counter()
         model.train()
         if sampled is not None:
-            total, n_pairs = sampled.run(opt, rng, progress=progress)
+            total, n_pairs = sampled.run(opt, rng, progress=progress and leader)
         else:
             total, n_pairs = _full_batch_epoch(
                 model, adj, train, item_scenario, positives, transfer_pairs, config, opt, rng
@@ -158,8 +175,14 @@ def train_bpr(
             result.best_epoch = epoch
             bar.set_postfix(loss=f"{loss:.4f}")
         else:
-            metrics = evaluate(evaluate_with or model, adj, train, val, candidates, ks=(config.k,), exclude=positives)
-            val_recall = metrics.get(f"recall@{config.k}", 0.0)
+            val_recall = 0.0
+            if leader:
+                metrics = evaluate(
+                    evaluate_with or model, adj, train, val, candidates, ks=(config.k,), exclude=positives
+                )
+                val_recall = metrics.get(f"recall@{config.k}", 0.0)
+            if group is not None:  # rank 0's figure: every process keeps the same best epoch and stops with it
+                val_recall = group.broadcast_float(val_recall)
             result.history.append({"epoch": epoch, "loss": loss, f"val_recall@{config.k}": val_recall})
             logger.info("%s: epoch %d loss %.4f val recall@%d %.4f", label, epoch, loss, config.k, val_recall)
             if val_recall > result.best_val:
@@ -171,16 +194,19 @@ def train_bpr(
             bar.set_postfix(
                 {"loss": f"{loss:.4f}", f"val R@{config.k}": f"{val_recall:.4f}", "best": result.best_epoch + 1}
             )
-        if on_epoch is not None:
+        if on_epoch is not None and leader:
             on_epoch(epoch, model, adj)
         if stop:
             break
     bar.close()
     if best_state is not None:
         model.load_state_dict(best_state)
-        warn_if_capped(
-            label, best_epoch=result.best_epoch, epochs_run=len(result.history), cap=config.epochs, k=config.k
-        )
+        if leader:
+            warn_if_capped(
+                label, best_epoch=result.best_epoch, epochs_run=len(result.history), cap=config.epochs, k=config.k
+            )
+    if group is not None:
+        group.sync_parameters(model)
     result.seconds_per_epoch = t_total / max(len(result.history), 1)
     return result
 
@@ -296,7 +322,8 @@ def _sampled_epochs(
     config: TrainConfig,
     data: HeteroData | None,
     transfer_pairs: np.ndarray | None,
-) -> _SampledEpochs:
+    group: Group | None = None,
+) -> _SampledEpochs | ShardedEpochs:
     if data is None:
         raise ConfigError("mini-batch training (num_neighbors) needs the model's graph: pass data=inputs.data")
     if model.transfer is not None and transfer_pairs is not None:
@@ -305,6 +332,11 @@ def _sampled_epochs(
         )
     assert config.num_neighbors is not None
     check_num_neighbors(config.num_neighbors, model.num_layers)
+    if group is not None:
+        return sharded_epochs(
+            model, group, data, train, item_scenario, num_neighbors=list(config.num_neighbors),
+            batch_size=config.batch_size, weight_decay=config.weight_decay, seed=config.seed,
+        )  # fmt: skip
     graph = message_graph(data, topics=model.num_topics > 0)
     loaders = scenario_loaders(
         graph, train, item_scenario, num_neighbors=list(config.num_neighbors), batch_size=config.batch_size

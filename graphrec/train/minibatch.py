@@ -225,8 +225,22 @@ def triplet_scores(
     user_store, item_store = batch[EdgeType.INTERACTS[0]], batch[EdgeType.INTERACTS[-1]]
     u, i, j = user_store.src_index, item_store.dst_pos_index, item_store.dst_neg_index.view(-1)
     keep = ~torch.isin(rows[0][u] * model.num_items + rows[1][j], positives)
+    return subgraph_scores(model, adj, rows, u[keep], i[keep], j[keep])
+
+
+def subgraph_scores(
+    model: CrossScenarioLightGCN,
+    adj: torch.Tensor,
+    rows: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
+    u: torch.Tensor,
+    i: torch.Tensor,
+    j: torch.Tensor,
+) -> tuple[torch.Tensor, ...]:
+    """What :func:`triplet_scores` returns, for triplets given by their local rows ``u`` (among the subgraph's
+    users), ``i`` and ``j`` (among its items) in the subgraph ``adj, rows`` of :func:`sampled_adjacency`:
+    one propagation on the model's device."""
     device = next(model.parameters()).device
-    u, i, j = u[keep].to(device), i[keep].to(device), j[keep].to(device)
+    u, i, j = u.to(device), i.to(device), j.to(device)
     adj = adj.to(device)
     rows = (rows[0].to(device), rows[1].to(device), rows[2].to(device))
     out, h0 = model.propagate_sampled(adj, rows)
