@@ -14,10 +14,12 @@ Data: the synthetic multi-scenario sets of ``bench/scale_data.py`` (generated on
 * one process for the rest, each stage timed in turn, its peak RSS the process's high-water mark reset
   before the stage (``/proc/self/clear_refs``; what earlier stages still hold counts, as it would in a
   pipeline): ``export`` (store → arrays → ``HeteroData``), ``embed`` uncached (every item's text through
-  MiniLM; above ``--embed-max-items`` a sample, extrapolated) and cached (the same call again), ``topics``
-  (``discovered``: k-means over the item vectors, then the topic graph), ``train`` with one full-batch epoch
-  and with one mini-batch epoch (``--num-neighbors 10,10,10``, where the ``minibatch`` extra is installed) of
-  ``graphrec-single`` (BERT features + topics; a random split), the full-ranking ``evaluate`` of the test
+  MiniLM) and cached (the same call again), ``topics`` (``discovered``: k-means over the item vectors, then the
+  topic graph), ``train`` with one full-batch epoch and with one mini-batch epoch (``--num-neighbors 10,10,10``,
+  where the ``minibatch`` extra is installed, up to ``--mini-batch-max-interactions``) of ``graphrec-single``
+  (BERT features + topics; a random split) — above ``--embed-max-items`` items the uncached embed is a 5,000-text
+  sample's rate, extrapolated, and neither the features nor the topics are made, so the GNN timed is
+  ``lightgcn-merged`` (ids only) —, the full-ranking ``evaluate`` of the test
   users, ``write-back`` (embeddings, top-20 and topic affinities) and in-process ``serve`` latency (one user's
   top-20, p50 / p99 over 200 users).
 
@@ -150,12 +152,14 @@ def bench_size(size: str, stores: list[str], args: argparse.Namespace) -> None:
                                       bulk_home / "ingest.log")  # fmt: skip
                 save_row({"size": size, "store": store, "stage": "bulk ingest", "seconds": wall, "peak_mb": rss,
                           "interactions": n, "relationships_per_s": n / wall})  # fmt: skip
-            needed = ("export", "serve p99", *(("epoch mini-batch",) if _has_minibatch() else ()))
+            mini = _has_minibatch() and n <= args.mini_batch_max_interactions
+            needed = ("export", "serve p99", *(("epoch mini-batch",) if mini else ()))
             if args.ingest_only or all(done(size, store, s) for s in needed):
                 continue
             cmd = [str(PYTHON), __file__, "_pipeline", "--size", size, "--store", store, "--home", str(home),
                    "--embed-max-items", str(args.embed_max_items), "--full-batch-max-steps",
-                   str(args.full_batch_max_steps)]  # fmt: skip
+                   str(args.full_batch_max_steps), "--mini-batch-max-interactions",
+                   str(args.mini_batch_max_interactions)]  # fmt: skip
             if uri:
                 cmd += ["--uri", uri]
             with (home / "pipeline.log").open("w") as log:
@@ -219,7 +223,7 @@ def pipeline(args: argparse.Namespace) -> None:
                 api.embed(store, home=home)
             with Stage(size, name, "embed cached", items=n_items):
                 api.embed(store, home=home)
-        else:  # a sample's rate, extrapolated; the full embed below then runs for training (not timed as such)
+        else:  # a sample's rate, extrapolated; no features, so no topics, and the GNN trains on ids alone
             texts = [f"{r['title']} {r['text'] or ''}" for r in store.read(cypher.ITEM_TEXTS, {"scenarios": None})]
             sample = [texts[i] for i in np.random.default_rng(0).choice(len(texts), 5_000, replace=False)]
             encoder = TextEncoder(progress=False)
@@ -229,13 +233,14 @@ def pipeline(args: argparse.Namespace) -> None:
             rate = len(sample) / (time.perf_counter() - t0)
             save_row({"size": size, "store": name, "stage": "embed uncached", "seconds": n_items / rate,
                       "peak_mb": peak_rss_mb(), "items": n_items, "extrapolated_from": len(sample)})  # fmt: skip
-            api.embed(store, home=home)
-            with Stage(size, name, "embed cached", items=n_items):
-                api.embed(store, home=home)
-        with Stage(size, name, "topics") as st:
-            report = extract_topics(store, method="discovered", home=home)
-            build_topic_graph(store, home=home)
-            st.row["topics"] = report.topics
+            del texts, sample, encoder
+        knowledge = n_items <= args.embed_max_items
+        model = "graphrec-single" if knowledge else "lightgcn-merged"
+        if knowledge:
+            with Stage(size, name, "topics") as st:
+                report = extract_topics(store, method="discovered", home=home)
+                build_topic_graph(store, home=home)
+                st.row["topics"] = report.topics
 
         train_pairs = int(0.8 * n_interactions)  # the random split trains on about 80% of each user's
         steps = -(-train_pairs // TrainConfig().batch_size)
@@ -243,9 +248,9 @@ def pipeline(args: argparse.Namespace) -> None:
         extrapolate = steps > args.full_batch_max_steps
         if extrapolate:  # the same epoch in fewer, larger steps: per-step time × the default's steps
             full_cfg = TrainConfig(epochs=1, patience=1, batch_size=-(-train_pairs // args.full_batch_max_steps))
-        with Stage(size, name, "train full-batch", model="graphrec-single") as st:
-            run = api.train(store, target=TARGET, model="graphrec-single", split="random", config=full_cfg,
-                            features=features_file(home), home=home)  # fmt: skip
+        with Stage(size, name, "train full-batch", model=model) as st:
+            run = api.train(store, target=TARGET, model=model, split="random", config=full_cfg,
+                            features=features_file(home) if knowledge else None, home=home)  # fmt: skip
         spe = _seconds_per_epoch(run)
         if extrapolate:
             used = -(-train_pairs // full_cfg.batch_size)
@@ -262,11 +267,11 @@ def pipeline(args: argparse.Namespace) -> None:
         with Stage(size, name, "write-back"):
             run.write_back(store)
         _serve(size, name, folder)
-        if _has_minibatch():
-            with Stage(size, name, "train mini-batch", model="graphrec-single", num_neighbors="10,10,10"):
-                mini = api.train(store, target=TARGET, model="graphrec-single", split="random",
+        if _has_minibatch() and n_interactions <= args.mini_batch_max_interactions:
+            with Stage(size, name, "train mini-batch", model=model, num_neighbors="10,10,10"):
+                mini = api.train(store, target=TARGET, model=model, split="random",
                                  config=TrainConfig(epochs=1, patience=1, num_neighbors=(10, 10, 10)),
-                                 features=features_file(home), home=home)  # fmt: skip
+                                 features=features_file(home) if knowledge else None, home=home)  # fmt: skip
             save_row({"size": size, "store": name, "stage": "epoch mini-batch", "seconds": _seconds_per_epoch(mini),
                       "peak_mb": None})  # fmt: skip
 
@@ -368,6 +373,12 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--stores", nargs="+", default=["neo4j", "arcadedb"], choices=("neo4j", "arcadedb"))
     p.add_argument("--neo4j-heap", default="4g", help="heap of the benchmark's Neo4j servers (default 4g)")
     p.add_argument("--embed-max-items", type=int, default=100_000, help="above: the uncached embed from a sample")
+    p.add_argument(
+        "--mini-batch-max-interactions",
+        type=int,
+        default=2_000_000,
+        help="above: no mini-batch epoch (its time per batch is linear; see the smaller sizes)",
+    )
     p.add_argument("--full-batch-max-steps", type=int, default=400, help="above: a full-batch epoch extrapolated")
     p.add_argument("--ingest-only", action="store_true")
     p.add_argument("--no-bulk", action="store_true")
