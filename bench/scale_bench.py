@@ -148,7 +148,8 @@ def bench_size(size: str, stores: list[str], args: argparse.Namespace) -> None:
                 bulk_home = WORK / "scale-homes" / f"{size}-neo4j-bulk"
                 shutil.rmtree(bulk_home, ignore_errors=True)
                 with neo4j_server(bulk_home / "neo4j-run", args.neo4j_heap) as bulk_uri:
-                    wall, rss = timed([str(GRAPHREC), *store_args(bulk_home, bulk_uri), "ingest", str(spec), "--bulk"],
+                    wall, rss = timed([str(GRAPHREC), *store_args(bulk_home, bulk_uri), "ingest", str(spec), "--bulk",
+                                       "--neo4j-run-dir", str(bulk_home / "neo4j-run")],
                                       bulk_home / "ingest.log")  # fmt: skip
                 save_row({"size": size, "store": store, "stage": "bulk ingest", "seconds": wall, "peak_mb": rss,
                           "interactions": n, "relationships_per_s": n / wall})  # fmt: skip
