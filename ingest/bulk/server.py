@@ -154,13 +154,15 @@ class ScriptServer:
                 args = Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
             except OSError:
                 args = []
-        if LAUNCHER_CLASS in args:
+        if pid is not None and LAUNCHER_CLASS in args:
+            cwd = Path(f"/proc/{pid}/cwd").resolve()  # where the script ran: relative paths are relative to it
             at = args.index(LAUNCHER_CLASS)
             jvm = args[1 : args.index("-cp")] if "-cp" in args[:at] else args[1:at]
             heap = next((a[len("-Xmx") :] for a in jvm if a.startswith("-Xmx")), "1g")
             rest = args[at + 1 :]
-            conf = Path(rest[2]) if len(rest) > 2 and rest[2] else self._default_conf()
-            return Launch(heap, tuple(a for a in jvm if not a.startswith("-Xmx")), Path(rest[0]), int(rest[1]), conf)
+            conf = cwd / rest[2] if len(rest) > 2 and rest[2] else self._default_conf()
+            opts = tuple(a for a in jvm if not a.startswith("-Xmx"))
+            return Launch(heap, opts, cwd / rest[0], int(rest[1]), conf)
         port = int(self.uri.rsplit(":", 1)[-1])
         return Launch(
             os.environ.get("NEO4J_HEAP", "1g"),
@@ -176,9 +178,10 @@ class ScriptServer:
     def _script(self, args: list[str], env: dict[str, str], timeout: int) -> subprocess.CompletedProcess[str]:
         full = {**os.environ, **env, RUN_DIR_ENV: str(self.run_dir)}
         try:
-            return subprocess.run(
-                ["bash", str(self.script), *args], env=full, capture_output=True, text=True, timeout=timeout
-            )
+            return subprocess.run(  # its own session: a Ctrl-C of graphrec's terminal does not reach the server
+                ["bash", str(self.script), *args], env=full, capture_output=True, text=True, timeout=timeout,
+                start_new_session=True,
+            )  # fmt: skip
         except subprocess.TimeoutExpired as e:
             raise StoreUnavailableError(
                 f"scripts/neo4j_server.sh {' '.join(args)} did not finish within {timeout} s (run folder "
