@@ -113,11 +113,6 @@ def _opt(text: str | None) -> str:
     return "" if text is None else _q(text)
 
 
-def _num(value: float | int | None) -> str:
-    """A number as the importer parses it back exactly (``repr``: the shortest round trip of a float)."""
-    return "" if value is None else repr(value)
-
-
 class _Writer:
     """Writes groups into one folder and remembers them."""
 
@@ -165,9 +160,17 @@ def _spans_lines(texts: Iterable[str | None]) -> bool:
     return any(t is not None and ("\n" in t or "\r" in t) for t in texts)
 
 
-def _interaction_lines(rows: Iterable[InteractionRecord], q_scenario: str) -> Iterator[str]:
+def _interaction_lines(rows: Iterable[InteractionRecord], q_scenario: str, q_users: dict[str, str]) -> Iterator[str]:
+    """``user,item,scenario,rating,ts`` per interaction; users' and items' quoted ids are made once each."""
+    q_items: dict[str, str] = {}
     for r in rows:
-        yield f"{_q(r.user)},{_q(r.item)},{q_scenario},{_num(r.rating)},{_num(r.ts)}"
+        item = q_items.get(r.item)
+        if item is None:
+            item = q_items[r.item] = _q(r.item)
+        # repr: the shortest text a float is parsed back from exactly (the importer reads it with Java's parser)
+        rating = "" if r.rating is None else repr(r.rating)
+        ts = "" if r.ts is None else repr(r.ts)
+        yield f"{q_users[r.user]},{item},{q_scenario},{rating},{ts}"
 
 
 def write_import_files(prepared: dict[str, Prepared], folder: Path) -> ImportFiles:
@@ -224,7 +227,8 @@ def write_import_files(prepared: dict[str, Prepared], folder: Path) -> ImportFil
         )
     users = list(dict.fromkeys(i.user for prep in prepared.values() for i in prep.interactions))
     longest = max(longest, max(map(len, users), default=0))
-    nodes += w.group("nodes", Label.USER, "users", [f"{Prop.ID}:ID({USER_IDS})"], map(_q, users))
+    q_users = {u: _q(u) for u in users}
+    nodes += w.group("nodes", Label.USER, "users", [f"{Prop.ID}:ID({USER_IDS})"], q_users.values())
 
     relationships = interactions = 0
     for k, (name, prep) in enumerate(prepared.items()):
@@ -253,7 +257,7 @@ def write_import_files(prepared: dict[str, Prepared], folder: Path) -> ImportFil
                     f"{Prop.RATING}:double",
                     f"{Prop.TS}:{ts_type}",
                 ],
-                _interaction_lines(rows, q_name),
+                _interaction_lines(rows, q_name, q_users),
             )
     relationships += interactions
     # Characters are at most 4 bytes in UTF-8; quoting at most doubles a value.
