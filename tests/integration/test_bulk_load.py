@@ -31,12 +31,10 @@ from ingest.sources.synthetic import generate
 from tests.bad_input_corpus import LOADABLE, write_spec
 from tests.helpers import NEO4J_SCRIPT, invoke
 
-#: Files of the bad-input corpus whose loaded values are odd (a scenario each).
-_CORPUS = {
-    "latin1_declared", "csv_doubled_quotes", "whitespace_ids", "jsonl_surrogate_id", "parquet_binary_ids",
-    "parquet_big_timestamp", "rating_strict", "timestamp_range", "timestamp_iso", "crlf", "ml1m_ratings",
-    "recbole_typed",
-}  # fmt: skip
+#: Files of the bad-input corpus whose loaded values are odd (a scenario each; each scenario costs the bulk
+#: path importer groups and recount queries on a freshly started server).
+_CORPUS = {"whitespace_ids", "jsonl_surrogate_id", "parquet_binary_ids", "rating_strict", "timestamp_range",
+           "timestamp_iso"}  # fmt: skip
 #: The heap the bulk server is started with: the restart after the import must keep it.
 _HEAP = "768m"
 
