@@ -110,8 +110,9 @@ def print_ingest_summary(summary: Any, run_dir: Path) -> None:
 @click.option(
     "--bulk",
     is_flag=True,
-    help="First load into an empty Neo4j with its importer (neo4j-admin database import full): much faster than "
-    "MERGE batches; stops and restarts the Neo4j of scripts/neo4j_server.sh. Not for the embedded ArcadeDB.",
+    help="First load into an empty Neo4j with its importer (neo4j-admin database import full) instead of MERGE "
+    "batches: stops and restarts the Neo4j of scripts/neo4j_server.sh, a fixed cost that pays off on large loads. "
+    "Not for the embedded ArcadeDB.",
 )
 @click.option(
     "--neo4j-run-dir",
