@@ -46,7 +46,7 @@ from ingest.spec import DatasetSpec
 from ingest.summary import REJECTS_FILE, SUMMARY_FILE, IngestSummary
 
 # remove_checkpoints: graphrec/cli.py imports it from here
-__all__ = ["ingest_spec", "recount_loaded", "remove_checkpoints"]
+__all__ = ["ingest_spec", "interactions_write", "recount_loaded", "remove_checkpoints"]
 
 logger = logging.getLogger(__name__)
 
@@ -172,9 +172,10 @@ def ingest_spec(
     user_rows = [{"id": u} for u in all_users]
     run_stage("users", cypher.MERGE_USERS, user_rows)
     n_rels = 0
+    interactions_query = interactions_write(store)
     for name, prep in prepared.items():
         rows = [asdict(i) for i in prep.interactions]
-        seconds, written = run_stage(f"interactions:{name}", cypher.MERGE_INTERACTIONS, rows)
+        seconds, written = run_stage(f"interactions:{name}", interactions_query, rows)
         summary.write_seconds += seconds
         n_rels += written
 
@@ -196,6 +197,17 @@ def ingest_spec(
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / SUMMARY_FILE).write_text(json.dumps(summary.to_dict(), indent=2))
     return summary
+
+
+def interactions_write(store: GraphStore) -> str:
+    """The Cypher that writes interaction batches into ``store``: :data:`~graphrec.store.cypher.MERGE_INTERACTIONS`,
+    or its equivalent :data:`~graphrec.store.cypher.UPSERT_INTERACTIONS` where the store's relationship ``MERGE`` is
+    slow (:attr:`~graphrec.store.capabilities.StoreCapabilities.fast_relationship_merge`: ArcadeDB)."""
+    caps = store.capabilities
+    if caps.fast_relationship_merge:
+        return cypher.MERGE_INTERACTIONS
+    logger.info("%s: interactions written as OPTIONAL MATCH + CREATE (its relationship MERGE scans)", caps.agent)
+    return cypher.UPSERT_INTERACTIONS
 
 
 def recount_loaded(

@@ -152,3 +152,60 @@ def test_clear_removes_everything(store: GraphStore) -> None:
     store.write_batches(cypher.MERGE_USERS, [{"id": str(k)} for k in range(1_500)])
     assert store.clear(batch_size=500) == 1_500
     assert _users(store) == 0
+
+
+def _interactions(store: GraphStore) -> list[tuple[str, str, dict[str, object]]]:
+    rows = store.read(
+        "MATCH (u:User)-[r:INTERACTED]->(i:Item) RETURN u.id AS user, i.id AS item, properties(r) AS props"
+    )
+    return sorted(((r["user"], r["item"], r["props"]) for r in rows), key=repr)
+
+
+def test_interaction_writes_are_the_same_on_both_query_shapes(store: GraphStore, backend: str) -> None:
+    """MERGE_INTERACTIONS and UPSERT_INTERACTIONS (ArcadeDB's ingest shape) make the same relationships with the
+    same properties and return the same ``matched`` over a first load, a rerun with changed and removed values, a
+    row whose user is missing, and a pair that holds two relationships; the ingest picks the store's shape."""
+    from ingest.pipeline import interactions_write
+
+    expected = cypher.MERGE_INTERACTIONS if backend == "neo4j" else cypher.UPSERT_INTERACTIONS
+    assert interactions_write(store) == expected
+    assert store.capabilities.fast_relationship_merge == (backend == "neo4j")
+    store.write_batches(cypher.MERGE_SCENARIOS, [{"name": "m"}])
+    store.write_batches(cypher.MERGE_USERS, [{"id": f"u{k}"} for k in range(3)])
+    store.write_batches(cypher.MERGE_ITEMS, [{"scenario": "m", "id": f"i{k}"} for k in range(4)])
+
+    def row(user: str, item: str, rating: float | None, ts: int | None) -> dict[str, object]:
+        return {"user": user, "scenario": "m", "item": item, "rating": rating, "ts": ts}
+
+    first = [
+        row("u0", "i0", 4.0, 10),
+        row("u0", "i1", None, 11),
+        row("u1", "i1", 2.5, None),
+        row("u2", "i3", None, None),
+    ]
+    rerun = [
+        row("u0", "i0", 5.0, 10),
+        row("u0", "i1", 3.0, None),
+        row("u1", "i2", 1.0, 12),
+        row("nobody", "i0", 1.0, 1),
+    ]
+    outcomes = []
+    for query in (cypher.MERGE_INTERACTIONS, cypher.UPSERT_INTERACTIONS):
+        store.delete_interactions()
+        steps = [store.write_returning(query, {"rows": first})[0]["matched"], _interactions(store)]
+        steps += [store.write_returning(query, {"rows": rerun})[0]["matched"], _interactions(store)]
+        store.execute_write(  # a second relationship for one pair: both are matched (and updated)
+            "MATCH (u:User {id: 'u2'}), (i:Item {id: 'i3'}) CREATE (u)-[:INTERACTED {scenario: 'm'}]->(i)", {}
+        )
+        steps += [store.write_returning(query, {"rows": [row("u2", "i3", 1.5, 7)]})[0]["matched"], _interactions(store)]
+        outcomes.append(steps)
+    merged, upserted = outcomes
+    assert upserted == merged
+    assert merged[0] == 4 and merged[2] == 3 and merged[4] == 2
+    assert merged[3] == [
+        ("u0", "i0", {"scenario": "m", "rating": 5.0, "ts": 10}),
+        ("u0", "i1", {"scenario": "m", "rating": 3.0}),
+        ("u1", "i1", {"scenario": "m", "rating": 2.5}),
+        ("u1", "i2", {"scenario": "m", "rating": 1.0, "ts": 12}),
+        ("u2", "i3", {"scenario": "m"}),
+    ]

@@ -63,6 +63,7 @@ from graphrec.store.cypher.ingest import (
     RECOUNT_ITEMS,
     RECOUNT_SCENARIOS,
     RECOUNT_USERS,
+    UPSERT_INTERACTIONS,
 )
 from graphrec.store.cypher.page import TOPIC_SCENARIO_ITEMS
 from graphrec.store.cypher.schema import (
@@ -169,6 +170,7 @@ __all__ = [
     "TOPIC_SCENARIO_ITEMS",
     "TOPIC_SPREAD",
     "TOP_BRIDGING_TOPICS",
+    "UPSERT_INTERACTIONS",
     "USER_EXISTS",
     "USER_TOPICS",
     "VECTOR_INDEX_DIMENSIONS",

@@ -56,6 +56,24 @@ SET r.{Prop.RATING} = row.rating, r.{Prop.TS} = row.ts
 RETURN count(*) AS matched
 """
 
+#: :data:`MERGE_INTERACTIONS` for a store whose relationship ``MERGE`` is slow (ArcadeDB; see
+#: :attr:`graphrec.store.capabilities.StoreCapabilities.fast_relationship_merge`): the same relationships and
+#: properties, and the same ``matched`` (one row per relationship found or created: a duplicate still counts
+#: twice), written as a lookup (``OPTIONAL MATCH``) and a ``CREATE`` where none exists, else a ``SET``; a
+#: ``CREATE`` with a null property leaves it absent, as the ``SET`` does. ArcadeDB reads every row's lookup
+#: before it writes (an Eager), so the rows must hold each (user, scenario, item) once, which
+#: :mod:`ingest.prepare` guarantees (a repeated pair is a reject).
+UPSERT_INTERACTIONS = f"""
+UNWIND $rows AS row
+MATCH (u:{Label.USER} {{{Prop.ID}: row.user}})
+MATCH (i:{Label.ITEM} {{{Prop.SCENARIO}: row.scenario, {Prop.ID}: row.item}})
+OPTIONAL MATCH (u)-[r:{Rel.INTERACTED} {{{Prop.SCENARIO}: row.scenario}}]->(i)
+FOREACH (_ IN CASE WHEN r IS NULL THEN [1] ELSE [] END |
+    CREATE (u)-[:{Rel.INTERACTED} {{{Prop.SCENARIO}: row.scenario, {Prop.RATING}: row.rating, {Prop.TS}: row.ts}}]->(i))
+FOREACH (_ IN CASE WHEN r IS NULL THEN [] ELSE [1] END | SET r.{Prop.RATING} = row.rating, r.{Prop.TS} = row.ts)
+RETURN count(*) AS matched
+"""
+
 #: The same write, one row per transaction: only for the batching benchmark.
 MERGE_INTERACTION_SINGLE = f"""
 MATCH (u:{Label.USER} {{{Prop.ID}: $user}})
