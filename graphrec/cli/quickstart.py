@@ -35,10 +35,12 @@ def quickstart(c: Context, seed: int, users: int, items_per_scenario: int) -> No
         bold=True,
     )
     click.echo(f"ingesting into {c.uri or f'embedded ArcadeDB in {arcadedb_dir(c.home)}'} ...")
-    run_ingest(c, files.spec, batch_size=10_000, out=None)
-
-    click.secho("\nknowledge: encoding item texts and discovering topics shared by both scenarios ...", bold=True)
+    # one store open for the whole command: the embedded server starts once (the ingest's own store shares it)
+    # and the later stages run on its warmed-up JVM, not on a second one started after the ingest stopped it
     with c.open_store() as store:
+        run_ingest(c, files.spec, batch_size=10_000, out=None)
+
+        click.secho("\nknowledge: encoding item texts and discovering topics shared by both scenarios ...", bold=True)
         r = api.embed(store, home=c.home, progress=c.progress)
         click.echo(f"embedded {r.items} items ({r.encoded} encoded, {r.cached} from cache); features: {r.path}")
         topic_runs: list[tuple[str, dict[str, Any]]] = [("discovered", {"n_topics": 8}), ("metadata", {})]

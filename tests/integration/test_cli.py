@@ -60,6 +60,18 @@ def test_quickstart_then_query_in_every_format(store_config: StoreConfig) -> Non
     assert [r["id"] for r in json.loads(out)] == ["b0002", "m0001"]
 
 
+@pytest.mark.arcadedb
+def test_quickstart_starts_the_embedded_server_once(tmp_path: Path) -> None:
+    """The quickstart holds one store for the whole command: its own embedded server starts once (not a second
+    time after the ingest's store closed), and the command stops it when it ends."""
+    cfg = StoreConfig(home=tmp_path / "home")
+    code, _, err = run(cfg, "quickstart", "--users", "30", "--items", "20")
+    assert code == 0, err
+    server_dir = cfg.home / "arcadedb"
+    assert (server_dir / "server.log").read_text().count("is starting up") == 1
+    assert not (server_dir / "server.json").exists()  # stopped: no running server recorded
+
+
 def test_query_refuses_writes_unless_asked(store_config: StoreConfig) -> None:
     code, out, err = run(store_config, "query", "CREATE (u:User {id: $id}) RETURN u.id AS id", "--param", "id=w1")
     assert code == 1 and "read-only" in err and "--write" in err
