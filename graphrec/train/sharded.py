@@ -38,6 +38,7 @@ from graphrec.data.pyg import LinkNeighborLoader
 from graphrec.schema import EdgeType
 from graphrec.train.minibatch import (
     batch_schedule,
+    is_pair,
     message_graph,
     node_degrees,
     pair_keys,
@@ -156,7 +157,7 @@ class ShardedEpochs:
             torch.manual_seed(sampling_seed(self.seed, self.epoch, self.group.rank))
             for users, items, negatives in tqdm(plan, desc="batches", leave=False, disable=not progress):
                 keys = torch.from_numpy(users * self.model.num_items + negatives)
-                kept = np.flatnonzero(~torch.isin(keys, self.positives).numpy())
+                kept = np.flatnonzero(~is_pair(keys, self.positives).numpy())
                 if not len(kept):  # every negative of the batch was a positive of its user (all processes skip)
                     continue
                 start, stop = shard_bounds(len(kept), self.group.rank, self.group.world_size)
