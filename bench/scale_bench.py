@@ -1,7 +1,8 @@
 """Scale benchmark (issue 15): wall time and peak memory of every stage as the graph grows.
 
     .venv/bin/python bench/scale_bench.py --sizes 100k 1M                 # both stores, every stage
-    .venv/bin/python bench/scale_bench.py --sizes 10M --stores neo4j      # the largest set on Neo4j
+    .venv/bin/python bench/scale_bench.py --sizes 10M --stores neo4j --merge-sample-seconds 900 \
+        --skip evaluate write-back --full-batch-max-steps 20             # the largest set on Neo4j
     .venv/bin/python bench/scale_bench.py --table                         # table, exponents and plot from the JSON
 
 Data: the synthetic multi-scenario sets of ``bench/scale_data.py`` (generated on first use into
@@ -40,6 +41,7 @@ import json
 import math
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -134,6 +136,9 @@ def bench_size(size: str, stores: list[str], args: argparse.Namespace) -> None:
     spec, manifest = dataset(size)
     n = int(manifest["counts"]["interactions"])
     for store in stores:
+        if store == "neo4j" and args.merge_sample_seconds:
+            bench_neo4j_bulk_first(size, spec, n, args)
+            continue
         home = WORK / "scale-homes" / f"{size}-{store}"
         with contextlib.ExitStack() as stack:
             uri = stack.enter_context(neo4j_server(home / "neo4j-run", args.neo4j_heap)) if store == "neo4j" else None
@@ -143,7 +148,8 @@ def bench_size(size: str, stores: list[str], args: argparse.Namespace) -> None:
                 home.mkdir(parents=True, exist_ok=True)
                 wall, rss = timed([str(GRAPHREC), *store_args(home, uri), "ingest", str(spec)], home / "ingest.log")
                 save_row({"size": size, "store": store, "stage": "ingest", "seconds": wall, "peak_mb": rss,
-                          "interactions": n, "relationships_per_s": n / wall})  # fmt: skip
+                          "interactions": n, "relationships_per_s": n / wall,
+                          "interactions_per_s": _reported_rate(home / "ingest.log")})  # fmt: skip
             if store == "neo4j" and not args.no_bulk and not done(size, store, "bulk ingest") and has_bulk():
                 bulk_home = WORK / "scale-homes" / f"{size}-neo4j-bulk"
                 shutil.rmtree(bulk_home, ignore_errors=True)
@@ -152,22 +158,102 @@ def bench_size(size: str, stores: list[str], args: argparse.Namespace) -> None:
                                        "--neo4j-run-dir", str(bulk_home / "neo4j-run")],
                                       bulk_home / "ingest.log")  # fmt: skip
                 save_row({"size": size, "store": store, "stage": "bulk ingest", "seconds": wall, "peak_mb": rss,
-                          "interactions": n, "relationships_per_s": n / wall})  # fmt: skip
+                          "interactions": n, "relationships_per_s": n / wall,
+                          "interactions_per_s": _reported_rate(bulk_home / "ingest.log")})  # fmt: skip
             mini = _has_minibatch() and n <= args.mini_batch_max_interactions
             needed = ("export", "serve p99", *(("epoch mini-batch",) if mini else ()))
             if args.ingest_only or all(done(size, store, s) for s in needed):
                 continue
-            cmd = [str(PYTHON), __file__, "_pipeline", "--size", size, "--store", store, "--home", str(home),
-                   "--embed-max-items", str(args.embed_max_items), "--full-batch-max-steps",
-                   str(args.full_batch_max_steps), "--mini-batch-max-interactions",
-                   str(args.mini_batch_max_interactions)]  # fmt: skip
-            if uri:
-                cmd += ["--uri", uri]
-            with (home / "pipeline.log").open("w") as log:
-                rc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT,
-                                    env={**os.environ, "OMP_NUM_THREADS": "1"}).returncode  # fmt: skip
-            if rc:
-                print(f"{size} {store}: the pipeline stopped ({rc}); see {home / 'pipeline.log'}", flush=True)
+            run_pipeline(size, store, home, uri, args)
+
+
+def _reported_rate(log: Path) -> float | None:
+    """The interaction write rate a finished ``graphrec ingest`` reports (``wrote interactions at N ...``, with
+    ``--bulk``: ``bulk-imported interactions (files, server stop, import, restart, indexes) at N ...``)."""
+    import re
+
+    found = re.search(r"interactions (?:\(.*?\) )?at ([\d,.]+) relationships/s", log.read_text())
+    return float(found.group(1).replace(",", "")) if found else None
+
+
+def run_pipeline(size: str, store: str, home: Path, uri: str | None, args: argparse.Namespace) -> None:
+    """Every stage after ingest, in a child process of its own (its log: ``<home>/pipeline.log``)."""
+    cmd = [str(PYTHON), __file__, "_pipeline", "--size", size, "--store", store, "--home", str(home),
+           "--embed-max-items", str(args.embed_max_items), "--full-batch-max-steps",
+           str(args.full_batch_max_steps), "--mini-batch-max-interactions",
+           str(args.mini_batch_max_interactions), "--skip", *args.skip]  # fmt: skip
+    if uri:
+        cmd += ["--uri", uri]
+    with (home / "pipeline.log").open("w") as log:
+        rc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT,
+                            env={**os.environ, "OMP_NUM_THREADS": "1"}).returncode  # fmt: skip
+    if rc:
+        print(f"{size} {store}: the pipeline stopped ({rc}); see {home / 'pipeline.log'}", flush=True)
+
+
+def bench_neo4j_bulk_first(size: str, spec: Path, n: int, args: argparse.Namespace) -> None:
+    """Neo4j where a full ``MERGE`` ingest would run for hours (``--merge-sample-seconds``): the ``MERGE``
+    path's rate is sampled, the graph comes from the bulk path, and the other stages run on it.
+
+    The sample: ``graphrec ingest`` into a server of its own for the given seconds, the count of
+    ``INTERACTED`` relationships polled every 10 s; its rate is the slope over the samples taken while
+    interactions were being written (the item and user stages before them excluded, which favours
+    ``MERGE``: the bulk rate is over the whole command). The ``ingest`` row is that rate's projection.
+    """
+    import neo4j
+
+    home = WORK / "scale-homes" / f"{size}-neo4j"
+    if not done(size, "neo4j", "ingest"):
+        sample_home = WORK / "scale-homes" / f"{size}-neo4j-merge-sample"
+        shutil.rmtree(sample_home, ignore_errors=True)
+        sample_home.mkdir(parents=True)
+        with neo4j_server(sample_home / "neo4j-run", args.neo4j_heap) as uri:
+            driver = neo4j.GraphDatabase.driver(uri, auth=None)
+            cmd = [str(GRAPHREC), *store_args(sample_home, uri), "ingest", str(spec)]
+            samples: list[tuple[float, int]] = []
+            with (sample_home / "ingest.log").open("w") as log:
+                t0 = time.perf_counter()
+                proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
+                                        env={**os.environ, "OMP_NUM_THREADS": "1"})  # fmt: skip
+                try:
+                    while proc.poll() is None and time.perf_counter() - t0 < args.merge_sample_seconds:
+                        time.sleep(10)
+                        count = driver.execute_query("MATCH ()-[r:INTERACTED]->() RETURN count(r) AS c").records[0]["c"]
+                        samples.append((time.perf_counter() - t0, int(count)))
+                finally:
+                    proc.terminate()
+                    proc.wait(timeout=120)
+                wall = time.perf_counter() - t0
+            driver.close()
+        if proc.returncode == 0:  # it finished within the time: the whole ingest, at the rate it reports
+            rate = _reported_rate(sample_home / "ingest.log")
+            save_row({"size": size, "store": "neo4j", "stage": "ingest", "seconds": wall, "peak_mb": None,
+                      "interactions": n, "relationships_per_s": n / wall,
+                      "interactions_per_s": rate})  # fmt: skip
+        else:
+            writing = [(t, c) for t, c in samples if c > 0]
+            if len(writing) < 3:
+                raise SystemExit(f"{size}: {args.merge_sample_seconds} s reached too few interactions for a rate")
+            import numpy as np
+
+            rate = float(np.polyfit([t for t, _ in writing], [c for _, c in writing], 1)[0])
+            before = writing[0][0] - writing[0][1] / rate  # when the interaction stage began
+            save_row({"size": size, "store": "neo4j", "stage": "ingest", "seconds": before + n / rate,
+                      "peak_mb": None, "interactions": n, "relationships_per_s": n / (before + n / rate),
+                      "interactions_per_s": rate, "extrapolated_from": samples[-1][1],
+                      "sampled_seconds": samples[-1][0], "before_interactions_s": before})  # fmt: skip
+    if not done(size, "neo4j", "bulk ingest"):
+        shutil.rmtree(home, ignore_errors=True)
+        home.mkdir(parents=True)
+    with neo4j_server(home / "neo4j-run", args.neo4j_heap) as uri:
+        if not done(size, "neo4j", "bulk ingest"):
+            wall, rss = timed([str(GRAPHREC), *store_args(home, uri), "ingest", str(spec), "--bulk",
+                               "--neo4j-run-dir", str(home / "neo4j-run")], home / "ingest.log")  # fmt: skip
+            save_row({"size": size, "store": "neo4j", "stage": "bulk ingest", "seconds": wall, "peak_mb": rss,
+                      "interactions": n, "relationships_per_s": n / wall,
+                      "interactions_per_s": _reported_rate(home / "ingest.log")})  # fmt: skip
+        if not args.ingest_only and not done(size, "neo4j", "serve p99"):
+            run_pipeline(size, "neo4j", home, uri, args)
 
 
 # --- the child: every stage after ingest, in one process ----------------------------------------------------
@@ -249,8 +335,11 @@ def pipeline(args: argparse.Namespace) -> None:
         extrapolate = steps > args.full_batch_max_steps
         if extrapolate:  # the same epoch in fewer, larger steps: per-step time × the default's steps
             full_cfg = TrainConfig(epochs=1, patience=1, batch_size=-(-train_pairs // args.full_batch_max_steps))
-        with Stage(size, name, "train full-batch", model=model) as st:
-            run = api.train(store, target=TARGET, model=model, split="random", config=full_cfg,
+        evaluate = "evaluate" not in args.skip
+        # without evaluation nothing is held out (``split="none"``, no refit): no validation pass either
+        split, refit = ("random", None) if evaluate else ("none", False)
+        with Stage(size, name, "train full-batch", model=model, split=split) as st:
+            run = api.train(store, target=TARGET, model=model, split=split, refit=refit, config=full_cfg,
                             features=features_file(home) if knowledge else None, home=home)  # fmt: skip
         spe = _seconds_per_epoch(run)
         if extrapolate:
@@ -260,13 +349,15 @@ def pipeline(args: argparse.Namespace) -> None:
         else:
             save_row({"size": size, "store": name, "stage": "epoch full-batch", "seconds": spe,
                       "peak_mb": st.row["peak_mb"], "steps": steps})  # fmt: skip
-        with Stage(size, name, "evaluate"):
-            metrics = run.evaluate()
-        save_row({"size": size, "store": name, "stage": "quality", "seconds": None, "peak_mb": None,
-                  "recall@20": {s: m.get("recall@20") for s, m in metrics.items()}})  # fmt: skip
+        if evaluate:
+            with Stage(size, name, "evaluate"):
+                metrics = run.evaluate()
+            save_row({"size": size, "store": name, "stage": "quality", "seconds": None, "peak_mb": None,
+                      "recall@20": {s: m.get("recall@20") for s, m in metrics.items()}})  # fmt: skip
         folder = run.save(home=home)
-        with Stage(size, name, "write-back"):
-            run.write_back(store)
+        if "write-back" not in args.skip:
+            with Stage(size, name, "write-back"):
+                run.write_back(store)
         _serve(size, name, folder)
         if _has_minibatch() and n_interactions <= args.mini_batch_max_interactions:
             with Stage(size, name, "train mini-batch", model=model, num_neighbors="10,10,10"):
@@ -382,6 +473,21 @@ def main(argv: list[str] | None = None) -> None:
     )
     p.add_argument("--full-batch-max-steps", type=int, default=400, help="above: a full-batch epoch extrapolated")
     p.add_argument("--ingest-only", action="store_true")
+    p.add_argument(
+        "--merge-sample-seconds",
+        type=int,
+        default=0,
+        help="Neo4j: sample the MERGE ingest's rate for this long instead of a full MERGE ingest, and run the "
+        "other stages on the bulk-loaded graph (for 10M, where the MERGE ingest runs for hours)",
+    )
+    p.add_argument(
+        "--skip",
+        nargs="*",
+        default=[],
+        choices=("evaluate", "write-back"),
+        help="stages left out (e.g. at 10M, where a full ranking of 500k users or a write-back of every user's "
+        "top-20 runs for hours; training then holds nothing out: split none, no validation)",
+    )
     p.add_argument("--no-bulk", action="store_true")
     p.add_argument("--table", action="store_true")
     # the child's
@@ -390,6 +496,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--home")
     p.add_argument("--uri")
     args = p.parse_args(argv)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a kill stops the servers (their ``finally``)
     if args.table:
         table()
     elif args.what == "_pipeline":
