@@ -73,11 +73,13 @@ def save_row(row: dict[str, Any]) -> None:
     """Add or replace the row of (size, store, stage)."""
     data = load_results()
     key = (row["size"], row["store"], row["stage"])
+    meta = run_metadata(load_average=os.getloadavg())
+    row = {**row, "git": meta.get("git"), "load_average": meta.get("load_average")}  # rows come from several runs
     data["rows"] = [r for r in data["rows"] if (r["size"], r["store"], r["stage"]) != key] + [row]
-    data["meta"] = run_metadata(load_average=os.getloadavg())
+    data["meta"] = meta
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(data, indent=1))
-    extra = {k: v for k, v in row.items() if k not in ("size", "store", "stage", "seconds", "peak_mb")}
+    extra = {k: v for k, v in row.items() if k not in ("size", "store", "stage", "seconds", "peak_mb", "git")}
     print(f"{row['size']:>5} {row['store']:<8} {row['stage']:<18} {row.get('seconds') or 0:10.2f} s "
           f"{row.get('peak_mb') or 0:9.0f} MB  {extra}", flush=True)  # fmt: skip
 
