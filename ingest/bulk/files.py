@@ -2,18 +2,13 @@
 
 One header file and one data file per group, so that every group's columns have one type:
 
-* ``Scenario`` nodes (``:ID(Scenario),name``);
+* ``Scenario`` nodes (``name:ID(Scenario)``);
 * per scenario, ``Item`` nodes in their own ID space (the same raw id in two scenarios is two items):
-  ``:ID(Item-<k>),id,scenario,title,text,categories:string[]``;
-* ``User`` nodes (``:ID(User),id``);
+  ``id:ID(Item-<k>),scenario,title,text,categories:string[]``;
+* ``User`` nodes (``id:ID(User)``);
 * per scenario, ``IN_SCENARIO`` (item → scenario) and ``INTERACTED`` (user → item:
   ``scenario,rating:double,ts:long``); interactions whose timestamp is a non-integer number go to a
   second file whose ``ts`` is ``double``, so every value keeps the type the ``MERGE`` path gives it.
-
-The importer's IDs are integers (``--id-type=integer``): each node's position in its group's file. The raw
-keys (a user's and an item's ``id``, a scenario's ``name``) are ordinary string properties, so the graph is
-the same, but the importer maps numbers instead of encoding, sorting and comparing strings, and the
-relationship files carry two short numbers per row instead of two quoted keys.
 
 Every string is quoted (quotes doubled, RFC 4180); a missing value (``None``, an empty category list) is
 an empty, unquoted field, which the importer leaves out, as a ``SET x.p = null`` does. Lists use an array
@@ -102,7 +97,6 @@ class ImportFiles:
     def options(self) -> list[str]:
         """The importer's options for these files (file names relative to :attr:`folder`)."""
         return [
-            "--id-type=integer",
             f"--array-delimiter=U+{ord(self.array_delimiter):04X}",
             f"--multiline-fields={'true' if self.multiline else 'false'}",
             f"--read-buffer-size={self.read_buffer}",
@@ -166,20 +160,17 @@ def _spans_lines(texts: Iterable[str | None]) -> bool:
     return any(t is not None and ("\n" in t or "\r" in t) for t in texts)
 
 
-def _interaction_lines(
-    rows: Iterable[InteractionRecord], q_scenario: str, user_ids: dict[str, str], item_ids: dict[str, str]
-) -> Iterator[str]:
-    """``user,item,scenario,rating,ts`` per interaction, the user and the item by their import IDs (as text)."""
+def _interaction_lines(rows: Iterable[InteractionRecord], q_scenario: str, q_users: dict[str, str]) -> Iterator[str]:
+    """``user,item,scenario,rating,ts`` per interaction; users' and items' quoted ids are made once each."""
+    q_items: dict[str, str] = {}
     for r in rows:
+        item = q_items.get(r.item)
+        if item is None:
+            item = q_items[r.item] = _q(r.item)
         # repr: the shortest text a float is parsed back from exactly (the importer reads it with Java's parser)
         rating = "" if r.rating is None else repr(r.rating)
         ts = "" if r.ts is None else repr(r.ts)
-        yield f"{user_ids[r.user]},{item_ids[r.item]},{q_scenario},{rating},{ts}"
-
-
-def _import_ids(keys: Iterable[str]) -> dict[str, str]:
-    """Each key's import ID, as the text written: its position (``0, 1, …``)."""
-    return {key: str(n) for n, key in enumerate(keys)}
+        yield f"{q_users[r.user]},{item},{q_scenario},{rating},{ts}"
 
 
 def write_import_files(prepared: dict[str, Prepared], folder: Path) -> ImportFiles:
@@ -202,16 +193,15 @@ def write_import_files(prepared: dict[str, Prepared], folder: Path) -> ImportFil
         "nodes",
         Label.SCENARIO,
         "scenarios",
-        [f":ID({SCENARIO_IDS})", Prop.NAME],
-        (f"{k},{_q(name)}" for k, name in enumerate(prepared)),
+        [f"{Prop.NAME}:ID({SCENARIO_IDS})"],
+        (_q(name) for name in prepared),
     )
     # Ids hold no control characters (ingest.values rejects them): only scenario names, titles, texts and
     # categories may span lines.
     multiline = _spans_lines(prepared)
     longest = max((len(name) for name in prepared), default=0)
     item_header = [
-        ":ID({space})",
-        Prop.ID,
+        f"{Prop.ID}:ID({{space}})",
         Prop.SCENARIO,
         Prop.TITLE,
         Prop.TEXT,
@@ -230,29 +220,26 @@ def write_import_files(prepared: dict[str, Prepared], folder: Path) -> ImportFil
             f"items-{k}",
             header,
             (
-                f"{n},{_q(i.id)},{q_name},{_opt(i.title)},{_opt(i.text)},"
+                f"{_q(i.id)},{q_name},{_opt(i.title)},{_opt(i.text)},"
                 f"{_q(delimiter.join(i.categories)) if i.categories else ''}"
-                for n, i in enumerate(items)
+                for i in items
             ),
         )
     users = list(dict.fromkeys(i.user for prep in prepared.values() for i in prep.interactions))
     longest = max(longest, max(map(len, users), default=0))
-    user_ids = _import_ids(users)
-    nodes += w.group(
-        "nodes", Label.USER, "users", [f":ID({USER_IDS})", Prop.ID], (f"{user_ids[u]},{_q(u)}" for u in users)
-    )
+    q_users = {u: _q(u) for u in users}
+    nodes += w.group("nodes", Label.USER, "users", [f"{Prop.ID}:ID({USER_IDS})"], q_users.values())
 
     relationships = interactions = 0
     for k, (name, prep) in enumerate(prepared.items()):
         space = item_id_space(k)
         q_name = _q(name)
-        item_ids = _import_ids(prep.items)  # the order of the items' file
         relationships += w.group(
             "relationships",
             Rel.IN_SCENARIO,
             f"in-scenario-{k}",
             [f":START_ID({space})", f":END_ID({SCENARIO_IDS})"],
-            (f"{n},{k}" for n in item_ids.values()),
+            (f"{_q(item_id)},{q_name}" for item_id in prep.items),
         )
         whole = [r for r in prep.interactions if not isinstance(r.ts, float)]
         fractional = [r for r in prep.interactions if isinstance(r.ts, float)]
@@ -270,7 +257,7 @@ def write_import_files(prepared: dict[str, Prepared], folder: Path) -> ImportFil
                     f"{Prop.RATING}:double",
                     f"{Prop.TS}:{ts_type}",
                 ],
-                _interaction_lines(rows, q_name, user_ids, item_ids),
+                _interaction_lines(rows, q_name, q_users),
             )
     relationships += interactions
     # Characters are at most 4 bytes in UTF-8; quoting at most doubles a value.

@@ -56,32 +56,23 @@ def test_groups_headers_and_values(tmp_path: Path) -> None:
         ("relationships", "INTERACTED", "interactions-1.csv"): ("interactions-1.header.csv", 1),
     }  # fmt: skip
     assert (files.nodes, files.relationships, files.interactions) == (8, 7, 4)
-    assert (tmp_path / "items-1.header.csv").read_text() == ":ID(Item-1),id,scenario,title,text,categories:string[]\n"
-    assert (tmp_path / "users.header.csv").read_text() == ":ID(User),id\n"
-    assert (tmp_path / "scenarios.header.csv").read_text() == ":ID(Scenario),name\n"
+    assert (tmp_path / "items-1.header.csv").read_text() == "id:ID(Item-1),scenario,title,text,categories:string[]\n"
     header = ":START_ID(User),:END_ID(Item-0),scenario,rating:double,ts:{}\n"
     assert (tmp_path / "interactions-0.header.csv").read_text() == header.format("long")
     assert (tmp_path / "interactions-0-fractional-ts.header.csv").read_text() == header.format("double")
     # the first delimiter occurs in a category, so the next one is used
     assert files.array_delimiter == ARRAY_DELIMITERS[1]
-    # integer import IDs: each node's position in its file; the raw keys are string properties
     assert _rows(tmp_path, "items-0.csv") == [
-        ["0", "m,1", "movies", 'Say "hi"', "two\nlines", f"a;b{ARRAY_DELIMITERS[1]}c\x1fd"],
-        ["1", "m2", "movies", "", "", ""],
+        ["m,1", "movies", 'Say "hi"', "two\nlines", f"a;b{ARRAY_DELIMITERS[1]}c\x1fd"],
+        ["m2", "movies", "", "", ""],
     ]
-    assert (tmp_path / "items-0.csv").read_text().splitlines()[-1] == '1,"m2","movies",,,'  # missing: unquoted, empty
-    assert _rows(tmp_path, "scenarios.csv") == [["0", "movies"], ["1", "books"]]
-    assert _rows(tmp_path, "users.csv") == [["0", "u1"], ["1", "u2"], ["2", 'q"u']]
-    assert _rows(tmp_path, "interactions-0.csv") == [["0", "0", "movies", "4.5", "1700000000"],
-                                                     ["1", "1", "movies", "", ""]]  # fmt: skip
-    assert _rows(tmp_path, "interactions-0-fractional-ts.csv") == [["2", "1", "movies", "0.1", "12.5"]]
-    assert _rows(tmp_path, "in-scenario-0.csv") == [["0", "0"], ["1", "0"]]
-    # books: its own item ID space (its "m,1" is item 0 there), scenario 1; user u1 is user 0 everywhere
-    assert _rows(tmp_path, "in-scenario-1.csv") == [["0", "1"]]
-    assert _rows(tmp_path, "interactions-1.csv") == [["0", "0", "books", "3.0", "-5"]]
+    assert (tmp_path / "items-0.csv").read_text().splitlines()[-1] == '"m2","movies",,,'  # missing: unquoted, empty
+    assert _rows(tmp_path, "interactions-0.csv") == [["u1", "m,1", "movies", "4.5", "1700000000"],
+                                                     ["u2", "m2", "movies", "", ""]]  # fmt: skip
+    assert _rows(tmp_path, "interactions-0-fractional-ts.csv") == [['q"u', "m2", "movies", "0.1", "12.5"]]
+    assert _rows(tmp_path, "users.csv") == [["u1"], ["u2"], ['q"u']]
     opts = files.options()
-    assert opts[:4] == [
-        "--id-type=integer",
+    assert opts[:3] == [
         "--array-delimiter=U+001E",
         "--multiline-fields=true",
         f"--read-buffer-size={DEFAULT_READ_BUFFER}",
