@@ -13,6 +13,7 @@ newcomer's first run does. The rounds alternate which store goes first.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
@@ -22,49 +23,32 @@ import time
 from pathlib import Path
 from typing import Any
 
-from common import REPO  # bench/common.py (beside this script): also puts the repository root on sys.path
+from common import REPO, neo4j_server  # bench/common.py (beside this script): also the repository root on sys.path
 
 from graphrec.results import run_metadata
-from graphrec.store.arcade_process import free_port
 
 GRAPHREC = REPO / ".venv" / "bin" / "graphrec"
-NEO4J = REPO / "scripts" / "neo4j_server.sh"
 RESULTS = REPO / "bench" / "results" / "quickstart_stores.json"
-
-
-def _neo4j(run_dir: Path, action: str) -> tuple[str, float]:
-    """Start (on a free port) or stop a Neo4j of ``scripts/neo4j_server.sh``; its Bolt URI and the seconds."""
-    env = {**os.environ, "NEO4J_RUN_DIR": str(run_dir)}
-    args = ["bash", str(NEO4J), action] + ([str(free_port())] if action == "start" else [])
-    t0 = time.perf_counter()
-    done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=900, check=False)
-    if done.returncode != 0:
-        raise RuntimeError(f"neo4j_server.sh {action}: {done.stderr[-2000:]}")
-    uri = done.stdout.strip().splitlines()[-1] if action == "start" else ""
-    return uri, time.perf_counter() - t0
 
 
 def run_quickstart(store: str, folder: Path) -> dict[str, Any]:
     """One ``graphrec quickstart`` on ``store`` in a fresh home under ``folder``; its wall seconds."""
-    home = folder / f"home-{store}"
     row: dict[str, Any] = {"store": store, "load_average_before": os.getloadavg()}
-    uri_args: list[str] = []
-    if store == "neo4j":
-        uri, row["server_start_seconds"] = _neo4j(folder / "neo4j-run", "start")
-        uri_args = ["--uri", uri]
-    try:
+    with contextlib.ExitStack() as stack:
+        uri_args: list[str] = []
+        if store == "neo4j":
+            t0 = time.perf_counter()
+            uri_args = ["--uri", stack.enter_context(neo4j_server(folder / "neo4j-run"))]
+            row["server_start_seconds"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         done = subprocess.run(
-            [str(GRAPHREC), "--home", str(home), *uri_args, "--no-progress", "quickstart"],
+            [str(GRAPHREC), "--home", str(folder / f"home-{store}"), *uri_args, "--no-progress", "quickstart"],
             capture_output=True, text=True, check=False,
         )  # fmt: skip
         row["seconds"] = time.perf_counter() - t0
-        row["rc"] = done.returncode
-        if done.returncode != 0:
-            row["error"] = done.stderr[-2000:]
-    finally:
-        if store == "neo4j":
-            _neo4j(folder / "neo4j-run", "stop")
+    row["rc"] = done.returncode
+    if done.returncode != 0:
+        row["error"] = done.stderr[-2000:]
     row["load_average_after"] = os.getloadavg()
     return row
 

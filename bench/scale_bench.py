@@ -45,11 +45,10 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from common import REPO  # bench/common.py (beside this script): also puts the repository root on sys.path
+from common import REPO, neo4j_server  # bench/common.py (beside this script): also puts the repository root on sys.path
 
 from graphrec.results import run_metadata
 
@@ -57,7 +56,6 @@ WORK = REPO / "bench" / ".work"
 RESULTS = REPO / "bench" / "results" / "scale.json"
 GRAPHREC = REPO / ".venv" / "bin" / "graphrec"
 PYTHON = REPO / ".venv" / "bin" / "python"
-NEO4J = REPO / "scripts" / "neo4j_server.sh"
 STAGES = ("ingest", "bulk ingest", "export", "embed uncached", "embed cached", "topics", "train full-batch",
           "epoch full-batch", "train mini-batch", "epoch mini-batch", "evaluate", "write-back", "serve p50",
           "serve p99")  # fmt: skip
@@ -96,20 +94,6 @@ def dataset(size: str) -> tuple[Path, dict[str, Any]]:
         subprocess.run([str(PYTHON), str(REPO / "bench" / "scale_data.py"), "--interactions", size, "--out",
                         str(folder)], check=True)  # fmt: skip
     return folder / "scale.toml", json.loads((folder / "manifest.json").read_text())
-
-
-@contextlib.contextmanager
-def neo4j_server(run_dir: Path, heap: str) -> Iterator[str]:
-    """A Neo4j of its own on a free port (``scripts/neo4j_server.sh``); yields its Bolt URI."""
-    from graphrec.store.arcade_process import free_port
-
-    env = {**os.environ, "NEO4J_RUN_DIR": str(run_dir), "NEO4J_HEAP": heap}
-    out = subprocess.run(["bash", str(NEO4J), "start", str(free_port())], env=env, check=True, text=True,
-                         capture_output=True)  # fmt: skip
-    try:
-        yield out.stdout.strip().splitlines()[-1]
-    finally:
-        subprocess.run(["bash", str(NEO4J), "stop"], env=env, check=False, capture_output=True)
 
 
 def timed(cmd: list[str], log: Path) -> tuple[float, float]:
@@ -156,12 +140,7 @@ def bench_size(size: str, stores: list[str], args: argparse.Namespace) -> None:
                 bulk_home = WORK / "scale-homes" / f"{size}-neo4j-bulk"
                 shutil.rmtree(bulk_home, ignore_errors=True)
                 with neo4j_server(bulk_home / "neo4j-run", args.neo4j_heap) as bulk_uri:
-                    wall, rss = timed([str(GRAPHREC), *store_args(bulk_home, bulk_uri), "ingest", str(spec), "--bulk",
-                                       "--neo4j-run-dir", str(bulk_home / "neo4j-run")],
-                                      bulk_home / "ingest.log")  # fmt: skip
-                save_row({"size": size, "store": store, "stage": "bulk ingest", "seconds": wall, "peak_mb": rss,
-                          "interactions": n, "relationships_per_s": n / wall,
-                          "interactions_per_s": _reported_rate(bulk_home / "ingest.log")})  # fmt: skip
+                    bulk_ingest_row(size, spec, n, bulk_home, bulk_uri)
             mini = _has_minibatch() and n <= args.mini_batch_max_interactions
             needed = ("export", "serve p99", *(("epoch mini-batch",) if mini else ()))
             if args.ingest_only or all(done(size, store, s) for s in needed):
@@ -176,6 +155,15 @@ def _reported_rate(log: Path) -> float | None:
 
     found = re.search(r"interactions (?:\(.*?\) )?at ([\d,.]+) relationships/s", log.read_text())
     return float(found.group(1).replace(",", "")) if found else None
+
+
+def bulk_ingest_row(size: str, spec: Path, n: int, home: Path, uri: str) -> None:
+    """``graphrec ingest SPEC --bulk`` into the empty Neo4j of ``home/neo4j-run`` (serving ``uri``), timed; its row."""
+    wall, rss = timed([str(GRAPHREC), *store_args(home, uri), "ingest", str(spec), "--bulk",
+                       "--neo4j-run-dir", str(home / "neo4j-run")], home / "ingest.log")  # fmt: skip
+    save_row({"size": size, "store": "neo4j", "stage": "bulk ingest", "seconds": wall, "peak_mb": rss,
+              "interactions": n, "relationships_per_s": n / wall,
+              "interactions_per_s": _reported_rate(home / "ingest.log")})  # fmt: skip
 
 
 def run_pipeline(size: str, store: str, home: Path, uri: str | None, args: argparse.Namespace) -> None:
@@ -249,11 +237,7 @@ def bench_neo4j_bulk_first(size: str, spec: Path, n: int, args: argparse.Namespa
         home.mkdir(parents=True)
     with neo4j_server(home / "neo4j-run", args.neo4j_heap) as uri:
         if not done(size, "neo4j", "bulk ingest"):
-            wall, rss = timed([str(GRAPHREC), *store_args(home, uri), "ingest", str(spec), "--bulk",
-                               "--neo4j-run-dir", str(home / "neo4j-run")], home / "ingest.log")  # fmt: skip
-            save_row({"size": size, "store": "neo4j", "stage": "bulk ingest", "seconds": wall, "peak_mb": rss,
-                      "interactions": n, "relationships_per_s": n / wall,
-                      "interactions_per_s": _reported_rate(home / "ingest.log")})  # fmt: skip
+            bulk_ingest_row(size, spec, n, home, uri)
         if not args.ingest_only and not done(size, "neo4j", "serve p99"):
             run_pipeline(size, "neo4j", home, uri, args)
 
