@@ -286,7 +286,9 @@ class EmbeddedArcadeDB:
         if info is None:
             return None
         try:
-            self._wait_for_bolt(info, proc=None)
+            # a server another command started may still be starting: its Bolt port answers before its
+            # database exists, so wait for its own "started" line as well
+            self._wait_for_bolt(info, proc=None, log_offset=info.log_offset)
         except StoreUnavailableError:
             if pid_alive(info.pid):
                 raise
@@ -334,6 +336,7 @@ class EmbeddedArcadeDB:
             database=DATABASE_NAME,
             detached=detached,
             owner_pid=os.getpid(),
+            log_offset=log_offset,
         )
         # recorded before waiting: a command killed during start-up (SIGKILL, SIGTERM) leaves a server
         # the next command finds, reuses and stops, not an orphan JVM holding the database lock

@@ -24,6 +24,9 @@ class ArcadeServerInfo:
         detached: Whether it keeps running when no command uses it (``graphrec server start``);
             otherwise the last process using it stops it.
         owner_pid: Process that started it (for information: it is shared by every process using it).
+        log_offset: Size of the server log, in bytes, before this server wrote to it: a command that
+            finds it still starting waits until it has logged that it (and its database) is up, not
+            only until its Bolt port answers. ``None`` in state files written before it was recorded.
     """
 
     pid: int
@@ -32,6 +35,7 @@ class ArcadeServerInfo:
     database: str
     detached: bool
     owner_pid: int
+    log_offset: int | None = None
 
     @property
     def uri(self) -> str:
