@@ -3,8 +3,9 @@ topics, health, metrics and reload, over a :class:`~graphrec.serve.service.Servi
 
 Every error is ``{"detail": "<what failed, the value, the fix>"}``: unknown user, item or scenario 404,
 invalid parameters 422, an oversized batch or body 413, a missing or wrong bearer token 401, no store or
-no run 503. Scoring endpoints are plain ``def`` functions, which FastAPI runs in its thread pool, off
-the event loop. ``app.state.service`` is the service (for routers added beside these, such as the page).
+no run 503. ``GET /recommend`` awaits the run's scoring thread (:mod:`graphrec.serve.coalesce`); the
+other scoring and store endpoints run in the thread pool, off the event loop. ``app.state.service`` is
+the service (for routers added beside these, such as the page).
 """
 
 from __future__ import annotations
@@ -326,14 +327,10 @@ def create_app(service: Service, *, token: str | None = None) -> FastAPI:
         k: int = Query(20, ge=1, le=MAX_K, description="List length."),
     ) -> JSONResponse:
         """Top-k items for one user the run knows (items they interacted with are never recommended)."""
-
-        def work() -> dict[str, Any]:
-            run = service.current
-            lists, _ = run.recommend([user], scenario=scenario, k=k)
-            return {"run": run.name, "scenario": run.scenario(scenario).name, "user": user,
-                    "items": _items(lists[0].items)}  # fmt: skip
-
-        return JSONResponse(await run_in_threadpool(work))
+        run = service.current  # scored on the run's scoring thread, with the requests of the moment
+        found = await run.recommend_async(user, scenario=scenario, k=k)
+        return JSONResponse({"run": run.name, "scenario": run.scenario(scenario).name, "user": user,
+                             "items": _items(found.items)})  # fmt: skip
 
     @app.post("/recommend", response_model=BatchRecommendations, tags=["recommend"])
     async def recommend_batch(body: BatchRequest) -> JSONResponse:

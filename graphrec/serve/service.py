@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,6 +23,7 @@ import numpy as np
 
 from graphrec.errors import ConfigError, GraphRecError, InputDataError, StoreError
 from graphrec.home import runs_dir
+from graphrec.serve.coalesce import Coalescer
 from graphrec.serve.explain import Explanation, explain
 from graphrec.serve.recommend import item_titles, top_positions
 from graphrec.store import cypher
@@ -42,12 +43,10 @@ MAX_BATCH = 1000
 SCORE_BLOCK = 8_000_000
 #: Item ids per title query when a run is loaded.
 TITLE_BATCH = 5_000
-#: Blocks of single-user rankings scored at the same time (:class:`Coalescer`). One: the requests that
-#: wait meanwhile make the next block larger, which costs less than two blocks competing for memory
-#: bandwidth (measured on 2 shared cores, BENCHMARKS.md); the event loop and batch requests use the other core.
-LANES = 1
-#: Most single-user requests one lane scores in one matrix product.
-COALESCE = 64
+#: Smallest block of users scored with one matrix-matrix product; smaller blocks are scored one
+#: matrix-vector product per user, which OpenBLAS does faster for one to three users (one thread, 100k
+#: items of 64 floats: two users 1.1 ms one by one vs 2.2 ms in one product; eight users 4.8 vs 2.8 ms).
+GEMM_MIN_ROWS = 4
 
 
 class NotFoundError(InputDataError):
@@ -97,80 +96,6 @@ class _Scenario:
     position: dict[str, int] = field(repr=False)
 
 
-@dataclass
-class _Job:
-    """One user's ranking waiting for a lane."""
-
-    row: int
-    scenario: _Scenario
-    k: int
-    done: bool = False
-    result: list[ScoredItem] = field(default_factory=list)
-    error: BaseException | None = None
-
-
-class Coalescer:
-    """Scores the single-user requests that arrive together in one matrix product.
-
-    Ranking one user reads the scenario's whole item matrix (25 MB for 100k items of 64 floats), so
-    under concurrent load memory traffic, not arithmetic, bounds it. A request queues its job; while
-    fewer than ``lanes`` threads are scoring, the caller takes every queued job of the first job's
-    scenario (at most ``max_batch``), scores them with one ``users × items`` product (the matrix read
-    once for all), and hands each its list; the others wait for theirs. Alone, a request is scored at
-    once by its own thread: nothing waits for a batch to fill.
-
-    Args:
-        score: Ranks a block of jobs of one scenario (:meth:`ServedRun.rank_rows`).
-        lanes: Blocks scored at the same time.
-        max_batch: Most jobs in one block.
-    """
-
-    def __init__(
-        self, score: Callable[[_Scenario, list[int], list[int]], list[list[ScoredItem]]], *, lanes: int = LANES,
-        max_batch: int = COALESCE,
-    ) -> None:  # fmt: skip
-        self._score = score
-        self._cond = threading.Condition()
-        self._pending: list[_Job] = []
-        self._free = lanes
-        self._max = max_batch
-
-    def rank(self, row: int, scenario: _Scenario, k: int) -> list[ScoredItem]:
-        """The top-``k`` of the user of ``row`` in ``scenario`` (raises what scoring raised)."""
-        job = _Job(row, scenario, k)
-        with self._cond:
-            self._pending.append(job)
-            while not job.done:
-                if self._free and self._pending:
-                    self._free -= 1
-                    first = self._pending[0].scenario
-                    block = [j for j in self._pending if j.scenario is first][: self._max]
-                    taken = {id(j) for j in block}
-                    self._pending = [j for j in self._pending if id(j) not in taken]
-                    self._cond.release()
-                    try:
-                        self._run(block)
-                    finally:
-                        self._cond.acquire()
-                        self._free += 1
-                        self._cond.notify_all()
-                else:
-                    self._cond.wait()
-        if job.error is not None:
-            raise job.error
-        return job.result
-
-    def _run(self, block: list[_Job]) -> None:
-        try:
-            lists = self._score(block[0].scenario, [j.row for j in block], [j.k for j in block])
-        except BaseException as e:  # handed to every waiting request, raised there
-            for j in block:
-                j.error, j.done = e, True
-            return
-        for j, items in zip(block, lists):
-            j.result, j.done = items, True
-
-
 class ServedRun:
     """A loaded run, ready to rank: immutable once built (safe to share between threads).
 
@@ -217,7 +142,7 @@ class ServedRun:
         order = np.argsort(pairs[0], kind="stable")
         self._known = pairs[1, order]
         self._known_start = np.searchsorted(pairs[0, order], np.arange(len(record.user_ids) + 1))
-        self._coalescer = Coalescer(self.rank_rows)
+        self._coalescer: Coalescer[list[ScoredItem]] = Coalescer(self.rank_rows)
 
     # --- lookups ---------------------------------------------------------------------------------
     def scenario(self, name: str | None) -> _Scenario:
@@ -261,9 +186,10 @@ class ServedRun:
 
     # --- ranking ---------------------------------------------------------------------------------
     def _ranked(self, s: _Scenario, positions: np.ndarray, scores: np.ndarray) -> list[ScoredItem]:
+        ids, titles = s.ids, s.titles
         return [
-            ScoredItem(item=s.ids[p], title=s.titles[p], rank=r, score=float(scores[p]))
-            for r, p in enumerate(positions.tolist(), start=1)
+            ScoredItem(ids[p], titles[p], r, x)
+            for r, (p, x) in enumerate(zip(positions.tolist(), scores[positions].tolist()), start=1)
         ]
 
     def recommend(
@@ -308,12 +234,28 @@ class ServedRun:
             out += [UserList(u, items) for u, items in zip(block, lists)]
         return out, unknown
 
+    async def recommend_async(self, user: str, *, scenario: str | None = None, k: int = 20) -> UserList:
+        """:meth:`recommend` of one known user, for a coroutine: scored together with the other requests
+        of the moment on the scoring thread while the event loop goes on (no thread waits).
+
+        Raises:
+            NotFoundError: Unknown scenario or user.
+            InputDataError: ``k`` out of range.
+        """
+        check_k(k)
+        s = self.scenario(scenario)
+        return UserList(user, await self._coalescer.rank_async(self.row_of(user), s, k))
+
     def rank_rows(self, s: _Scenario, rows: list[int], ks: list[int]) -> list[list[ScoredItem]]:
-        """The top-``ks[j]`` of ``s`` for the user of ``rows[j]``, known items excluded: one matrix product."""
-        scores = self._user[rows] @ s.columns
+        """The top-``ks[j]`` of ``s`` for the user of ``rows[j]``, known items excluded: one matrix product
+        (one per user below :data:`GEMM_MIN_ROWS` users)."""
+        if len(rows) >= GEMM_MIN_ROWS:
+            scores = self._user[rows] @ s.columns
+            lines = [scores[r] for r in range(len(rows))]
+        else:
+            lines = [self._user[row] @ s.columns for row in rows]
         out = []
-        for r, (row, k) in enumerate(zip(rows, ks)):
-            line = scores[r]
+        for line, row, k in zip(lines, rows, ks):
             line[self.known_positions(row, s)] = -np.inf
             out.append(self._ranked(s, top_positions(line, k), line))
         return out

@@ -1,20 +1,24 @@
 """The service core (graphrec.serve.service) on a real run folder with random embeddings: the same lists
 as graphrec.serve.recommend, concurrent single-user requests scored together without mixing them up,
-similar items by cosine, errors for what the run does not hold; the Prometheus text of serve.metrics."""
+from threads and from coroutines (the HTTP path), the scoring thread that ends when idle; similar items by
+cosine, errors for what the run does not hold; the Prometheus text of serve.metrics."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from graphrec.errors import ConfigError, InputDataError, RunFolderError
+from graphrec.serve.coalesce import Coalescer
 from graphrec.serve.metrics import Metrics
 from graphrec.serve.recommend import recommend
-from graphrec.serve.service import Coalescer, NotFoundError, NotReadyError, ServedRun, Service
+from graphrec.serve.service import GEMM_MIN_ROWS, NotFoundError, NotReadyError, ServedRun, Service
 from graphrec.train.record import RunRecord
 from graphrec.train.rundir import CONFIG_FILE, METRICS_FILE, load_run, save_embeddings, save_split
 
@@ -98,7 +102,7 @@ def test_concurrent_single_user_requests_are_scored_together_and_kept_apart(run:
         gate.wait(5)  # the first block waits until the others have queued
         return inner(s, rows, ks)
 
-    served._coalescer = Coalescer(slow_rank_rows, lanes=1)
+    served._coalescer = Coalescer(slow_rank_rows)
     users = run.user_ids[:24]
     want = {u: _lists(ServedRun(run), [u], "books", 5 + n % 7) for n, u in enumerate(users)}
     got: dict[str, dict[str, list[tuple[str, float]]]] = {}
@@ -109,7 +113,7 @@ def test_concurrent_single_user_requests_are_scored_together_and_kept_apart(run:
     threads = [threading.Thread(target=ask, args=(n, u)) for n, u in enumerate(users)]
     for t in threads:
         t.start()
-    while sum(blocks) + len(served._coalescer._pending) < len(users):
+    while sum(blocks) + served._coalescer.pending < len(users):
         threading.Event().wait(0.01)
     gate.set()
     for t in threads:
@@ -120,13 +124,77 @@ def test_concurrent_single_user_requests_are_scored_together_and_kept_apart(run:
     assert sum(blocks) == len(users) and max(blocks) > 1  # the waiting requests went in one block
 
 
+def test_coroutines_are_scored_together_with_the_lists_of_one_by_one(run: RunRecord) -> None:
+    """The HTTP path: 40 coroutines of one event loop await their lists; none holds a thread, the
+    scoring thread ranks them in blocks, and each gets its own list (as ranked alone)."""
+    served = ServedRun(run)
+    inner = served.rank_rows
+
+    def slow_first_block(s, rows, ks):  # type: ignore[no-untyped-def]
+        if served._coalescer.blocks == 0:
+            time.sleep(0.2)  # the other coroutines queue meanwhile
+        return inner(s, rows, ks)
+
+    served._coalescer = Coalescer(slow_first_block)
+    users = run.user_ids[:40]
+    want = {u: _lists(ServedRun(run), [u], "books", 3 + n % 9)[u] for n, u in enumerate(users)}
+
+    async def ask_all() -> list[list[tuple[str, float]]]:
+        found = await asyncio.gather(
+            *(served.recommend_async(u, scenario="books", k=3 + n % 9) for n, u in enumerate(users))
+        )
+        return [[(i.item, i.score) for i in f.items] for f in found]
+
+    before = threading.active_count()
+    got = asyncio.run(ask_all())
+    for u, mine in zip(users, got):
+        assert [i for i, _ in mine] == [i for i, _ in want[u]]
+        assert [x for _, x in mine] == pytest.approx([x for _, x in want[u]], rel=1e-5)
+    assert served._coalescer.blocks <= 3  # they queued while the first block was scored
+    assert threading.active_count() <= before + 1  # one scoring thread, not one per request
+
+
+def test_blocks_below_and_above_the_matrix_product_threshold_rank_alike(run: RunRecord) -> None:
+    served = ServedRun(run)
+    s = served.scenario("books")
+    rows = list(range(GEMM_MIN_ROWS + 3))
+    alone = [served.rank_rows(s, [r], [10])[0] for r in rows]
+    for block in (rows[: GEMM_MIN_ROWS - 1], rows):  # one product per user / one for the block
+        for got, want in zip(served.rank_rows(s, block, [10] * len(block)), alone):
+            assert [i.item for i in got] == [i.item for i in want]
+            assert [i.score for i in got] == pytest.approx([i.score for i in want], rel=1e-5)
+
+
 def test_an_error_in_a_block_reaches_every_request_of_it(run: RunRecord) -> None:
     def broken(s, rows, ks):  # type: ignore[no-untyped-def]
         raise MemoryError("no room")
 
-    c = Coalescer(broken)
+    c: Coalescer[object] = Coalescer(broken)
+    scenario = ServedRun(run).scenario("books")
     with pytest.raises(MemoryError, match="no room"):
-        c.rank(0, ServedRun(run).scenario("books"), 5)
+        c.rank(0, scenario, 5)
+
+    async def ask() -> object:
+        return await c.rank_async(0, scenario, 5)
+
+    with pytest.raises(MemoryError, match="no room"):
+        asyncio.run(ask())
+
+
+def test_the_scoring_thread_ends_when_idle_and_the_next_request_starts_one(run: RunRecord) -> None:
+    served = ServedRun(run)
+    served._coalescer = Coalescer(served.rank_rows, idle_seconds=0.05)
+
+    def scoring_threads() -> int:
+        return sum(t.name == "graphrec-scoring" and t.is_alive() for t in threading.enumerate())
+
+    before = scoring_threads()
+    first = _lists(served, [run.user_ids[0]], "books", 5)
+    deadline = time.monotonic() + 10
+    while scoring_threads() > before and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert scoring_threads() == before  # a replaced run leaves no thread behind
+    assert _lists(served, [run.user_ids[0]], "books", 5) == first  # a new thread scores the next one
 
 
 def test_similar_items_are_cosine_neighbours_in_the_scenario(run: RunRecord) -> None:
