@@ -52,8 +52,8 @@ from typing import TYPE_CHECKING
 from graphrec.errors import StoreError, StoreUnavailableError
 from graphrec.store.arcade_process import (
     free_ports,
-    log_since,
     pid_alive,
+    port_taken_since,
     runtime_paths,
     server_command,
     spawn,
@@ -306,17 +306,12 @@ class EmbeddedArcadeDB:
             try:
                 return self._start_once(detached=detached)
             except StoreUnavailableError:
-                if attempt == START_ATTEMPTS or not self._port_taken_since(log_offset):
+                if attempt == START_ATTEMPTS or not port_taken_since(self.log_path, log_offset):
                     raise
                 logger.warning(
                     "a port chosen for embedded ArcadeDB was taken by another process; starting again on new ports"
                 )
         raise AssertionError("unreachable")  # pragma: no cover
-
-    def _port_taken_since(self, log_offset: int) -> bool:
-        """Whether the log written since ``log_offset`` says a port could not be bound."""
-        text = log_since(self.log_path, log_offset)
-        return b"Unable to listen" in text or b"Address already in use" in text
 
     def _start_once(self, *, detached: bool) -> ArcadeServerInfo:
         java, jars = runtime_paths()

@@ -168,6 +168,14 @@ def _started_since(log_path: Path, log_offset: int) -> bool:
     return b"ArcadeDB Server started" in log_since(log_path, log_offset)
 
 
+def port_taken_since(log_path: Path, log_offset: int) -> bool:
+    """Whether the log written since ``log_offset`` says a port could not be bound (another process took
+    it between graphrec's choice and the JVM's bind). The JVM goes on running without that listener, so
+    this is noticed from the log, not from its exit."""
+    text = log_since(log_path, log_offset)
+    return b"Unable to listen" in text or b"Address already in use" in text
+
+
 def log_tail(log_path: Path, lines: int = 15) -> str:
     """The last ``lines`` lines of the server log (``"(no log)"`` when it cannot be read)."""
     try:
@@ -210,6 +218,11 @@ def wait_for_bolt(
             )
         if proc is None and not pid_alive(pid):
             raise StoreUnavailableError(f"embedded ArcadeDB (pid {pid}) died; see {log_path}")
+        if proc is not None and log_offset is not None and port_taken_since(log_path, log_offset):
+            raise StoreUnavailableError(
+                f"embedded ArcadeDB could not listen on one of its ports (another process took it); "
+                f"last lines of {log_path}:\n{log_tail(log_path)}"
+            )
         if port_open(bolt_port) and (log_offset is None or _started_since(log_path, log_offset)):
             return
         time.sleep(0.25)
