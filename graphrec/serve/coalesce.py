@@ -39,13 +39,12 @@ ScoreBlock = Callable[[Any, list[int], list[int]], list[Any]]
 @dataclass(eq=False)
 class _Job(Generic[R]):
     """One user's ranking, waiting for the scoring thread; finished through exactly one of ``event``
-    (a waiting thread) or ``future`` (a waiting coroutine, on ``loop``)."""
+    (a waiting thread) or ``future`` (a waiting coroutine, resolved on the future's own event loop)."""
 
     row: int
     scenario: Any
     k: int
     event: threading.Event | None = None
-    loop: asyncio.AbstractEventLoop | None = None
     future: asyncio.Future[R] | None = None
     result: R | None = None
     error: BaseException | None = field(default=None, repr=False)
@@ -71,7 +70,7 @@ class Coalescer(Generic[R]):
         self._cond = threading.Condition()
         self._pending: list[_Job[R]] = []
         self._thread: threading.Thread | None = None
-        self.blocks = 0  # blocks scored so far (for tests and metrics)
+        self.blocks = 0  # blocks scored so far (the tests read it)
 
     @property
     def pending(self) -> int:
@@ -93,7 +92,7 @@ class Coalescer(Generic[R]):
     async def rank_async(self, row: int, scenario: Any, k: int) -> R:
         """:meth:`rank` for a coroutine: it awaits a future of its event loop, no thread waits."""
         loop = asyncio.get_running_loop()
-        job: _Job[R] = _Job(row, scenario, k, loop=loop, future=loop.create_future())
+        job: _Job[R] = _Job(row, scenario, k, future=loop.create_future())
         self._submit(job)
         assert job.future is not None
         return await job.future
@@ -135,8 +134,8 @@ class Coalescer(Generic[R]):
         for j in block:
             if j.event is not None:
                 j.event.set()
-            elif j.loop is not None:
-                by_loop.setdefault(j.loop, []).append(j)
+            elif j.future is not None:
+                by_loop.setdefault(j.future.get_loop(), []).append(j)
         for loop, jobs in by_loop.items():  # one wake-up of each event loop per block
             try:
                 loop.call_soon_threadsafe(_resolve, jobs)

@@ -250,8 +250,7 @@ class ServedRun:
         """The top-``ks[j]`` of ``s`` for the user of ``rows[j]``, known items excluded: one matrix product
         (one per user below :data:`GEMM_MIN_ROWS` users)."""
         if len(rows) >= GEMM_MIN_ROWS:
-            scores = self._user[rows] @ s.columns
-            lines = [scores[r] for r in range(len(rows))]
+            lines = list(self._user[rows] @ s.columns)  # the rows of one product
         else:
             lines = [self._user[row] @ s.columns for row in rows]
         out = []
