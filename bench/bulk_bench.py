@@ -20,6 +20,7 @@ indexes online. Both also report their whole ingest (validation and the recount 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
@@ -30,27 +31,16 @@ import time
 from pathlib import Path
 from typing import Any
 
-from common import REPO  # bench/common.py (beside this script): also puts the repository root on sys.path
+from common import REPO, neo4j_server  # bench/common.py (beside this script): also puts the repository root on sys.path
 
 from graphrec.stats import graph_stats
 from graphrec.store import cypher
-from graphrec.store.arcade_process import free_port
 from graphrec.store.connect import StoreConfig, open_store
 from ingest import api as ingest_api
 from ingest.spec import load_spec
 from ingest.summary import IngestSummary
 
-SCRIPT = REPO / "scripts" / "neo4j_server.sh"
 WORK = REPO / "bench" / ".work" / "bulk"
-
-
-def _server(run_dir: Path, heap: str, action: str) -> str:
-    env = {**os.environ, "NEO4J_RUN_DIR": str(run_dir), "NEO4J_HEAP": heap}
-    args = ["bash", str(SCRIPT), action] + ([str(free_port())] if action == "start" else [])
-    done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=900)
-    if done.returncode != 0:
-        raise RuntimeError(f"neo4j_server.sh {action} in {run_dir}: {done.stderr[-2000:]}")
-    return done.stdout.strip().splitlines()[-1] if action == "start" else ""
 
 
 def _digest(rows: Any) -> dict[str, Any]:
@@ -105,8 +95,8 @@ def bench_bulk(
     spec = load_spec(spec_path)
     out: dict[str, Any] = {"spec": str(spec_path), "heap": heap}
     runs = {"bulk": work / "bulk-neo4j"} | ({"merge": work / "merge-neo4j"} if merge else {})
-    try:
-        uris = {kind: _server(run, heap, "start") for kind, run in runs.items()}
+    with contextlib.ExitStack() as servers:
+        uris = {kind: servers.enter_context(neo4j_server(run, heap, keep=keep)) for kind, run in runs.items()}
         if merge:
             print(f"[{name}] MERGE ingest into {uris['merge']} ...", flush=True)
             with open_store(StoreConfig(home=work / "merge-home", uri=uris["merge"])) as store:
@@ -131,10 +121,6 @@ def bench_bulk(
                 out["identical"] = fingerprints["bulk"] == fingerprints["merge"]
                 if not out["identical"]:
                     out["merge_fingerprint"] = fingerprints["merge"]
-    finally:
-        if not keep:
-            for run in runs.values():
-                _server(run, heap, "stop")
     return out
 
 

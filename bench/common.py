@@ -27,9 +27,9 @@ NEO4J_SCRIPT = REPO / "scripts" / "neo4j_server.sh"
 
 
 @contextlib.contextmanager
-def neo4j_server(run_dir: Path, heap: str | None = None) -> Iterator[str]:
+def neo4j_server(run_dir: Path, heap: str | None = None, *, keep: bool = False) -> Iterator[str]:
     """A Neo4j of its own on a free port (``scripts/neo4j_server.sh``, run folder ``run_dir``, heap ``heap``
-    or the script's default); yields its Bolt URI and stops it on the way out.
+    or the script's default); yields its Bolt URI and stops it on the way out (``keep``: leaves it running).
 
     Raises:
         RuntimeError: The script could not start it (its last output quoted).
@@ -44,4 +44,5 @@ def neo4j_server(run_dir: Path, heap: str | None = None) -> Iterator[str]:
     try:
         yield out.stdout.strip().splitlines()[-1]
     finally:
-        subprocess.run(["bash", str(NEO4J_SCRIPT), "stop"], env=env, check=False, capture_output=True)
+        if not keep:
+            subprocess.run(["bash", str(NEO4J_SCRIPT), "stop"], env=env, check=False, capture_output=True)

@@ -38,7 +38,6 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -46,7 +45,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from common import REPO  # bench/common.py (beside this script): also puts the repository root on sys.path
+from common import REPO, neo4j_server  # bench/common.py (beside this script): also puts the repository root on sys.path
 
 from graphrec.data.export import export_graph
 from graphrec.home import arcadedb_dir
@@ -54,7 +53,6 @@ from graphrec.results import run_metadata
 from graphrec.serve.writeback import write_back
 from graphrec.store import cypher
 from graphrec.store.arcade import EmbeddedArcadeDB
-from graphrec.store.arcade_process import free_port
 from graphrec.store.bolt import GraphStore
 from graphrec.store.connect import StoreConfig, open_store
 from graphrec.train.record import RunRecord
@@ -64,7 +62,6 @@ from ingest.sources.scale import ScaleConfig, generate_scale, parse_count
 from ingest.spec import load_spec
 
 RESULTS = REPO / "bench" / "results" / "store_cost.json"
-NEO4J = REPO / "scripts" / "neo4j_server.sh"
 STORES = ("arcadedb", "neo4j")
 #: The store's methods timed per query.
 _TIMED_METHODS = ("write_batches", "write_returning", "execute_write", "stream", "stream_chunks", "delete_in_batches")
@@ -204,17 +201,12 @@ def server(name: str, work: Path, rec_start: dict[str, float]) -> Iterator[tuple
         finally:
             embedded.stop()
         return
-    env = {**os.environ, "NEO4J_RUN_DIR": str(work / "neo4j")}
     t = time.perf_counter()
-    out = subprocess.run(["bash", str(NEO4J), "start", str(free_port())], env=env, capture_output=True, text=True,
-                         check=True)  # fmt: skip
-    rec_start["seconds"] = time.perf_counter() - t
-    pid = int((work / "neo4j" / "neo4j.pid").read_text())
-    rec_start["server_cpu"] = cpu_seconds(pid)
-    try:
-        yield StoreConfig(home=home, uri=out.stdout.strip().splitlines()[-1]), pid
-    finally:
-        subprocess.run(["bash", str(NEO4J), "stop"], env=env, capture_output=True)
+    with neo4j_server(work / "neo4j") as uri:
+        rec_start["seconds"] = time.perf_counter() - t
+        pid = int((work / "neo4j" / "neo4j.pid").read_text())
+        rec_start["server_cpu"] = cpu_seconds(pid)
+        yield StoreConfig(home=home, uri=uri), pid
 
 
 def bench_store(name: str, spec: Path, work: Path) -> dict[str, Any]:
