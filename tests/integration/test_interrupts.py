@@ -8,7 +8,8 @@ and writes nothing.
 
 The interrupts land at observed points, not after a sleep: training is interrupted once its log shows
 epoch 2 (of 1,000), the write-back once the graph holds its first RECOMMENDED (or INTERESTED_IN) edges
-(written 5 rows per transaction, so dozens of transactions remain).
+(written 5 or 2 rows per transaction, so over a hundred transactions remain). The graph is watched
+through one connection opened before the command starts, so a check costs one query, not a connection.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from click.testing import CliRunner
 
 from graphrec.cli import cli
 from graphrec.home import runs_dir
+from graphrec.store.bolt import GraphStore
 from graphrec.store.connect import StoreConfig, open_store
 from graphrec.train.rundir import is_complete, load_run
 from ingest.sources.synthetic import generate
@@ -56,6 +58,10 @@ def graph(store_config: StoreConfig, tmp_path: Path) -> StoreConfig:
 def one(cfg: StoreConfig, query: str, **params: object) -> object:
     with open_store(cfg, ensure_schema=False) as store:
         return store.read(query, params)[0]["n"]
+
+
+def count(store: GraphStore, query: str, **params: object) -> int:
+    return int(store.read(query, params)[0]["n"])
 
 
 def assert_written_back(cfg: StoreConfig, run: str) -> None:
@@ -153,10 +159,11 @@ def test_sigint_during_write_back_then_write_back_completes(graph: StoreConfig, 
     assert_written_back(graph, first.name)
     second = tmp_path / "second"
     new_edges = "MATCH ()-[r:RECOMMENDED]->() WHERE r.run = $run RETURN count(r) AS n"
-    rc, stderr = interrupt_when(
-        graph, [*TRAIN, "--epochs", "2", "--write-batch-size", "5", "--out", str(second)],
-        lambda err: "RECOMMENDED into books" in err and one(graph, new_edges, run=second.name) > 0,
-    )  # fmt: skip
+    with open_store(graph, ensure_schema=False) as probe:  # 600 edges, 5 per transaction
+        rc, stderr = interrupt_when(
+            graph, [*TRAIN, "--epochs", "2", "--write-batch-size", "5", "--out", str(second)],
+            lambda err: "RECOMMENDED into books" in err and count(probe, new_edges, run=second.name) > 0,
+        )  # fmt: skip
     assert_clear_interrupt(
         rc, stderr, f"during the write-back of run {second.name}: the run folder {second} is complete"
     )
@@ -183,11 +190,12 @@ def test_sigint_during_write_back_then_write_back_completes(graph: StoreConfig, 
     # the advised command, interrupted in turn (in its INTERESTED_IN stage), says the same
     new_interests = "MATCH ()-[r:INTERESTED_IN]->() WHERE r.run = $run RETURN count(r) AS n"
     assert one(graph, new_interests, run=second.name) == 0
-    rc, stderr = interrupt_when(
-        graph, [*write_back, "--batch-size", "5"],
-        lambda err: f"write-back of {second.name}: INTERESTED_IN" in err
-        and one(graph, new_interests, run=second.name) > 0,
-    )  # fmt: skip
+    with open_store(graph, ensure_schema=False) as probe:  # 360 edges, 2 per transaction
+        rc, stderr = interrupt_when(
+            graph, [*write_back, "--batch-size", "2"],
+            lambda err: f"write-back of {second.name}: INTERESTED_IN" in err
+            and count(probe, new_interests, run=second.name) > 0,
+        )  # fmt: skip
     assert_clear_interrupt(rc, stderr, f"during the write-back of run {second.name}")
     assert 0 < one(graph, new_interests, run=second.name) < TOPICS * users  # type: ignore[operator]
     # uninterrupted, it finishes: exactly the second run's results, the first run's all replaced
