@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import dataclasses
 import hmac
+import json
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path
@@ -24,6 +26,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import QueryParams
 
 from graphrec.errors import ConfigError, GraphRecError, InputDataError, RunFolderError, StoreError
 from graphrec.serve.foldin import recommend_history
@@ -252,6 +255,73 @@ class Guard:
                                  time.perf_counter() - start)  # fmt: skip
 
 
+class RecommendFastPath:
+    """Pure ASGI middleware: answers a well-formed ``GET /recommend`` without FastAPI's request machinery.
+
+    ``GET /recommend`` is the request an application sends for every page view, and under concurrent load
+    the event loop's share of it is mostly routing, parameter validation and response rendering, not the
+    ranking (which runs on the scoring thread). A request whose query holds only ``user`` (non-empty),
+    ``scenario`` (non-empty) and ``k`` (digits, 1 to :data:`MAX_K`), each once, is answered here with the
+    same JSON and the same errors as the FastAPI route; anything else (a bad or missing parameter, an
+    unknown one) goes on to the route, whose validation answers it. The route stays in the OpenAPI
+    document, and the request is counted under its path.
+
+    Args:
+        app: The wrapped application (FastAPI's stack).
+        service: What the route answers from.
+        route: The ``GET /recommend`` route (``scope["route"]`` for the metrics).
+    """
+
+    def __init__(self, app: ASGIApp, *, service: Service, route: Any) -> None:
+        self.app = app
+        self.service = service
+        self.route = route
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == "/recommend" and scope["method"] == "GET":
+            query = _fast_query(scope["query_string"])
+            if query is not None:
+                scope["route"] = self.route
+                await self._answer(send, *query)
+                return
+        await self.app(scope, receive, send)
+
+    async def _answer(self, send: Send, user: str, scenario: str | None, k: int) -> None:
+        try:
+            run = self.service.current
+            found = await run.recommend_async(user, scenario=scenario, k=k)
+            content: dict[str, Any] = {"run": run.name, "scenario": run.scenario(scenario).name, "user": user,
+                                       "items": _items(found.items)}  # fmt: skip
+            status = 200
+        except GraphRecError as e:  # as the route's handler answers it
+            status = _status(e)
+            if status >= 500:
+                logger.warning("GET /recommend: %s", e)
+            content = {"detail": str(e)}
+        # JSONResponse's rendering (a NaN score raises here as it does there: a 500)
+        body = json.dumps(content, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")).encode()
+        headers = [(b"content-length", str(len(body)).encode()), (b"content-type", b"application/json")]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
+#: The ``k`` a fast ``GET /recommend`` takes: plain digits (anything else is the route's to validate).
+_DIGITS = re.compile(r"[0-9]{1,6}")
+_FAST_PARAMS = frozenset({"user", "scenario", "k"})
+
+
+def _fast_query(query_string: bytes) -> tuple[str, str | None, int] | None:
+    """``(user, scenario, k)`` of a ``GET /recommend`` query the fast path may answer, else ``None``."""
+    params = QueryParams(query_string)  # parsed as FastAPI parses it
+    items = params.multi_items()
+    if len(items) != len(params) or not params.keys() <= _FAST_PARAMS:
+        return None  # a repeated or unknown parameter
+    user, scenario, k = params.get("user"), params.get("scenario"), params.get("k", "20")
+    if not user or scenario == "" or not _DIGITS.fullmatch(k) or not 1 <= int(k) <= MAX_K:
+        return None
+    return user, scenario, int(k)
+
+
 def _too_large(size: int) -> str:
     return f"request body of {size} bytes is over the limit of {MAX_BODY}; send at most {MAX_BATCH} users per request"
 
@@ -441,7 +511,9 @@ def create_app(service: Service, *, token: str | None = None) -> FastAPI:
 
     app.include_router(page_router)  # the HTML page and what it reads (graphrec/serve/page.py)
 
-    app.add_middleware(Guard, token=token, metrics=metrics)
+    route = next(r for r in app.routes if getattr(r, "path", None) == "/recommend" and "GET" in r.methods)  # type: ignore[attr-defined]
+    app.add_middleware(RecommendFastPath, service=service, route=route)
+    app.add_middleware(Guard, token=token, metrics=metrics)  # added last: outside, so auth and metrics cover both
     return app
 
 
