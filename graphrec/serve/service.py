@@ -142,7 +142,9 @@ class ServedRun:
         order = np.argsort(pairs[0], kind="stable")
         self._known = pairs[1, order]
         self._known_start = np.searchsorted(pairs[0, order], np.arange(len(record.user_ids) + 1))
-        self._coalescer: Coalescer[list[ScoredItem]] = Coalescer(self.rank_rows)
+        # the scoring thread makes each user's line of scores; the waiting side (the event loop of a GET
+        # /recommend, or the calling thread) picks its top-k, so the two cores share a request's work
+        self._coalescer: Coalescer[list[ScoredItem]] = Coalescer(self._score_block, finish=self.top_of)
 
     # --- lookups ---------------------------------------------------------------------------------
     def scenario(self, name: str | None) -> _Scenario:
@@ -249,15 +251,25 @@ class ServedRun:
     def rank_rows(self, s: _Scenario, rows: list[int], ks: list[int]) -> list[list[ScoredItem]]:
         """The top-``ks[j]`` of ``s`` for the user of ``rows[j]``, known items excluded: one matrix product
         (one per user below :data:`GEMM_MIN_ROWS` users)."""
+        return [self.top_of(s, line, k) for line, k in zip(self.score_rows(s, rows), ks)]
+
+    def score_rows(self, s: _Scenario, rows: list[int]) -> list[np.ndarray]:
+        """The scores of every item of ``s`` for the user of each of ``rows``, ``-inf`` at the user's known
+        items: one matrix product (one per user below :data:`GEMM_MIN_ROWS` users)."""
         if len(rows) >= GEMM_MIN_ROWS:
             lines = list(self._user[rows] @ s.columns)  # the rows of one product
         else:
             lines = [self._user[row] @ s.columns for row in rows]
-        out = []
-        for line, row, k in zip(lines, rows, ks):
+        for line, row in zip(lines, rows):
             line[self.known_positions(row, s)] = -np.inf
-            out.append(self._ranked(s, top_positions(line, k), line))
-        return out
+        return lines
+
+    def _score_block(self, s: _Scenario, rows: list[int], ks: list[int]) -> list[np.ndarray]:
+        return self.score_rows(s, rows)
+
+    def top_of(self, s: _Scenario, line: np.ndarray, k: int) -> list[ScoredItem]:
+        """The top-``k`` of a line of :meth:`score_rows` (``-inf`` never listed)."""
+        return self._ranked(s, top_positions(line, k), line)
 
     def similar_items(self, item: str, *, scenario: str | None = None, k: int = 20) -> tuple[str, list[ScoredItem]]:
         """The ``k`` items of ``scenario`` whose embeddings are closest to ``item``'s by cosine (the item

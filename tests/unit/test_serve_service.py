@@ -165,6 +165,27 @@ def test_blocks_below_and_above_the_matrix_product_threshold_rank_alike(run: Run
             assert [i.score for i in got] == pytest.approx([i.score for i in want], rel=1e-5)
 
 
+def test_the_top_k_is_picked_on_the_waiting_side_not_on_the_scoring_thread(run: RunRecord) -> None:
+    served = ServedRun(run)
+    s = served.scenario("books")
+    where: list[str] = []
+
+    def finish(scenario, line, k):  # type: ignore[no-untyped-def]
+        where.append(threading.current_thread().name)
+        return served.top_of(scenario, line, k)
+
+    served._coalescer = Coalescer(lambda sc, rows, ks: served.score_rows(sc, rows), finish=finish)
+    want = served.rank_rows(s, [0, 1], [7, 7])
+    assert served._coalescer.rank(0, s, 7) == want[0]  # a thread caller: finished in its own thread
+
+    async def ask() -> list[object]:
+        return await served._coalescer.rank_async(1, s, 7)
+
+    assert asyncio.run(ask()) == want[1]  # a coroutine: finished on its event loop's thread
+    assert where == [threading.current_thread().name] * 2
+    assert served.recommend(["u0"], scenario="books", k=7)[0][0].items == served.rank_rows(s, [0], [7])[0]
+
+
 def test_an_error_in_a_block_reaches_every_request_of_it(run: RunRecord) -> None:
     def broken(s, rows, ks):  # type: ignore[no-untyped-def]
         raise MemoryError("no room")
