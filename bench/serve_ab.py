@@ -20,50 +20,20 @@ import os
 import statistics
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
 from common import REPO  # bench/common.py: also puts the repository root on sys.path
-from serve_bench import http_load, peak_rss_mb, synthetic_run
+from serve_bench import http_load, peak_rss_mb, start_service, synthetic_run
 
 from graphrec.results import run_metadata
 from graphrec.store.arcade_process import free_port
 
 
-def start(home: Path, run_dir: Path, port: int, pythonpath: Path | None) -> subprocess.Popen[bytes]:
-    """``graphrec serve`` of the working tree, or of the code at ``pythonpath``; returns once it is ready."""
-    import http.client
-
-    env = dict(os.environ)
-    if pythonpath is not None:
-        env["PYTHONPATH"] = str(pythonpath)
-    cmd = [str(REPO / ".venv" / "bin" / "python"), "-m", "graphrec", "--home", str(home), "--no-progress", "serve",
-           "--run", str(run_dir), "--no-store", "--port", str(port)]  # fmt: skip
-    log = (home / f"serve-{port}.log").open("wb")
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=pythonpath or REPO)
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"graphrec serve exited: {(home / f'serve-{port}.log').read_text()}")
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-            conn.request("GET", "/readyz")
-            if conn.getresponse().status == 200:
-                conn.close()
-                return proc
-            conn.close()
-        except OSError:
-            pass
-        time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError("graphrec serve not ready after 300 s")
-
-
 def measure(home: Path, run_dir: Path, users: list[str], levels: list[int], requests: int,
             pythonpath: Path | None) -> dict[str, Any]:  # fmt: skip
     port = free_port()
-    proc = start(home, run_dir, port, pythonpath)
+    proc = start_service(home, run_dir, port, pythonpath=pythonpath)
     try:
         out: dict[str, Any] = {"load_average_before": list(os.getloadavg())}
         for c in levels:

@@ -107,16 +107,24 @@ def peak_rss_mb(pid: int) -> float | None:
     return int(found[0]) / 1024 if found else None
 
 
-def start_service(home: Path, run_dir: Path, port: int) -> subprocess.Popen[bytes]:
-    """``graphrec serve --run RUN_DIR --no-store`` on ``port``; returns once ``/readyz`` answers 200."""
+def start_service(
+    home: Path, run_dir: Path, port: int, *, pythonpath: Path | None = None
+) -> subprocess.Popen[bytes]:  # fmt: skip
+    """``graphrec serve --run RUN_DIR --no-store`` on ``port``; returns once ``/readyz`` answers 200.
+
+    ``pythonpath``: run the ``graphrec`` of that source tree (e.g. a worktree of an older commit) with
+    this environment's packages, instead of the installed one.
+    """
     cmd = [str(REPO / ".venv" / "bin" / "graphrec"), "--home", str(home), "--no-progress", "serve", "--run",
            str(run_dir), "--no-store", "--port", str(port)]  # fmt: skip
-    log = (home / "serve.log").open("wb")
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+    env = dict(os.environ) | ({"PYTHONPATH": str(pythonpath)} if pythonpath is not None else {})
+    log_path = home / f"serve-{port}.log"
+    log = log_path.open("wb")
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=pythonpath or REPO)
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"graphrec serve exited: {(home / 'serve.log').read_text()}")
+            raise RuntimeError(f"graphrec serve exited: {log_path.read_text()}")
         try:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
             conn.request("GET", "/readyz")
@@ -128,7 +136,7 @@ def start_service(home: Path, run_dir: Path, port: int) -> subprocess.Popen[byte
             pass
         time.sleep(0.2)
     proc.kill()
-    raise RuntimeError(f"graphrec serve not ready after 300 s: {(home / 'serve.log').read_text()}")
+    raise RuntimeError(f"graphrec serve not ready after 300 s: {log_path.read_text()}")
 
 
 def http_load(port: int, users: list[str], *, clients: int, requests: int, k: int) -> dict[str, Any]:
