@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import hmac
-import json
 import logging
 import re
 import time
@@ -282,27 +281,13 @@ class RecommendFastPath:
             query = _fast_query(scope["query_string"])
             if query is not None:
                 scope["route"] = self.route
-                await self._answer(send, *query)
+                try:
+                    response = await _recommend_one(self.service, *query)
+                except GraphRecError as e:  # as the route's exception handler answers it
+                    response = _error_response(e, "GET", "/recommend")
+                await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)
-
-    async def _answer(self, send: Send, user: str, scenario: str | None, k: int) -> None:
-        try:
-            run = self.service.current
-            found = await run.recommend_async(user, scenario=scenario, k=k)
-            content: dict[str, Any] = {"run": run.name, "scenario": run.scenario(scenario).name, "user": user,
-                                       "items": _items(found.items)}  # fmt: skip
-            status = 200
-        except GraphRecError as e:  # as the route's handler answers it
-            status = _status(e)
-            if status >= 500:
-                logger.warning("GET /recommend: %s", e)
-            content = {"detail": str(e)}
-        # JSONResponse's rendering (a NaN score raises here as it does there: a 500)
-        body = json.dumps(content, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")).encode()
-        headers = [(b"content-length", str(len(body)).encode()), (b"content-type", b"application/json")]
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
 
 
 #: The ``k`` a fast ``GET /recommend`` takes: plain digits (anything else is the route's to validate).
@@ -320,6 +305,23 @@ def _fast_query(query_string: bytes) -> tuple[str, str | None, int] | None:
     if not user or scenario == "" or not _DIGITS.fullmatch(k) or not 1 <= int(k) <= MAX_K:
         return None
     return user, scenario, int(k)
+
+
+async def _recommend_one(service: Service, user: str, scenario: str | None, k: int) -> JSONResponse:
+    """``GET /recommend``'s answer (the route's and the fast path's): scored on the run's scoring thread,
+    with the requests of the moment."""
+    run = service.current
+    found = await run.recommend_async(user, scenario=scenario, k=k)
+    return JSONResponse({"run": run.name, "scenario": run.scenario(scenario).name, "user": user,
+                         "items": _items(found.items)})  # fmt: skip
+
+
+def _error_response(e: GraphRecError, method: str, path: str) -> JSONResponse:
+    """The answer to a graphrec error: its status (:func:`_status`), its message; logged from 500 up."""
+    status = _status(e)
+    if status >= 500:
+        logger.warning("%s %s: %s", method, path, e)
+    return JSONResponse({"detail": str(e)}, status_code=status)
 
 
 def _too_large(size: int) -> str:
@@ -374,10 +376,7 @@ def create_app(service: Service, *, token: str | None = None) -> FastAPI:
 
     @app.exception_handler(GraphRecError)
     async def graphrec_error(request: Request, e: GraphRecError) -> JSONResponse:
-        status = _status(e)
-        if status >= 500:
-            logger.warning("%s %s: %s", request.method, request.url.path, e)
-        return JSONResponse({"detail": str(e)}, status_code=status)
+        return _error_response(e, request.method, request.url.path)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, e: RequestValidationError) -> JSONResponse:
@@ -397,10 +396,7 @@ def create_app(service: Service, *, token: str | None = None) -> FastAPI:
         k: int = Query(20, ge=1, le=MAX_K, description="List length."),
     ) -> JSONResponse:
         """Top-k items for one user the run knows (items they interacted with are never recommended)."""
-        run = service.current  # scored on the run's scoring thread, with the requests of the moment
-        found = await run.recommend_async(user, scenario=scenario, k=k)
-        return JSONResponse({"run": run.name, "scenario": run.scenario(scenario).name, "user": user,
-                             "items": _items(found.items)})  # fmt: skip
+        return await _recommend_one(service, user, scenario, k)
 
     @app.post("/recommend", response_model=BatchRecommendations, tags=["recommend"])
     async def recommend_batch(body: BatchRequest) -> JSONResponse:
