@@ -55,13 +55,15 @@ def graph(store_config: StoreConfig, tmp_path: Path) -> StoreConfig:
     return store_config
 
 
-def one(cfg: StoreConfig, query: str, **params: object) -> object:
-    with open_store(cfg, ensure_schema=False) as store:
-        return store.read(query, params)[0]["n"]
-
-
 def count(store: GraphStore, query: str, **params: object) -> int:
+    """The ``n`` that ``query`` returns, read through an open ``store``."""
     return int(store.read(query, params)[0]["n"])
+
+
+def one(cfg: StoreConfig, query: str, **params: object) -> int:
+    """:func:`count` through a connection of its own."""
+    with open_store(cfg, ensure_schema=False) as store:
+        return count(store, query, **params)
 
 
 def assert_written_back(cfg: StoreConfig, run: str) -> None:
@@ -185,7 +187,7 @@ def test_sigint_during_write_back_then_write_back_completes(graph: StoreConfig, 
     # interrupted mid-way: part of the new run's edges are there, and the run folder is complete
     written = one(graph, new_edges, run=second.name)
     users = one(graph, "MATCH (u:User) RETURN count(u) AS n")
-    assert 0 < written < K * users  # type: ignore[operator]
+    assert 0 < written < K * users
     assert load_run(second).name == second.name
     # the advised command, interrupted in turn (in its INTERESTED_IN stage), says the same
     new_interests = "MATCH ()-[r:INTERESTED_IN]->() WHERE r.run = $run RETURN count(r) AS n"
@@ -197,7 +199,7 @@ def test_sigint_during_write_back_then_write_back_completes(graph: StoreConfig, 
             and count(probe, new_interests, run=second.name) > 0,
         )  # fmt: skip
     assert_clear_interrupt(rc, stderr, f"during the write-back of run {second.name}")
-    assert 0 < one(graph, new_interests, run=second.name) < TOPICS * users  # type: ignore[operator]
+    assert 0 < one(graph, new_interests, run=second.name) < TOPICS * users
     # uninterrupted, it finishes: exactly the second run's results, the first run's all replaced
     out = invoke(graph, *write_back)
     assert f"write-back ({second.name})" in out
