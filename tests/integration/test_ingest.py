@@ -53,3 +53,39 @@ def test_rejected_rows_never_reach_the_graph(store: GraphStore, tmp_path: Path) 
     assert graph_counts(store)["items"] == 2  # B is catalogue without interactions
     lines = (tmp_path / "r" / "rejects.tsv").read_text().splitlines()
     assert len(lines) == 1 + 4 and lines[0].split("\t") == ["file", "line", "kind", "reason", "record"]
+
+
+def test_enriched_items_rerun_is_idempotent(store: GraphStore, tmp_path: Path) -> None:
+    """The Amazon-KG shape (a catalogue file and an enrichment file of categories) ingested twice: the same
+    graph, the same item properties, and the enrichment row outside the catalogue skipped and counted."""
+    (tmp_path / "item_metadata_Books.csv").write_text(
+        "iid\tmetadata\nB1\tcat:Novels_set_in_Ontario\tcat:Fables\tres:Kahlil_Gibran\t\nB9\tcat:Fables\t\n"
+    )
+    (tmp_path / "b.inter").write_text("user_id:token\titem_id:token\nu1\tB1\nu2\tB2\nu2\tB1\n")
+    (tmp_path / "b.link").write_text("item_id:token\tentity_id:token\nB1\tres:Deafening_(novel)\nB2\tres:Dune\n")
+    (tmp_path / "spec.toml").write_text(
+        '[[scenario]]\nname = "books"\ninteractions = { path = "b.inter", format = "recbole" }\n'
+        'items = [{ path = "b.link", format = "recbole", id = "item_id", title = "entity_id", '
+        'title_parser = "dbpedia" },\n'
+        '         { path = "item_metadata_Books.csv", format = "amazon-kg-metadata", enrich = true }]\n'
+    )
+    items = "MATCH (i:Item) RETURN i.id AS id, i.title AS title, i.categories AS categories ORDER BY id"
+    graphs, summaries = [], []
+    for run in ("r1", "r2"):
+        summaries.append(
+            ingest_spec(
+                store,
+                load_spec(tmp_path / "spec.toml"),
+                run_dir=tmp_path / run,
+                state_dir=tmp_path / "st",
+                progress=False,
+            )
+        )
+        graphs.append((graph_counts(store), store.read(items)))
+    assert graphs[0] == graphs[1]
+    counts, rows = graphs[0]
+    assert (counts["items"], counts["interactions"], counts["users"]) == (2, 3, 2)
+    assert rows[0] == {"id": "B1", "title": "Deafening (novel)", "categories": ["Novels set in Ontario", "Fables"]}
+    assert rows[1]["id"] == "B2" and rows[1]["title"] == "Dune" and not rows[1]["categories"]
+    assert [s.scenarios["books"].enrich_skipped for s in summaries] == [1, 1]  # B9 is not in the catalogue
+    assert [s.scenarios["books"].interactions_loaded for s in summaries] == [3, 3]
