@@ -112,6 +112,8 @@ class FoldIn:
             ``bridge_proj`` (float32 ``[n_source, r]``), ``bridge_source_ease`` (``[n_source, n_source]``, with
             ``bridge_gamma`` > 0), ``ease_user_map`` (``[num_items, r]``: a warm user sums its items' rows),
             ``text_user_map`` (``[num_items, d]``: a user is the mean of its items' unit text vectors),
+            ``text_proj`` (``[d, d]``, optional: the text map that mean goes through,
+            :mod:`graphrec.models.text_map`),
             ``text_scenario_means`` (``[len(scenarios), d]``: each scenario's mean unit text vector, which the
             text block's items are centred on).
         bridge_gamma: The bridge's source smoothing ``γ``.
@@ -165,6 +167,8 @@ class FoldIn:
         if "text_user_map" in self.blocks:
             text_map = self.blocks["text_user_map"]
             p = text_map[items].mean(0) if len(items) else np.zeros(text_map.shape[1], np.float32)
+            if "text_proj" in self.blocks:
+                p = p @ self.blocks["text_proj"]
             parts.append(np.float32(self.weights["text"]) * p)
         out = np.concatenate(parts).astype(np.float32)
         if out.shape != (self.width,):  # a run folder that does not match its model: say so, never rank garbage

@@ -1,6 +1,7 @@
 """The closed-form blocks of a routed model (``graphrec``): target-only EASE for warm users
-(:func:`ease_block`) and text kNN for items with little or no interaction evidence (:func:`text_block`); their
-weights are chosen on validation (:func:`~graphrec.train.selection.select_block_weight`)."""
+(:func:`ease_block`) and text kNN for items with little or no interaction evidence (:func:`text_block`, its
+user side optionally through a text map chosen on validation, :func:`select_text_map`); their weights are
+chosen on validation (:func:`~graphrec.train.selection.select_block_weight`)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ import numpy as np
 import torch
 
 from graphrec.data.splits import scenario_index
+from graphrec.eval.ranking import dot_product_scores, evaluate_ranking, group_by_user
 from graphrec.models.ease import ease_factors, fit_target_ease
-from graphrec.models.text_knn import text_profiles
+from graphrec.models.text_knn import text_profiles, unit_rows
+from graphrec.models.text_map import TEXT_MAP_L2, fit_text_map
 from graphrec.train.inputs import topic_features, validation_candidates
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -88,14 +91,17 @@ def ease_block_at(
 
 
 def text_block(
-    export: GraphExport, inputs: Inputs, item_x: np.ndarray
+    export: GraphExport, inputs: Inputs, item_x: np.ndarray, *, text_map: np.ndarray | None = None
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """The routed model's text block ``(users [num_users, d], items [num_items, d], topics [num_topics, d])``:
-    text kNN profiles of the training pairs (:func:`~graphrec.models.text_knn.text_profiles`); each item's
+    text kNN profiles of the training pairs (:func:`~graphrec.models.text_knn.text_profiles`), times
+    ``text_map`` (``[d, d]``, :func:`select_text_map`) where given; each item's
     unit text vector less its scenario's mean, so the block reorders the items that lean on text without
     lifting them as a group above the others (a constant per user and scenario); each topic's text (the
     weighted mean of its members' unit vectors, :func:`~graphrec.train.inputs.topic_features`) less the topics' mean."""
     users, items = text_profiles(inputs.train, item_x, len(export.user_ids))
+    if text_map is not None:
+        users = users @ torch.from_numpy(text_map)
     scenario = torch.from_numpy(np.asarray(export.item_scenario, dtype=np.int64))
     centred = items.clone()
     for s in torch.unique(scenario):
@@ -106,3 +112,43 @@ def text_block(
         topics = torch.from_numpy(topic_features(export, items.numpy()))
         topics -= topics.mean(0)
     return users, centred, topics
+
+
+def select_text_map(
+    export: GraphExport,
+    inputs: Inputs,
+    split: Split,
+    item_x: np.ndarray,
+    *,
+    grid: tuple[float | None, ...] = TEXT_MAP_L2,
+) -> tuple[np.ndarray | None, dict[str, Any]]:
+    """Choose the text block's user side by the validation Recall@20 of the block alone: text kNN's mean
+    profile (``None`` in ``grid``) or the closed-form text map (:func:`~graphrec.models.text_map.fit_text_map`)
+    at each relative ridge of ``grid`` (default :data:`~graphrec.models.text_map.TEXT_MAP_L2`), ranking over
+    the validation candidates (:func:`~graphrec.train.inputs.validation_candidates`), training items excluded.
+    Ties go to the earlier entry. Returns ``(the map or None, {"l2": chosen, "grid": rows})``; without
+    validation pairs, no map."""
+    if not split.val.shape[1]:
+        return None, {"l2": None, "selected_on": "default (no validation split)"}
+    unit = unit_rows(item_x)
+    num_users = len(export.user_ids)
+    _, items, _ = text_block(export, inputs, item_x)
+    exclude = group_by_user(inputs.train)
+    candidates = validation_candidates(split, inputs)
+    rows: list[dict[str, Any]] = []
+    best: tuple[float, np.ndarray | None, float | None] = (-1.0, None, None)
+    for l2 in grid:
+        text_map = None if l2 is None else fit_text_map(inputs.train, unit, num_users, l2=l2)
+        users, _, _ = text_block(export, inputs, item_x, text_map=text_map)
+        val = evaluate_ranking(dot_product_scores(users, items), split.val, exclude, candidates, ks=(20,))
+        recall = float(val.get("all", {}).get("recall@20", 0.0))
+        rows.append({"l2": l2, "val_recall@20": recall})
+        if recall > best[0]:
+            best = (recall, text_map, l2)
+    logger.info("text block: map %s (validation recall@20 of the block alone %.4f)", best[2], best[0])
+    return best[1], {"l2": best[2], "val_recall@20": best[0], "grid": rows}
+
+
+def text_map_at(export: GraphExport, inputs: Inputs, item_x: np.ndarray, *, l2: float | None) -> np.ndarray | None:
+    """The text map at a ridge already chosen (a refit: no validation); ``None`` for none."""
+    return None if l2 is None else fit_text_map(inputs.train, unit_rows(item_x), len(export.user_ids), l2=l2)

@@ -36,6 +36,8 @@ class Choices:
         prior: Popularity prior weight, relative to the score spread (``r`` of :func:`select_item_gate`).
         text_gate: Item gate count chosen with the text block (``None``: no text block).
         text: Text block weight, relative to the spread (0: none).
+        text_l2: The text block's map ridge (relative, :func:`~graphrec.models.text_map.fit_text_map`; ``None``:
+            no map, text kNN's mean profile).
         ease: EASE block weight, relative to the spread (0: none).
         ease_l2: The EASE ridge chosen (of the block, or of the ``ease`` baseline).
         sample: Validation users whose scores set the spreads (user rows).
@@ -46,6 +48,7 @@ class Choices:
     prior: float = 0.0
     text_gate: float | None = None
     text: float = 0.0
+    text_l2: float | None = None
     ease: float = 0.0
     ease_l2: float | None = None
     sample: tuple[int, ...] = ()
@@ -81,6 +84,7 @@ def choices_of(selected: Fitted, split: Split) -> Choices:
         prior=float(gate["prior"]),
         text_gate=None if text is None else float(text["gate_count"]),
         text=0.0 if text is None else float(text["text"]),
+        text_l2=None if text is None or text.get("map", {}).get("l2") is None else float(text["map"]["l2"]),
         ease=0.0 if ease is None else float(ease["ease"]),
         ease_l2=None if ease is None or not ease["ease"] else float(ease["params"]["l2"]),
         sample=sample,

@@ -25,7 +25,7 @@ from graphrec.device import resolve_device
 from graphrec.eval.slices import evaluate_slices
 from graphrec.models.bridge import fit_bridge_model
 from graphrec.models.text_knn import unit_rows
-from graphrec.train.blocks import ease_block, ease_block_at, text_block
+from graphrec.train.blocks import ease_block, ease_block_at, select_text_map, text_block, text_map_at
 from graphrec.train.choices import apply_choices
 from graphrec.train.cold_path import (
     carried_cold_weights,
@@ -224,11 +224,19 @@ def fit_routed(
     results["collaborative"] = train(
         "collaborative", model.collaborative, inputs, split.val, epochs_of("collaborative"), evaluate_with=model
     )
+    text_map_record: dict[str, Any] | None = None
     if spec.text_block and item_x is not None and (choices is None or choices.text):
-        users_t, items_t, topics_t = text_block(export, inputs, item_x)
+        if choices is None:
+            text_map, text_map_record = select_text_map(export, inputs, split, item_x)
+        else:
+            text_map = text_map_at(export, inputs, item_x, l2=choices.text_l2)
+            text_map_record = {"l2": choices.text_l2, "selected_on": "refit: validation of the selection run"}
+        users_t, items_t, topics_t = text_block(export, inputs, item_x, text_map=text_map)
         model.set_text(users_t, items_t, 0.0, topics=topics_t)  # weight: select_item_gate
         unit = unit_rows(item_x)
         fold_in_blocks["text_user_map"] = unit
+        if text_map is not None:
+            fold_in_blocks["text_proj"] = text_map
         fold_in_blocks["text_scenario_means"] = np.stack([scenario_mean(unit, export.item_scenario == s)
                                                           for s in range(len(export.scenarios))])  # fmt: skip
     if choices is None:
@@ -253,6 +261,8 @@ def fit_routed(
         fitted.result.config["item_gate"] = apply_choices(model, inputs, split, choices)
     if ease is not None and "ease" in fitted.result.config["item_gate"]:
         fitted.result.config["item_gate"]["ease"]["params"] = ease.params
+    if text_map_record is not None and "text" in fitted.result.config["item_gate"]:
+        fitted.result.config["item_gate"]["text"]["map"] = text_map_record
     if "beta" in cold_path:
         model.set_cold_prior_weight(cold_path["beta"])
     fitted.result.config["cold_path"] = cold_path

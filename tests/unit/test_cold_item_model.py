@@ -15,7 +15,8 @@ from graphrec.models.ease import ease_item_weights, user_item_matrix
 from graphrec.models.lightgcn import CrossScenarioLightGCN
 from graphrec.models.presets import GNN_MODELS, MODELS, model_spec
 from graphrec.models.text_knn import text_profiles
-from graphrec.train.blocks import text_block
+from graphrec.models.text_map import TEXT_MAP_L2
+from graphrec.train.blocks import text_block, text_map_at
 from graphrec.train.config import TrainConfig
 from graphrec.train.fit import fit
 from graphrec.train.inputs import (
@@ -135,13 +136,21 @@ def test_text_block_is_text_knn_for_items_without_evidence_with_its_weight_chose
     assert float(model.text_weight) == pytest.approx(chosen["weight"])
     assert fitted.result.config["item_gate"]["gate_count"] == chosen["gate_count"]
     assert (model.text_users is None) == (chosen["weight"] == 0)  # not chosen: no block in the vectors
+    # its user side chosen on validation too: text kNN's mean (l2 None) or the text map at a ridge of the grid
+    text_map = chosen["map"]
+    assert [g["l2"] for g in text_map["grid"]] == list(TEXT_MAP_L2)
+    assert text_map["val_recall@20"] == max(g["val_recall@20"] for g in text_map["grid"])
+    w = text_map_at(export, inputs, x, l2=text_map["l2"])
     if model.text_users is None:
-        users_t, items_t, topics_t = text_block(export, inputs, x)
+        users_t, items_t, topics_t = text_block(export, inputs, x, text_map=w)
         model.set_text(users_t, items_t, 0.0, topics=topics_t)
-    # the block holds text kNN of the training split (no held-out pair enters a user's profile), items
-    # centred per scenario: within a scenario the same order, and no lift of the items as a group
+    # the block holds text kNN of the training split (no held-out pair enters a user's profile), through
+    # the map where one was chosen; items centred per scenario: within a scenario the same order, and no
+    # lift of the items as a group
     p, unit = text_profiles(inputs.train, x, len(export.user_ids))
-    assert torch.equal(model.text_users, p)
+    if w is not None:
+        p = p @ torch.from_numpy(w)
+    assert torch.allclose(model.text_users, p, atol=1e-6)
     q = model.text_items
     for s in np.unique(export.item_scenario):
         of = torch.from_numpy(export.item_scenario == s)

@@ -15,7 +15,7 @@ from graphrec.models.presets import model_spec
 from graphrec.models.text_knn import unit_rows
 from graphrec.serve.foldin import fold_in_user, read_history, recommend_history
 from graphrec.serve.refresh import add_items, item_vectors
-from graphrec.train.blocks import ease_block, text_block
+from graphrec.train.blocks import ease_block, text_block, text_map_at
 from graphrec.train.config import TrainConfig
 from graphrec.train.fit import fit
 from graphrec.train.record import RunRecord, record_run
@@ -30,13 +30,14 @@ def trained() -> tuple[object, object, object, RunRecord]:
     export, x = toy_export()
     split = coldstart_transfer(export, source="movies", target="books", seed=0)
     fitted = fit(export, split, model_spec("graphrec", dim=8, bridge=16, ease=16), CONFIG, target="books", item_x=x)
-    # every block on, with weights the toy's validation need not pick (it may clear them)
-    users_t, items_t, topics_t = text_block(export, fitted.inputs, x)
+    # every block on (the text block through its map), with weights the toy's validation need not pick
+    text_map = text_map_at(export, fitted.inputs, x, l2=1.0)
+    users_t, items_t, topics_t = text_block(export, fitted.inputs, x, text_map=text_map)
     fitted.model.set_text(users_t, items_t, 0.7, topics=topics_t)
     ease = ease_block(export, split, fitted.inputs, target="books", rank=16)
     assert ease is not None
     fitted.model.set_ease(ease.users, ease.items, 0.3)
-    fitted.fold_in_blocks.update(text_user_map=unit_rows(x), ease_user_map=ease.user_map)
+    fitted.fold_in_blocks.update(text_user_map=unit_rows(x), text_proj=text_map, ease_user_map=ease.user_map)
     record = record_run(fitted, export, split, CONFIG, name="toy", target="books", source="movies")
     return export, split, fitted, record
 
@@ -49,7 +50,7 @@ def test_fold_in_reproduces_users_in_the_graph_given_their_id_embeddings(trained
     _, _, fitted, record = trained
     fold = record.fold_in
     assert fold is not None and fold.kind == "routed"
-    assert {"bridge_proj", "ease_user_map", "text_user_map"} <= set(fold.blocks)
+    assert {"bridge_proj", "ease_user_map", "text_user_map", "text_proj"} <= set(fold.blocks)
     model = fitted.model
     know = model.knowledge.user_emb.weight.detach().numpy()
     collab = model.collaborative.user_emb.weight.detach().numpy()
