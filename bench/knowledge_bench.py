@@ -46,6 +46,7 @@ MODELS = (
     "graphrec-no-source",
     "graphrec-no-bridge",
     "graphrec-no-text-block",
+    "graphrec-no-text-map",
     "graphrec-no-ease",
     "graphrec-single",
     "graphrec",

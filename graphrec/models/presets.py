@@ -19,8 +19,9 @@ Models (:data:`MODELS`):
   BERT features (the latter is ``graphrec``'s collaborative channel).
 * ``graphrec-transfer`` — ``graphrec-single`` plus the experimental cold-start transfer head.
 * ``graphrec-no-source`` — ``graphrec`` on the target scenario's interactions only (ablation).
-* ``graphrec-no-bridge`` / ``graphrec-no-text-block`` — ``graphrec`` without its cold users' bridge block /
-  without its text block (ablations).
+* ``graphrec-no-bridge`` / ``graphrec-no-text-block`` / ``graphrec-no-text-map`` — ``graphrec`` without its
+  cold users' bridge block / without its text block / with the text block's plain mean profile, no text
+  map (ablations).
 * ``ease`` — target-only EASE (closed form, ridge of ``TARGET_EASE_L2`` chosen on validation;
   :mod:`graphrec.models.ease`).
 * ``text-knn`` — text kNN: users as the mean text vector of their training items, items as their own.
@@ -39,9 +40,10 @@ Items without a training interaction (new or held-out items) are never drawn as 
 models with text features their layer 0 is their text alone (no untrained ID vector), and ``graphrec``
 routes them, for every user, to its knowledge channel (the collaborative channel's ID vector of such
 an item was never trained); items with few interactions can lean on it too, by a gate chosen on
-validation (:func:`~graphrec.train.selection.select_item_gate`), and such items get text kNN besides,
-weighted on validation (:func:`~graphrec.train.blocks.text_block`,
-:func:`~graphrec.train.selection.select_block_weight`).
+validation (:func:`~graphrec.train.selection.select_item_gate`), and such items get text kNN besides —
+the user's side through a closed-form text map where validation prefers it
+(:func:`~graphrec.train.blocks.select_text_map`) — weighted on validation
+(:func:`~graphrec.train.blocks.text_block`, :func:`~graphrec.train.selection.select_block_weight`).
 
 Topic features are the weighted mean of their member items' text features (item text only: no
 interaction enters them); user features are never stored (see :mod:`graphrec.features`).
@@ -93,6 +95,9 @@ class ModelSpec:
             little or no interaction evidence, ``w_t · (1 − h_i) · p_u · q_i`` with the weight and the item
             gate chosen on validation (:meth:`~graphrec.models.routed.RoutedLightGCN.set_text`,
             :func:`~graphrec.train.selection.select_block_weight`).
+        text_map: Whether the text block's user side may go through a text map
+            (:mod:`graphrec.models.text_map`; default true): the ridge, or none, chosen by the block's own
+            validation Recall@20 (:func:`~graphrec.train.blocks.select_text_map`); false: text kNN's mean.
         ease: A routed spec's closed-form block for warm users, of this rank (default 256; 0: none):
             target-only EASE (:func:`~graphrec.models.ease.ease_embeddings`, its ridge chosen on
             validation) added to warm users' score with a weight chosen on validation
@@ -120,6 +125,7 @@ class ModelSpec:
     cold_refit: bool = True
     bridge: int = 256
     text_block: bool = True
+    text_map: bool = True
     ease: int = 256
     cold_lr_factors: tuple[float, ...] = (1.0,)
 
@@ -144,6 +150,7 @@ MODELS: dict[str, ModelSpec] = {
         ModelSpec("graphrec-no-source", route=True, graph="target"),
         ModelSpec("graphrec-no-bridge", route=True, bridge=0),
         ModelSpec("graphrec-no-text-block", route=True, text_block=False),
+        ModelSpec("graphrec-no-text-map", route=True, text_map=False),
         ModelSpec("graphrec-no-ease", route=True, ease=0),
         ModelSpec("ease", kind="ease", text=False, topics=False, graph="target"),
         ModelSpec("text-knn", kind="text-knn", topics=False),

@@ -25,6 +25,7 @@ from graphrec.device import resolve_device
 from graphrec.eval.slices import evaluate_slices
 from graphrec.models.bridge import fit_bridge_model
 from graphrec.models.text_knn import unit_rows
+from graphrec.models.text_map import TEXT_MAP_L2
 from graphrec.train.blocks import ease_block, ease_block_at, select_text_map, text_block, text_map_at
 from graphrec.train.choices import apply_choices
 from graphrec.train.cold_path import (
@@ -227,7 +228,8 @@ def fit_routed(
     text_map_record: dict[str, Any] | None = None
     if spec.text_block and item_x is not None and (choices is None or choices.text):
         if choices is None:
-            text_map, text_map_record = select_text_map(export, inputs, split, item_x)
+            grid = TEXT_MAP_L2 if spec.text_map else (None,)
+            text_map, text_map_record = select_text_map(export, inputs, split, item_x, grid=grid)
         else:
             text_map = text_map_at(export, inputs, item_x, l2=choices.text_l2)
             text_map_record = {"l2": choices.text_l2, "selected_on": "refit: validation of the selection run"}

@@ -59,3 +59,19 @@ def test_bad_arguments_say_what_to_pass() -> None:
     with pytest.raises(ConfigError, match="needs training pairs"):
         fit_text_map(np.zeros((2, 0), dtype=np.int64), unit, 1, l2=1.0)
     assert TEXT_MAP_L2[0] is None and all(r > 0 for r in TEXT_MAP_L2[1:])
+
+
+def test_the_no_map_ablation_keeps_text_knns_mean() -> None:
+    from graphrec.data.splits import coldstart_items
+    from graphrec.models.presets import model_spec
+    from graphrec.train.config import TrainConfig
+    from graphrec.train.fit import fit
+    from tests.helpers import toy_export
+
+    export, x = toy_export()
+    split = coldstart_items(export, target="books", seed=0)
+    cfg = TrainConfig(epochs=2, batch_size=64, lr=0.05, seed=0)
+    fitted = fit(export, split, model_spec("graphrec-no-text-map", dim=8), cfg, target="books", item_x=x)
+    text_map = fitted.result.config["item_gate"]["text"]["map"]
+    assert text_map["l2"] is None and [g["l2"] for g in text_map["grid"]] == [None]
+    assert "text_proj" not in fitted.fold_in_blocks
