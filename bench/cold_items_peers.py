@@ -1,17 +1,18 @@
 """LightFM with BERT item features — the peer that can place an item nobody has interacted with — on
-graphrec's cold-item protocol, Amazon-KG, both directions, seeds 0-2.
+graphrec's cold-item protocol, Amazon-KG (both directions) and the MovieLens-100K genre pair, seeds 0-2.
 
     .venv/bin/python bench/cold_items_peers.py                  # all runs not yet in the results file
     .venv/bin/python bench/cold_items_peers.py --table          # reprint the table of the results file
     .venv/bin/python bench/cold_items_peers.py --targets books --seeds 0 --variants lightfm-text-w1.0
+    .venv/bin/python bench/cold_items_peers.py --dataset ml-100k-genres   # target action (bench/genre_pair.py)
 
-Protocol: :func:`graphrec.data.splits.coldstart_items` on the target scenario (``books``: source movies;
-``movies``: source books), written per seed by ``bench/peers/split_files.py`` into
-``bench/.work/splits/amazon-kg-coldstart-items-<target>/seed<k>/``: 20% of the target's interacted items
-held out with all their interactions (test), 10% more for validation; every other interaction of both
-scenarios is training. Metrics are graphrec's (``bench/peers/evaluate.py`` scores with
-:func:`graphrec.eval.ranking.metrics_by_slice`), as :func:`graphrec.eval.slices.evaluate_slices`
-defines them for this protocol:
+Protocol: :func:`graphrec.data.splits.coldstart_items` on the target scenario (Amazon-KG ``books``: source
+movies; ``movies``: source books; ml-100k-genres ``action``: source drama), written per seed by
+``bench/peers/split_files.py`` into ``bench/.work/splits/<dataset>-coldstart-items-<target>/seed<k>/``:
+20% of the target's interacted items held out with all their interactions (test), 10% more for
+validation; every other interaction of both scenarios is training. Metrics are graphrec's
+(``bench/peers/evaluate.py`` scores with :func:`graphrec.eval.ranking.metrics_by_slice`), as
+:func:`graphrec.eval.slices.evaluate_slices` defines them for this protocol:
 
 * ``all`` (and its ``cold`` / ``warm`` user slices): each test user ranks every target item, held-out
   ones included, its training items excluded; Recall/NDCG@20 over its test pairs.
@@ -34,7 +35,8 @@ and the variant that is "LightFM (BERT)" are chosen by the mean over seeds of th
 score at each run's kept epoch — ``all``: validation ranked over all target items; ``held-out-items``:
 among the validation items — never on test.
 
-Results: ``bench/results/cold_items_lightfm.json`` (every run, written after each; a rerun skips runs
+Results: ``bench/results/cold_items_lightfm.json`` (Amazon-KG) and
+``bench/results/cold_items_lightfm_ml-100k-genres.json`` (every run, written after each; a rerun skips runs
 already there, ``--fresh`` starts over), with the Markdown table (mean ± std over seeds) under ``table``.
 """
 
@@ -55,9 +57,14 @@ from common import REPO  # bench/common.py (beside this script): also puts the r
 from bench.peers.evaluate import evaluate_topk
 from bench.peers.split_files import cold_items_name, split_dir, write_cold_items_split
 
-DATASET = "amazon-kg"
-TARGETS = ("books", "movies")
-OUT = REPO / "bench" / "results" / "cold_items_lightfm.json"
+# dataset: its target scenarios, its home under bench/.work, its results file, how its home is prepared
+DATASETS: dict[str, dict[str, Any]] = {
+    "amazon-kg": {"targets": ("books", "movies"), "results": "cold_items_lightfm.json",
+                  "prepare": ".venv/bin/python bench/train_bench.py amazon-kg` (its first step)"},
+    "ml-100k-genres": {"targets": ("action",), "results": "cold_items_lightfm_ml-100k-genres.json",
+                       "prepare": ".venv/bin/python bench/genre_pair.py`"},
+}  # fmt: skip
+RESULTS = REPO / "bench" / "results"
 WORK = REPO / "bench" / ".work" / "peers" / "cold-items"
 # name: (--item-features, --text-weight, --select-on); in the order they run (the most informative first)
 VARIANTS: dict[str, tuple[str, float, str]] = {
@@ -75,24 +82,24 @@ FAMILIES = {"bert": "hybrid: id + BERT", "text": "BERT only", "none": "ids only,
 SLICES = ("held-out-items", "all", "cold", "warm")
 
 
-def ensure_splits(home: Path, targets: list[str], seeds: list[int]) -> dict[tuple[str, int], Path]:
+def ensure_splits(home: Path, dataset: str, targets: list[str], seeds: list[int]) -> dict[tuple[str, int], Path]:
     """The split folder of every (target, seed), written from the prepared graph where missing.
 
     Raises:
         SystemExit: The home is not prepared (no ``prepared.json``): prepare it first.
     """
-    folders = {(t, s): split_dir(cold_items_name(DATASET, t), s) for t in targets for s in seeds}
+    folders = {(t, s): split_dir(cold_items_name(dataset, t), s) for t in targets for s in seeds}
     missing = [key for key, folder in folders.items() if not (folder / "meta.json").exists()]
     if missing:
         if not (home / "prepared.json").exists():
             sys.exit(f"error: {home} is not a prepared graphrec home (no prepared.json); prepare it with "
-                     f"`.venv/bin/python bench/train_bench.py {DATASET}` (its first step) and rerun")  # fmt: skip
+                     f"`{DATASETS[dataset]['prepare']} and rerun")  # fmt: skip
         from bench.train_bench import prepared_graph
 
         export, item_x, _ = prepared_graph(home)
         for t, s in missing:
             print(
-                write_cold_items_split(folders[(t, s)], export, item_x, dataset=DATASET, target=t, seed=s), flush=True
+                write_cold_items_split(folders[(t, s)], export, item_x, dataset=dataset, target=t, seed=s), flush=True
             )
     return folders
 
@@ -232,7 +239,8 @@ def table(summary: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--targets", nargs="+", choices=TARGETS, default=list(TARGETS))
+    p.add_argument("--dataset", choices=list(DATASETS), default="amazon-kg")
+    p.add_argument("--targets", nargs="+", help="target scenarios (default: every one of the dataset)")
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     p.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS))
     p.add_argument("--epochs", type=int, default=40, help="most epochs (default 40)")
@@ -242,11 +250,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--dim", type=int, default=64)
     p.add_argument("--lr", type=float, default=0.05)
     p.add_argument("--text-dims", type=int, default=32)
-    p.add_argument("--home", type=Path, default=REPO / "bench" / ".work" / DATASET)
-    p.add_argument("--out", type=Path, default=OUT)
+    p.add_argument("--home", type=Path, help="the prepared home (default bench/.work/<dataset>)")
+    p.add_argument("--out", type=Path, help="results file (default per dataset, see above)")
     p.add_argument("--fresh", action="store_true", help="ignore runs already in the results file")
     p.add_argument("--table", action="store_true", help="only print the table of the results file")
     args = p.parse_args(argv)
+    dataset, targets_of = args.dataset, DATASETS[args.dataset]["targets"]
+    args.targets = args.targets or list(targets_of)
+    if unknown := sorted(set(args.targets) - set(targets_of)):
+        p.error(f"--targets {' '.join(unknown)}: not a target of {dataset}; choose among {', '.join(targets_of)}")
+    args.home = args.home or REPO / "bench" / ".work" / dataset
+    args.out = args.out or RESULTS / DATASETS[dataset]["results"]
     previous = json.loads(args.out.read_text()) if args.out.exists() and not args.fresh else {}
     runs: list[dict[str, Any]] = previous.get("runs", [])
     if args.table:
@@ -254,21 +268,22 @@ def main(argv: list[str] | None = None) -> int:
         if previous.get("missing"):
             print(f"\nnot run yet: {', '.join(previous['missing'])}")
         return 0
-    folders = ensure_splits(args.home.resolve(), args.targets, args.seeds)
+    folders = ensure_splits(args.home.resolve(), dataset, args.targets, args.seeds)
     python = lightfm_python()
     done = {(r["target"], r["seed"], r["model"]) for r in runs}
-    header = {"dataset": DATASET, "protocol": "coldstart-items", "peer": "lightfm", "threads": 1, "variants": VARIANTS,
+    header = {"dataset": dataset, "protocol": "coldstart-items", "peer": "lightfm", "threads": 1, "variants": VARIANTS,
               "text_weight_grid": sorted({w for f, w, _ in VARIANTS.values() if f != "none"}),
               "selection": "per target and ranking, mean over seeds of the matching validation Recall@20 at the "
                            "kept epoch (all: validation pairs ranked over all target items; held-out-items: among "
                            "the validation items)",
-              "command": "OMP_NUM_THREADS=1 .venv/bin/python bench/cold_items_peers.py"}  # fmt: skip
+              "command": f"OMP_NUM_THREADS=1 .venv/bin/python bench/cold_items_peers.py --dataset {dataset}",
+              }  # fmt: skip
     from graphrec.results import run_metadata
 
     def save() -> None:
         summary = summarise(runs)
         have = {(r["target"], r["seed"], r["model"]) for r in runs}
-        missing = [f"{v} {t} seed{s}" for v in VARIANTS for t in TARGETS for s in (0, 1, 2) if (t, s, v) not in have]
+        missing = [f"{v} {t} seed{s}" for v in VARIANTS for t in targets_of for s in (0, 1, 2) if (t, s, v) not in have]
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps({**header, "meta": run_metadata(), "summary": summary, "table": table(summary),
                                         "missing": missing, "runs": runs},
