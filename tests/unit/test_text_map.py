@@ -75,3 +75,31 @@ def test_the_no_map_ablation_keeps_text_knns_mean() -> None:
     text_map = fitted.result.config["item_gate"]["text"]["map"]
     assert text_map["l2"] is None and [g["l2"] for g in text_map["grid"]] == [None]
     assert "text_proj" not in fitted.fold_in_blocks
+
+
+def test_a_refit_fits_the_chosen_map_on_its_own_training_pairs() -> None:
+    """Choices carry the map's ridge (not the map): a refit fits it again on the pairs it trains on."""
+    import torch
+
+    from graphrec.data.splits import coldstart_transfer
+    from graphrec.models.presets import model_spec
+    from graphrec.models.text_knn import text_profiles
+    from graphrec.train.choices import Choices
+    from graphrec.train.config import TrainConfig
+    from graphrec.train.fit import fit
+    from tests.helpers import toy_export
+
+    export, x = toy_export()
+    split = coldstart_transfer(export, source="movies", target="books", seed=0)
+    choices = Choices(
+        epochs={"knowledge": 1, "collaborative": 1}, text_gate=10.0, text=1.0, text_l2=1.0,
+        sample=tuple(int(u) for u in np.unique(split.val[0])),
+    )  # fmt: skip
+    cfg = TrainConfig(epochs=1, batch_size=64, lr=0.05, seed=0)
+    fitted = fit(export, split, model_spec("graphrec", dim=8, bridge=0), cfg, target="books", item_x=x, choices=choices)
+    assert fitted.result.config["item_gate"]["text"]["map"]["l2"] == 1.0
+    w = fit_text_map(fitted.inputs.train, unit_rows(x), len(export.user_ids), l2=1.0)
+    np.testing.assert_array_equal(fitted.fold_in_blocks["text_proj"], w)
+    profiles, _ = text_profiles(fitted.inputs.train, x, len(export.user_ids))
+    assert fitted.model.text_users is not None
+    assert torch.allclose(fitted.model.text_users, profiles @ torch.from_numpy(w), atol=1e-6)
