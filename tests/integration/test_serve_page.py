@@ -210,11 +210,11 @@ def test_topic_map_matches_the_run_and_the_graph(page: Page) -> None:
 
 # --- the page in a browser -----------------------------------------------------------------------------
 def _wait(d: WebDriver, what: str, until: Any) -> Any:
-    from selenium.common.exceptions import TimeoutException
+    from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    try:
-        return WebDriverWait(d, WAIT).until(until)
+    try:  # a table the page re-renders while it is read (rows replaced mid-read) is read again, not an error
+        return WebDriverWait(d, WAIT, ignored_exceptions=(StaleElementReferenceException,)).until(until)
     except TimeoutException:
         error = d.find_element("id", "error").text
         raise AssertionError(f"the page did not show {what} within {WAIT} s; its error box says {error!r}") from None
