@@ -40,8 +40,17 @@ def fit_text_map(train: np.ndarray, unit: np.ndarray, num_users: int, *, l2: flo
     Raises:
         ConfigError: ``l2`` is not positive, or there is no training pair.
     """
-    if not l2 > 0:
-        raise ConfigError(f"the text map's relative ridge must be > 0, got {l2}; pass one of {TEXT_MAP_L2[1:]}")
+    return fit_text_maps(train, unit, num_users, l2s=(l2,))[0]
+
+
+def fit_text_maps(train: np.ndarray, unit: np.ndarray, num_users: int, *, l2s: tuple[float, ...]) -> list[np.ndarray]:
+    """:func:`fit_text_map` at each relative ridge of ``l2s``, from one pair of eigendecompositions (a grid's).
+
+    Raises:
+        ConfigError: A ridge is not positive, or there is no training pair.
+    """
+    if bad := [l2 for l2 in l2s if not l2 > 0]:
+        raise ConfigError(f"the text map's relative ridge must be > 0, got {bad[0]}; pass one of {TEXT_MAP_L2[1:]}")
     if not train.shape[1]:
         raise ConfigError("the text map needs training pairs and there are none; train on a split with interactions")
     counts = np.bincount(train[0], minlength=num_users).astype(np.float64)
@@ -53,6 +62,5 @@ def fit_text_map(train: np.ndarray, unit: np.ndarray, num_users: int, *, l2: flo
     a, u = np.linalg.eigh(a_mat)
     c, v = np.linalg.eigh(c_mat)
     a, c = np.maximum(a, 0.0), np.maximum(c, 0.0)
-    ridge = l2 * max(float(a.mean() * c.mean()), 1e-12)
-    w = u @ ((u.T @ a_mat @ v) / (np.outer(a, c) + ridge)) @ v.T
-    return w.astype(np.float32)
+    rotated, scale = u.T @ a_mat @ v, max(float(a.mean() * c.mean()), 1e-12)
+    return [(u @ (rotated / (np.outer(a, c) + l2 * scale)) @ v.T).astype(np.float32) for l2 in l2s]

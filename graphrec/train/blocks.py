@@ -15,7 +15,7 @@ from graphrec.data.splits import scenario_index
 from graphrec.eval.ranking import dot_product_scores, evaluate_ranking, group_by_user
 from graphrec.models.ease import ease_factors, fit_target_ease
 from graphrec.models.text_knn import text_profiles, unit_rows
-from graphrec.models.text_map import TEXT_MAP_L2, fit_text_map
+from graphrec.models.text_map import TEXT_MAP_L2, fit_text_map, fit_text_maps
 from graphrec.train.inputs import topic_features, validation_candidates
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -130,16 +130,16 @@ def select_text_map(
     validation pairs, no map."""
     if not split.val.shape[1]:
         return None, {"l2": None, "selected_on": "default (no validation split)"}
-    unit = unit_rows(item_x)
-    num_users = len(export.user_ids)
-    _, items, _ = text_block(export, inputs, item_x)
+    profiles, items, _ = text_block(export, inputs, item_x)
+    ridges = tuple(l2 for l2 in grid if l2 is not None)
+    fitted = iter(fit_text_maps(inputs.train, unit_rows(item_x), len(export.user_ids), l2s=ridges) if ridges else [])
     exclude = group_by_user(inputs.train)
     candidates = validation_candidates(split, inputs)
     rows: list[dict[str, Any]] = []
     best: tuple[float, np.ndarray | None, float | None] = (-1.0, None, None)
     for l2 in grid:
-        text_map = None if l2 is None else fit_text_map(inputs.train, unit, num_users, l2=l2)
-        users, _, _ = text_block(export, inputs, item_x, text_map=text_map)
+        text_map = None if l2 is None else next(fitted)
+        users = profiles if text_map is None else profiles @ torch.from_numpy(text_map)  # as text_block maps them
         val = evaluate_ranking(dot_product_scores(users, items), split.val, exclude, candidates, ks=(20,))
         recall = float(val.get("all", {}).get("recall@20", 0.0))
         rows.append({"l2": l2, "val_recall@20": recall})
