@@ -162,6 +162,25 @@ def graph_counts(store: GraphStore) -> dict[str, int]:
     }
 
 
+def write_amazon_kg_books(directory: Path, interactions: str = "u1\tB1\nu2\tB2\n") -> Path:
+    """A one-scenario spec of the Amazon-KG shape in ``directory``: ``books`` with a RecBole ``.inter`` file
+    (``interactions``: user, tab, item per line), a ``.link`` catalogue of B1 and B2 (DBpedia titles), and an
+    enrichment file of categories for B1 and for B9, which is not in the catalogue. Returns the spec's path."""
+    (directory / "item_metadata_Books.csv").write_text(
+        "iid\tmetadata\nB1\tcat:Novels_set_in_Ontario\tcat:Fables\tres:Kahlil_Gibran\t\nB9\tcat:Fables\t\n"
+    )
+    (directory / "b.inter").write_text("user_id:token\titem_id:token\n" + interactions)
+    (directory / "b.link").write_text("item_id:token\tentity_id:token\nB1\tres:Deafening_(novel)\nB2\tres:Dune\n")
+    spec = directory / "spec.toml"
+    spec.write_text(
+        '[[scenario]]\nname = "books"\ninteractions = { path = "b.inter", format = "recbole" }\n'
+        'items = [{ path = "b.link", format = "recbole", id = "item_id", title = "entity_id", '
+        'title_parser = "dbpedia" },\n'
+        '         { path = "item_metadata_Books.csv", format = "amazon-kg-metadata", enrich = true }]\n'
+    )
+    return spec
+
+
 def toy_export(seed: int = 0) -> tuple[GraphExport, np.ndarray]:
     """80 users in two taste groups; 30 movies + 30 books; 2 topics (one per taste); text tells tastes apart."""
     from graphrec.data.export import GraphExport

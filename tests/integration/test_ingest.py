@@ -9,7 +9,7 @@ from graphrec.store.bolt import GraphStore
 from ingest.pipeline import ingest_spec
 from ingest.sources.synthetic import generate
 from ingest.spec import load_spec
-from tests.helpers import expected_counts, graph_counts
+from tests.helpers import expected_counts, graph_counts, write_amazon_kg_books
 
 
 def test_synthetic_ingest_counts_and_idempotent_rerun(store: GraphStore, tmp_path: Path) -> None:
@@ -58,24 +58,14 @@ def test_rejected_rows_never_reach_the_graph(store: GraphStore, tmp_path: Path) 
 def test_enriched_items_rerun_is_idempotent(store: GraphStore, tmp_path: Path) -> None:
     """The Amazon-KG shape (a catalogue file and an enrichment file of categories) ingested twice: the same
     graph, the same item properties, and the enrichment row outside the catalogue skipped and counted."""
-    (tmp_path / "item_metadata_Books.csv").write_text(
-        "iid\tmetadata\nB1\tcat:Novels_set_in_Ontario\tcat:Fables\tres:Kahlil_Gibran\t\nB9\tcat:Fables\t\n"
-    )
-    (tmp_path / "b.inter").write_text("user_id:token\titem_id:token\nu1\tB1\nu2\tB2\nu2\tB1\n")
-    (tmp_path / "b.link").write_text("item_id:token\tentity_id:token\nB1\tres:Deafening_(novel)\nB2\tres:Dune\n")
-    (tmp_path / "spec.toml").write_text(
-        '[[scenario]]\nname = "books"\ninteractions = { path = "b.inter", format = "recbole" }\n'
-        'items = [{ path = "b.link", format = "recbole", id = "item_id", title = "entity_id", '
-        'title_parser = "dbpedia" },\n'
-        '         { path = "item_metadata_Books.csv", format = "amazon-kg-metadata", enrich = true }]\n'
-    )
+    spec = write_amazon_kg_books(tmp_path, interactions="u1\tB1\nu2\tB2\nu2\tB1\n")
     items = "MATCH (i:Item) RETURN i.id AS id, i.title AS title, i.categories AS categories ORDER BY id"
     graphs, summaries = [], []
     for run in ("r1", "r2"):
         summaries.append(
             ingest_spec(
                 store,
-                load_spec(tmp_path / "spec.toml"),
+                load_spec(spec),
                 run_dir=tmp_path / run,
                 state_dir=tmp_path / "st",
                 progress=False,

@@ -13,6 +13,7 @@ from ingest.mapping import read_file
 from ingest.records import RawRow, Reject
 from ingest.sources.amazon_kg import parse_dbpedia_title
 from ingest.spec import FileOptions
+from tests.helpers import write_amazon_kg_books
 
 
 def rows_of(opts: FileOptions, kind: str = "interactions") -> list[RawRow]:
@@ -114,23 +115,14 @@ def test_amazon_kg_metadata_reader_and_enrichment(tmp_path: Path) -> None:
     from ingest.spec import load_spec
     from ingest.summary import IngestSummary
 
+    spec = write_amazon_kg_books(tmp_path)
     meta = tmp_path / "item_metadata_Books.csv"
-    meta.write_text("iid\tmetadata\nB1\tcat:Novels_set_in_Ontario\tcat:Fables\tres:Kahlil_Gibran\t\nB9\tcat:Fables\t\n")
     rows = rows_of(FileOptions(meta, "amazon-kg-metadata"), "items")
     assert rows[0].values == {
         "iid": "B1",
         "categories": ["Novels set in Ontario", "Fables"],
         "resources": ["Kahlil Gibran"],
     }
-    (tmp_path / "b.inter").write_text("user_id:token\titem_id:token\nu1\tB1\nu2\tB2\n")
-    (tmp_path / "b.link").write_text("item_id:token\tentity_id:token\nB1\tres:Deafening_(novel)\nB2\tres:Dune\n")
-    spec = tmp_path / "spec.toml"
-    spec.write_text(
-        '[[scenario]]\nname = "books"\ninteractions = { path = "b.inter", format = "recbole" }\n'
-        'items = [{ path = "b.link", format = "recbole", id = "item_id", title = "entity_id", '
-        'title_parser = "dbpedia" },\n'
-        '         { path = "item_metadata_Books.csv", format = "amazon-kg-metadata", enrich = true }]\n'
-    )
     summary = IngestSummary(spec="t")
     prepared = prepare_dataset(load_spec(spec), tmp_path / "rejects.tsv", summary)
     items = prepared["books"].items
