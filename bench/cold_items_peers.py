@@ -60,9 +60,9 @@ from bench.peers.split_files import cold_items_name, split_dir, write_cold_items
 # dataset: its target scenarios, its home under bench/.work, its results file, how its home is prepared
 DATASETS: dict[str, dict[str, Any]] = {
     "amazon-kg": {"targets": ("books", "movies"), "results": "cold_items_lightfm.json",
-                  "prepare": ".venv/bin/python bench/train_bench.py amazon-kg` (its first step)"},
+                  "prepare": "`.venv/bin/python bench/train_bench.py amazon-kg` (its first step)"},
     "ml-100k-genres": {"targets": ("action",), "results": "cold_items_lightfm_ml-100k-genres.json",
-                       "prepare": ".venv/bin/python bench/genre_pair.py`"},
+                       "prepare": "`.venv/bin/python bench/genre_pair.py`"},
 }  # fmt: skip
 RESULTS = REPO / "bench" / "results"
 WORK = REPO / "bench" / ".work" / "peers" / "cold-items"
@@ -93,7 +93,7 @@ def ensure_splits(home: Path, dataset: str, targets: list[str], seeds: list[int]
     if missing:
         if not (home / "prepared.json").exists():
             sys.exit(f"error: {home} is not a prepared graphrec home (no prepared.json); prepare it with "
-                     f"`{DATASETS[dataset]['prepare']} and rerun")  # fmt: skip
+                     f"{DATASETS[dataset]['prepare']} and rerun")  # fmt: skip
         from bench.train_bench import prepared_graph
 
         export, item_x, _ = prepared_graph(home)
