@@ -3,6 +3,11 @@ production split with a source) its knowledge channel trains on the graph withou
 validation users' target interactions (:func:`cold_path_split`, :func:`cold_path_inputs`), early-stops on
 them (:func:`select_cold_lr`), and cold users' popularity prior and bridge block are weighted on them
 (:func:`select_cold_prior`), the weights carried over to the channel that serves (:func:`carried_cold_weights`).
+
+Both choices are made on every validation user who is served as cold (:func:`cold_validation_targets`): the
+simulated-cold ones and, where the split has them, validation users with no target training interaction
+at all — in a sparse target (1–10% of its interactions) most users are, and the cold path's choices score
+them too.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from graphrec.data.splits import (
     SIMULATED_COLD,
     SIMULATED_COLD_PROTOCOLS,
     cold_path_train,
+    scenario_index,
     simulated_cold,
     simulated_cold_targets,
 )
@@ -63,6 +69,34 @@ def cold_path_split(export: GraphExport, split: Split, *, target: str) -> Split 
     except ConfigError as e:
         logger.warning("cold path selected on warm validation users only: %s", e)
         return None
+
+
+def cold_validation_targets(split: Split, export: GraphExport, *, target: str) -> tuple[np.ndarray, dict[str, int]]:
+    """The validation pairs a cold path is selected on: the simulated-cold ones
+    (:func:`~graphrec.data.splits.simulated_cold_targets`) and the ``target`` validation pairs of the other
+    users without any target training pair (:func:`~graphrec.data.splits.cold_path_train`) — users the
+    routed model serves as cold too (none in a cold-user split, whose validation users are warm; most of a
+    sparse target's). Returns ``(int64 [2, n] sorted pairs, counts)``, counts
+    ``{"simulated_cold_users", "natural_cold_users", "natural_cold_pairs"}``.
+
+    Raises:
+        ConfigError: The split has no simulated-cold slice, or ``target`` is not a scenario of the graph.
+    """
+    simulated = simulated_cold_targets(split, export)
+    t_idx = scenario_index(export, target)
+    train = cold_path_train(split)
+    with_target = np.unique(train[0, export.item_scenario[train[1]] == t_idx])
+    val = split.val[:, export.item_scenario[split.val[1]] == t_idx]
+    sim_users = np.asarray(split.slices[SIMULATED_COLD])
+    natural = val[:, ~np.isin(val[0], with_target) & ~np.isin(val[0], sim_users)]
+    pairs = np.concatenate([simulated, natural], axis=1)
+    pairs = pairs[:, np.lexsort((pairs[1], pairs[0]))]
+    counts = {
+        "simulated_cold_users": len(sim_users),
+        "natural_cold_users": len(np.unique(natural[0])),
+        "natural_cold_pairs": int(natural.shape[1]),
+    }
+    return pairs, counts
 
 
 def cold_path_inputs(
@@ -131,15 +165,18 @@ def select_cold_prior(
     bridge: BridgeModel | None = None,
 ) -> dict[str, Any]:
     """Choose cold users' popularity prior weight (:data:`COLD_PRIOR_WEIGHTS`) — and with a ``bridge``, the
-    weight of its scores (:data:`BRIDGE_WEIGHTS`, jointly) — by Recall@20 on the simulated-cold users of
-    ``split`` (their target validation and hidden training pairs, ranked over the target's items by the
-    knowledge channel on its cold path's graph, with popularity counted on that graph's training pairs
-    and the bridge's out-of-fold scores) and return the choice (``prior`` and ``bridge``: relative weights
-    ``r``; ``beta``: the prior weight for this knowledge channel) and the grid; the model is not changed.
-    ``r`` is relative to the score spread as in :func:`~graphrec.train.selection.select_item_gate`. Ties go to
-    the smaller weights.
+    weight of its scores (:data:`BRIDGE_WEIGHTS`, jointly) — by Recall@20 on the cold validation users of
+    ``split`` (:func:`cold_validation_targets`: the simulated-cold users' target validation and hidden
+    training pairs, and the validation pairs of users without target training; ranked over the target's
+    items by the knowledge channel on its cold path's graph, with popularity counted on that graph's
+    training pairs, and the bridge's out-of-fold scores for the simulated-cold users, its scores for the
+    others, who are not among the users it is fitted on) and return the choice (``prior`` and ``bridge``:
+    relative weights ``r``; ``beta``: the prior weight for this knowledge channel) and the grid; the model
+    is not changed. ``r`` is relative to the score spread as in
+    :func:`~graphrec.train.selection.select_item_gate`. Ties go to the smaller weights.
     """
-    targets = simulated_cold_targets(split, export)
+    target = str(split.meta["simulated_cold"]["target"])
+    targets, counts = cold_validation_targets(split, export, target=target)
     model.eval()
     with torch.inference_mode():
         users, items, _ = model.knowledge.embed(knowledge_inputs.adj)
@@ -154,7 +191,7 @@ def select_cold_prior(
     oof, b_spread = None, 0.0
     bridge_weights: tuple[float, ...] = (0.0,)
     if bridge is not None:
-        oof = bridge.val_score_fn()
+        oof = bridge_validation_score_fn(bridge)
         b_spread = float(torch.from_numpy(bridge.val_scores).std()) if bridge.val_scores.size > 1 else 0.0
         bridge_weights = BRIDGE_WEIGHTS if b_spread > 0 else (0.0,)
     grid: list[dict[str, float]] = []
@@ -176,10 +213,31 @@ def select_cold_prior(
             )
     best = max(grid, key=lambda row: row["val_recall@20"])
     logger.info(
-        "cold users: popularity prior %g, bridge %g (simulated-cold recall@20 %.4f, %d users)",
-        best["prior"], best["bridge"], best["val_recall@20"], len(split.slices[SIMULATED_COLD]),
+        "cold users: popularity prior %g, bridge %g (cold validation recall@20 %.4f; %d simulated-cold users, "
+        "%d validation users without target training)",
+        best["prior"], best["bridge"], best["val_recall@20"], counts["simulated_cold_users"],
+        counts["natural_cold_users"],
     )  # fmt: skip
-    return {**best, "selected_on": SIMULATED_COLD, "record": split.meta.get("simulated_cold"), "grid": grid}
+    return {
+        **best, "selected_on": SIMULATED_COLD, "record": split.meta.get("simulated_cold"), "users": counts,
+        "grid": grid,
+    }  # fmt: skip
+
+
+def bridge_validation_score_fn(bridge: BridgeModel) -> Callable[[torch.Tensor], torch.Tensor]:
+    """``bridge``'s scores for selection: out of fold for its simulated-cold users (:attr:`BridgeModel.val_users`),
+    its fitted scores for any other (users it was not fitted on: without target training pairs)."""
+    oof, full = bridge.val_score_fn(), bridge.score_fn()
+    val_users = set(np.asarray(bridge.val_users).tolist())
+
+    def score(rows: torch.Tensor) -> torch.Tensor:
+        out = oof(rows)
+        others = torch.tensor([int(u) not in val_users for u in rows.tolist()], dtype=torch.bool)
+        if bool(others.any()):
+            out[others] = full(rows[others].cpu())
+        return out
+
+    return score
 
 
 def carried_cold_weights(

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from graphrec.data.splits import SIMULATED_COLD, simulated_cold_targets
+from graphrec.data.splits import SIMULATED_COLD
 from graphrec.device import resolve_device
 from graphrec.eval.slices import evaluate_slices
 from graphrec.models.bridge import fit_bridge_model
@@ -32,6 +32,7 @@ from graphrec.train.cold_path import (
     carried_cold_weights,
     cold_path_inputs,
     cold_path_split,
+    cold_validation_targets,
     select_cold_lr,
     select_cold_prior,
 )
@@ -142,12 +143,15 @@ def fit_routed(
 
     Where there are users to simulate (:func:`~graphrec.train.cold_path.cold_path_split`) the knowledge
     channel is first trained on its cold path's graph (:func:`~graphrec.train.cold_path.cold_path_inputs`),
-    early-stopping on the simulated-cold users, and cold users' prior — with ``spec.bridge``, also the
-    weight of the kernel-ridge bridge fitted on the same split (:func:`~graphrec.models.bridge.fit_bridge_model`)
-    — is chosen on them (:func:`~graphrec.train.cold_path.select_cold_prior`); with ``spec.cold_refit`` the
-    channel is then trained again on the whole training graph for the chosen number of epochs. Both weights
-    carry over relative to the score spread (:func:`~graphrec.train.cold_path.carried_cold_weights`), and the
-    bridge enters as a ``spec.bridge``-rank block (:meth:`~graphrec.models.routed.RoutedLightGCN.set_bridge`).
+    early-stopping on the validation users served as cold (the simulated-cold ones and any without target
+    training: :func:`~graphrec.train.cold_path.cold_validation_targets`), and cold users' prior — with
+    ``spec.bridge``, also the weight of the kernel-ridge bridge fitted on the same split
+    (:func:`~graphrec.models.bridge.fit_bridge_model`) — is chosen on the same users
+    (:func:`~graphrec.train.cold_path.select_cold_prior`). With ``spec.cold_refit`` the channel is then
+    trained again on the whole training graph for the chosen number of epochs. Both weights carry over
+    relative to the score spread (:func:`~graphrec.train.cold_path.carried_cold_weights`), and the bridge
+    enters as a ``spec.bridge``-rank block (:meth:`~graphrec.models.routed.RoutedLightGCN.set_bridge`). The
+    item gate and warm users' prior are then chosen on validation with cold users scored by their own prior.
     ``on_epoch`` sees the selection run as channel ``"knowledge/simulated-cold"``.
     """
     cold_split = cold_path_split(export, split, target=target)
@@ -183,7 +187,7 @@ def fit_routed(
     else:
         selection, cold_config, tried = select_cold_lr(
             model, spec, export, knowledge_inputs, config, functools.partial(train, "knowledge/simulated-cold"),
-            simulated_cold_targets(cold_split, export),
+            cold_validation_targets(cold_split, export, target=target)[0],
         )  # fmt: skip
         model.set_knowledge_graph(knowledge_inputs.adj)
         bridge = None
@@ -258,7 +262,11 @@ def fit_routed(
     )  # fmt: skip
     assert fitted.result is not None
     if choices is None:
-        fitted.result.config["item_gate"] = select_item_gate(model, inputs, split)  # sets one prior for all users
+        # one prior for warm users; cold users keep theirs where the cold path chose it (validation users
+        # served as cold, as most of a sparse target's are, are scored with it)
+        fitted.result.config["item_gate"] = select_item_gate(
+            model, inputs, split, cold_prior_weight=cold_path.get("beta")
+        )
     else:
         fitted.result.config["item_gate"] = apply_choices(model, inputs, split, choices)
     if ease is not None and "ease" in fitted.result.config["item_gate"]:

@@ -58,9 +58,14 @@ def relative_weight(r: float, spread: float, block_spread: float) -> float:
     return r * spread / block_spread if r and block_spread > 0 else 0.0
 
 
-def select_item_gate(model: RoutedLightGCN, inputs: Inputs, split: Split) -> dict[str, Any]:
+def select_item_gate(
+    model: RoutedLightGCN, inputs: Inputs, split: Split, *, cold_prior_weight: float | None = None
+) -> dict[str, Any]:
     """Choose the routed model's item gate count (:data:`ITEM_GATE_COUNTS`) and popularity prior weight
-    (:data:`PRIOR_WEIGHTS`) by validation Recall@20, set them and return the choice and the grid.
+    (:data:`PRIOR_WEIGHTS`) by validation Recall@20, set them and return the choice and the grid. With
+    ``cold_prior_weight`` (cold users' ``β``, chosen on their own by the cold path), the prior chosen here is
+    warm users' only and validation users served as cold are scored with that ``β`` (default: one prior for
+    all users).
 
     A prior weight ``r`` means ``β = r · σ_s / σ_p``: ``σ_s`` is the standard deviation of the routed
     model's scores over (up to 256) validation users × the validation candidates, ``σ_p`` that of
@@ -82,13 +87,19 @@ def select_item_gate(model: RoutedLightGCN, inputs: Inputs, split: Split) -> dic
     cand = torch.from_numpy(np.flatnonzero(candidates)).to(model.item_prior.device)
     sample = np.unique(split.val[0])
     prior_spread = float(model.item_prior[cand].std()) if len(cand) > 1 else 0.0
+
+    def set_prior(beta: float) -> None:
+        model.set_prior_weight(beta)
+        if cold_prior_weight is not None:
+            model.set_cold_prior_weight(cold_prior_weight)
+
     grid = gate_weight_grid(
         model, channels, split, exclude, candidates, sample,
-        weights=PRIOR_WEIGHTS, block_spread=prior_spread, set_weight=model.set_prior_weight, names=("prior", "beta"),
+        weights=PRIOR_WEIGHTS, block_spread=prior_spread, set_weight=set_prior, names=("prior", "beta"),
     )  # fmt: skip
     best = max(grid, key=lambda row: row["val_recall@20"])  # max keeps the first of equals
     model.set_gate_count(best["gate_count"])
-    model.set_prior_weight(best["beta"])
+    set_prior(best["beta"])
     logger.info(
         "item gate count %g, popularity prior %g (validation recall@20 %.4f)",
         best["gate_count"],

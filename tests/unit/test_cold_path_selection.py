@@ -2,10 +2,13 @@
 source) the knowledge channel trains on the graph without the simulated-cold users' target
 interactions, early-stops on those users' hidden target pairs, and cold users get a popularity prior
 of their own chosen on them; then (the default) the channel is trained again on the whole graph for
-the chosen number of epochs. Everywhere else the routed model behaves as before."""
+the chosen number of epochs. In a sparse target, validation users without any target training pair (served
+as cold) join the simulated-cold ones, and the item gate is validated with cold users' own prior. Everywhere
+else the routed model behaves as before."""
 
 from __future__ import annotations
 
+import dataclasses
 from itertools import pairwise
 
 import numpy as np
@@ -21,14 +24,17 @@ from graphrec.data.splits import (
     pairs_set,
     simulated_cold,
     simulated_cold_targets,
+    sparse_target,
 )
 from graphrec.errors import ConfigError
 from graphrec.eval.ranking import evaluate_ranking, group_by_user
 from graphrec.models.bridge import fit_bridge_model
 from graphrec.models.presets import model_spec
-from graphrec.train.cold_path import BRIDGE_WEIGHTS, COLD_PRIOR_WEIGHTS, cold_path_split
+from graphrec.train.cold_path import BRIDGE_WEIGHTS, COLD_PRIOR_WEIGHTS, cold_path_split, cold_validation_targets
 from graphrec.train.config import TrainConfig
 from graphrec.train.fit import fit
+from graphrec.train.inputs import validation_candidates
+from graphrec.train.selection import select_item_gate
 from tests.helpers import toy_export
 
 CONFIG = TrainConfig(epochs=6, batch_size=64, lr=0.05, patience=3, seed=0)
@@ -285,3 +291,106 @@ def test_bridge_block_adds_to_cold_users_only_with_its_weight_chosen_on_simulate
     assert torch.allclose(gain[model.cold_users], 2.5 * bridge[model.cold_users], atol=1e-4)
     with pytest.raises(ValueError, match="bridge blocks"):
         model.set_bridge(model.bridge_users[:3], model.bridge_items, 1.0)
+
+
+def sparse_books_split():  # type: ignore[no-untyped-def]
+    """The toy graph with popularity noise (5 more books per user, drawn from a 1/rank distribution over
+    both tastes, so no model ranks perfectly and popularity carries signal) and its cold-user split with
+    10% of each user's book training pairs kept: some validation users are left without any book
+    training pair (served as cold), the simulated-cold ones keep theirs."""
+    export, x = toy_export()
+    rng = np.random.default_rng(1)
+    p = 1.0 / np.arange(1, 31)
+    noise = {(u, int(i)) for u in range(80) for i in rng.choice(30, 5, replace=False, p=p / p.sum())}  # books
+    pairs = sorted(set(map(tuple, export.interactions.T.tolist())) | noise)
+    export = dataclasses.replace(export, interactions=np.array(pairs, dtype=np.int64).T.copy())
+    base = coldstart_transfer(export, source="movies", target="books", seed=0)
+    return export, x, sparse_target(base, export, target="books", fraction=0.1, seed=0)
+
+
+def natural_cold_pairs(export, split) -> set[tuple[int, int]]:  # type: ignore[no-untyped-def]
+    """Target validation pairs of the users with no target pair in the cold path's training, simulated-cold
+    users aside: what :func:`cold_validation_targets` should add, written out pair by pair."""
+    books = export.item_scenario == 0
+    train = cold_path_train(split)
+    with_books = set(train[0, books[train[1]]].tolist())
+    simulated = set(split.slices[SIMULATED_COLD].tolist())
+    return {(u, i) for u, i in pairs_set(split.val) if books[i] and u not in with_books and u not in simulated}
+
+
+def test_cold_validation_targets_add_the_validation_users_a_sparse_target_serves_as_cold() -> None:
+    export, _ = toy_export()
+    # a cold-user split's validation users all have target history: the simulated-cold pairs alone
+    base = coldstart_transfer(export, source="movies", target="books", seed=0)
+    cold_split = cold_path_split(export, base, target="books")
+    assert cold_split is not None
+    pairs, counts = cold_validation_targets(cold_split, export, target="books")
+    assert np.array_equal(pairs, simulated_cold_targets(cold_split, export))
+    assert counts == {"simulated_cold_users": 20, "natural_cold_users": 0, "natural_cold_pairs": 0}
+    # a sparse target: validation users left without a target training pair join them, every target pair of theirs
+    export, _, split = sparse_books_split()
+    sparse = cold_path_split(export, split, target="books")
+    assert sparse is not None
+    pairs, counts = cold_validation_targets(sparse, export, target="books")
+    simulated, natural = pairs_set(simulated_cold_targets(sparse, export)), natural_cold_pairs(export, sparse)
+    assert natural and simulated and pairs_set(pairs) == simulated | natural
+    assert pairs.shape[1] == len(simulated) + len(natural)  # no pair twice
+    assert counts["natural_cold_users"] == len({u for u, _ in natural}) and counts["natural_cold_pairs"] == len(natural)
+    assert counts["simulated_cold_users"] == len(sparse.slices[SIMULATED_COLD])
+    assert [tuple(p) for p in pairs.T.tolist()] == sorted(pairs_set(pairs))
+    assert not pairs_set(pairs) & pairs_set(split.test)  # selection never reads a test pair
+
+
+def served_val_recall(f, split) -> float:  # type: ignore[no-untyped-def]
+    """Validation Recall@20 of a fitted routed model as it serves (its full embeddings)."""
+    with torch.inference_mode():
+        users, items, _ = f.model.embed(f.inputs.adj)
+    val = evaluate_ranking(
+        lambda rows: users[rows] @ items.T, split.val, group_by_user(f.inputs.train),
+        validation_candidates(split, f.inputs), ks=(20,),
+    )  # fmt: skip
+    return float(val["all"]["recall@20"])
+
+
+def test_a_sparse_targets_cold_path_is_selected_on_every_user_it_serves_as_cold() -> None:
+    export, x, split = sparse_books_split()
+    cold_split = cold_path_split(export, split, target="books")
+    assert cold_split is not None
+    natural_users = sorted({u for u, _ in natural_cold_pairs(export, cold_split)})
+    # without the refit the selected knowledge channel serves: its early stopping and the prior grid's first
+    # row (no prior) score again on the cold validation targets, not on the simulated-cold ones alone
+    spec = model_spec("graphrec", dim=8, cold_refit=False, bridge=0, text_block=False, ease=0)
+    f = fit(export, split, spec, CONFIG, target="books", item_x=x)
+    chosen = f.result.config["cold_path"]
+    assert chosen["users"]["natural_cold_users"] == len(natural_users) > 0
+    assert f.model.cold_users[torch.tensor(natural_users)].all()  # they are served as cold
+    with torch.inference_mode():
+        users, items, _ = f.model.knowledge.embed(f.model.knowledge_adj)
+    exclude, books = group_by_user(cold_path_train(cold_split)), export.item_scenario == 0
+
+    def recall(targets: np.ndarray) -> float:
+        out = evaluate_ranking(lambda rows: users[rows] @ items.T, targets, exclude, books, ks=(20,))
+        return float(out["all"]["recall@20"])
+
+    targets, _ = cold_validation_targets(cold_split, export, target="books")
+    assert recall(targets) == pytest.approx(chosen["selection"]["best_val"], abs=1e-6)
+    assert chosen["grid"][0]["val_recall@20"] == pytest.approx(chosen["selection"]["best_val"], abs=1e-6)
+    assert recall(simulated_cold_targets(cold_split, export)) != pytest.approx(chosen["selection"]["best_val"])
+
+
+def test_the_item_gate_is_validated_with_cold_users_scored_by_their_own_prior() -> None:
+    export, x, split = sparse_books_split()
+    f = fit(export, split, model_spec("graphrec", dim=8, bridge=6, text_block=False, ease=0), CONFIG,
+            target="books", item_x=x)  # fmt: skip
+    gate, model = f.result.config["item_gate"], f.model
+    assert float(model.cold_prior_weight) == pytest.approx(f.result.config["cold_path"]["beta"])
+    assert float(model.prior_weight) == pytest.approx(gate["beta"])
+    assert served_val_recall(f, split) == pytest.approx(gate["val_recall@20"], abs=1e-6)  # chosen as it serves
+    # a cold prior far from the warm one: kept through the selection, which scores the model as it will serve
+    again = select_item_gate(model, f.inputs, split, cold_prior_weight=25.0)
+    assert float(model.cold_prior_weight) == 25.0
+    assert served_val_recall(f, split) == pytest.approx(again["val_recall@20"], abs=1e-6)
+    # one prior for everyone, the cold users' set after (the order before): validation then scored another model
+    once = select_item_gate(model, f.inputs, split)
+    model.set_cold_prior_weight(25.0)
+    assert served_val_recall(f, split) != pytest.approx(once["val_recall@20"], abs=1e-6)
