@@ -38,6 +38,8 @@ CHILD = textwrap.dedent(
     from graphrec.store.connect import StoreConfig, open_store
 
     faulthandler.dump_traceback_later(60, exit=True)  # a hang shows where it waits, then ends
+    # Ctrl-C as under a terminal, whoever started the tests (a background job inherits SIGINT ignored)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     home, uri, mode, ids = Path(sys.argv[1]), sys.argv[2] or None, sys.argv[3], sys.argv[4].split(",")
     real = bolt_common.receive_into_buffer
     armed = [False]
