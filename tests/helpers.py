@@ -215,6 +215,25 @@ def toy_export(seed: int = 0) -> tuple[GraphExport, np.ndarray]:
     return export, x
 
 
+def noisy_sparse_books_split():  # type: ignore[no-untyped-def]
+    """The toy graph with popularity noise (5 more books per user, drawn from a 1/rank distribution over
+    both tastes, so no model ranks perfectly and popularity carries signal) and its cold-user split with
+    10% of each user's book training pairs kept: some validation users are left without any book
+    training pair (served as cold), the simulated-cold ones keep theirs."""
+    import dataclasses
+
+    from graphrec.data.splits import coldstart_transfer, sparse_target
+
+    export, x = toy_export()
+    rng = np.random.default_rng(1)
+    p = 1.0 / np.arange(1, 31)
+    noise = {(u, int(i)) for u in range(80) for i in rng.choice(30, 5, replace=False, p=p / p.sum())}  # books
+    pairs = sorted(set(map(tuple, export.interactions.T.tolist())) | noise)
+    export = dataclasses.replace(export, interactions=np.array(pairs, dtype=np.int64).T.copy())
+    base = coldstart_transfer(export, source="movies", target="books", seed=0)
+    return export, x, sparse_target(base, export, target="books", fraction=0.1, seed=0)
+
+
 def make_export(pairs: list[tuple[str, str, str]]) -> GraphExport:
     """A topic-less export of ``(user, scenario, item)`` interactions, rows in sorted order."""
     from graphrec.data.export import GraphExport

@@ -41,6 +41,13 @@ class Choices:
         ease: EASE block weight, relative to the spread (0: none).
         ease_l2: The EASE ridge chosen (of the block, or of the ``ease`` baseline).
         sample: Validation users whose scores set the spreads (user rows).
+        cold_prior: A routed model's cold-user prior weight (relative, as ``r`` of
+            :func:`~graphrec.train.cold_path.select_cold_prior`) where the selection run chose its cold path
+            on validation users the refit cannot simulate — users without any target training pair, most
+            of a sparse target's (:func:`~graphrec.train.cold_path.cold_validation_targets`); the refit then
+            keeps it, the bridge weight ``cold_bridge`` and the knowledge channel's ``epochs`` instead of
+            choosing them again on simulated-cold users alone. ``None`` (default): the refit chooses again.
+        cold_bridge: The bridge block's weight chosen with ``cold_prior`` (relative; 0: none).
     """
 
     epochs: dict[str, int]
@@ -52,6 +59,8 @@ class Choices:
     ease: float = 0.0
     ease_l2: float | None = None
     sample: tuple[int, ...] = ()
+    cold_prior: float | None = None
+    cold_bridge: float = 0.0
 
     @property
     def gate_count(self) -> float:
@@ -78,6 +87,8 @@ def choices_of(selected: Fitted, split: Split) -> Choices:
     gate = config["item_gate"]
     text, ease = gate.get("text"), gate.get("ease")
     sample = tuple(int(u) for u in np.unique(split.val[0]))
+    cold = config.get("cold_path", {})
+    carry_cold = bool(cold.get("users", {}).get("natural_cold_users", 0)) and "prior" in cold
     return Choices(
         epochs={name: int(channels[name]["best_epoch"]) + 1 for name in ("knowledge", "collaborative")},
         prior_gate=float(gate["prior_gate"]),
@@ -88,15 +99,20 @@ def choices_of(selected: Fitted, split: Split) -> Choices:
         ease=0.0 if ease is None else float(ease["ease"]),
         ease_l2=None if ease is None or not ease["ease"] else float(ease["params"]["l2"]),
         sample=sample,
+        cold_prior=float(cold["prior"]) if carry_cold else None,
+        cold_bridge=float(cold.get("bridge", 0.0)) if carry_cold else 0.0,
     )
 
 
-def apply_choices(model: RoutedLightGCN, inputs: Inputs, split: Split, choices: Choices) -> dict[str, Any]:
+def apply_choices(
+    model: RoutedLightGCN, inputs: Inputs, split: Split, choices: Choices, *, cold_prior_weight: float | None = None
+) -> dict[str, Any]:
     """Set a routed model's gate, prior and block weights from ``choices``, converting each relative
     weight to the model's own scale exactly as validation measured it
     (:func:`~graphrec.train.selection.gate_weight_grid`): the prior at its gate, then the text block at its
     gate, then EASE, each against the spread of the routed scores without it over ``choices.sample`` × the
-    target candidates. Returns the weights set."""
+    target candidates. With ``cold_prior_weight`` (cold users' ``β``, as in
+    :func:`~graphrec.train.selection.select_item_gate`) cold users keep it throughout. Returns the weights set."""
     model.eval()
     with torch.inference_mode():
         channels = model.channels(inputs.adj)
@@ -107,12 +123,17 @@ def apply_choices(model: RoutedLightGCN, inputs: Inputs, split: Split, choices: 
     def carried(r: float, block_spread: float) -> float:
         return relative_weight(r, routed_spread(model, channels, sample, candidates), block_spread) if r else 0.0
 
+    def set_prior(beta: float) -> None:
+        model.set_prior_weight(beta)
+        if cold_prior_weight is not None:
+            model.set_cold_prior_weight(cold_prior_weight)
+
     model.set_gate_count(choices.prior_gate)
-    for set_weight in (model.set_prior_weight, model.set_text_weight, model.set_ease_weight):
+    for set_weight in (set_prior, model.set_text_weight, model.set_ease_weight):
         set_weight(0.0)
     prior_spread = float(model.item_prior[cand].std()) if len(cand) > 1 else 0.0
     beta = carried(choices.prior, prior_spread)
-    model.set_prior_weight(beta)
+    set_prior(beta)
     out: dict[str, Any] = {
         "gate_count": choices.gate_count,
         "prior": choices.prior,

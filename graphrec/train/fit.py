@@ -200,17 +200,19 @@ def fit_routed(
         cold_path["selection"] = {"best_epoch": selection.best_epoch, "best_val": selection.best_val,
                                   "epochs_run": len(selection.history), "lr": cold_config.lr,
                                   "best_val_by_lr": tried}  # fmt: skip
+        epochs = selection.best_epoch + 1
+        if choices is not None and choices.cold_prior is not None:
+            # a refit whose selection run chose the cold path on users it cannot simulate here: kept
+            cold_path = carry_cold_choices(cold_path, choices)
+            epochs = choices.epochs["knowledge"]
         results["knowledge"] = selection
         if spec.cold_refit:
-            epochs = selection.best_epoch + 1
             model.knowledge = build_lightgcn(spec.channel("knowledge"), export, inputs, seed=config.seed)
             model.set_knowledge_graph(None)
             refit = train(
                 "knowledge", model.knowledge, inputs, split.val[:, :0], dataclasses.replace(cold_config, epochs=epochs)
             )
-            results["knowledge"] = dataclasses.replace(
-                refit, best_epoch=selection.best_epoch, best_val=selection.best_val
-            )
+            results["knowledge"] = dataclasses.replace(refit, best_epoch=epochs - 1, best_val=selection.best_val)
         # the weights chosen above, carried over to the knowledge channel that serves (the prior's only
         # when refit: without, the selected channel serves and its β stands)
         beta, weight = carried_cold_weights(
@@ -268,7 +270,9 @@ def fit_routed(
             model, inputs, split, cold_prior_weight=cold_path.get("beta")
         )
     else:
-        fitted.result.config["item_gate"] = apply_choices(model, inputs, split, choices)
+        fitted.result.config["item_gate"] = apply_choices(
+            model, inputs, split, choices, cold_prior_weight=cold_path.get("beta")
+        )
     if ease is not None and "ease" in fitted.result.config["item_gate"]:
         fitted.result.config["item_gate"]["ease"]["params"] = ease.params
     if text_map_record is not None and "text" in fitted.result.config["item_gate"]:
@@ -277,6 +281,19 @@ def fit_routed(
         model.set_cold_prior_weight(cold_path["beta"])
     fitted.result.config["cold_path"] = cold_path
     return fitted
+
+
+def carry_cold_choices(cold_path: dict[str, Any], choices: Choices) -> dict[str, Any]:
+    """``cold_path`` (a refit's :func:`~graphrec.train.cold_path.select_cold_prior` record) with the prior and
+    bridge weights of ``choices`` (the selection run's) in place of its own, ``beta`` the grid's for that
+    prior (0 where the grid has none), and what it chose itself kept under ``"refit_grid_choice"``."""
+    assert choices.cold_prior is not None
+    own = {k: cold_path[k] for k in ("prior", "bridge", "beta", "val_recall@20")}
+    beta = next((row["beta"] for row in cold_path["grid"] if row["prior"] == choices.cold_prior), 0.0)
+    return {
+        **cold_path, "prior": choices.cold_prior, "bridge": choices.cold_bridge, "beta": beta,
+        "selected_on": "refit: cold validation of the selection run", "refit_grid_choice": own,
+    }  # fmt: skip
 
 
 def scenario_mean(unit: np.ndarray, of: np.ndarray) -> np.ndarray:

@@ -11,11 +11,11 @@ two runs of the usual recipe (as scikit-learn's ``refit=True`` does):
 2. *Refit*: train the same spec again on training + validation, with those choices (:class:`Choices`)
    instead of a selection: each channel for its chosen number of epochs, the blocks' weights carried
    over relative to the score spread (the unit they were chosen in), EASE at its chosen ridge. A
-   routed model's cold path is selected again on simulated-cold users of the full training data. That
-   split has no validation, so the validation users without any target training pair, who join the
-   simulated-cold ones in the selection run (:func:`~graphrec.train.cold_path.cold_validation_targets`;
-   most users of a sparse target), do not enter the refit's cold-path choice: a known gap, not yet
-   carried over by :class:`~graphrec.train.choices.Choices`.
+   routed model's cold path is selected again on simulated-cold users of the full training data —
+   except where the selection run chose it with validation users who have no target training pair
+   (:func:`~graphrec.train.cold_path.cold_validation_targets`; most users of a sparse target), whom the
+   refit's split, without validation, cannot hold: there the refit keeps the selection run's cold prior,
+   bridge weight and knowledge epochs (:attr:`~graphrec.train.choices.Choices.cold_prior`).
 
 The run records both: the refit's ``result.config["refit"]`` holds the choices and the selection run's
 validation figures.

@@ -8,7 +8,6 @@ else the routed model behaves as before."""
 
 from __future__ import annotations
 
-import dataclasses
 from itertools import pairwise
 
 import numpy as np
@@ -24,7 +23,6 @@ from graphrec.data.splits import (
     pairs_set,
     simulated_cold,
     simulated_cold_targets,
-    sparse_target,
 )
 from graphrec.errors import ConfigError
 from graphrec.eval.ranking import evaluate_ranking, group_by_user
@@ -35,7 +33,7 @@ from graphrec.train.config import TrainConfig
 from graphrec.train.fit import fit
 from graphrec.train.inputs import validation_candidates
 from graphrec.train.selection import select_item_gate
-from tests.helpers import toy_export
+from tests.helpers import noisy_sparse_books_split, toy_export
 
 CONFIG = TrainConfig(epochs=6, batch_size=64, lr=0.05, patience=3, seed=0)
 
@@ -293,21 +291,6 @@ def test_bridge_block_adds_to_cold_users_only_with_its_weight_chosen_on_simulate
         model.set_bridge(model.bridge_users[:3], model.bridge_items, 1.0)
 
 
-def sparse_books_split():  # type: ignore[no-untyped-def]
-    """The toy graph with popularity noise (5 more books per user, drawn from a 1/rank distribution over
-    both tastes, so no model ranks perfectly and popularity carries signal) and its cold-user split with
-    10% of each user's book training pairs kept: some validation users are left without any book
-    training pair (served as cold), the simulated-cold ones keep theirs."""
-    export, x = toy_export()
-    rng = np.random.default_rng(1)
-    p = 1.0 / np.arange(1, 31)
-    noise = {(u, int(i)) for u in range(80) for i in rng.choice(30, 5, replace=False, p=p / p.sum())}  # books
-    pairs = sorted(set(map(tuple, export.interactions.T.tolist())) | noise)
-    export = dataclasses.replace(export, interactions=np.array(pairs, dtype=np.int64).T.copy())
-    base = coldstart_transfer(export, source="movies", target="books", seed=0)
-    return export, x, sparse_target(base, export, target="books", fraction=0.1, seed=0)
-
-
 def natural_cold_pairs(export, split) -> set[tuple[int, int]]:  # type: ignore[no-untyped-def]
     """Target validation pairs of the users with no target pair in the cold path's training, simulated-cold
     users aside: what :func:`cold_validation_targets` should add, written out pair by pair."""
@@ -328,7 +311,7 @@ def test_cold_validation_targets_add_the_validation_users_a_sparse_target_serves
     assert np.array_equal(pairs, simulated_cold_targets(cold_split, export))
     assert counts == {"simulated_cold_users": 20, "natural_cold_users": 0, "natural_cold_pairs": 0}
     # a sparse target: validation users left without a target training pair join them, every target pair of theirs
-    export, _, split = sparse_books_split()
+    export, _, split = noisy_sparse_books_split()
     sparse = cold_path_split(export, split, target="books")
     assert sparse is not None
     pairs, counts = cold_validation_targets(sparse, export, target="books")
@@ -353,7 +336,7 @@ def served_val_recall(f, split) -> float:  # type: ignore[no-untyped-def]
 
 
 def test_a_sparse_targets_cold_path_is_selected_on_every_user_it_serves_as_cold() -> None:
-    export, x, split = sparse_books_split()
+    export, x, split = noisy_sparse_books_split()
     cold_split = cold_path_split(export, split, target="books")
     assert cold_split is not None
     natural_users = sorted({u for u, _ in natural_cold_pairs(export, cold_split)})
@@ -379,7 +362,7 @@ def test_a_sparse_targets_cold_path_is_selected_on_every_user_it_serves_as_cold(
 
 
 def test_the_item_gate_is_validated_with_cold_users_scored_by_their_own_prior() -> None:
-    export, x, split = sparse_books_split()
+    export, x, split = noisy_sparse_books_split()
     f = fit(export, split, model_spec("graphrec", dim=8, bridge=6, text_block=False, ease=0), CONFIG,
             target="books", item_x=x)  # fmt: skip
     gate, model = f.result.config["item_gate"], f.model

@@ -27,7 +27,7 @@ from graphrec.train.fit import fit
 from graphrec.train.refit import fit_refit
 from graphrec.train.run import SplitConfig, make_split, train_from_export
 from graphrec.train.selection import gate_weight_grid, score_spread
-from tests.helpers import toy_export
+from tests.helpers import noisy_sparse_books_split, toy_export
 
 CONFIG = TrainConfig(epochs=6, batch_size=64, lr=0.01, patience=2, seed=0)
 
@@ -186,3 +186,27 @@ def test_a_production_split_of_a_two_scenario_graph_takes_the_other_scenario_as_
     assert make_split(export, SplitConfig(protocol="none", source="movies"), target="books").meta["source"] == "movies"
     three = dataclasses.replace(export, scenarios=["books", "movies", "music"])  # no scenario to prefer: none taken
     assert "source" not in make_split(three, SplitConfig(protocol="none"), target="books").meta
+
+
+def test_a_refit_keeps_the_cold_path_its_selection_chose_on_users_it_cannot_simulate() -> None:
+    # a sparse target: the selection run chooses the cold path with validation users who have no target
+    # training pair; the refit's split has no validation, so it keeps those choices instead of choosing again
+    export, x, split = noisy_sparse_books_split()
+    spec = model_spec("graphrec", dim=8, bridge=6, text_block=False, ease=0)
+    selection = fit(export, split, spec, CONFIG, target="books", item_x=x)
+    chosen = selection.result.config["cold_path"]
+    assert chosen["users"]["natural_cold_users"] > 0
+    choices = choices_of(selection, split)
+    assert (choices.cold_prior, choices.cold_bridge) == (chosen["prior"], chosen["bridge"])
+    assert choices.epochs["knowledge"] == chosen["selection"]["best_epoch"] + 1
+    final, _ = fit_refit(export, split, spec, CONFIG, target="books", item_x=x)
+    cold = final.result.config["cold_path"]
+    assert final.result.config["refit"]["choices"]["cold_prior"] == chosen["prior"]
+    assert cold["selected_on"] == "refit: cold validation of the selection run"
+    assert (cold["prior"], cold["bridge"]) == (chosen["prior"], chosen["bridge"])
+    assert cold["refit"]["epochs"] == choices.epochs["knowledge"]
+    assert set(cold["refit_grid_choice"]) == {"prior", "bridge", "beta", "val_recall@20"}  # what it chose itself
+    assert float(final.model.cold_prior_weight) == pytest.approx(cold["beta"])
+    # a cold-user split has no such users: its refit chooses the cold path again, as before
+    base = coldstart_transfer(export, source="movies", target="books", seed=0)
+    assert choices_of(fit(export, base, spec, CONFIG, target="books", item_x=x), base).cold_prior is None
