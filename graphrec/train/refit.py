@@ -15,7 +15,9 @@ two runs of the usual recipe (as scikit-learn's ``refit=True`` does):
    except where the selection run chose it with validation users who have no target training pair
    (:func:`~graphrec.train.cold_path.cold_validation_targets`; most users of a sparse target), whom the
    refit's split, without validation, cannot hold: there the refit keeps the selection run's cold prior,
-   bridge weight and knowledge epochs (:attr:`~graphrec.train.choices.Choices.cold_prior`).
+   bridge weight and knowledge epochs (:attr:`~graphrec.train.choices.Choices.cold_prior`). Validation
+   carved by :func:`~graphrec.data.splits.holdout_validation` has no such users (it holds out pairs of users
+   who keep target training pairs), so a ``--split none`` run chooses on simulated-cold users in both runs.
 
 The run records both: the refit's ``result.config["refit"]`` holds the choices and the selection run's
 validation figures.
