@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from graphrec.train.inputs import validation_candidates
-from graphrec.train.selection import relative_weight, routed_spread, score_spread
+from graphrec.train.selection import prior_setter, relative_weight, routed_spread, score_spread
 
 if TYPE_CHECKING:  # pragma: no cover
     from graphrec.data.splits import Split
@@ -123,11 +123,7 @@ def apply_choices(
     def carried(r: float, block_spread: float) -> float:
         return relative_weight(r, routed_spread(model, channels, sample, candidates), block_spread) if r else 0.0
 
-    def set_prior(beta: float) -> None:
-        model.set_prior_weight(beta)
-        if cold_prior_weight is not None:
-            model.set_cold_prior_weight(cold_prior_weight)
-
+    set_prior = prior_setter(model, cold_prior_weight)
     model.set_gate_count(choices.prior_gate)
     for set_weight in (set_prior, model.set_text_weight, model.set_ease_weight):
         set_weight(0.0)

@@ -87,12 +87,7 @@ def select_item_gate(
     cand = torch.from_numpy(np.flatnonzero(candidates)).to(model.item_prior.device)
     sample = np.unique(split.val[0])
     prior_spread = float(model.item_prior[cand].std()) if len(cand) > 1 else 0.0
-
-    def set_prior(beta: float) -> None:
-        model.set_prior_weight(beta)
-        if cold_prior_weight is not None:
-            model.set_cold_prior_weight(cold_prior_weight)
-
+    set_prior = prior_setter(model, cold_prior_weight)
     grid = gate_weight_grid(
         model, channels, split, exclude, candidates, sample,
         weights=PRIOR_WEIGHTS, block_spread=prior_spread, set_weight=set_prior, names=("prior", "beta"),
@@ -115,6 +110,19 @@ def select_item_gate(
             model, channels, split, candidates, exclude, sample, block="ease", gates=(out["gate_count"],)
         )
     return out
+
+
+def prior_setter(model: RoutedLightGCN, cold_prior_weight: float | None) -> Callable[[float], None]:
+    """A setter of the routed model's popularity prior ``β`` for selection and refit: every user's
+    (:meth:`~graphrec.models.routed.RoutedLightGCN.set_prior_weight`), then, with ``cold_prior_weight``, cold
+    users' own back to it (so validation scores them as they will be served)."""
+
+    def set_prior(beta: float) -> None:
+        model.set_prior_weight(beta)
+        if cold_prior_weight is not None:
+            model.set_cold_prior_weight(cold_prior_weight)
+
+    return set_prior
 
 
 def gate_weight_grid(
