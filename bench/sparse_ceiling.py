@@ -22,7 +22,8 @@ items, training items excluded; nothing read from test before the choice):
 Popularity (the target's training counts) is printed beside them for reference. The graph models and the
 bridge of the same splits are in ``knowledge_sparse*.json``; ``--table`` quotes graphrec and merged
 LightGCN from there where a run of the same pair, fraction and seed exists. Results go to
-``bench/results/sparse_ceiling.json`` after every (pair, seed); a rerun skips those already there.
+``bench/results/sparse_ceiling.json`` (``--tag T``: ``sparse_ceiling-T.json``, a parallel lane) after every
+(pair, seed); a rerun skips those already there; ``--table`` reads every lane.
 """
 
 from __future__ import annotations
@@ -211,9 +212,11 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--pair", nargs="+", default=["ml100k-genres"])
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     p.add_argument("--fraction", type=float, default=0.05)
-    p.add_argument("--table", action="store_true", help="print the table from the JSON and stop")
+    p.add_argument("--table", action="store_true", help="print the table from the JSON files and stop")
+    p.add_argument("--tag", default=None, help="write sparse_ceiling-<tag>.json (a parallel lane)")
     args = p.parse_args(argv)
-    data = json.loads(OUT.read_text()) if OUT.exists() else {"runs": []}
+    out = OUT.with_name(f"{OUT.stem}-{args.tag}.json") if args.tag else OUT
+    data = json.loads(out.read_text()) if out.exists() else {"runs": []}
     if not args.table:
         from bench.closed_form_bench import load_export
 
@@ -225,8 +228,9 @@ def main(argv: list[str] | None = None) -> None:
                 ):
                     continue
                 data["runs"].append({**run_seed(export, pair, seed, args.fraction), "meta": run_metadata()})
-                OUT.write_text(json.dumps(data, indent=1, default=str))
-    table(data["runs"])
+                out.write_text(json.dumps(data, indent=1, default=str))
+    lanes = sorted(OUT.parent.glob(f"{OUT.stem}*.json"))
+    table([r for f in lanes for r in json.loads(f.read_text())["runs"]])
 
 
 if __name__ == "__main__":
