@@ -34,7 +34,10 @@ import statistics
 import time
 from typing import Any
 
-from common import REPO  # bench/common.py (beside this script): also puts the repository root on sys.path
+try:
+    from common import REPO  # run by path: bench/common.py, beside it, puts the repository root on sys.path
+except ModuleNotFoundError:  # imported as bench.sparse_ceiling (tests): the root is on sys.path already
+    from bench.common import REPO
 
 from graphrec.results import run_metadata
 
@@ -113,6 +116,7 @@ def user_knn(train: Any, num_users: int, num_items: int, candidates: Any) -> dic
         def score(rows: torch.Tensor, k: int = k) -> torch.Tensor:
             r = rows.numpy()
             top, top_sim = neighbours(r)
+            k = min(k, top.shape[1])  # a graph with fewer users than k: every other user
             w = sp.csr_matrix(
                 (top_sim[:, :k].ravel(), (np.repeat(np.arange(len(r)), k), top[:, :k].ravel())),
                 shape=(len(r), num_users),
