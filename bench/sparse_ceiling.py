@@ -53,14 +53,12 @@ CHUNK = 512
 def merged_ease(train: Any, num_users: int, num_items: int, candidates: Any) -> dict[float, Any]:
     """``{λ: score function}`` of EASE over every item with a training pair, scored on ``candidates``."""
     import numpy as np
-    import scipy.sparse as sp
     import torch
 
+    from graphrec.models.ease import user_item_matrix
+
     items = np.unique(train[1])
-    col = np.full(num_items, -1, dtype=np.int64)
-    col[items] = np.arange(len(items))
-    x = sp.csr_matrix((np.ones(train.shape[1]), (train[0], col[train[1]])), shape=(num_users, len(items)))
-    x.data[:] = 1.0
+    x = user_item_matrix(train, num_users, items).astype(np.float64)
     lam, q = np.linalg.eigh(np.asarray((x.T @ x).todense(), dtype=np.float64))
     lam = np.clip(lam, 0.0, None)
     on_target = np.flatnonzero(candidates[items])  # columns of the target's items with a training pair
@@ -88,8 +86,9 @@ def user_knn(train: Any, num_users: int, num_items: int, candidates: Any) -> dic
     import scipy.sparse as sp
     import torch
 
-    x = sp.csr_matrix((np.ones(train.shape[1]), (train[0], train[1])), shape=(num_users, num_items))
-    x.data[:] = 1.0
+    from graphrec.models.ease import user_item_matrix
+
+    x = user_item_matrix(train, num_users, np.arange(num_items)).astype(np.float64)
     norm = np.sqrt(np.asarray(x.sum(1)).ravel())
     xn = sp.diags(1.0 / np.maximum(norm, 1e-12)) @ x
     xnt = xn.T.tocsr()
